@@ -1,0 +1,40 @@
+# One-command entry points (README). Each target installs what it needs first.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build/release
+ASAN_DIR := build/asan
+CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
+
+.PHONY: all deps build build-asan test demo crd fmt clean bench run
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Release build: the shipped binary, the demo and the benchmarks. Executables in build/bin/.
+build: deps
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAYDOG_BIN_DIR=$(CURDIR)/build/bin >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# Sanitized build for the tests (ASan + UBSan); executables in build/asan/bin/.
+build-asan: deps
+	@cmake -S . -B $(ASAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DRAYDOG_SANITIZE=ON -DRAYDOG_BIN_DIR=$(CURDIR)/$(ASAN_DIR)/bin >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+
+test: build-asan
+	@cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+demo: build
+	@if [ -x scripts/demo.sh ]; then bash scripts/demo.sh; else \
+	  echo "make demo: not implemented yet (see the deploy-and-demo issue); nothing was started." >&2; exit 2; fi
+
+crd: build
+	@build/bin/raydog-operator crd > crds/raydog.io_raydogclusters.yaml
+	@echo "wrote crds/raydog.io_raydogclusters.yaml"
+
+fmt:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build
