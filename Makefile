@@ -4,6 +4,9 @@ JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
+# Relative paths in ccache's hash: a fresh clone elsewhere (CI) reuses the cache of this one.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 
 .PHONY: all deps build build-asan test demo crd fmt clean bench run
 
