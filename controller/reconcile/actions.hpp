@@ -1,0 +1,113 @@
+#pragma once
+// What `plan` (core) asks `act` (loop) to do, in order. Each action carries everything act needs; act
+// never re-derives names or bodies. Act executes the list in order and STOPS at the first action that
+// fails (EmitEvent and RequeueAfter never fail), so an action may rely on every action before it having
+// succeeded (e.g. AddFinalizer before the first create, RecordIncarnation before the create that uses it).
+//
+// Idempotency: every create is planned only for something observe did not find by name; act may still
+// look up by name first (a create whose response was lost is adopted on the next reconcile anyway).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "controller/reconcile/observed.hpp"
+#include "controller/yellowdog/model.hpp"
+
+namespace raydog::reconcile {
+
+// metadata.finalizers += kFinalizer (merge patch). Never planned while deletionTimestamp is set.
+struct AddFinalizer {};
+// metadata.finalizers -= kFinalizer (only our entry).
+struct RemoveFinalizer {};
+
+// Write status.workRequirement.name = work_requirement_name NOW (status patch), before the WR of this
+// incarnation is created: a crash in between then leads to a lookup by that name, never a duplicate.
+// Planned together with (before) the creates of the new incarnation.
+struct RecordIncarnation {
+  int incarnation = 1;
+  std::string work_requirement_name;
+};
+
+// POST /workerPools/provisioned/template. The pool's (and CR's) name is
+// request.requirement_template_usage.requirement_name. `key` is the role key (role_key() in desired.hpp).
+struct ProvisionPool {
+  std::string key;
+  yellowdog::ProvisionRequest request;
+};
+// PUT /workerPools/provisioned/{pool_id}?size=N
+struct ResizePool {
+  std::string pool_id;
+  std::string pool_name;
+  std::int64_t size = 0;
+};
+// DELETE /workerPools/{pool_id}
+struct ShutdownPool {
+  std::string pool_id;
+  std::string pool_name;
+};
+// PUT /compute/requirements/{id}/transition/TERMINATED
+struct TerminateComputeRequirement {
+  std::string compute_requirement_id;
+  std::string name;
+};
+
+// POST /work/requirements (groups created empty).
+struct CreateWorkRequirement {
+  yellowdog::WorkRequirement work_requirement;
+};
+// GET WR (by id) + append the groups not yet present (by name) + PUT WR.
+struct AddTaskGroups {
+  std::string work_requirement_id;
+  std::vector<yellowdog::TaskGroup> groups;
+};
+// POST /work/taskGroups/{id}/tasks. `task_group_id` is absent when the group was created earlier in the
+// same action list (CreateWorkRequirement/AddTaskGroups): act resolves it by name from the WR it got back.
+struct AddTasks {
+  std::string task_group_name;
+  std::optional<std::string> task_group_id;
+  std::vector<yellowdog::Task> tasks;
+};
+// PUT /work/tasks/{id}/cancel?abort=... for each id (a task already finished is not an error).
+struct CancelTasks {
+  std::vector<std::string> task_ids;
+  bool abort = true;
+};
+// PUT /work/requirements/{id}/transition/CANCELLING?abort=...
+struct CancelWorkRequirement {
+  std::string work_requirement_id;
+  bool abort = true;
+};
+
+// A core/v1 Event on the RayDogCluster (involvedObject with uid). `type` is "Normal" or "Warning".
+struct EmitEvent {
+  std::string type;
+  std::string reason;
+  std::string message;
+};
+
+// Reconcile this key again after `after` (the loop adds ±10% jitter to steady-state requeues).
+// Always the LAST action of a plan, and every non-empty plan for a live cluster has one.
+struct RequeueAfter {
+  Millis after{0};
+};
+
+using Action = std::variant<AddFinalizer, RemoveFinalizer, RecordIncarnation, ProvisionPool, ResizePool,
+                            ShutdownPool, TerminateComputeRequirement, CreateWorkRequirement, AddTaskGroups,
+                            AddTasks, CancelTasks, CancelWorkRequirement, EmitEvent, RequeueAfter>;
+using Actions = std::vector<Action>;
+
+// What act reports back, for compute_status.
+struct ActOutcome {
+  std::size_t executed = 0;             // actions that succeeded (EmitEvent/RequeueAfter included)
+  std::optional<Error> error;           // the action that failed, if any (act stopped there)
+  std::optional<std::string> failed_action;  // its name, e.g. "ProvisionPool rdc-...-head-1a2b3c"
+  std::optional<int> recorded_incarnation;   // a RecordIncarnation that succeeded
+};
+
+// "ProvisionPool <pool name>", for logs and error messages. Never includes secrets or scripts.
+std::string describe(const Action& action);
+
+}  // namespace raydog::reconcile

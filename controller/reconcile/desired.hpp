@@ -1,0 +1,106 @@
+#pragma once
+// Pure builders of the desired YellowDog objects of a RayDogCluster (KubeRay style): names per
+// incarnation and pool revision, provision requests, the work requirement and its task groups, tasks with
+// their script and environment. Every name comes from api/names.hpp plus the suffix rules below
+// (README.md "Names" explains why):
+//
+//   incarnation base  ib   = base                 (incarnation 1)
+//                          = base + "-" + k       (incarnation k > 1: after suspend/resume or a rebuild)
+//   work requirement       = ib
+//   revision name     R    = fit(<names pool name of ib> + "-" + rev)   rev = rev_hash(node spec), 6 hex
+//   worker tag             = R                    (stable across re-provision attempts)
+//   pool (and CR) name     = R                    (attempt 1)
+//                          = fit(R + "-r" + n)    (attempt n > 1: the pool was shut down from outside)
+//   task group             = fit(names::task_group(kind, pool) + "-" + rev), tag = role key
+//   tasks                  = names::task(kind, ordinal), ordinal = 1 + max seen in the group
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/names.hpp"
+#include "api/types.hpp"
+#include "controller/reconcile/observed.hpp"
+#include "controller/util/result.hpp"
+#include "controller/yellowdog/model.hpp"
+
+namespace raydog::reconcile {
+
+using api::names::TaskKind;
+
+// The role of a node kind; `key` is what the WR's task group carries in `tag`, so an observed group (and
+// through its worker tag, a pool) can be traced back to the spec entry it was made for.
+//   head -> "head", observability -> "observability", worker pool P -> "worker-" + P
+std::string role_key(TaskKind kind, std::string_view pool = {});
+
+// The desired shape of one node kind in one incarnation.
+struct RoleNames {
+  TaskKind kind = TaskKind::Head;
+  std::string pool;        // spec worker pool name (empty for head/observability)
+  std::string key;         // role_key()
+  std::string rev;         // 6 hex chars of the hash of the immutable fields
+  std::string revision;    // R: the attempt-1 pool name and the worker tag
+  std::string task_group;  // group name in the WR
+};
+
+struct ClusterNames {
+  std::string base;              // names::base(namespace, name, uid)
+  int incarnation = 1;
+  std::string work_requirement;  // = incarnation base
+  RoleNames head;
+  std::optional<RoleNames> observability;  // when enabled
+  std::vector<RoleNames> workers;          // spec order
+  const RoleNames* find_worker(std::string_view pool) const;
+};
+
+// Names for the cluster (defaulted) in incarnation k.
+ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation);
+std::string incarnation_base(std::string_view base, int incarnation);
+// The incarnation recorded in status.workRequirement.name (base -> 1, base-k -> k); 1 when absent or
+// unrecognised.
+int incarnation_from_status(const api::RayDogCluster& cluster);
+
+// 6 hex chars of SHA-256 over the canonical JSON of the immutable fields of a node spec: template,
+// imagesId, userData(+From), startScript(+From), instanceTags, metricsEnabled.
+std::string rev_hash(const api::NodeSpec& node);
+
+// Pool name of attempt n (1-based) of revision R, and the inverse (nullopt: not an attempt of R).
+std::string pool_attempt_name(std::string_view revision, int attempt);
+std::optional<int> pool_attempt(std::string_view revision, std::string_view pool_name);
+
+// "<configmap>/<key>": the key of Observed::sources.
+std::string source_key(const api::ConfigMapKeySelector& selector);
+
+// The task script of a node kind: inline startScript, else startScriptFrom (from observed sources), else
+// the built-in default. Error: the ConfigMap/key that was not found.
+Result<std::string, std::string> task_script(TaskKind kind, const api::NodeSpec& node,
+                                             const std::map<std::string, std::string>& sources);
+// The node userdata: inline userData, else userDataFrom, else none.
+Result<std::optional<std::string>, std::string> user_data(const api::NodeSpec& node,
+                                                          const std::map<std::string, std::string>& sources);
+
+// POST /workerPools/provisioned/template body for attempt `pool_name` of a role.
+yellowdog::ProvisionRequest provision_request(const api::RayDogCluster& cluster, const RoleNames& role,
+                                              std::string_view pool_name, const api::NodeSpec& node,
+                                              std::int64_t nodes, const std::optional<std::string>& userdata);
+
+// The task group of a role: bash, workerTags [R], namespaces [yd namespace], taskTimeout = lifetime,
+// finishIfAllTasksFinished=false, finishIfAnyTaskFailed=false (groups are healed in place).
+yellowdog::TaskGroup task_group(const api::RayDogCluster& cluster, const RoleNames& role);
+// The WR with the groups of every role, in order head, observability, workers (empty groups).
+yellowdog::WorkRequirement work_requirement(const api::RayDogCluster& cluster, const ClusterNames& names);
+
+// One bash task: arguments ["taskdata.txt"], taskData = script, environment = env.
+yellowdog::Task task(TaskKind kind, int ordinal, const std::string& script,
+                     const std::map<std::string, std::string>& env);
+
+// Task helpers shared by plan, status and observe.
+bool is_live(const yellowdog::Task& t);       // waiting or in progress
+bool is_executing(const yellowdog::Task& t);  // EXECUTING
+// The task of a group that currently plays the role: the live task with the highest ordinal, preferring
+// an EXECUTING one. nullptr when none is live.
+const yellowdog::Task* current_task(const std::vector<yellowdog::Task>& tasks, TaskKind kind);
+// 1 + the largest ordinal among the tasks' names (1 for none).
+int next_ordinal(const std::vector<yellowdog::Task>& tasks, TaskKind kind);
+
+}  // namespace raydog::reconcile
