@@ -1,0 +1,77 @@
+#include "api/defaults.hpp"
+
+#include "api/json.hpp"
+
+namespace raydog::api {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t dot = path.find('.', start);
+    if (dot == std::string::npos) dot = path.size();
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return parts;
+}
+
+// Walks `parts` from `node`; "x[]" descends into every element of list x. Sets the last part when absent.
+void apply_at(json& node, const std::vector<std::string>& parts, size_t i, const json& value) {
+  if (!node.is_object()) return;
+  const std::string& part = parts[i];
+  if (i + 1 == parts.size()) {
+    auto it = node.find(part);
+    if (it == node.end() || it->is_null()) node[part] = value;
+    return;
+  }
+  if (part.ends_with("[]")) {
+    auto it = node.find(part.substr(0, part.size() - 2));
+    if (it == node.end() || !it->is_array()) return;
+    for (auto& item : *it) apply_at(item, parts, i + 1, value);
+    return;
+  }
+  auto it = node.find(part);
+  if (it == node.end()) return;
+  apply_at(*it, parts, i + 1, value);
+}
+
+}  // namespace
+
+const std::vector<DefaultRule>& default_table() {
+  static const std::vector<DefaultRule> table = [] {
+    std::vector<DefaultRule> t = {
+        {"spec.yellowdog.apiURL", std::string(kDefaultApiUrl)},
+        {"spec.yellowdog.credentialsSecretRef.keyIdKey", std::string(kDefaultKeyIdKey)},
+        {"spec.yellowdog.credentialsSecretRef.keySecretKey", std::string(kDefaultKeySecretKey)},
+        {"spec.buildTimeout", std::string(kDefaultBuildTimeout)},
+        {"spec.suspend", false},
+        {"spec.deletionPolicy", std::string(to_string(kDefaultDeletionPolicy))},
+        {"spec.observability.enabled", false},
+    };
+    for (const char* node : {"spec.head", "spec.observability", "spec.workerPools[]"})
+      t.push_back({std::string(node) + ".metricsEnabled", false});
+    return t;
+  }();
+  return table;
+}
+
+void apply_defaults(json& resource) {
+  for (const auto& rule : default_table()) apply_at(resource, split_path(rule.path), 0, rule.value);
+}
+
+void apply_defaults(RayDogClusterSpec& spec) {
+  json j = {{"spec", spec}};
+  apply_defaults(j);
+  FieldErrors ignored;  // defaults are of the right types by construction (tested)
+  spec = decode_spec(j["spec"], "spec", ignored);
+}
+
+void apply_defaults(RayDogCluster& cluster) {
+  apply_defaults(cluster.spec);
+}
+
+}  // namespace raydog::api

@@ -1,0 +1,38 @@
+#pragma once
+// Defaulting: the values a field takes when the user leaves it out. ONE table (default_table()) feeds both
+// the CRD schema's `default:` keywords (crd.cpp), which the API server applies, and apply_defaults() here,
+// which applies them the same way for code that did not come through an API server (tests, `validate`).
+//
+// Semantics are the API server's: a default is applied only when the field's parent object exists (no
+// `observability` block => no `observability.enabled`), and a field explicitly set is never changed.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/types.hpp"
+
+namespace raydog::api {
+
+inline constexpr std::string_view kDefaultApiUrl = "https://api.yellowdog.ai";
+inline constexpr std::string_view kDefaultKeyIdKey = "keyId";
+inline constexpr std::string_view kDefaultKeySecretKey = "keySecret";
+inline constexpr std::string_view kDefaultBuildTimeout = "10m";
+inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::Delete;
+
+struct DefaultRule {
+  // Field path below the resource, "[]" meaning every element of a list: "spec.workerPools[].metricsEnabled".
+  std::string path;
+  nlohmann::json value;
+};
+
+// Every default of the v1alpha1 schema.
+const std::vector<DefaultRule>& default_table();
+
+// Applies the table to a resource's JSON (the whole object: {"spec": {...}, ...}).
+void apply_defaults(nlohmann::json& resource);
+// The same on typed values (round-trips through JSON so that there is one implementation).
+void apply_defaults(RayDogClusterSpec& spec);
+void apply_defaults(RayDogCluster& cluster);
+
+}  // namespace raydog::api

@@ -1,0 +1,229 @@
+#pragma once
+// RayDogCluster v1alpha1 (group raydog.io): the spec a user writes and the status the operator writes.
+//
+// Conventions:
+// - Optional spec fields are std::optional (maps and lists too), so a manifest round-trips exactly through
+//   decode -> encode: what was absent stays absent, an explicit `[]` stays `[]`. Defaulting (defaults.hpp)
+//   fills the fields that have a default, exactly as the API server does from the CRD schema.
+// - Status is written by the operator: scalars are optional (absent until known), lists are plain vectors
+//   that are omitted from JSON when empty (Kubernetes' omitempty).
+// - JSON (de)serialisation lives in json.hpp; validation in validation.hpp; YellowDog names in names.hpp.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace raydog::api {
+
+inline constexpr std::string_view kGroup = "raydog.io";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "raydog.io/v1alpha1";
+inline constexpr std::string_view kKind = "RayDogCluster";
+inline constexpr std::string_view kPlural = "raydogclusters";
+inline constexpr std::string_view kSingular = "raydogcluster";
+inline constexpr std::string_view kShortName = "rdc";
+inline constexpr std::string_view kListKind = "RayDogClusterList";
+
+// ---------------------------------------------------------------------------------------------------
+// Spec
+
+// A key of a ConfigMap in the cluster's namespace (Kubernetes' ConfigMapKeySelector, without `optional`:
+// a script or userdata that is missing is an error, not an empty string).
+struct ConfigMapKeySelector {
+  std::string name;
+  std::string key;
+  bool operator==(const ConfigMapKeySelector&) const = default;
+};
+
+// Where a script or userdata comes from when it is not inline. One source kind today; a `secretKeyRef`
+// could be added without changing the existing field.
+struct ValueSource {
+  std::optional<ConfigMapKeySelector> config_map_key_ref;
+  bool operator==(const ValueSource&) const = default;
+};
+
+// One kind of Ray node (head, observability, a worker pool): how its VMs are provisioned on YellowDog
+// and what its task runs. Maps onto a provisioned worker pool + one bash task per node.
+struct NodeSpec {
+  // Compute requirement template: a YellowDog id (`ydid:crt:...`) or `namespace/name`. Required for the
+  // head and for every worker pool, and for observability when it is enabled.
+  std::optional<std::string> compute_requirement_template;
+  std::optional<std::string> images_id;          // overrides the template's image
+  std::optional<std::string> user_data;          // inline userdata (node preparation at boot)
+  std::optional<ValueSource> user_data_from;     // userdata from a ConfigMap key
+  std::optional<std::string> start_script;       // inline bash task script; default: built-in script
+  std::optional<ValueSource> start_script_from;  // task script from a ConfigMap key
+  std::optional<std::map<std::string, std::string>> instance_tags;  // cloud instance tags
+  std::optional<bool> metrics_enabled;                              // YellowDog node metrics (default false)
+  bool operator==(const NodeSpec&) const = default;
+};
+
+struct WorkerPoolSpec {
+  std::string name;                   // DNS label, unique within the cluster (the list's map key)
+  std::optional<std::int32_t> nodes;  // desired Ray worker nodes, >= 0 (required)
+  NodeSpec node;                      // inline in JSON: the pool's fields sit beside name and nodes
+  bool operator==(const WorkerPoolSpec&) const = default;
+};
+
+struct ObservabilitySpec {
+  std::optional<bool> enabled;  // default false
+  NodeSpec node;                // inline in JSON
+  bool operator==(const ObservabilitySpec&) const = default;
+};
+
+struct CredentialsSecretRef {
+  std::string name;                           // Secret in the cluster's namespace (required)
+  std::optional<std::string> key_id_key;      // default "keyId"
+  std::optional<std::string> key_secret_key;  // default "keySecret"
+  bool operator==(const CredentialsSecretRef&) const = default;
+};
+
+struct YellowDogSpec {
+  std::optional<std::string> api_url;                          // default https://api.yellowdog.ai
+  std::optional<CredentialsSecretRef> credentials_secret_ref;  // required
+  std::optional<std::string> namespace_name;                   // YellowDog namespace (required)
+  std::optional<std::string> tag;                              // tag on every YellowDog object
+  bool operator==(const YellowDogSpec&) const = default;
+};
+
+enum class DeletionPolicy { Delete, Orphan };
+
+struct RayDogClusterSpec {
+  std::optional<YellowDogSpec> yellowdog;    // required
+  std::optional<std::string> lifetime;       // Go duration; every task group's taskTimeout
+  std::optional<std::string> build_timeout;  // Go duration, default 10m
+  std::optional<NodeSpec> head;              // required
+  std::optional<ObservabilitySpec> observability;
+  std::optional<std::vector<WorkerPoolSpec>> worker_pools;
+  std::optional<bool> suspend;                    // default false
+  std::optional<DeletionPolicy> deletion_policy;  // default Delete
+  bool operator==(const RayDogClusterSpec&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Status
+
+enum class Phase { Pending, Provisioning, Running, Degraded, Suspended, Failed, Deleting };
+
+// metav1.Condition. lastTransitionTime (RFC 3339) changes only when `status` changes.
+struct Condition {
+  std::string type;     // Ready, Synced, HeadReady, WorkersReady, Provisioned, ...
+  std::string status;   // "True" | "False" | "Unknown"
+  std::string reason;   // CamelCase machine-readable reason
+  std::string message;  // human-readable, may be empty
+  std::string last_transition_time;
+  std::optional<std::int64_t> observed_generation;
+  bool operator==(const Condition&) const = default;
+};
+
+// Condition types and statuses, so every component spells them the same way.
+namespace condition {
+inline constexpr std::string_view kReady = "Ready";
+inline constexpr std::string_view kSynced = "Synced";
+inline constexpr std::string_view kHeadReady = "HeadReady";
+inline constexpr std::string_view kWorkersReady = "WorkersReady";
+inline constexpr std::string_view kProvisioned = "Provisioned";
+inline constexpr std::string_view kTrue = "True";
+inline constexpr std::string_view kFalse = "False";
+inline constexpr std::string_view kUnknown = "Unknown";
+}  // namespace condition
+
+struct WorkRequirementStatus {
+  std::optional<std::string> id;
+  std::optional<std::string> name;
+  std::optional<std::string> status;  // YellowDog WorkRequirementStatus, e.g. RUNNING
+  bool operator==(const WorkRequirementStatus&) const = default;
+};
+
+struct HeadStatus {
+  std::optional<std::string> private_ip;
+  std::optional<std::string> public_ip;
+  std::optional<std::string> task_id;
+  std::optional<std::string> node_id;
+  std::optional<std::string> worker_pool_id;
+  std::optional<std::string> task_status;  // YellowDog TaskStatus, e.g. EXECUTING
+  bool operator==(const HeadStatus&) const = default;
+};
+
+struct ObservabilityStatus {
+  std::optional<std::string> private_ip;
+  std::optional<std::string> public_ip;
+  std::optional<std::string> grafana_url;
+  std::optional<std::string> prometheus_url;
+  bool operator==(const ObservabilityStatus&) const = default;
+};
+
+struct EndpointsStatus {
+  std::optional<std::string> client;     // ray://IP:10001
+  std::optional<std::string> dashboard;  // http://IP:8265
+  std::optional<std::string> gcs;        // IP:6379
+  bool operator==(const EndpointsStatus&) const = default;
+};
+
+struct WorkerPoolStatus {
+  std::string name;  // the spec pool's name (the list's map key)
+  std::optional<std::string> worker_pool_id;
+  std::optional<std::string> compute_requirement_id;
+  std::optional<std::string> task_group_id;
+  std::optional<std::string> worker_tag;
+  std::optional<std::int32_t> desired_nodes;
+  std::optional<std::int32_t> registered_nodes;
+  std::optional<std::int32_t> ready_nodes;
+  std::optional<std::int32_t> failed_tasks;
+  std::optional<std::string> pool_status;  // YellowDog WorkerPoolStatus, e.g. RUNNING
+  std::optional<std::string> health;       // Healthy | Progressing | Degraded | Failed (free text allowed)
+  std::optional<std::string> message;
+  bool operator==(const WorkerPoolStatus&) const = default;
+};
+
+struct RayDogClusterStatus {
+  std::optional<std::int64_t> observed_generation;
+  std::optional<Phase> phase;
+  std::optional<WorkRequirementStatus> work_requirement;
+  std::optional<HeadStatus> head;
+  std::optional<ObservabilityStatus> observability;
+  std::optional<EndpointsStatus> endpoints;
+  std::vector<WorkerPoolStatus> worker_pools;
+  std::optional<std::int32_t> desired_workers;
+  std::optional<std::int32_t> ready_workers;
+  std::vector<Condition> conditions;
+  bool operator==(const RayDogClusterStatus&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The resource
+
+// The subset of metav1.ObjectMeta the operator uses. Other metadata fields (managedFields,
+// ownerReferences, ...) are ignored when decoding: the operator changes metadata only through patches.
+struct ObjectMeta {
+  std::string name;
+  std::optional<std::string> namespace_name;
+  std::optional<std::string> uid;
+  std::optional<std::int64_t> generation;
+  std::optional<std::string> resource_version;
+  std::optional<std::string> creation_timestamp;
+  std::optional<std::string> deletion_timestamp;
+  std::optional<std::map<std::string, std::string>> labels;
+  std::optional<std::map<std::string, std::string>> annotations;
+  std::optional<std::vector<std::string>> finalizers;
+  bool operator==(const ObjectMeta&) const = default;
+};
+
+struct RayDogCluster {
+  ObjectMeta metadata;
+  RayDogClusterSpec spec;
+  std::optional<RayDogClusterStatus> status;
+  bool operator==(const RayDogCluster&) const = default;
+};
+
+// Enum spellings (the JSON values). from_string returns nullopt for an unknown spelling.
+std::string_view to_string(DeletionPolicy p);
+std::optional<DeletionPolicy> deletion_policy_from_string(std::string_view s);
+std::string_view to_string(Phase p);
+std::optional<Phase> phase_from_string(std::string_view s);
+const std::vector<std::string>& deletion_policy_values();
+const std::vector<std::string>& phase_values();
+
+}  // namespace raydog::api

@@ -1,0 +1,292 @@
+#include "api/validation.hpp"
+
+#include <set>
+
+#include "api/defaults.hpp"
+#include "api/duration.hpp"
+#include "api/json.hpp"
+#include "api/names.hpp"
+#include "controller/util/yaml_json.hpp"
+
+namespace raydog::api {
+namespace {
+
+bool is_alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string quote(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
+
+constexpr const char* kDnsLabelMessage =
+    "must be a DNS label: at most 63 lower case letters, digits or '-', starting and ending with a letter "
+    "or digit";
+constexpr const char* kDnsSubdomainMessage =
+    "must be a DNS subdomain: at most 253 lower case letters, digits, '-' or '.', starting and ending with a "
+    "letter or digit";
+constexpr const char* kConfigMapKeyMessage = "must consist of letters, digits, '-', '_' or '.' (at most 253)";
+constexpr const char* kYellowDogNameMessage =
+    "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
+
+// Collects errors below one path prefix.
+class Checker {
+ public:
+  explicit Checker(FieldErrors& errors) : errors_(errors) {}
+  void fail(const std::string& path, std::string message) { errors_.push_back({path, std::move(message)}); }
+
+  void required(const std::string& path, bool present) {
+    if (!present) fail(path, "required");
+  }
+
+  void non_empty(const std::string& path, const std::optional<std::string>& v) {
+    if (v && v->empty()) fail(path, "must not be empty");
+  }
+
+  void duration(const std::string& path, const std::optional<std::string>& v) {
+    if (!v) return;
+    auto d = parse_go_duration(*v);
+    if (!d) {
+      fail(path, "must be a duration such as 90s, 10m or 1h30m (" + d.error() + ")");
+    } else if (d->count() <= 0) {
+      fail(path, "must be a positive duration, got " + quote(*v));
+    }
+  }
+
+  void value_source(const std::string& path, const std::optional<ValueSource>& v) {
+    if (!v) return;
+    if (!v->config_map_key_ref) {
+      fail(path + ".configMapKeyRef", "required");
+      return;
+    }
+    const auto& ref = *v->config_map_key_ref;
+    std::string p = path + ".configMapKeyRef";
+    if (ref.name.empty())
+      fail(p + ".name", "required");
+    else if (!is_dns_subdomain(ref.name))
+      fail(p + ".name", kDnsSubdomainMessage);
+    if (ref.key.empty())
+      fail(p + ".key", "required");
+    else if (!is_config_map_key(ref.key))
+      fail(p + ".key", kConfigMapKeyMessage);
+  }
+
+  // template_required: the head and every worker pool need a template; observability only when enabled.
+  void node(const std::string& path, const NodeSpec& n, bool template_required) {
+    const auto& t = n.compute_requirement_template;
+    if (!t || t->empty()) {
+      if (template_required) fail(path + ".computeRequirementTemplate", "required");
+    } else if (!is_template_ref(*t)) {
+      fail(path + ".computeRequirementTemplate",
+           "must be a template id (ydid:crt:...) or namespace/name, got " + quote(*t));
+    }
+    non_empty(path + ".imagesId", n.images_id);
+    if (n.user_data && n.user_data_from)
+      fail(path + ".userDataFrom", "userData and userDataFrom are mutually exclusive");
+    value_source(path + ".userDataFrom", n.user_data_from);
+    non_empty(path + ".startScript", n.start_script);
+    if (n.start_script && n.start_script_from)
+      fail(path + ".startScriptFrom", "startScript and startScriptFrom are mutually exclusive");
+    value_source(path + ".startScriptFrom", n.start_script_from);
+    if (n.instance_tags) {
+      for (const auto& [k, v] : *n.instance_tags) {
+        std::string p = path + ".instanceTags[" + k + "]";
+        if (k.empty())
+          fail(p, "key must not be empty");
+        else if (k.size() > kMaxInstanceTagKeyLength)
+          fail(p, "key must be at most " + std::to_string(kMaxInstanceTagKeyLength) + " characters");
+        if (v.size() > kMaxInstanceTagValueLength)
+          fail(p, "value must be at most " + std::to_string(kMaxInstanceTagValueLength) + " characters");
+      }
+    }
+  }
+
+  void yellowdog(const std::string& path, const YellowDogSpec& y) {
+    if (y.api_url) {
+      static const std::string http = "http://", https = "https://";
+      const std::string& u = *y.api_url;
+      std::string rest = u.starts_with(https)  ? u.substr(https.size())
+                         : u.starts_with(http) ? u.substr(http.size())
+                                               : std::string();
+      bool ok = !rest.empty() && rest[0] != '/' && rest[0] != '?' && rest[0] != '#';
+      for (char c : u) ok = ok && !is_space(c);
+      if (!ok) fail(path + ".apiURL", "must be an http:// or https:// URL, got " + quote(u));
+    }
+    required(path + ".credentialsSecretRef", y.credentials_secret_ref.has_value());
+    if (y.credentials_secret_ref) {
+      const auto& ref = *y.credentials_secret_ref;
+      std::string p = path + ".credentialsSecretRef";
+      if (ref.name.empty())
+        fail(p + ".name", "required");
+      else if (!is_dns_subdomain(ref.name))
+        fail(p + ".name", kDnsSubdomainMessage);
+      for (const auto& [key, value] :
+           {std::pair{"keyIdKey", &ref.key_id_key}, {"keySecretKey", &ref.key_secret_key}}) {
+        if (*value && !is_config_map_key(**value)) fail(p + "." + key, kConfigMapKeyMessage);
+      }
+      std::string id_key = ref.key_id_key.value_or(std::string(kDefaultKeyIdKey));
+      std::string secret_key = ref.key_secret_key.value_or(std::string(kDefaultKeySecretKey));
+      if (id_key == secret_key) fail(p + ".keySecretKey", "must differ from keyIdKey");
+    }
+    if (!y.namespace_name || y.namespace_name->empty())
+      fail(path + ".namespace", "required");
+    else if (!names::is_valid(*y.namespace_name))
+      fail(path + ".namespace", kYellowDogNameMessage);
+    if (y.tag && y.tag->size() > kMaxTagLength)
+      fail(path + ".tag", "must be at most " + std::to_string(kMaxTagLength) + " characters");
+  }
+
+ private:
+  FieldErrors& errors_;
+};
+
+bool is_dns_label_impl(std::string_view s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  if (!is_alnum_lower(s.front()) || !is_alnum_lower(s.back())) return false;
+  for (char c : s)
+    if (!is_alnum_lower(c) && c != '-') return false;
+  return true;
+}
+
+bool under(const std::string& path, const std::string& prefix) {
+  if (prefix.empty()) return true;  // the whole document failed to decode
+  if (!path.starts_with(prefix)) return false;
+  if (path.size() == prefix.size()) return true;
+  char next = path[prefix.size()];
+  return next == '.' || next == '[';
+}
+
+}  // namespace
+
+bool is_dns_label(std::string_view s) {
+  return is_dns_label_impl(s, 63);
+}
+
+bool is_dns_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string_view label =
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!is_dns_label_impl(label, 253)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool is_config_map_key(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_template_ref(std::string_view s) {
+  for (char c : s)
+    if (is_space(c)) return false;
+  if (s.starts_with("ydid:crt:")) return s.size() > 9 && s.find('/') == std::string_view::npos;
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == s.size()) return false;
+  if (s.find('/', slash + 1) != std::string_view::npos) return false;
+  return s.substr(0, slash).find(':') == std::string_view::npos;
+}
+
+FieldErrors validate_spec(const RayDogClusterSpec& spec) {
+  FieldErrors errors;
+  Checker c(errors);
+  c.required("spec.yellowdog", spec.yellowdog.has_value());
+  if (spec.yellowdog) c.yellowdog("spec.yellowdog", *spec.yellowdog);
+  c.duration("spec.lifetime", spec.lifetime);
+  c.duration("spec.buildTimeout", spec.build_timeout);
+  c.required("spec.head", spec.head.has_value());
+  if (spec.head) c.node("spec.head", *spec.head, true);
+  if (spec.observability) {
+    bool enabled = spec.observability->enabled.value_or(false);
+    c.node("spec.observability", spec.observability->node, enabled);
+  }
+  if (spec.worker_pools) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < spec.worker_pools->size(); ++i) {
+      const auto& pool = (*spec.worker_pools)[i];
+      std::string p = "spec.workerPools[" + std::to_string(i) + "]";
+      if (pool.name.empty())
+        c.fail(p + ".name", "required");
+      else if (!is_dns_label(pool.name))
+        c.fail(p + ".name", kDnsLabelMessage);
+      else if (!seen.insert(pool.name).second)
+        c.fail(p + ".name", "duplicate pool name " + quote(pool.name));
+      if (!pool.nodes)
+        c.fail(p + ".nodes", "required");
+      else if (*pool.nodes < 0)
+        c.fail(p + ".nodes", "must be >= 0");
+      c.node(p, pool.node, true);
+    }
+  }
+  return errors;
+}
+
+FieldErrors validate(const RayDogCluster& cluster) {
+  FieldErrors errors;
+  Checker c(errors);
+  const auto& meta = cluster.metadata;
+  if (meta.name.empty())
+    c.fail("metadata.name", "required");
+  else if (!is_dns_subdomain(meta.name))
+    c.fail("metadata.name", kDnsSubdomainMessage);
+  if (meta.namespace_name && !is_dns_label(*meta.namespace_name))
+    c.fail("metadata.namespace", kDnsLabelMessage);
+  for (auto& e : validate_spec(cluster.spec)) errors.push_back(std::move(e));
+
+  // The derived names fit YellowDog's rule by construction (names.hpp); checked here so that a future change
+  // of the derivation cannot produce a name YellowDog rejects at create time, half-way through provisioning.
+  if (!meta.name.empty()) {
+    // Manifests have no uid yet; any uid gives names of the same length and charset.
+    std::string base = names::base(meta.namespace_name.value_or("default"), meta.name,
+                                   meta.uid.value_or("00000000-0000-0000-0000-000000000000"));
+    std::vector<std::pair<std::string, std::string>> derived = {
+        {"metadata.name", names::work_requirement(base)},
+        {"metadata.name", names::head_pool(base)},
+        {"metadata.name", names::observability_pool(base)}};
+    if (cluster.spec.worker_pools) {
+      for (size_t i = 0; i < cluster.spec.worker_pools->size(); ++i) {
+        const auto& pool = (*cluster.spec.worker_pools)[i].name;
+        std::string p = "spec.workerPools[" + std::to_string(i) + "].name";
+        derived.emplace_back(p, names::worker_pool(base, pool));
+        derived.emplace_back(p, names::worker_task_group(pool));
+      }
+    }
+    for (const auto& [path, name] : derived)
+      if (!names::is_valid(name)) c.fail(path, "derived YellowDog name " + quote(name) + " is invalid");
+  }
+  return errors;
+}
+
+Result<RayDogCluster, FieldErrors> parse_cluster(const nlohmann::json& resource) {
+  FieldErrors decode_errors;
+  RayDogCluster cluster = decode_cluster(resource, decode_errors);
+  if (resource.is_object() && !resource.contains("spec")) decode_errors.push_back({"spec", "required"});
+  apply_defaults(cluster);
+  FieldErrors errors = decode_errors;
+  for (auto& e : validate(cluster)) {
+    bool shadowed = false;
+    for (const auto& d : decode_errors) shadowed = shadowed || under(e.path, d.path);
+    if (!shadowed) errors.push_back(std::move(e));
+  }
+  if (!errors.empty()) return unexpected(std::move(errors));
+  return cluster;
+}
+
+Result<RayDogCluster, FieldErrors> parse_cluster_yaml(std::string_view yaml) {
+  auto j = yaml_to_json(yaml);
+  if (!j) return unexpected(FieldErrors{{"", "invalid YAML: " + j.error().message}});
+  return parse_cluster(*j);
+}
+
+}  // namespace raydog::api

@@ -1,0 +1,49 @@
+#pragma once
+// Validation of a RayDogCluster: returns ALL problems at once, each "<path>: <message>"
+// (`spec.workerPools[1].nodes: must be >= 0`), in field order. The CRD schema (crd.cpp) encodes the
+// same rules where OpenAPI/CEL can express them; the test suite checks the two agree on the invalid
+// corpus in manifests/samples/invalid/.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "api/field_error.hpp"
+#include "api/types.hpp"
+#include "controller/util/result.hpp"
+
+namespace raydog::api {
+
+// Spec rules. Fields that have a default may be absent (validation accepts defaulted and raw specs).
+FieldErrors validate_spec(const RayDogClusterSpec& spec);
+// Metadata (name required, a DNS subdomain; namespace a DNS label) + spec + the derived YellowDog names.
+FieldErrors validate(const RayDogCluster& cluster);
+
+// Decode + default + validate a resource. Decode errors (unknown fields, wrong types) and validation
+// errors are returned together (decode errors first); a validation error about a field that already failed to
+// decode is dropped.
+Result<RayDogCluster, FieldErrors> parse_cluster(const nlohmann::json& resource);
+// The same from YAML (one document). A YAML syntax error is one FieldError with an empty path.
+Result<RayDogCluster, FieldErrors> parse_cluster_yaml(std::string_view yaml);
+
+// Building blocks shared with the CRD generator and its tests.
+bool is_dns_label(std::string_view s);       // RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
+bool is_dns_subdomain(std::string_view s);   // RFC 1123 subdomain, <= 253
+bool is_config_map_key(std::string_view s);  // [-._a-zA-Z0-9]+, <= 253
+bool is_template_ref(std::string_view s);    // ydid:crt:... or namespace/name
+
+// The patterns the CRD schema uses for the checks above (ECMA/RE2-compatible).
+inline constexpr std::string_view kDnsLabelPattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+inline constexpr std::string_view kDnsSubdomainPattern =
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+inline constexpr std::string_view kConfigMapKeyPattern = "^[-._a-zA-Z0-9]+$";
+inline constexpr std::string_view kYellowDogNamePattern = "^[a-z][a-z0-9_-]*$";
+inline constexpr std::string_view kTemplateRefPattern = "^(ydid:crt:[^\\s/]+|[^\\s/:]+/[^\\s/]+)$";
+inline constexpr std::string_view kApiUrlPattern = "^https?://[^\\s/?#]+(/[^\\s]*)?$";
+// Go duration without a sign (negative durations are never valid here).
+inline constexpr std::string_view kDurationPattern =
+    "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+)$";
+inline constexpr size_t kMaxTagLength = 200;
+inline constexpr size_t kMaxInstanceTagKeyLength = 128;
+inline constexpr size_t kMaxInstanceTagValueLength = 256;
+
+}  // namespace raydog::api

@@ -1,0 +1,66 @@
+// The sample manifests parse and validate; every manifest in manifests/samples/invalid/ produces exactly
+// the errors listed in its "# expect: " header lines, in order.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "api/validation.hpp"
+#include "test/support/process.hpp"
+
+using namespace raydog::api;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> header_lines(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(prefix)) out.push_back(line.substr(prefix.size()));
+  return out;
+}
+
+std::vector<fs::path> invalid_corpus() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(raydog::test::source_path("manifests/samples/invalid")))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+TEST_CASE("samples: minimal.yaml is valid") {
+  auto c = parse_cluster_yaml(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/minimal.yaml")));
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
+  CHECK(c->metadata.name == "demo");
+  REQUIRE(c->spec.worker_pools->size() == 1);
+  CHECK(c->spec.build_timeout == "10m");  // defaulted
+}
+
+TEST_CASE("samples: heterogeneous.yaml is valid, with 2+ pools and observability on") {
+  auto c = parse_cluster_yaml(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/heterogeneous.yaml")));
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
+  CHECK(c->spec.worker_pools->size() >= 2);
+  CHECK(c->spec.observability->enabled == true);
+  CHECK(c->spec.lifetime == "24h");
+}
+
+TEST_CASE("samples: the invalid corpus produces exactly the expected errors") {
+  auto files = invalid_corpus();
+  CHECK(files.size() >= 10);
+  for (const auto& f : files) {
+    INFO(f.filename().string());
+    std::string text = raydog::test::read_file(f.string());
+    auto want = header_lines(text, "# expect: ");
+    REQUIRE_MESSAGE(!want.empty(), "no '# expect: ' header");
+    auto r = parse_cluster_yaml(text);
+    REQUIRE_FALSE(r.ok());
+    std::vector<std::string> got;
+    for (const auto& e : r.error()) got.push_back(e.to_string());
+    CHECK(got == want);
+  }
+}
