@@ -1,0 +1,254 @@
+#include "controller/kube/rest.hpp"
+
+#include <charconv>
+
+namespace raydog::kube {
+namespace {
+
+std::string encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+void add(std::string& q, std::string_view key, std::string_view value) {
+  q += q.empty() ? '?' : '&';
+  q += key;
+  q += '=';
+  q += encode(value);
+}
+
+ApiError::Kind kind_for(int code, const std::string& reason) {
+  using K = ApiError::Kind;
+  if (reason == "NotFound") return K::kNotFound;
+  if (reason == "AlreadyExists") return K::kAlreadyExists;
+  if (reason == "Conflict") return K::kConflict;
+  if (reason == "Invalid") return K::kInvalid;
+  if (reason == "Expired" || reason == "Gone") return K::kGone;
+  if (reason == "Unauthorized") return K::kUnauthorized;
+  if (reason == "Forbidden") return K::kForbidden;
+  if (reason == "TooManyRequests") return K::kTooManyRequests;
+  if (reason == "BadRequest") return K::kBadRequest;
+  if (reason == "MethodNotAllowed") return K::kMethodNotAllowed;
+  if (reason == "UnsupportedMediaType") return K::kUnsupportedMediaType;
+  if (reason == "Timeout") return K::kTimeout;
+  switch (code) {
+    case 400:
+      return K::kBadRequest;
+    case 401:
+      return K::kUnauthorized;
+    case 403:
+      return K::kForbidden;
+    case 404:
+      return K::kNotFound;
+    case 405:
+      return K::kMethodNotAllowed;
+    case 408:
+      return K::kTimeout;
+    case 409:
+      return K::kConflict;
+    case 410:
+      return K::kGone;
+    case 415:
+      return K::kUnsupportedMediaType;
+    case 422:
+      return K::kInvalid;
+    case 429:
+      return K::kTooManyRequests;
+    case 504:
+      return K::kTimeout;
+    default:
+      return code >= 500 && code <= 599 ? K::kServerError : K::kOther;
+  }
+}
+
+}  // namespace
+
+const char* to_string(ApiError::Kind kind) {
+  using K = ApiError::Kind;
+  switch (kind) {
+    case K::kNotFound:
+      return "NotFound";
+    case K::kConflict:
+      return "Conflict";
+    case K::kAlreadyExists:
+      return "AlreadyExists";
+    case K::kInvalid:
+      return "Invalid";
+    case K::kGone:
+      return "Gone";
+    case K::kUnauthorized:
+      return "Unauthorized";
+    case K::kForbidden:
+      return "Forbidden";
+    case K::kTooManyRequests:
+      return "TooManyRequests";
+    case K::kBadRequest:
+      return "BadRequest";
+    case K::kMethodNotAllowed:
+      return "MethodNotAllowed";
+    case K::kUnsupportedMediaType:
+      return "UnsupportedMediaType";
+    case K::kTimeout:
+      return "Timeout";
+    case K::kServerError:
+      return "ServerError";
+    case K::kTransport:
+      return "Transport";
+    case K::kDecode:
+      return "Decode";
+    case K::kOther:
+      return "Other";
+  }
+  return "Other";
+}
+
+std::string ApiError::describe() const {
+  std::string out = to_string(kind);
+  if (code != 0) out += " (" + std::to_string(code) + ")";
+  if (!message.empty()) out += ": " + message;
+  return out;
+}
+
+const char* content_type(PatchType type) {
+  switch (type) {
+    case PatchType::kMerge:
+      return "application/merge-patch+json";
+    case PatchType::kJson:
+      return "application/json-patch+json";
+    case PatchType::kApply:
+      return "application/apply-patch+yaml";
+    case PatchType::kStrategic:
+      return "application/strategic-merge-patch+json";
+  }
+  return "application/merge-patch+json";
+}
+
+ApiError status_to_error(const json& st) {
+  ApiError e;
+  auto str = [&](const json& o, const char* k) {
+    auto it = o.find(k);
+    return (it != o.end() && it->is_string()) ? it->get<std::string>() : std::string();
+  };
+  if (auto it = st.find("code"); it != st.end() && it->is_number_integer()) e.code = it->get<int>();
+  e.reason = str(st, "reason");
+  e.message = str(st, "message");
+  if (auto d = st.find("details"); d != st.end() && d->is_object()) {
+    if (auto c = d->find("causes"); c != d->end() && c->is_array()) {
+      for (const auto& cause : *c) {
+        if (!cause.is_object()) continue;
+        e.causes.push_back({str(cause, "reason").empty() ? str(cause, "type") : str(cause, "reason"),
+                            str(cause, "message"), str(cause, "field")});
+      }
+    }
+    if (auto r = d->find("retryAfterSeconds"); r != d->end() && r->is_number_integer())
+      e.retry_after = std::chrono::seconds(r->get<long>());
+  }
+  e.kind = kind_for(e.code, e.reason);
+  return e;
+}
+
+ApiError decode_status(int code, std::string_view body, std::string_view retry_after_header) {
+  ApiError e;
+  json st = json::parse(body, nullptr, false);
+  if (!st.is_discarded() && st.is_object() && st.value("kind", "") == "Status") {
+    e = status_to_error(st);
+    if (e.code == 0) e.code = code;
+    if (code != 0 && e.code != code) e.code = code;  // the HTTP status is what happened on the wire
+    e.kind = kind_for(e.code, e.reason);
+  } else {
+    e.code = code;
+    e.kind = kind_for(code, "");
+    // A proxy's HTML page or plain text: keep a short, single-line excerpt.
+    std::string text(body.substr(0, 200));
+    for (char& c : text)
+      if (c == '\n' || c == '\r') c = ' ';
+    e.message = text.empty() ? "HTTP " + std::to_string(code) : text;
+  }
+  if (!retry_after_header.empty()) {
+    long secs = 0;
+    auto [p, ec] = std::from_chars(retry_after_header.data(),
+                                   retry_after_header.data() + retry_after_header.size(), secs);
+    if (ec == std::errc() && secs >= 0) e.retry_after = std::chrono::seconds(secs);
+  }
+  return e;
+}
+
+std::string resource_path(const ResourceRef& ref, const std::string& ns, const std::string& name,
+                          const std::string& subresource) {
+  std::string p = ref.group.empty() ? "/api/" + ref.version : "/apis/" + ref.group + "/" + ref.version;
+  if (ref.namespaced && !ns.empty()) p += "/namespaces/" + encode(ns);
+  p += "/" + ref.plural;
+  if (!name.empty()) {
+    p += "/" + encode(name);
+    if (!subresource.empty()) p += "/" + subresource;
+  }
+  return p;
+}
+
+std::string list_query(const ListOptions& o) {
+  std::string q;
+  if (!o.label_selector.empty()) add(q, "labelSelector", o.label_selector);
+  if (!o.field_selector.empty()) add(q, "fieldSelector", o.field_selector);
+  if (o.limit > 0) add(q, "limit", std::to_string(o.limit));
+  if (!o.continue_token.empty()) add(q, "continue", o.continue_token);
+  if (!o.resource_version.empty()) add(q, "resourceVersion", o.resource_version);
+  if (!o.resource_version_match.empty()) add(q, "resourceVersionMatch", o.resource_version_match);
+  return q;
+}
+
+std::string watch_query(const WatchOptions& o) {
+  std::string q = "?watch=true";
+  if (!o.label_selector.empty()) add(q, "labelSelector", o.label_selector);
+  if (!o.field_selector.empty()) add(q, "fieldSelector", o.field_selector);
+  if (!o.resource_version.empty()) add(q, "resourceVersion", o.resource_version);
+  if (o.allow_bookmarks) add(q, "allowWatchBookmarks", "true");
+  if (o.timeout.count() > 0) add(q, "timeoutSeconds", std::to_string(o.timeout.count()));
+  return q;
+}
+
+std::string make_key(const std::string& ns, const std::string& name) {
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+std::string object_key(const json& object) {
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) return "";
+  return make_key(md->value("namespace", ""), md->value("name", ""));
+}
+
+std::string resource_version_of(const json& object) {
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) return "";
+  auto rv = md->find("resourceVersion");
+  return (rv != md->end() && rv->is_string()) ? rv->get<std::string>() : "";
+}
+
+net::awaitable<Result<ObjectList, ApiError>> list_all(Api& api, ResourceRef ref, std::string ns,
+                                                      ListOptions options) {
+  ObjectList all;
+  bool first = true;
+  for (;;) {
+    auto page = co_await api.list(ref, ns, options);
+    if (!page) co_return unexpected(std::move(page.error()));
+    if (first) all.resource_version = page->resource_version;
+    first = false;
+    for (auto& item : page->items) all.items.push_back(std::move(item));
+    if (page->continue_token.empty()) break;
+    options.continue_token = page->continue_token;
+    options.resource_version.clear();  // RV + continue together is a 400
+    options.resource_version_match.clear();
+  }
+  co_return all;
+}
+
+}  // namespace raydog::kube

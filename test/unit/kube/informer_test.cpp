@@ -1,0 +1,206 @@
+#include "controller/kube/informer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "controller/kube/fake_api.hpp"
+#include "test/unit/kube/io_util.hpp"
+
+using namespace raydog::kube;
+using raydog::kube::testing::drain;
+using raydog::kube::testing::run_until;
+using namespace std::chrono_literals;
+
+namespace {
+
+const ResourceRef& rdc = resources::kRayDogClusters;
+
+json cr(const std::string& ns, const std::string& name, int nodes = 1) {
+  return {{"metadata", {{"namespace", ns}, {"name", name}}}, {"spec", {{"nodes", nodes}}}};
+}
+
+InformerOptions fast_options() {
+  InformerOptions o;
+  o.resource = rdc;
+  o.backoff_initial = 1ms;
+  o.backoff_max = 5ms;
+  return o;
+}
+
+struct Recorder {
+  std::vector<std::pair<InformerEvent, std::string>> events;
+  int count(InformerEvent e, const std::string& key) const {
+    int n = 0;
+    for (auto& [t, k] : events) n += (t == e && k == key);
+    return n;
+  }
+};
+
+// The cache equals the server's objects (same keys, same resourceVersions).
+bool cache_matches(const Informer& inf, const FakeApi& api) {
+  auto snap = inf.snapshot();
+  auto objs = api.objects(rdc);
+  if (snap.size() != objs.size()) return false;
+  for (auto& o : objs) {
+    auto it = snap.find(object_key(o));
+    if (it == snap.end() || resource_version_of(it->second) != resource_version_of(o)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("informer: lists, syncs, then follows watch events with keys") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "one"));
+  api.upsert(rdc, cr("b", "two"));
+  Informer inf(io.get_executor(), api, fast_options());
+  Recorder rec;
+  bool synced_cb = false;
+  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
+  inf.on_synced([&] { synced_cb = true; });
+  inf.start();
+  REQUIRE(run_until(io, [&] { return inf.has_synced(); }));
+  CHECK(synced_cb);
+  CHECK(inf.size() == 2);
+  CHECK(rec.count(InformerEvent::kAdded, "a/one") == 1);
+  CHECK(rec.count(InformerEvent::kAdded, "b/two") == 1);
+  REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
+
+  api.upsert(rdc, cr("a", "three"));
+  api.upsert(rdc, cr("a", "one", 5));
+  api.erase(rdc, "b", "two");
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kDeleted, "b/two") == 1; }));
+  CHECK(rec.count(InformerEvent::kAdded, "a/three") == 1);
+  CHECK(rec.count(InformerEvent::kUpdated, "a/one") == 1);
+  CHECK(inf.get("a/one")->at("spec").at("nodes") == 5);
+  CHECK_FALSE(inf.get("b/two").has_value());
+  CHECK(cache_matches(inf, api));
+  CHECK(inf.last_resource_version() == std::to_string(api.resource_version()));
+  CHECK(inf.stats().lists == 1);
+
+  inf.stop();
+  CHECK(drain(io));
+  CHECK_FALSE(inf.running());
+}
+
+TEST_CASE("informer: a clean watch end re-watches from the last resourceVersion without relisting") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "one"));
+  Informer inf(io.get_executor(), api, fast_options());
+  Recorder rec;
+  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
+  inf.start();
+  REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
+  for (int i = 0; i < 5; ++i) {
+    api.close_watches();
+    api.upsert(rdc, cr("a", "n" + std::to_string(i)));  // happens while no watch is open
+    REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
+  }
+  REQUIRE(run_until(io, [&] { return inf.size() == 6; }));
+  CHECK(inf.stats().lists == 1);
+  CHECK(inf.stats().watches == 6);
+  for (int i = 0; i < 5; ++i) CHECK(rec.count(InformerEvent::kAdded, "a/n" + std::to_string(i)) == 1);
+  CHECK(cache_matches(inf, api));
+  inf.stop();
+  CHECK(drain(io));
+}
+
+TEST_CASE("informer: 410 relists and synthesizes exactly one DELETED for vanished objects") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "keep"));
+  api.upsert(rdc, cr("a", "gone"));
+  api.upsert(rdc, cr("a", "changed"));
+  Informer inf(io.get_executor(), api, fast_options());
+  Recorder rec;
+  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
+  inf.start();
+  REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
+  rec.events.clear();
+  int failures = 0;  // outlives the fault hook installed below
+
+  SUBCASE("ERROR event with 410 in the stream") {
+    api.close_watches();
+    api.erase(rdc, "a", "gone");
+    api.upsert(rdc, cr("a", "changed", 7));
+    api.upsert(rdc, cr("a", "new"));
+    api.expire_history();
+  }
+  SUBCASE("HTTP 410 on the watch request") {
+    api.fault = [&](const std::string& verb, const ResourceRef&,
+                    const std::string&) -> std::optional<ApiError> {
+      if (verb != "watch" || failures++ > 0) return std::nullopt;
+      return decode_status(410, R"({"kind":"Status","code":410,"reason":"Expired","message":"too old"})");
+    };
+    api.close_watches();
+    api.erase(rdc, "a", "gone");
+    api.upsert(rdc, cr("a", "changed", 7));
+    api.upsert(rdc, cr("a", "new"));
+  }
+  REQUIRE(run_until(io, [&] { return inf.stats().relists_after_gone == 1 && api.open_watches() == 1; }));
+  CHECK(inf.stats().lists == 2);
+  CHECK(rec.count(InformerEvent::kDeleted, "a/gone") == 1);
+  CHECK(rec.count(InformerEvent::kUpdated, "a/changed") == 1);
+  CHECK(rec.count(InformerEvent::kAdded, "a/new") == 1);
+  CHECK(rec.count(InformerEvent::kUpdated, "a/keep") == 0);  // unchanged: no event storm on relist
+  CHECK(rec.events.size() == 3);
+  CHECK(cache_matches(inf, api));
+
+  // A later delete arrives once, over the new watch.
+  api.erase(rdc, "a", "keep");
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kDeleted, "a/keep") == 1; }));
+  CHECK(cache_matches(inf, api));
+  inf.stop();
+  CHECK(drain(io));
+}
+
+TEST_CASE("informer: list and watch failures back off and recover") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "one"));
+  int list_failures = 0, watch_failures = 0;
+  api.fault = [&](const std::string& verb, const ResourceRef&,
+                  const std::string&) -> std::optional<ApiError> {
+    if (verb == "list" && list_failures < 3) {
+      ++list_failures;
+      return decode_status(503, "upstream down");
+    }
+    if (verb == "watch" && watch_failures < 2) {
+      ++watch_failures;
+      return decode_status(500, R"({"kind":"Status","code":500,"reason":"InternalError","message":"boom"})");
+    }
+    return std::nullopt;
+  };
+  Informer inf(io.get_executor(), api, fast_options());
+  inf.start();
+  REQUIRE(run_until(io, [&] { return inf.has_synced() && api.open_watches() == 1; }));
+  CHECK(inf.stats().lists == 4);
+  CHECK(inf.stats().watches == 3);
+  CHECK(inf.stats().watch_errors == 2);
+  api.upsert(rdc, cr("a", "two"));
+  REQUIRE(run_until(io, [&] { return inf.size() == 2; }));
+  inf.stop();
+  CHECK(drain(io));
+}
+
+TEST_CASE("informer: stop() during a backoff sleep ends the loop promptly") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.fault = [](const std::string&, const ResourceRef&, const std::string&) -> std::optional<ApiError> {
+    return decode_status(503, "");
+  };
+  auto opts = fast_options();
+  opts.backoff_initial = std::chrono::hours(1);
+  opts.backoff_max = std::chrono::hours(1);
+  Informer inf(io.get_executor(), api, opts);
+  inf.start();
+  REQUIRE(run_until(io, [&] { return api.calls("list") == 1; }));
+  CHECK_FALSE(inf.has_synced());
+  inf.stop();
+  CHECK(drain(io, std::chrono::seconds(5)));
+  CHECK_FALSE(inf.running());
+}
