@@ -101,8 +101,8 @@ using Actions = std::vector<Action>;
 
 // What act reports back, for compute_status.
 struct ActOutcome {
-  std::size_t executed = 0;             // actions that succeeded (EmitEvent/RequeueAfter included)
-  std::optional<Error> error;           // the action that failed, if any (act stopped there)
+  std::size_t executed = 0;                  // actions that succeeded (EmitEvent/RequeueAfter included)
+  std::optional<Error> error;                // the action that failed, if any (act stopped there)
   std::optional<std::string> failed_action;  // its name, e.g. "ProvisionPool rdc-...-head-1a2b3c"
   std::optional<int> recorded_incarnation;   // a RecordIncarnation that succeeded
 };

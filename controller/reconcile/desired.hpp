@@ -44,7 +44,7 @@ struct RoleNames {
 };
 
 struct ClusterNames {
-  std::string base;              // names::base(namespace, name, uid)
+  std::string base;  // names::base(namespace, name, uid)
   int incarnation = 1;
   std::string work_requirement;  // = incarnation base
   RoleNames head;

@@ -37,7 +37,7 @@ inline constexpr std::string_view kFinalizer = "raydog.io/cleanup";
 
 // Flags of the controller that change what plan decides (main.cpp parses them, the loop passes them on).
 struct PlanOptions {
-  Millis cleanup_timeout = std::chrono::minutes(10);  // deletion gives up after this (Warning event)
+  Millis cleanup_timeout = std::chrono::minutes(10);    // deletion gives up after this (Warning event)
   Millis requeue_converging = std::chrono::seconds(2);  // poll interval while something changes
   Millis requeue_steady = std::chrono::seconds(60);     // poll interval when steady (loop adds jitter)
   Millis credentials_retry = std::chrono::seconds(30);  // slow retry for credential/config problems
