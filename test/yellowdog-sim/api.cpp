@@ -1,0 +1,625 @@
+#include "test/yellowdog-sim/api.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+#include "test/yellowdog-sim/serialize.hpp"
+
+namespace raydog::ydsim {
+
+namespace {
+
+enum class Ep {
+  kUnknown,
+  kProvisionPool,
+  kResizePool,
+  kNodeOfWorker,
+  kSearchNodes,
+  kGetNode,
+  kShutdownNode,
+  kSearchPools,
+  kPoolUpdates,
+  kGetPool,
+  kShutdownPool,
+  kGetPoolByName,
+  kCreateWr,
+  kUpdateWr,
+  kSearchWrs,
+  kGetWr,
+  kWrUpdates,
+  kTransitionWr,
+  kGetWrByName,
+  kAddTasksByNames,
+  kAddTasks,
+  kSearchTasks,
+  kGetTask,
+  kCancelTask,
+  kTransitionCr,
+  kGetCr,
+  kCrUpdates,
+  kSearchInstances,
+};
+
+struct Route {
+  Ep ep = Ep::kUnknown;
+  std::string pattern = "unknown";
+  std::vector<std::string> params;
+};
+
+bool literal_under_pools(const std::string& s) {
+  return s == "provisioned" || s == "configured" || s == "nodes" || s == "workers" || s == "namespaces";
+}
+
+Route route(const std::string& m, const std::vector<std::string>& s) {
+  auto n = s.size();
+  auto r = [&](Ep ep, std::string pattern, std::vector<std::string> params = {}) {
+    return Route{ep, m + " " + pattern, std::move(params)};
+  };
+  if (n >= 1 && s[0] == "workerPools") {
+    // Literal second segments first (§4.1 precedence).
+    if (n == 3 && s[1] == "provisioned" && s[2] == "template" && m == "POST")
+      return r(Ep::kProvisionPool, "/workerPools/provisioned/template");
+    if (n == 3 && s[1] == "provisioned" && m == "PUT")
+      return r(Ep::kResizePool, "/workerPools/provisioned/{id}", {s[2]});
+    if (n == 4 && s[1] == "workers" && s[3] == "node" && m == "GET")
+      return r(Ep::kNodeOfWorker, "/workerPools/workers/{id}/node", {s[2]});
+    if (n == 2 && s[1] == "nodes" && m == "GET") return r(Ep::kSearchNodes, "/workerPools/nodes");
+    if (n == 3 && s[1] == "nodes" && m == "GET") return r(Ep::kGetNode, "/workerPools/nodes/{id}", {s[2]});
+    if (n == 3 && s[1] == "nodes" && m == "DELETE")
+      return r(Ep::kShutdownNode, "/workerPools/nodes/{id}", {s[2]});
+    if (n >= 2 && literal_under_pools(s[1])) return Route{};
+    if (n == 1 && m == "GET") return r(Ep::kSearchPools, "/workerPools/");
+    if (n == 3 && s[2] == "updates" && m == "GET")
+      return r(Ep::kPoolUpdates, "/workerPools/{id}/updates", {s[1]});
+    if (n == 2 && m == "GET") return r(Ep::kGetPool, "/workerPools/{id}", {s[1]});
+    if (n == 2 && m == "DELETE") return r(Ep::kShutdownPool, "/workerPools/{id}", {s[1]});
+    if (n == 3 && m == "GET") return r(Ep::kGetPoolByName, "/workerPools/{namespace}/{name}", {s[1], s[2]});
+    return Route{};
+  }
+  if (n >= 2 && s[0] == "work") {
+    if (s[1] == "namespaces") {
+      if (n == 5 && s[3] == "requirements" && m == "GET")
+        return r(Ep::kGetWrByName, "/work/namespaces/{namespace}/requirements/{name}", {s[2], s[4]});
+      if (n == 8 && s[3] == "requirements" && s[5] == "taskGroups" && s[7] == "tasks" && m == "POST")
+        return r(Ep::kAddTasksByNames,
+                 "/work/namespaces/{namespace}/requirements/{name}/taskGroups/{name}/tasks",
+                 {s[2], s[4], s[6]});
+      return Route{};
+    }
+    if (s[1] == "requirements") {
+      if (n == 2 && m == "POST") return r(Ep::kCreateWr, "/work/requirements");
+      if (n == 2 && m == "PUT") return r(Ep::kUpdateWr, "/work/requirements");
+      if (n == 2 && m == "GET") return r(Ep::kSearchWrs, "/work/requirements");
+      if (n == 3 && m == "GET") return r(Ep::kGetWr, "/work/requirements/{id}", {s[2]});
+      if (n == 4 && s[3] == "updates" && m == "GET")
+        return r(Ep::kWrUpdates, "/work/requirements/{id}/updates", {s[2]});
+      if (n == 5 && s[3] == "transition" && m == "PUT")
+        return r(Ep::kTransitionWr, "/work/requirements/{id}/transition/" + s[4], {s[2], s[4]});
+      return Route{};
+    }
+    if (s[1] == "taskGroups" && n == 4 && s[3] == "tasks" && m == "POST")
+      return r(Ep::kAddTasks, "/work/taskGroups/{id}/tasks", {s[2]});
+    if (s[1] == "tasks") {
+      if (n == 2 && m == "GET") return r(Ep::kSearchTasks, "/work/tasks");
+      if (n == 3 && m == "GET") return r(Ep::kGetTask, "/work/tasks/{id}", {s[2]});
+      if (n == 4 && s[3] == "cancel" && m == "PUT")
+        return r(Ep::kCancelTask, "/work/tasks/{id}/cancel", {s[2]});
+    }
+    return Route{};
+  }
+  if (n >= 2 && s[0] == "compute") {
+    if (s[1] == "requirements") {
+      if (n == 5 && s[3] == "transition" && m == "PUT")
+        return r(Ep::kTransitionCr, "/compute/requirements/{id}/transition/" + s[4], {s[2], s[4]});
+      if (n == 3 && m == "GET") return r(Ep::kGetCr, "/compute/requirements/{id}", {s[2]});
+      if (n == 4 && s[3] == "updates" && m == "GET")
+        return r(Ep::kCrUpdates, "/compute/requirements/{id}/updates", {s[2]});
+    }
+    if (n == 2 && s[1] == "instances" && m == "GET") return r(Ep::kSearchInstances, "/compute/instances");
+  }
+  return Route{};
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+ApiResponse json_response(int status, const json& body) {
+  return ApiResponse{status, body.dump(), {}};
+}
+
+template <class T>
+ApiResponse reply(const SimResult<T*>& r) {
+  if (!r) return error_response(r.error());
+  return json_response(200, to_json(**r));
+}
+
+std::vector<std::string> values(const Query& q, const std::string& key) {
+  std::vector<std::string> out;
+  auto [b, e] = q.equal_range(key);
+  for (auto it = b; it != e; ++it) {
+    // Also accept comma-separated lists ("statuses=RUNNING,IDLE").
+    std::string v = it->second;
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      auto comma = v.find(',', start);
+      if (comma == std::string::npos) comma = v.size();
+      if (comma > start) out.push_back(v.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+std::optional<std::string> value(const Query& q, const std::string& key) {
+  auto it = q.find(key);
+  if (it == q.end()) return std::nullopt;
+  return it->second;
+}
+// A scalar filter: absent, or equal.
+bool eq_filter(const Query& q, const std::string& key, const std::string& actual) {
+  auto v = value(q, key);
+  return !v || *v == actual;
+}
+// A list filter: absent, or one of.
+bool in_filter(const std::vector<std::string>& allowed, std::string_view actual) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), actual) != allowed.end();
+}
+
+// §3: {"items": [...], "nextSliceId": "..."}; the slice id is an opaque offset.
+Result<json, ApiError> slice(json items, const Query& q, std::size_t default_size) {
+  std::size_t size = default_size, offset = 0;
+  if (auto s = value(q, "size")) {
+    try {
+      long v = std::stol(*s);
+      if (v < 1 || v > 1000) throw std::out_of_range("size");
+      size = static_cast<std::size_t>(v);
+    } catch (...) {
+      return unexpected(invalid_request("size must be an integer in 1..1000"));
+    }
+  }
+  if (auto s = value(q, "sliceId")) {
+    if (s->size() < 2 || (*s)[0] != 'o') return unexpected(invalid_request("invalid sliceId"));
+    try {
+      offset = std::stoul(s->substr(1));
+    } catch (...) {
+      return unexpected(invalid_request("invalid sliceId"));
+    }
+  }
+  if (q.count("sortDirection") && value(q, "sortDirection") == "DESCENDING")
+    std::reverse(items.begin(), items.end());
+  json page = json::array();
+  for (std::size_t i = offset; i < items.size() && i < offset + size; ++i)
+    page.push_back(std::move(items[i]));
+  json out = {{"items", std::move(page)}};
+  if (offset + size < items.size()) out["nextSliceId"] = "o" + std::to_string(offset + size);
+  return out;
+}
+
+ApiResponse sliced_or_plain(json items, const Query& q, std::size_t page_size, bool legacy_plain) {
+  if (legacy_plain && !query_true(q, "sliced")) {
+    if (value(q, "sortDirection") == "DESCENDING") std::reverse(items.begin(), items.end());
+    return json_response(200, items);
+  }
+  auto s = slice(std::move(items), q, page_size);
+  if (!s) return error_response(s.error());
+  return json_response(200, *s);
+}
+
+Result<json, ApiError> parse_body(const std::string& body) {
+  if (body.empty()) return unexpected(invalid_request("a JSON body is required"));
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& e) {
+    return unexpected(invalid_request(std::string("malformed JSON: ") + e.what()));
+  }
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+ParsedTarget parse_target(std::string_view target) {
+  ParsedTarget out;
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  std::size_t start = 0;
+  if (!path.empty() && path[0] == '/') start = 1;
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.segments.push_back(percent_decode(path.substr(start, slash - start), false));
+    start = slash + 1;
+  }
+  if (!out.segments.empty() && out.segments.back().empty()) out.segments.pop_back();  // trailing slash
+  if (qpos != std::string_view::npos) {
+    std::string_view q = target.substr(qpos + 1);
+    std::size_t p = 0;
+    while (p <= q.size()) {
+      auto amp = q.find('&', p);
+      if (amp == std::string_view::npos) amp = q.size();
+      std::string_view kv = q.substr(p, amp - p);
+      if (!kv.empty()) {
+        auto eq = kv.find('=');
+        std::string k = percent_decode(kv.substr(0, eq), true);
+        std::string v = eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1), true);
+        out.query.emplace(std::move(k), std::move(v));
+      }
+      p = amp + 1;
+    }
+  }
+  return out;
+}
+
+bool query_true(const Query& q, const std::string& key) {
+  auto it = q.find(key);
+  return it != q.end() && lower(it->second) == "true";
+}
+
+ApiResponse error_response(const ApiError& e) {
+  return json_response(e.status, error_json(e.error_type, e.message));
+}
+
+FaultInjector::Decision FaultInjector::decide(const FaultSettings& s) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  double fail = u(rng_), which = u(rng_), lose = u(rng_);
+  Decision d;
+  if (fail < s.fail_rate && !s.fail_codes.empty()) {
+    auto idx = std::min(static_cast<std::size_t>(which * s.fail_codes.size()), s.fail_codes.size() - 1);
+    d.fail_code = s.fail_codes[idx];
+  } else if (lose < s.lose_response_rate) {
+    d.lose_response = true;
+  }
+  return d;
+}
+
+std::string Api::pattern(const std::string& method, const std::vector<std::string>& segments) {
+  if (!segments.empty() && segments[0] == "_sim") return "";
+  return route(method, segments).pattern;
+}
+
+void Api::count_call(const std::string& pattern) {
+  if (!pattern.empty()) ++calls_[pattern];
+}
+
+bool Api::is_updates_path(const std::vector<std::string>& s) {
+  auto ep = route("GET", s).ep;
+  return ep == Ep::kWrUpdates || ep == Ep::kPoolUpdates || ep == Ep::kCrUpdates;
+}
+
+std::optional<json> Api::entity_for_updates(Simulator& sim, const std::vector<std::string>& s, bool& done) {
+  Route r = route("GET", s);
+  switch (r.ep) {
+    case Ep::kWrUpdates:
+      if (auto w = sim.find_work_requirement(r.params[0])) {
+        done = finished((*w)->status);
+        return to_json(**w);
+      }
+      return std::nullopt;
+    case Ep::kPoolUpdates:
+      if (auto p = sim.find_pool(r.params[0])) {
+        done = (*p)->status == PoolStatus::kTerminated;
+        return to_json(**p);
+      }
+      return std::nullopt;
+    case Ep::kCrUpdates:
+      if (auto c = sim.find_compute_requirement(r.params[0])) {
+        done = (*c)->status == CrStatus::kTerminated;
+        return to_json(**c);
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+ApiResponse Api::handle(const ApiRequest& req) {
+  ParsedTarget t = parse_target(req.target);
+  if (!t.segments.empty() && t.segments[0] == "_sim") return handle_sim(req.method, t, req.body);
+  Route r = route(req.method, t.segments);
+  const Query& q = t.query;
+  const auto& p = r.params;
+  auto body_json = [&]() { return parse_body(req.body); };
+  switch (r.ep) {
+    case Ep::kUnknown:
+      return error_response(
+          ApiError{404, "NotFoundException",
+                   "No endpoint for " + req.method + " " + req.target.substr(0, req.target.find('?'))});
+    case Ep::kProvisionPool: {
+      auto b = body_json();
+      if (!b) return error_response(b.error());
+      return reply(sim_.provision_pool(*b));
+    }
+    case Ep::kResizePool: {
+      auto size = value(q, "size");
+      int n = -1;
+      try {
+        if (size) n = std::stoi(*size);
+      } catch (...) {
+      }
+      if (n < 0) return error_response(invalid_request("size query parameter is required"));
+      return reply(sim_.resize_pool(p[0], n));
+    }
+    case Ep::kNodeOfWorker:
+      return reply(sim_.node_of_worker(p[0]));
+    case Ep::kGetNode:
+      return reply(sim_.find_node(p[0]));
+    case Ep::kShutdownNode:
+      return reply(sim_.shutdown_node(p[0]));
+    case Ep::kSearchNodes: {
+      auto statuses = values(q, "statuses"), worker_statuses = values(q, "workerStatuses");
+      json items = json::array();
+      for (const auto& n : sim_.nodes()) {
+        if (!eq_filter(q, "workerPoolId", n->pool->id) ||
+            !eq_filter(q, "instanceId", n->instance->instance_id) ||
+            !eq_filter(q, "workerTag", n->pool->worker_tag) || !in_filter(statuses, to_string(n->status)))
+          continue;
+        if (auto tg = value(q, "workerTaskGroupId")) {
+          bool any = false;
+          for (const auto& w : n->workers) any = any || (w->claimed_by && w->claimed_by->id == *tg);
+          if (!any) continue;
+        }
+        if (!worker_statuses.empty()) {
+          bool any = false;
+          for (const auto& w : n->workers) any = any || in_filter(worker_statuses, to_string(w->status));
+          if (!any) continue;
+        }
+        items.push_back(to_json(*n));
+      }
+      return sliced_or_plain(std::move(items), q, page_size_, false);
+    }
+    case Ep::kSearchPools: {
+      auto statuses = values(q, "statuses"), namespaces = values(q, "namespaces");
+      json items = json::array();
+      for (const auto& pool : sim_.pools()) {
+        if (!eq_filter(q, "namespace", pool->ns) || !in_filter(namespaces, pool->ns) ||
+            !eq_filter(q, "name", pool->name) || !in_filter(statuses, to_string(pool->status)))
+          continue;
+        if (auto type = value(q, "type"); type && type->find("Provisioned") == std::string::npos) continue;
+        items.push_back(summary_json(*pool));
+      }
+      return sliced_or_plain(std::move(items), q, page_size_, true);
+    }
+    case Ep::kGetPool:
+      return reply(sim_.find_pool(p[0]));
+    case Ep::kShutdownPool:
+      return reply(sim_.shutdown_pool(p[0]));
+    case Ep::kGetPoolByName:
+      return reply(sim_.find_pool_by_name(p[0], p[1]));
+    case Ep::kCreateWr: {
+      auto b = body_json();
+      if (!b) return error_response(b.error());
+      return reply(sim_.create_work_requirement(*b));
+    }
+    case Ep::kUpdateWr: {
+      auto b = body_json();
+      if (!b) return error_response(b.error());
+      return reply(sim_.update_work_requirement(*b));
+    }
+    case Ep::kSearchWrs: {
+      auto statuses = values(q, "statuses"), namespaces = values(q, "namespaces");
+      json items = json::array();
+      for (const auto& wr : sim_.work_requirements()) {
+        if (!eq_filter(q, "namespace", wr->ns()) || !in_filter(namespaces, wr->ns()) ||
+            !eq_filter(q, "name", wr->name()) || !eq_filter(q, "tag", wr->spec.value("tag", std::string())) ||
+            !in_filter(statuses, to_string(wr->status)))
+          continue;
+        json s = summary_json(*wr);
+        if (auto h = value(q, "isHealthy"); h && (lower(*h) == "true") != s["healthy"].get<bool>()) continue;
+        items.push_back(std::move(s));
+      }
+      return sliced_or_plain(std::move(items), q, page_size_, true);
+    }
+    case Ep::kGetWr:
+      return reply(sim_.find_work_requirement(p[0]));
+    case Ep::kGetWrByName:
+      return reply(sim_.find_work_requirement_by_name(p[0], p[1]));
+    case Ep::kTransitionWr:
+      return reply(sim_.transition_work_requirement(p[0], p[1], query_true(q, "abort")));
+    case Ep::kAddTasks:
+    case Ep::kAddTasksByNames: {
+      std::string tg_id;
+      if (r.ep == Ep::kAddTasks) {
+        tg_id = p[0];
+      } else {
+        auto g = sim_.find_task_group_by_names(p[0], p[1], p[2]);
+        if (!g) return error_response(g.error());
+        tg_id = (*g)->id;
+      }
+      auto b = body_json();
+      if (!b) return error_response(b.error());
+      auto added = sim_.add_tasks(tg_id, *b);
+      if (!added) return error_response(added.error());
+      json out = json::array();
+      for (Task* task : *added) out.push_back(to_json(*task));
+      return json_response(200, out);
+    }
+    case Ep::kSearchTasks: {
+      auto statuses = values(q, "statuses");
+      auto has_errors = value(q, "hasErrors");
+      auto tag_prefix = value(q, "tagStartsWith");
+      json items = json::array();
+      for (const Task* task : sim_.tasks()) {
+        std::string tag = task->spec.value("tag", std::string());
+        if (!eq_filter(q, "workRequirementId", task->group->wr->id) ||
+            !eq_filter(q, "taskGroupId", task->group->id) || !eq_filter(q, "name", task->name()) ||
+            !eq_filter(q, "tag", tag) || !in_filter(statuses, to_string(task->status)))
+          continue;
+        if (tag_prefix && tag.rfind(*tag_prefix, 0) != 0) continue;
+        if (has_errors && (lower(*has_errors) == "true") == task->errors.empty()) continue;
+        items.push_back(to_json(*task));
+      }
+      return sliced_or_plain(std::move(items), q, page_size_, false);
+    }
+    case Ep::kGetTask:
+      return reply(sim_.find_task(p[0]));
+    case Ep::kCancelTask:
+      return reply(sim_.cancel_task(p[0], query_true(q, "abort")));
+    case Ep::kTransitionCr:
+      if (p[1] != "TERMINATED")
+        return error_response(ApiError{403, "InvalidComputeRequirementStatusException",
+                                       "The simulator only supports the transition to TERMINATED"});
+      return reply(sim_.terminate_compute_requirement(p[0]));
+    case Ep::kGetCr:
+      return reply(sim_.find_compute_requirement(p[0]));
+    case Ep::kSearchInstances: {
+      auto statuses = values(q, "statuses");
+      json items = json::array();
+      for (const auto& i : sim_.instances()) {
+        if (!eq_filter(q, "computeRequirementId", i->cr->id) ||
+            !eq_filter(q, "computeSourceId", i->cr->source_id) ||
+            !eq_filter(q, "privateIpAddress", i->private_ip) ||
+            !eq_filter(q, "publicIpAddress", i->public_ip) || !eq_filter(q, "hostname", i->hostname) ||
+            !in_filter(statuses, to_string(i->status)))
+          continue;
+        items.push_back(to_json(*i));
+      }
+      return sliced_or_plain(std::move(items), q, page_size_, false);
+    }
+    case Ep::kWrUpdates:
+    case Ep::kPoolUpdates:
+    case Ep::kCrUpdates:
+      return error_response(ApiError{400, "InvalidRequestException", "update streams need the HTTP server"});
+  }
+  return error_response(ApiError{500, "InternalServerException", "unhandled route"});
+}
+
+// ---- /_sim/ -------------------------------------------------------------------------------------------
+
+json Api::stats() const {
+  json calls = json::object();
+  std::uint64_t total = 0;
+  for (const auto& [k, v] : calls_) {
+    calls[k] = v;
+    total += v;
+  }
+  auto bump = [](json& o, std::string_view kind, std::string_view status) {
+    json& k = o[std::string(kind)];
+    if (!k.is_object()) k = json::object();
+    std::string s(status);
+    k[s] = k.value(s, 0) + 1;
+  };
+  json objects = {{"workRequirements", json::object()},
+                  {"taskGroups", json::object()},
+                  {"tasks", json::object()},
+                  {"workerPools", json::object()},
+                  {"computeRequirements", json::object()},
+                  {"instances", json::object()},
+                  {"nodes", json::object()},
+                  {"workers", json::object()}};
+  for (const auto& wr : sim_.work_requirements()) {
+    bump(objects, "workRequirements", to_string(wr->status));
+    for (const auto& g : wr->groups) bump(objects, "taskGroups", to_string(g->status));
+  }
+  for (const Task* t : sim_.tasks()) bump(objects, "tasks", to_string(t->status));
+  for (const auto& p : sim_.pools()) bump(objects, "workerPools", to_string(p->status));
+  for (const auto& c : sim_.compute_requirements())
+    bump(objects, "computeRequirements", to_string(c->status));
+  for (const auto& i : sim_.instances()) bump(objects, "instances", to_string(i->status));
+  for (const auto& n : sim_.nodes()) {
+    bump(objects, "nodes", to_string(n->status));
+    for (const auto& w : n->workers) bump(objects, "workers", to_string(w->status));
+  }
+  return {{"calls", calls},
+          {"totalCalls", total},
+          {"faults", {{"injected", injected_}, {"droppedResponses", dropped_}}},
+          {"objects", objects},
+          {"now", format_timestamp(sim_.now())}};
+}
+
+json Api::objects() const {
+  json out = {{"workRequirements", json::array()}, {"tasks", json::array()},
+              {"workerPools", json::array()},      {"computeRequirements", json::array()},
+              {"instances", json::array()},        {"nodes", json::array()}};
+  for (const auto& wr : sim_.work_requirements()) out["workRequirements"].push_back(to_json(*wr));
+  for (const Task* t : sim_.tasks()) out["tasks"].push_back(to_json(*t));
+  for (const auto& p : sim_.pools()) out["workerPools"].push_back(to_json(*p));
+  for (const auto& c : sim_.compute_requirements()) out["computeRequirements"].push_back(to_json(*c));
+  for (const auto& i : sim_.instances()) out["instances"].push_back(to_json(*i));
+  for (const auto& n : sim_.nodes()) out["nodes"].push_back(to_json(*n));
+  return out;
+}
+
+namespace {
+json faults_json(const FaultSettings& f) {
+  return {{"failRate", f.fail_rate},
+          {"failCodes", f.fail_codes},
+          {"loseResponseRate", f.lose_response_rate},
+          {"latencyMs", f.latency.count()},
+          {"retryAfterSeconds", f.retry_after_seconds}};
+}
+}  // namespace
+
+ApiResponse Api::handle_sim(const std::string& m, const ParsedTarget& t, const std::string& body) {
+  const auto& s = t.segments;
+  auto n = s.size();
+  if (n == 2 && s[1] == "stats" && m == "GET") return json_response(200, stats());
+  if (n == 2 && s[1] == "objects" && m == "GET") return json_response(200, objects());
+  if (n == 2 && s[1] == "reset-counters" && m == "POST") {
+    calls_.clear();
+    injected_ = dropped_ = 0;
+    return json_response(200, stats());
+  }
+  if (n == 2 && s[1] == "faults" && m == "GET") return json_response(200, faults_json(faults_));
+  if (n == 2 && s[1] == "faults" && m == "PUT") {
+    auto b = parse_body(body);
+    if (!b) return error_response(b.error());
+    FaultSettings f = faults_;
+    try {
+      if (b->contains("failRate")) f.fail_rate = (*b)["failRate"].get<double>();
+      if (b->contains("failCodes")) f.fail_codes = (*b)["failCodes"].get<std::vector<int>>();
+      if (b->contains("loseResponseRate")) f.lose_response_rate = (*b)["loseResponseRate"].get<double>();
+      if (b->contains("latencyMs")) f.latency = Millis((*b)["latencyMs"].get<long long>());
+      if (b->contains("retryAfterSeconds")) f.retry_after_seconds = (*b)["retryAfterSeconds"].get<int>();
+    } catch (const json::exception& e) {
+      return error_response(invalid_request(std::string("bad fault settings: ") + e.what()));
+    }
+    faults_ = f;
+    return json_response(200, faults_json(faults_));
+  }
+  if (n == 4 && s[1] == "tasks" && s[3] == "exit" && m == "POST") {
+    int code = 0;
+    if (auto c = value(t.query, "code")) {
+      try {
+        code = std::stoi(*c);
+      } catch (...) {
+        return error_response(invalid_request("code must be an integer"));
+      }
+    }
+    return reply(sim_.task_exit(s[2], code));
+  }
+  if (n == 4 && s[1] == "nodes" && s[3] == "lose" && m == "POST") return reply(sim_.lose_node(s[2]));
+  if (n == 4 && s[1] == "instances" && s[3] == "lose" && m == "POST") return reply(sim_.lose_instance(s[2]));
+  if (n == 4 && s[1] == "workerPools" && s[3] == "fail-provisioning" && m == "POST")
+    return reply(sim_.fail_provisioning(s[2]));
+  return error_response(ApiError{404, "NotFoundException", "No simulator endpoint " + m + " /" + [&] {
+                                   std::string p;
+                                   for (std::size_t i = 0; i < n; ++i) p += (i ? "/" : "") + s[i];
+                                   return p;
+                                 }()});
+}
+
+}  // namespace raydog::ydsim

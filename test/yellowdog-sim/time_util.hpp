@@ -1,0 +1,30 @@
+#pragma once
+// Time on the wire (YellowDog API §2.1): ISO-8601 UTC timestamps with millisecond precision and 'Z', and
+// ISO-8601 durations ("PT3M", "P1DT2H30S", "PT1.5S"). Plus the command line's short durations ("2s",
+// "500ms").
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace raydog::ydsim {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+using Millis = std::chrono::milliseconds;
+
+// "2026-01-02T03:04:05.678Z"
+std::string format_timestamp(TimePoint t);
+// Accepts any fractional precision and a 'Z' or "+hh:mm"/"-hh:mm" offset.
+std::optional<TimePoint> parse_timestamp(std::string_view text);
+
+// ISO-8601 duration, both the day form and the PT form; fractional seconds allowed. nullopt when malformed.
+std::optional<Millis> parse_iso_duration(std::string_view text);
+// Always the PT form without a day part (what the server most likely answers): "PT0S", "PT3M", "PT1H30M",
+// "PT1.5S".
+std::string format_iso_duration(Millis d);
+
+// Command-line durations: "2s", "500ms", "1m", "1h", "0"; a bare number means seconds.
+std::optional<Millis> parse_cli_duration(std::string_view text);
+
+}  // namespace raydog::ydsim
