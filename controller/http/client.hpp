@@ -16,11 +16,11 @@
 namespace raydog::http {
 
 struct TlsOptions {
-  std::string ca_pem;              // trusted CAs (PEM); empty: the system store
-  std::string client_cert_pem;     // client certificate (PEM), with client_key_pem
+  std::string ca_pem;           // trusted CAs (PEM); empty: the system store
+  std::string client_cert_pem;  // client certificate (PEM), with client_key_pem
   std::string client_key_pem;
   bool insecure_skip_verify = false;
-  std::string server_name;         // overrides the host for SNI and certificate verification
+  std::string server_name;  // overrides the host for SNI and certificate verification
 };
 
 struct ClientOptions {
@@ -68,8 +68,8 @@ class Client {
   // Content-Length are filled in; req.target() is relative to the base URL's prefix. A stale pooled
   // connection that fails before any response byte is retried once on a fresh connection (safe: the
   // server never saw the request). Any HTTP status is a successful Result: the caller decides.
-  net::awaitable<Result<Response, TransportError>> send(Request req,
-                                                        std::optional<std::chrono::milliseconds> timeout = {});
+  net::awaitable<Result<Response, TransportError>> send(
+      Request req, std::optional<std::chrono::milliseconds> timeout = {});
 
   // Opens a streaming request on a dedicated connection; returns once the response head arrived.
   net::awaitable<Result<std::unique_ptr<Stream>, TransportError>> open_stream(

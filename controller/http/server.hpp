@@ -10,24 +10,28 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "controller/http/types.hpp"
 
 namespace raydog::http {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:0";      // "host:port"; "[::1]:0"; port 0 = any free port
-  std::shared_ptr<ssl::context> tls;       // null: plain HTTP
+  std::string listen = "127.0.0.1:0";        // "host:port"; "[::1]:0"; port 0 = any free port
+  std::shared_ptr<ssl::context> tls;         // null: plain HTTP
   std::size_t body_limit = 3 * 1024 * 1024;  // larger bodies get 413 and the connection is closed
-  std::chrono::seconds read_timeout{30};   // for one request's header+body once it has started
-  std::chrono::seconds idle_timeout{120};  // keep-alive connection without a request
-  std::chrono::seconds write_timeout{30};  // one write (a whole response, or one stream chunk)
+  std::chrono::seconds read_timeout{30};     // for one request's header+body once it has started
+  std::chrono::seconds idle_timeout{120};    // keep-alive connection without a request
+  std::chrono::seconds write_timeout{30};    // one write (a whole response, or one stream chunk)
+  // Told about failures no client sees (a handler threw, accept failed). The HTTP layer does not log by
+  // itself (it sits below the runtime); owners pass their logger here. May be empty.
+  std::function<void(std::string_view what)> error_log;
 };
 
 struct Peer {
-  std::string address;           // remote IP
+  std::string address;  // remote IP
   bool tls = false;
-  std::string client_cert_cn;    // verified client certificate's CN (empty when none was presented)
+  std::string client_cert_cn;  // verified client certificate's CN (empty when none was presented)
 };
 
 // One request and the means to answer it. A handler must do exactly one of: respond(), a
@@ -71,7 +75,8 @@ class Server {
   tcp::endpoint local_endpoint() const;
   std::string base_url() const;  // "http(s)://127.0.0.1:PORT" ([::1] for IPv6)
   // Stops accepting, closes idle connections, makes stopping() true for running streams and closes
-  // their sockets. Safe to call twice.
+  // their sockets. Safe to call twice; the destructor calls it. Like everything here it runs on the
+  // io_context's thread (or while the io_context is not running): from another thread, post it.
   void stop();
   std::size_t open_connections() const;
 

@@ -1,5 +1,8 @@
 #pragma once
 // Common names for the HTTP layer. Every HTTP byte goes through Beast (design: no hand-rolled HTTP).
+// <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without including it.
+#include <utility>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -32,7 +35,7 @@ struct Url {
 bool parse_url(std::string_view text, Url& out);
 
 // Query-string helpers shared by both servers and both clients.
-std::string url_encode(std::string_view s);   // RFC 3986 unreserved kept, everything else %XX
-std::string url_decode(std::string_view s);   // %XX and '+' -> ' ' (query semantics)
+std::string url_encode(std::string_view s);  // RFC 3986 unreserved kept, everything else %XX
+std::string url_decode(std::string_view s);  // %XX and '+' -> ' ' (query semantics)
 
 }  // namespace raydog::http
