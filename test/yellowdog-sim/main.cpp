@@ -1,0 +1,152 @@
+// yellowdog-sim: a local YellowDog platform simulator (see README.md for flags and the /_sim/ API).
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "test/yellowdog-sim/server.hpp"
+
+using namespace raydog::ydsim;
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "usage: yellowdog-sim [--listen 127.0.0.1:0] [--write-url FILE] [--key-id ID --key-secret S]\n"
+         "  [--boot-delay D] [--register-delay D] [--task-start-delay D] [--terminate-delay D]\n"
+         "  [--time-scale X] [--fail-rate P --fail-codes 500,503,429] [--lose-response-rate P]\n"
+         "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
+         "  [--strict-repeat] [--execute-tasks DIR]\n"
+         "durations: 2s, 500ms, 1m (a bare number means seconds)\n";
+}
+
+[[noreturn]] void fail(const std::string& msg) {
+  std::cerr << "yellowdog-sim: " << msg << "\n";
+  usage(std::cerr);
+  std::exit(2);
+}
+
+Millis duration_arg(const std::string& flag, const std::string& v) {
+  auto d = parse_cli_duration(v);
+  if (!d) fail(flag + ": not a duration: " + v);
+  return *d;
+}
+double double_arg(const std::string& flag, const std::string& v, double lo, double hi) {
+  try {
+    std::size_t used = 0;
+    double d = std::stod(v, &used);
+    if (used != v.size() || d < lo || d > hi) throw std::out_of_range(v);
+    return d;
+  } catch (...) {
+    fail(flag + ": expected a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]: " + v);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SimConfig config;
+  SimServerOptions options;
+  FaultSettings faults;
+  std::string write_url;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    std::string value;
+    if (auto eq = flag.find('='); eq != std::string::npos && flag.rfind("--", 0) == 0) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    auto next = [&]() -> std::string {
+      if (!value.empty()) return value;
+      if (i + 1 >= argc) fail(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      usage(std::cout);
+      return 0;
+    } else if (flag == "--listen")
+      options.listen = next();
+    else if (flag == "--write-url")
+      write_url = next();
+    else if (flag == "--key-id")
+      options.key_id = next();
+    else if (flag == "--key-secret")
+      options.key_secret = next();
+    else if (flag == "--boot-delay")
+      config.boot_delay = duration_arg(flag, next());
+    else if (flag == "--register-delay")
+      config.register_delay = duration_arg(flag, next());
+    else if (flag == "--task-start-delay")
+      config.task_start_delay = duration_arg(flag, next());
+    else if (flag == "--terminate-delay")
+      config.terminate_delay = duration_arg(flag, next());
+    else if (flag == "--time-scale")
+      options.time_scale = double_arg(flag, next(), 0.001, 1e6);
+    else if (flag == "--fail-rate")
+      faults.fail_rate = double_arg(flag, next(), 0, 1);
+    else if (flag == "--lose-response-rate")
+      faults.lose_response_rate = double_arg(flag, next(), 0, 1);
+    else if (flag == "--latency")
+      faults.latency = duration_arg(flag, next());
+    else if (flag == "--retry-after")
+      faults.retry_after_seconds = static_cast<int>(double_arg(flag, next(), 0, 3600));
+    else if (flag == "--seed")
+      config.seed = static_cast<std::uint64_t>(double_arg(flag, next(), 0, 1e18));
+    else if (flag == "--page-size")
+      options.page_size = static_cast<std::size_t>(double_arg(flag, next(), 1, 1000));
+    else if (flag == "--no-public-ips")
+      config.public_ips = false;
+    else if (flag == "--strict-repeat")
+      config.strict_repeat = true;
+    else if (flag == "--execute-tasks")
+      options.execute_dir = next();
+    else if (flag == "--fail-codes") {
+      faults.fail_codes.clear();
+      std::stringstream ss(next());
+      std::string code;
+      while (std::getline(ss, code, ','))
+        faults.fail_codes.push_back(static_cast<int>(double_arg(flag, code, 400, 599)));
+      if (faults.fail_codes.empty()) fail("--fail-codes: no codes");
+    } else {
+      fail("unknown flag " + flag);
+    }
+  }
+  if (options.key_id.empty() != options.key_secret.empty()) fail("--key-id and --key-secret go together");
+
+  boost::asio::io_context ioc;
+  SimServer server(ioc, config, options, faults);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "yellowdog-sim: cannot listen on " << options.listen << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::string url = server.base_url();
+  if (!write_url.empty()) {
+    // Written atomically: readers poll for a non-empty file.
+    std::string tmp = write_url + ".tmp";
+    std::ofstream(tmp) << url << "\n";
+    std::error_code ec;
+    std::filesystem::rename(tmp, write_url, ec);
+    if (ec) {
+      std::cerr << "yellowdog-sim: cannot write " << write_url << ": " << ec.message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << "yellowdog-sim listening on " << url << std::endl;
+
+  boost::asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    server.stop();
+    // Let streams and task processes wind down briefly, then leave.
+    auto t = std::make_shared<boost::asio::steady_timer>(ioc, std::chrono::milliseconds(300));
+    t->async_wait([&ioc, t](const boost::system::error_code&) { ioc.stop(); });
+  });
+  ioc.run();
+  return 0;
+}

@@ -1,0 +1,261 @@
+#include "test/yellowdog-sim/server.hpp"
+
+#include <zlib.h>
+
+#include <iostream>
+
+#include "controller/http/server.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include "test/yellowdog-sim/executor.hpp"
+#include "test/yellowdog-sim/serialize.hpp"
+
+namespace raydog::ydsim {
+
+namespace net = boost::asio;
+namespace http = raydog::http;
+namespace bhttp = boost::beast::http;
+
+namespace {
+constexpr auto kSseKeepAlive = std::chrono::seconds(15);
+
+// Constant-time comparison: the expected header carries the secret.
+bool same(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return d == 0;
+}
+
+ApiError injected_error(int code) {
+  if (code == 429)
+    return ApiError{429, "TooManyRequestsException", "Too many requests (injected by yellowdog-sim)"};
+  if (code >= 500)
+    return ApiError{code, "InternalServerException", "Server error (injected by yellowdog-sim)"};
+  return ApiError{code, "InvalidRequestException", "Error (injected by yellowdog-sim)"};
+}
+}  // namespace
+
+std::optional<std::string> gunzip(std::string_view data, std::size_t limit) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return std::nullopt;  // +32: gzip or zlib header, detected
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[16384];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return std::nullopt;
+    }
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (out.size() > limit) {
+      inflateEnd(&zs);
+      return std::nullopt;
+    }
+  } while (rc != Z_STREAM_END && (zs.avail_in > 0 || zs.avail_out == 0));
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
+}
+
+struct SimServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(net::io_context& ioc, SimConfig config, SimServerOptions opts, FaultSettings faults)
+      : ioc(ioc),
+        options(std::move(opts)),
+        sim_start(Clock::now()),
+        real_start(std::chrono::steady_clock::now()),
+        sim(config, sim_start),
+        api(sim, options.page_size),
+        injector(config.seed),
+        ticker(ioc) {
+    api.faults() = std::move(faults);
+    if (!options.key_id.empty() || !options.key_secret.empty())
+      expected_auth = "yd-key " + options.key_id + ":" + options.key_secret;
+  }
+
+  TimePoint sim_now() const {
+    auto real = std::chrono::steady_clock::now() - real_start;
+    auto scaled = std::chrono::duration<double, std::nano>(real) * options.time_scale;
+    return sim_start + std::chrono::duration_cast<Clock::duration>(scaled);
+  }
+
+  net::awaitable<void> tick_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      ticker.expires_after(options.tick_interval);
+      boost::system::error_code ec;
+      co_await ticker.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (stopped) break;
+      sim.tick(sim_now());
+    }
+  }
+
+  net::awaitable<void> respond(http::Exchange& ex, const ApiResponse& r) {
+    auto res = http::make_response(ex.request(), static_cast<bhttp::status>(r.status), r.body);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    co_await ex.respond(std::move(res));
+  }
+
+  net::awaitable<void> stream_updates(http::Exchange& ex, const std::vector<std::string>& segments) {
+    bool done = false;
+    auto entity = Api::entity_for_updates(sim, segments, done);
+    if (!entity) {
+      std::string id = segments.size() > 2 ? segments[segments.size() - 2] : "";
+      co_await respond(ex, error_response(not_found("Entity", id)));
+      co_return;
+    }
+    http::ResponseHead head;
+    head.result(bhttp::status::ok);
+    head.set(bhttp::field::content_type, "text/event-stream");
+    head.set(bhttp::field::cache_control, "no-cache");
+    if (!co_await ex.begin_stream(std::move(head))) co_return;
+    std::string last = entity->dump();
+    if (!co_await ex.write_chunk("event: entity_updated\ndata: " + last + "\n\n")) co_return;
+    net::steady_timer timer(ioc);
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (!done && !ex.stopping() && !stopped) {
+      timer.expires_after(options.tick_interval);
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (ex.stopping() || stopped) break;
+      entity = Api::entity_for_updates(sim, segments, done);
+      if (!entity) break;
+      std::string now = entity->dump();
+      if (now != last) {
+        last = std::move(now);
+        if (!co_await ex.write_chunk("event: entity_updated\ndata: " + last + "\n\n")) co_return;
+        quiet_since = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - quiet_since > kSseKeepAlive) {
+        if (!co_await ex.write_chunk(":keep-alive\n\n")) co_return;  // also notices a vanished client
+        quiet_since = std::chrono::steady_clock::now();
+      }
+    }
+    co_await ex.end_stream();
+  }
+
+  net::awaitable<void> handle(http::Exchange& ex) {
+    auto self = shared_from_this();
+    auto& req = ex.request();
+    std::string method(req.method_string());
+    std::string target(req.target());
+    ParsedTarget parsed = parse_target(target);
+    bool control = !parsed.segments.empty() && parsed.segments[0] == "_sim";
+    sim.tick(sim_now());
+
+    FaultInjector::Decision decision;
+    if (!control) {
+      api.count_call(Api::pattern(method, parsed.segments));
+      decision = injector.decide(api.faults());
+      if (!expected_auth.empty()) {
+        auto it = req.find(bhttp::field::authorization);
+        if (it == req.end() || !same(it->value(), expected_auth)) {
+          // Never echo what was sent: it may be a (wrong) secret.
+          co_await respond(ex, error_response(ApiError{401, "NotAuthorisedException",
+                                                       "Missing or invalid application key"}));
+          co_return;
+        }
+      }
+      if (api.faults().latency.count() > 0) {
+        net::steady_timer t(ioc);
+        t.expires_after(api.faults().latency);
+        boost::system::error_code ec;
+        co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+      }
+      if (decision.fail_code) {
+        api.count_fault(false);
+        ApiResponse r = error_response(injected_error(*decision.fail_code));
+        if (*decision.fail_code == 429 || *decision.fail_code == 503)
+          r.headers.emplace_back("Retry-After", std::to_string(api.faults().retry_after_seconds));
+        co_await respond(ex, r);
+        co_return;
+      }
+    }
+
+    std::string body = std::move(req.body());
+    auto enc = req.find(bhttp::field::content_encoding);
+    if (enc != req.end() && (enc->value() == "gzip" || enc->value() == "deflate")) {
+      auto inflated = gunzip(body);
+      if (!inflated) {
+        co_await respond(ex, error_response(invalid_request("the request body is not valid gzip")));
+        co_return;
+      }
+      body = std::move(*inflated);
+    }
+
+    if (method == "GET" && Api::is_updates_path(parsed.segments)) {
+      co_await stream_updates(ex, parsed.segments);
+      co_return;
+    }
+    ApiResponse r = api.handle(ApiRequest{method, target, std::move(body)});
+    if (decision.lose_response) {
+      api.count_fault(true);
+      ex.drop();  // the write was applied; the client never hears about it
+      co_return;
+    }
+    co_await respond(ex, r);
+  }
+
+  net::io_context& ioc;
+  SimServerOptions options;
+  TimePoint sim_start;
+  std::chrono::steady_clock::time_point real_start;
+  Simulator sim;
+  Api api;
+  FaultInjector injector;
+  net::steady_timer ticker;
+  std::string expected_auth;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<TaskExecutor> executor;
+  bool stopped = false;
+};
+
+namespace {
+net::awaitable<void> dispatch(std::weak_ptr<SimServer::Impl> weak, http::Exchange& ex) {
+  auto self = weak.lock();
+  if (!self) co_return;
+  co_await self->handle(ex);
+}
+}  // namespace
+
+SimServer::SimServer(net::io_context& ioc, SimConfig config, SimServerOptions options, FaultSettings faults)
+    : impl_(std::make_shared<Impl>(ioc, config, std::move(options), std::move(faults))) {}
+
+SimServer::~SimServer() {
+  stop();
+}
+
+void SimServer::start() {
+  http::ServerOptions so;
+  so.listen = impl_->options.listen;
+  so.body_limit = 64 * 1024 * 1024;
+  so.error_log = [](std::string_view what) { std::cerr << "yellowdog-sim: " << what << "\n"; };
+  std::weak_ptr<Impl> weak = impl_;
+  // The lambda only forwards: a coroutine lambda's captures would die with the lambda object.
+  impl_->server = std::make_unique<http::Server>(impl_->ioc, so,
+                                                 [weak](http::Exchange& ex) { return dispatch(weak, ex); });
+  impl_->server->start();
+  if (!impl_->options.execute_dir.empty()) {
+    impl_->executor = std::make_unique<TaskExecutor>(impl_->ioc, impl_->sim, impl_->options.execute_dir);
+    impl_->executor->start();
+  }
+  net::co_spawn(impl_->ioc, impl_->tick_loop(), net::detached);
+}
+
+std::string SimServer::base_url() const {
+  return impl_->server ? impl_->server->base_url() : "";
+}
+
+void SimServer::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->ticker.cancel();
+  if (impl_->server) impl_->server->stop();
+  if (impl_->executor) impl_->executor->stop();
+}
+
+}  // namespace raydog::ydsim

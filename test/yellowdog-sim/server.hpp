@@ -1,0 +1,47 @@
+#pragma once
+// The simulator's HTTP front on the shared server (controller/http): a ticker that advances the core on a
+// (scalable) clock, gzip request bodies, `yd-key` authentication, seeded fault injection (errors, 429 with
+// Retry-After, lost responses, latency), SSE `/updates` streams, and optionally real task processes.
+// Beast stays out of this header.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "test/yellowdog-sim/api.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace raydog::ydsim {
+
+struct SimServerOptions {
+  std::string listen = "127.0.0.1:0";
+  std::string key_id, key_secret;  // both empty: no authentication
+  double time_scale = 1.0;         // simulated seconds per real second
+  std::size_t page_size = 50;
+  Millis tick_interval{50};  // real time between scheduler ticks
+  std::string execute_dir;   // non-empty: run EXECUTING bash tasks as real processes here
+};
+
+class SimServer {
+ public:
+  SimServer(boost::asio::io_context& ioc, SimConfig config, SimServerOptions options, FaultSettings faults);
+  ~SimServer();
+  SimServer(const SimServer&) = delete;
+  SimServer& operator=(const SimServer&) = delete;
+
+  void start();  // binds (throws on failure) and starts the ticker
+  std::string base_url() const;
+  void stop();  // stops accepting, ends streams, terminates task processes
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Inflates a gzip (or zlib) body; nullopt when it is not valid or inflates beyond `limit`.
+std::optional<std::string> gunzip(std::string_view data, std::size_t limit = 64 * 1024 * 1024);
+
+}  // namespace raydog::ydsim
