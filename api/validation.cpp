@@ -48,6 +48,10 @@ class Checker {
 
   void duration(const std::string& path, const std::optional<std::string>& v) {
     if (!v) return;
+    if (v->size() > kMaxDurationLength) {
+      fail(path, "must be at most " + std::to_string(kMaxDurationLength) + " characters");
+      return;
+    }
     auto d = parse_go_duration(*v);
     if (!d) {
       fail(path, "must be a duration such as 90s, 10m or 1h30m (" + d.error() + ")");
@@ -91,6 +95,8 @@ class Checker {
     if (n.start_script && n.start_script_from)
       fail(path + ".startScriptFrom", "startScript and startScriptFrom are mutually exclusive");
     value_source(path + ".startScriptFrom", n.start_script_from);
+    if (n.instance_tags && n.instance_tags->size() > kMaxInstanceTags)
+      fail(path + ".instanceTags", "must have at most " + std::to_string(kMaxInstanceTags) + " tags");
     if (n.instance_tags) {
       for (const auto& [k, v] : *n.instance_tags) {
         std::string p = path + ".instanceTags[" + k + "]";
@@ -211,6 +217,8 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
     bool enabled = spec.observability->enabled.value_or(false);
     c.node("spec.observability", spec.observability->node, enabled);
   }
+  if (spec.worker_pools && spec.worker_pools->size() > kMaxWorkerPools)
+    c.fail("spec.workerPools", "must have at most " + std::to_string(kMaxWorkerPools) + " pools");
   if (spec.worker_pools) {
     std::set<std::string> seen;
     for (size_t i = 0; i < spec.worker_pools->size(); ++i) {

@@ -43,6 +43,12 @@ inline constexpr std::string_view kApiUrlPattern = "^https?://[^\\s/?#]+(/[^\\s]
 inline constexpr std::string_view kDurationPattern =
     "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+)$";
 inline constexpr size_t kMaxTagLength = 200;
+inline constexpr size_t kMaxDurationLength = 64;  // bounds the CEL cost of duration(self) in the schema
+inline constexpr size_t kMaxWorkerPools = 100;    // YellowDog allows 1000 task groups; bounds CEL cost too
+inline constexpr size_t kMaxInstanceTags = 50;    // the strictest cloud (AWS) allows 50 tags per instance
+inline constexpr size_t kMaxYellowDogNameLength = 60;
+inline constexpr size_t kMaxDnsLabelLength = 63;
+inline constexpr size_t kMaxDnsSubdomainLength = 253;
 inline constexpr size_t kMaxInstanceTagKeyLength = 128;
 inline constexpr size_t kMaxInstanceTagValueLength = 256;
 

@@ -1,0 +1,64 @@
+// raydog-operator: flags and wiring only (design §3). Each command is a few lines calling a library.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "api/crd.hpp"
+#include "api/validation.hpp"
+#include "controller/options.hpp"
+
+namespace {
+
+int validate_files(const std::vector<std::string>& files) {
+  int status = 0;
+  for (const auto& file : files) {
+    std::string text;
+    if (file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) {
+        std::cerr << file << ": cannot read\n";
+        status = 1;
+        continue;
+      }
+      std::ostringstream buf;
+      buf << in.rdbuf();
+      text = buf.str();
+    }
+    auto cluster = raydog::api::parse_cluster_yaml(text);
+    if (cluster) {
+      std::cout << file << ": valid\n";
+      continue;
+    }
+    status = 1;
+    for (const auto& e : cluster.error()) std::cerr << file << ": " << e.to_string() << "\n";
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = raydog::cli::parse_flags(args);
+  if (!options) {
+    std::cerr << "raydog-operator: " << options.error().message << "\n\n" << raydog::cli::usage();
+    return 2;
+  }
+  switch (options->command) {
+    case raydog::cli::Command::Help:
+      std::cout << raydog::cli::usage();
+      return 0;
+    case raydog::cli::Command::Version:
+      std::cout << raydog::cli::version() << "\n";
+      return 0;
+    case raydog::cli::Command::Crd:
+      std::cout << raydog::api::custom_resource_definition_yaml();
+      return std::cout.flush() ? 0 : 1;
+    case raydog::cli::Command::Validate:
+      return validate_files(options->files);
+  }
+  return 2;
+}

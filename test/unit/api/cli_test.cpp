@@ -1,0 +1,76 @@
+// The raydog-operator binary's command line: parse_flags (unit) and the built binary (end to end).
+#include <doctest/doctest.h>
+
+#include "controller/options.hpp"
+#include "test/support/process.hpp"
+
+using raydog::cli::Command;
+using raydog::cli::parse_flags;
+using raydog::test::bin_path;
+using raydog::test::run_command;
+using raydog::test::source_path;
+
+TEST_CASE("cli: parse_flags") {
+  CHECK(parse_flags({"--help"})->command == Command::Help);
+  CHECK(parse_flags({"-h"})->command == Command::Help);
+  CHECK(parse_flags({"help"})->command == Command::Help);
+  CHECK(parse_flags({"crd", "--help"})->command == Command::Help);
+  CHECK(parse_flags({"--version"})->command == Command::Version);
+  CHECK(parse_flags({"crd"})->command == Command::Crd);
+  auto v = parse_flags({"validate", "a.yaml", "-"});
+  REQUIRE(v.ok());
+  CHECK(v->command == Command::Validate);
+  CHECK(v->files == std::vector<std::string>{"a.yaml", "-"});
+
+  CHECK(parse_flags({}).error().message == "a command is required");
+  CHECK(parse_flags({"run"}).error().message == "unknown command run");  // not until it works
+  CHECK(parse_flags({"--kubeconfig=x"}).error().message == "unknown flag --kubeconfig=x");
+  CHECK(parse_flags({"crd", "extra"}).error().message == "crd: unexpected argument extra");
+  CHECK(parse_flags({"validate"}).error().message == "validate: at least one FILE is required");
+  CHECK(parse_flags({"validate", "--strict", "a"}).error().message == "validate: unknown flag --strict");
+}
+
+TEST_CASE("cli: usage lists every command and flag") {
+  std::string u = raydog::cli::usage();
+  for (const char* s : {"crd", "validate", "--help", "--version"})
+    CHECK_MESSAGE(u.find(s) != std::string::npos, s);
+}
+
+TEST_CASE("cli: raydog-operator crd prints the checked-in CRD") {
+  auto r = run_command({bin_path("raydog-operator"), "crd"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == raydog::test::read_file(source_path("crds/raydog.io_raydogclusters.yaml")));
+}
+
+TEST_CASE("cli: --help, --version and a usage error") {
+  auto help = run_command({bin_path("raydog-operator"), "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out == raydog::cli::usage());
+  auto version = run_command({bin_path("raydog-operator"), "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.starts_with("raydog-operator "));
+  auto bad = run_command({bin_path("raydog-operator"), "--bogus"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.starts_with("raydog-operator: unknown flag --bogus\n"));
+  CHECK(bad.out.empty());
+}
+
+TEST_CASE("cli: validate reports each file") {
+  auto ok =
+      run_command({bin_path("raydog-operator"), "validate", source_path("manifests/samples/minimal.yaml"),
+                   source_path("manifests/samples/heterogeneous.yaml")});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("minimal.yaml: valid") != std::string::npos);
+  std::string bad_file = source_path("manifests/samples/invalid/negative-nodes.yaml");
+  auto bad = run_command({bin_path("raydog-operator"), "validate", bad_file});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err == bad_file + ": spec.workerPools[0].nodes: must be >= 0\n");
+  raydog::test::ProcessOptions stdin_opts;
+  stdin_opts.stdin_data = "kind: RayDogCluster\nspec: {}\n";
+  auto piped = run_command({bin_path("raydog-operator"), "validate", "-"}, stdin_opts);
+  CHECK(piped.exit_code == 1);
+  CHECK(piped.err.find("-: spec.yellowdog: required") != std::string::npos);
+  auto missing = run_command({bin_path("raydog-operator"), "validate", "/nonexistent/x.yaml"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err == "/nonexistent/x.yaml: cannot read\n");
+}

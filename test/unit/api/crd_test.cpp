@@ -1,0 +1,283 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "api/crd.hpp"
+#include "api/defaults.hpp"
+#include "api/json.hpp"
+#include "api/validation.hpp"
+#include "api_fixtures.hpp"
+#include "controller/util/yaml_json.hpp"
+#include "schema_checker.hpp"
+#include "test/support/process.hpp"
+
+using nlohmann::json;
+using namespace raydog::api;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kCrdFile = "crds/raydog.io_raydogclusters.yaml";
+
+// Visits every schema node with its dotted path ("spec.workerPools[].name").
+void walk(const json& node, const std::string& path,
+          const std::function<void(const json&, const std::string&)>& fn) {
+  fn(node, path);
+  if (node.contains("properties"))
+    for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
+      walk(it.value(), path.empty() ? it.key() : path + "." + it.key(), fn);
+  if (node.contains("items")) walk(node["items"], path + "[]", fn);
+  if (node.contains("additionalProperties") && node["additionalProperties"].is_object())
+    walk(node["additionalProperties"], path + "{}", fn);
+}
+
+std::vector<std::string> header_lines(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(prefix)) out.push_back(line.substr(prefix.size()));
+  return out;
+}
+
+std::string errors_text(const std::vector<test::SchemaError>& errors) {
+  std::string s;
+  for (const auto& e : errors) s += e.path + ": " + e.message + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("crd: the checked-in file is the generator's output") {
+  std::string checked_in = raydog::test::read_file(raydog::test::source_path(kCrdFile));
+  bool same = checked_in == custom_resource_definition_yaml();
+  CHECK_MESSAGE(same, kCrdFile << " differs from `raydog-operator crd`: run `make crd`");
+}
+
+TEST_CASE("crd: the YAML reads back as the same object") {
+  auto back = raydog::yaml_to_json(custom_resource_definition_yaml());
+  REQUIRE(back.ok());
+  CHECK(*back == custom_resource_definition());
+}
+
+TEST_CASE("crd: names, scope, version, subresources") {
+  json crd = custom_resource_definition();
+  CHECK(crd["apiVersion"] == "apiextensions.k8s.io/v1");
+  CHECK(crd["kind"] == "CustomResourceDefinition");
+  CHECK(crd["metadata"]["name"] == "raydogclusters.raydog.io");
+  const json& spec = crd["spec"];
+  CHECK(spec["group"] == "raydog.io");
+  CHECK(spec["scope"] == "Namespaced");
+  CHECK(spec["names"]["kind"] == "RayDogCluster");
+  CHECK(spec["names"]["listKind"] == "RayDogClusterList");
+  CHECK(spec["names"]["plural"] == "raydogclusters");
+  CHECK(spec["names"]["singular"] == "raydogcluster");
+  CHECK(spec["names"]["shortNames"] == json::array({"rdc"}));
+  CHECK(spec["names"]["categories"] == json::array({"all"}));
+  REQUIRE(spec["versions"].size() == 1);
+  const json& v = spec["versions"][0];
+  CHECK(v["name"] == "v1alpha1");
+  CHECK(v["served"] == true);
+  CHECK(v["storage"] == true);
+  CHECK(v["subresources"] == json{{"status", json::object()}});
+  CHECK_FALSE(v["subresources"].contains("scale"));
+}
+
+TEST_CASE("crd: printer columns") {
+  json cols = custom_resource_definition()["spec"]["versions"][0]["additionalPrinterColumns"];
+  std::vector<std::tuple<std::string, std::string, int>> got;
+  for (const auto& c : cols) got.emplace_back(c["name"], c["jsonPath"], c.value("priority", 0));
+  std::vector<std::tuple<std::string, std::string, int>> want = {
+      {"Phase", ".status.phase", 0},
+      {"Head IP", ".status.head.privateIP", 0},
+      {"Workers", ".status.readyWorkers", 0},
+      {"Desired", ".status.desiredWorkers", 0},
+      {"Ready", ".status.conditions[?(@.type==\"Ready\")].status", 0},
+      {"Age", ".metadata.creationTimestamp", 0},
+      {"Public IP", ".status.head.publicIP", 1},
+      {"Work Requirement", ".status.workRequirement.name", 1},
+  };
+  CHECK(got == want);
+  for (const auto& c : cols) CHECK(!c.value("description", "").empty());
+}
+
+TEST_CASE("crd: every field has a type and a description, structural rules hold") {
+  json schema = open_api_schema();
+  int fields = 0;
+  walk(schema, "", [&](const json& node, const std::string& path) {
+    INFO(path);
+    CHECK(node.contains("type"));
+    if (path == "metadata" || path.ends_with("{}")) return;  // metadata is the API server's; map values
+    ++fields;
+    CHECK(!node.value("description", "").empty());
+    if (node.contains("properties")) CHECK_FALSE(node.contains("additionalProperties"));
+    if (node.value("x-kubernetes-list-type", "") == "map") {
+      // Map keys must be required (or defaulted) in the items.
+      for (const auto& key : node["x-kubernetes-list-map-keys"]) {
+        bool required = false;
+        for (const auto& r : node["items"].value("required", json::array())) required = required || r == key;
+        CHECK(required);
+      }
+    }
+  });
+  CHECK(fields > 60);
+  // The list-map and its keys on workerPools.
+  const json& pools = schema["properties"]["spec"]["properties"]["workerPools"];
+  CHECK(pools["x-kubernetes-list-type"] == "map");
+  CHECK(pools["x-kubernetes-list-map-keys"] == json::array({"name"}));
+}
+
+TEST_CASE("crd: defaults in the schema are exactly the default table") {
+  json schema = open_api_schema();
+  std::map<std::string, json> in_schema;
+  walk(schema, "", [&](const json& node, const std::string& path) {
+    if (node.contains("default")) in_schema[path] = node["default"];
+  });
+  std::map<std::string, json> table;
+  for (const auto& r : default_table()) table[r.path] = r.value;
+  CHECK(in_schema == table);
+}
+
+TEST_CASE("crd: every CEL rule is one the checker evaluates") {
+  std::set<std::string> used;
+  walk(open_api_schema(), "", [&](const json& node, const std::string&) {
+    for (const auto& r : node.value("x-kubernetes-validations", json::array())) used.insert(r["rule"]);
+  });
+  auto listed = cel_rules();
+  CHECK(used == std::set<std::string>(listed.begin(), listed.end()));
+  auto known = test::known_cel_rules();
+  CHECK(used == std::set<std::string>(known.begin(), known.end()));
+}
+
+TEST_CASE("crd: schema accepts the samples and a resource with every field") {
+  json schema = open_api_schema();
+  for (const char* sample : {"manifests/samples/minimal.yaml", "manifests/samples/heterogeneous.yaml"}) {
+    INFO(sample);
+    auto j = raydog::yaml_to_json(raydog::test::read_file(raydog::test::source_path(sample)));
+    REQUIRE(j.ok());
+    auto errors = test::check_schema(schema, *j);
+    CHECK_MESSAGE(errors.empty(), errors_text(errors));
+  }
+  // Every key json.cpp writes is a field of the schema (spec and status), and the values fit.
+  json full = test::full_cluster_json();
+  auto errors = test::check_schema(schema, full);
+  CHECK_MESSAGE(errors.empty(), errors_text(errors));
+}
+
+TEST_CASE("crd: schema defaulting equals apply_defaults") {
+  auto j = raydog::yaml_to_json(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/minimal.yaml")));
+  REQUIRE(j.ok());
+  json by_schema = *j;
+  test::check_schema(open_api_schema(), by_schema);
+  json by_code = *j;
+  apply_defaults(by_code);
+  CHECK(by_schema == by_code);
+}
+
+TEST_CASE("crd: schema and validation.cpp agree on the invalid corpus") {
+  // Each invalid manifest must be rejected by the schema too (the API server refuses it before the
+  // operator sees it), at paths validation.cpp also names - unless its header says
+  // "# schema: accepts <why>" (a rule only the operator can check).
+  json schema = open_api_schema();
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(raydog::test::source_path("manifests/samples/invalid"))) {
+    if (e.path().extension() != ".yaml") continue;
+    INFO(e.path().filename().string());
+    std::string text = raydog::test::read_file(e.path().string());
+    auto j = raydog::yaml_to_json(text);
+    REQUIRE(j.ok());
+    auto errors = test::check_schema(schema, *j);
+    if (!header_lines(text, "# schema: accepts").empty()) {
+      CHECK_MESSAGE(errors.empty(), errors_text(errors));
+      continue;
+    }
+    ++checked;
+    CHECK_MESSAGE(!errors.empty(), "the schema accepts a manifest validation.cpp rejects");
+    std::set<std::string> expected_paths;
+    for (const auto& line : header_lines(text, "# expect: "))
+      expected_paths.insert(line.substr(0, line.find(": ")));
+    for (const auto& err : errors)
+      CHECK_MESSAGE(expected_paths.count(err.path), "schema error at a path validation.cpp does not name: "
+                                                        << err.path << ": " << err.message);
+  }
+  CHECK(checked >= 10);
+}
+
+TEST_CASE("crd: per-rule agreement, table-driven") {
+  // Single-field mutations of a valid manifest: the schema and validation.cpp both reject (or both accept).
+  json schema = open_api_schema();
+  json base =
+      json::parse(R"({"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster", "metadata": {"name": "d"},
+    "spec": {"yellowdog": {"namespace": "ray", "credentialsSecretRef": {"name": "s"}},
+             "head": {"computeRequirementTemplate": "ray/head"},
+             "workerPools": [{"name": "cpu", "nodes": 1, "computeRequirementTemplate": "ray/cpu"}]}})");
+  const char* patches[] = {
+      R"({"spec": {"workerPools": [{"name": "cpu", "nodes": -1, "computeRequirementTemplate": "a/b"}]}})",
+      R"({"spec": {"workerPools": [{"name": "a.b", "nodes": 1, "computeRequirementTemplate": "a/b"}]}})",
+      R"({"spec": {"workerPools": [{"name": "-a", "nodes": 1, "computeRequirementTemplate": "a/b"}]}})",
+      R"({"spec": {"workerPools": [{"name": "cpu", "nodes": 1, "computeRequirementTemplate": "a b"}]}})",
+      R"({"spec": {"lifetime": "10"}})",
+      R"({"spec": {"lifetime": "-1h"}})",
+      R"({"spec": {"lifetime": "0"}})",
+      R"({"spec": {"lifetime": "1h30m"}})",
+      R"({"spec": {"lifetime": ".5h"}})",
+      R"({"spec": {"buildTimeout": "1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h"}})",
+      R"({"spec": {"yellowdog": {"namespace": "1ray"}}})",
+      R"({"spec": {"yellowdog": {"namespace": "ray_team-1"}}})",
+      R"({"spec": {"yellowdog": {"apiURL": "ftp://x"}}})",
+      R"({"spec": {"yellowdog": {"apiURL": "https://"}}})",
+      R"({"spec": {"yellowdog": {"apiURL": "http://127.0.0.1:9000"}}})",
+      R"({"spec": {"yellowdog": {"credentialsSecretRef": {"name": "a_b"}}}})",
+      R"({"spec": {"yellowdog": {"credentialsSecretRef": {"keyIdKey": "a/b"}}}})",
+      R"({"spec": {"yellowdog": {"credentialsSecretRef": {"keyIdKey": "keySecret"}}}})",
+      R"({"spec": {"head": {"imagesId": ""}}})",
+      R"({"spec": {"head": {"startScript": ""}}})",
+      R"({"spec": {"head": {"startScriptFrom": {"configMapKeyRef": {"name": "x"}}}}})",
+      R"({"spec": {"head": {"startScriptFrom": {}}}})",
+      R"({"spec": {"head": {"userDataFrom": {"configMapKeyRef": {"name": "X", "key": "k"}}}}})",
+      R"({"spec": {"head": {"instanceTags": {"": "v"}}}})",
+      R"({"spec": {"observability": {"enabled": false}}})",
+      R"({"spec": {"observability": {"enabled": true}}})",
+      R"({"spec": {"observability": {"enabled": true, "computeRequirementTemplate": "a/b"}}})",
+      R"({"spec": {"deletionPolicy": "Orphan"}})",
+      R"({"spec": {"suspend": "yes"}})",
+  };
+  for (const char* patch : patches) {
+    INFO(patch);
+    json j = base;
+    j.merge_patch(json::parse(patch));
+    json defaulted = j;
+    auto schema_errors = test::check_schema(schema, defaulted);
+    auto code = parse_cluster(j);
+    CHECK_MESSAGE(schema_errors.empty() == code.ok(),
+                  "schema: " << errors_text(schema_errors)
+                             << " code: " << (code.ok() ? "ok" : to_string(code.error())));
+  }
+}
+
+TEST_CASE("crd: many pools and many tags hit the same limits in both") {
+  json schema = open_api_schema();
+  json j =
+      json::parse(R"({"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster", "metadata": {"name": "d"},
+    "spec": {"yellowdog": {"namespace": "ray", "credentialsSecretRef": {"name": "s"}},
+             "head": {"computeRequirementTemplate": "ray/head"}}})");
+  json pools = json::array();
+  for (size_t i = 0; i <= kMaxWorkerPools; ++i)
+    pools.push_back({{"name", "p" + std::to_string(i)}, {"nodes", 1}, {"computeRequirementTemplate", "a/b"}});
+  j["spec"]["workerPools"] = pools;
+  json tags = json::object();
+  for (size_t i = 0; i <= kMaxInstanceTags; ++i) tags["t" + std::to_string(i)] = "v";
+  j["spec"]["head"]["instanceTags"] = tags;
+  json copy = j;
+  auto schema_errors = test::check_schema(schema, copy);
+  std::set<std::string> schema_paths;
+  for (const auto& e : schema_errors) schema_paths.insert(e.path);
+  CHECK(schema_paths == std::set<std::string>{"spec.workerPools", "spec.head.instanceTags"});
+  auto code = parse_cluster(j);
+  REQUIRE_FALSE(code.ok());
+  std::set<std::string> code_paths;
+  for (const auto& e : code.error()) code_paths.insert(e.path);
+  CHECK(code_paths == schema_paths);
+}
