@@ -89,7 +89,8 @@ struct EmitEvent {
 };
 
 // Reconcile this key again after `after` (the loop adds ±10% jitter to steady-state requeues).
-// Always the LAST action of a plan, and every non-empty plan for a live cluster has one.
+// Always the LAST action when present. Absent: no timed requeue (terminal gates such as InvalidSpec,
+// a finished teardown, a removed finalizer); the watch brings the next change.
 struct RequeueAfter {
   Millis after{0};
 };

@@ -20,7 +20,9 @@ configure_file(${_rdc_gen_dir}/scripts_embedded.hpp.tmp ${_rdc_gen_dir}/scripts_
 
 add_library(raydog_reconcile_core
   ${CMAKE_CURRENT_LIST_DIR}/scripts.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/desired.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/desired.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/status.cpp)
 target_include_directories(raydog_reconcile_core PUBLIC ${PROJECT_SOURCE_DIR} PRIVATE ${_rdc_gen_dir})
 target_link_libraries(raydog_reconcile_core PUBLIC raydog_api raydog_yellowdog raydog_util
   nlohmann_json::nlohmann_json)
