@@ -470,6 +470,25 @@ std::size_t Server::open_connections() const {
   return impl_->connections.size();
 }
 
+std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_chain_pem,
+                                                      const std::string& key_pem,
+                                                      const std::string& client_ca_pem) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  error_code ec;
+  ctx->use_certificate_chain(net::buffer(cert_chain_pem), ec);
+  if (ec) throw std::invalid_argument("tls: the server certificate is not readable PEM: " + ec.message());
+  ctx->use_private_key(net::buffer(key_pem), ssl::context::pem, ec);
+  if (ec) throw std::invalid_argument("tls: the server key is not readable PEM (or does not match)");
+  if (!client_ca_pem.empty()) {
+    ctx->add_certificate_authority(net::buffer(client_ca_pem), ec);
+    if (ec) throw std::invalid_argument("tls: the client CA is not readable PEM: " + ec.message());
+    ctx->set_verify_mode(ssl::verify_peer);  // asked for, not required: anonymous clients stay possible
+  }
+  return ctx;
+}
+
 Response make_response(const Request& req, bhttp::status status, std::string body,
                        std::string_view content_type) {
   Response res{status, req.version()};

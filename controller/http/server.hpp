@@ -85,6 +85,13 @@ class Server {
   std::shared_ptr<Impl> impl_;
 };
 
+// A TLS server context from PEM text (TLS 1.2+). With `client_ca_pem`, clients are asked for a certificate
+// (verified against it; optional for the client) and its CN shows up as Peer::client_cert_cn. Throws
+// std::invalid_argument naming which input is unreadable (never its content).
+std::shared_ptr<ssl::context> make_server_tls_context(const std::string& cert_chain_pem,
+                                                      const std::string& key_pem,
+                                                      const std::string& client_ca_pem = {});
+
 // Helpers for handlers.
 Response make_response(const Request& req, bhttp::status status, std::string body,
                        std::string_view content_type = "application/json");
