@@ -67,9 +67,8 @@ json config_map_source(const std::string& what) {
                            {{"pattern", kConfigMapKeyPattern}, {"maxLength", kMaxDnsSubdomainLength}})}},
              {"name", "key"});
   return object(what +
-                    " read from a ConfigMap key instead of given inline. The operator reads it when it "
-                    "creates the node and re-reads it on every reconcile; a missing ConfigMap or key is "
-                    "reported in the Synced condition.",
+                    " read from a key of a ConfigMap in the RayDogCluster's namespace instead of given "
+                    "inline.",
                 {{"configMapKeyRef", ref}}, {"configMapKeyRef"});
 }
 

@@ -281,3 +281,20 @@ TEST_CASE("crd: many pools and many tags hit the same limits in both") {
   for (const auto& e : code.error()) code_paths.insert(e.path);
   CHECK(code_paths == schema_paths);
 }
+
+TEST_CASE("crd: api/README.md lists every spec and status field") {
+  std::string readme = raydog::test::read_file(raydog::test::source_path("api/README.md"));
+  json schema = open_api_schema();
+  int listed = 0;
+  for (const char* top : {"spec", "status"}) {
+    walk(schema["properties"][top], top, [&](const json&, const std::string& path) {
+      if (path.ends_with("{}") || path.ends_with("[]"))
+        return;  // map values, list items: the field itself is listed
+      INFO(path);
+      CHECK_MESSAGE(readme.find("`" + path + "`") != std::string::npos,
+                    "api/README.md does not document " << path);
+      ++listed;
+    });
+  }
+  CHECK(listed > 60);
+}
