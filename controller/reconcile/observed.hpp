@@ -14,8 +14,10 @@
 // - `pools`: every worker pool in the YellowDog namespace whose name starts with `names.base + "-"` (all
 //   incarnations, revisions and re-provision attempts; finished ones too), each with its compute
 //   requirement when it could be fetched.
-// - `head` / `observability`: addresses resolved for the CURRENT live task of that group (see
-//   current_task() in desired.hpp: the in-progress task with the highest ordinal), when it is EXECUTING.
+// - `head` / `observability`: addresses resolved for the CURRENT task of that role when it is EXECUTING.
+//   Which task is current is decided by view() (plan.hpp): call it on the partly filled Observed (WR,
+//   tasks and pools set) and resolve view.head_task / view.observability_task; plan and status ignore an
+//   address whose task_id is not that task's id.
 // - `sources`: the contents of every ConfigMap key the spec refers to (userDataFrom, startScriptFrom).
 #include <chrono>
 #include <cstdint>
