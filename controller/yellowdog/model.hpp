@@ -307,7 +307,7 @@ template <class T>
 Result<T, std::string> parse(const Json& j) {
   try {
     T v{};
-    from_json(j, v);
+    j.get_to(v);
     return v;
   } catch (const std::exception& e) {
     return unexpected(std::string(e.what()));
