@@ -106,7 +106,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     auto entity = Api::entity_for_updates(sim, segments, done);
     if (!entity) {
       std::string id = segments.size() > 2 ? segments[segments.size() - 2] : "";
-      co_await respond(ex, error_response(not_found("Entity", id)));
+      ApiResponse r = error_response(not_found("Entity", id));
+      co_await respond(ex, r);
       co_return;
     }
     http::ResponseHead head;
@@ -115,7 +116,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     head.set(bhttp::field::cache_control, "no-cache");
     if (!co_await ex.begin_stream(std::move(head))) co_return;
     std::string last = entity->dump();
-    if (!co_await ex.write_chunk("event: entity_updated\ndata: " + last + "\n\n")) co_return;
+    std::string event = "event: entity_updated\ndata: " + last + "\n\n";
+    if (!co_await ex.write_chunk(event)) co_return;
     net::steady_timer timer(ioc);
     auto quiet_since = std::chrono::steady_clock::now();
     while (!done && !ex.stopping() && !stopped) {
@@ -128,10 +130,12 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       std::string now = entity->dump();
       if (now != last) {
         last = std::move(now);
-        if (!co_await ex.write_chunk("event: entity_updated\ndata: " + last + "\n\n")) co_return;
+        event = "event: entity_updated\ndata: " + last + "\n\n";
+        if (!co_await ex.write_chunk(event)) co_return;
         quiet_since = std::chrono::steady_clock::now();
       } else if (std::chrono::steady_clock::now() - quiet_since > kSseKeepAlive) {
-        if (!co_await ex.write_chunk(":keep-alive\n\n")) co_return;  // also notices a vanished client
+        event = ":keep-alive\n\n";
+        if (!co_await ex.write_chunk(event)) co_return;  // also notices a vanished client
         quiet_since = std::chrono::steady_clock::now();
       }
     }
@@ -154,9 +158,11 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       if (!expected_auth.empty()) {
         auto it = req.find(bhttp::field::authorization);
         if (it == req.end() || !same(it->value(), expected_auth)) {
-          // Never echo what was sent: it may be a (wrong) secret.
-          co_await respond(ex, error_response(ApiError{401, "NotAuthorisedException",
-                                                       "Missing or invalid application key"}));
+          // Never echo what was sent: it may be a (wrong) secret. (Named locals around co_await: GCC 12
+          // double-destroys some temporaries inside co_await expressions.)
+          ApiResponse r =
+              error_response(ApiError{401, "NotAuthorisedException", "Missing or invalid application key"});
+          co_await respond(ex, r);
           co_return;
         }
       }
@@ -181,7 +187,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     if (enc != req.end() && (enc->value() == "gzip" || enc->value() == "deflate")) {
       auto inflated = gunzip(body);
       if (!inflated) {
-        co_await respond(ex, error_response(invalid_request("the request body is not valid gzip")));
+        ApiResponse r = error_response(invalid_request("the request body is not valid gzip"));
+        co_await respond(ex, r);
         co_return;
       }
       body = std::move(*inflated);

@@ -20,7 +20,7 @@ TEST_CASE("timestamps: millisecond Z form out, any precision and offsets in") {
   CHECK_FALSE(parse_timestamp("yesterday"));
 }
 
-TEST_CASE("ISO-8601 durations in both forms; PT form out") {
+TEST_CASE("ISO-8601 durations in both forms - PT form out") {
   CHECK(parse_iso_duration("P0D") == Millis(0));
   CHECK(parse_iso_duration("PT3M") == Millis(180000));
   CHECK(parse_iso_duration("PT1H") == Millis(3600000));
@@ -193,7 +193,7 @@ TEST_CASE("add tasks by names and the group's taskTemplate") {
         404);
 }
 
-TEST_CASE("calls are counted per endpoint pattern; /_sim/ calls are not; counters reset") {
+TEST_CASE("calls are counted per endpoint pattern - /_sim/ calls are not - counters reset") {
   SimFixture f;
   auto call = [&](const std::string& m, const std::string& target, const json& body = nullptr) {
     f.api.count_call(Api::pattern(m, parse_target(target).segments));

@@ -256,7 +256,7 @@ TEST_CASE(
         403);
 }
 
-TEST_CASE("cancel without abort lets executing tasks finish; re-cancel with abort is accepted") {
+TEST_CASE("cancel without abort lets executing tasks finish - re-cancel with abort is accepted") {
   SimFixture f;
   Cluster c = make_cluster(f, 1);
   std::string wr_id = c.wr["id"], task_id = c.tasks[0]["id"];
@@ -284,7 +284,7 @@ TEST_CASE("cancel without abort lets executing tasks finish; re-cancel with abor
   }
 }
 
-TEST_CASE("transition to CANCELLED directly is refused with 403; HELD/RUNNING/FINISHING transitions") {
+TEST_CASE("transition to CANCELLED directly is refused with 403 - HELD/RUNNING/FINISHING transitions") {
   SimFixture f;
   Cluster c = make_cluster(f, 1);
   std::string wr_id = c.wr["id"];
@@ -342,7 +342,7 @@ TEST_CASE("pool shutdown and CR terminate fail executing tasks with ALLOCATION_L
   for (const auto& n : nodes["items"]) CHECK(n["status"] == "TERMINATED");
 }
 
-TEST_CASE("lost node and lost instance fail their tasks; the pool grows a replacement for waiting tasks") {
+TEST_CASE("lost node and lost instance fail their tasks - the pool grows a replacement for waiting tasks") {
   SimFixture f;
   Cluster c = make_cluster(f, 1);
   f.advance(4s);
@@ -612,7 +612,7 @@ TEST_CASE("a pool whose provisioning fails shuts down and terminates") {
   CHECK(f.ok("GET", "/workerPools/")[0]["healthy"] == false);
 }
 
-TEST_CASE("stats count objects by kind and status; objects lists everything") {
+TEST_CASE("stats count objects by kind and status - objects lists everything") {
   SimFixture f;
   Cluster c = make_cluster(f, 1);
   f.advance(4s);

@@ -1,0 +1,392 @@
+// The yellowdog-sim binary over real HTTP on 127.0.0.1: authentication, gzip bodies, percent-encoded colons,
+// seeded faults, lost responses, SSE update streams and --execute-tasks.
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "controller/http/client.hpp"
+#include "test/support/process.hpp"
+#include "test/yellowdog-sim/time_util.hpp"
+
+#include <nlohmann/json.hpp>
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+namespace http = raydog::http;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using raydog::test::ChildProcess;
+using raydog::test::TempDir;
+
+namespace {
+
+struct SimProcess {
+  explicit SimProcess(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{raydog::test::bin_path("yellowdog-sim"),
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--write-url",
+                                  dir.file("url"),
+                                  "--boot-delay",
+                                  "100ms",
+                                  "--register-delay",
+                                  "100ms",
+                                  "--task-start-delay",
+                                  "100ms"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    raydog::test::ProcessOptions opts;
+    opts.stdout_file = dir.file("stdout");
+    opts.stderr_file = dir.file("stderr");
+    proc = std::make_unique<ChildProcess>(argv, opts);
+    auto u = raydog::test::wait_for_file(dir.file("url"), 30s, proc.get());
+    REQUIRE_MESSAGE(u, "yellowdog-sim did not start: " << raydog::test::read_file(dir.file("stderr")));
+    url = *u;
+    while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+  }
+  TempDir dir;
+  std::unique_ptr<ChildProcess> proc;
+  std::string url;
+};
+
+using SendResult = raydog::Result<http::Response, http::TransportError>;
+
+net::awaitable<void> do_send(http::Client* c, http::Request req, std::optional<SendResult>* out) {
+  *out = co_await c->send(std::move(req), std::chrono::milliseconds(20000));
+}
+net::awaitable<void> do_open(
+    http::Client* c, http::Request req,
+    std::optional<raydog::Result<std::unique_ptr<http::Stream>, http::TransportError>>* out) {
+  *out = co_await c->open_stream(std::move(req), std::chrono::milliseconds(20000));
+}
+net::awaitable<void> do_line(
+    http::Stream* s, std::optional<raydog::Result<std::optional<std::string>, http::TransportError>>* out) {
+  *out = co_await s->next_line(std::chrono::milliseconds(20000));
+}
+
+std::string gzip(const std::string& data) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// A synchronous facade over the shared raydog_http client for test code.
+struct Http {
+  explicit Http(const std::string& url, std::string auth = "")
+      : client(ioc.get_executor(), http::ClientOptions{.base_url = url}), auth(std::move(auth)) {}
+
+  SendResult send(const std::string& method, const std::string& target, const std::string& body = "",
+                  bool gzipped = false) {
+    http::Request req{bhttp::string_to_verb(method), target, 11};
+    if (!auth.empty()) req.set(bhttp::field::authorization, auth);
+    if (!body.empty()) {
+      req.set(bhttp::field::content_type, "application/json");
+      if (gzipped) {
+        req.set(bhttp::field::content_encoding, "gzip");
+        req.body() = gzip(body);
+      } else {
+        req.body() = body;
+      }
+      req.prepare_payload();
+    }
+    std::optional<SendResult> out;
+    net::co_spawn(ioc, do_send(&client, std::move(req), &out), net::detached);
+    ioc.restart();
+    ioc.run_for(30s);
+    REQUIRE(out.has_value());
+    return std::move(*out);
+  }
+  // Expects a 200 and returns the JSON.
+  json ok(const std::string& method, const std::string& target, const json& body = nullptr, bool gz = false) {
+    auto r = send(method, target, body.is_null() ? "" : body.dump(), gz);
+    REQUIRE_MESSAGE(r.ok(), method << " " << target << ": " << (r.ok() ? "" : r.error().message));
+    INFO(method << " " << target << " -> " << r->body());
+    REQUIRE(r->result_int() == 200);
+    return json::parse(r->body());
+  }
+  std::unique_ptr<http::Stream> open(const std::string& target) {
+    http::Request req{bhttp::verb::get, target, 11};
+    if (!auth.empty()) req.set(bhttp::field::authorization, auth);
+    req.set(bhttp::field::accept, "text/event-stream");
+    std::optional<raydog::Result<std::unique_ptr<http::Stream>, http::TransportError>> out;
+    net::co_spawn(ioc, do_open(&client, std::move(req), &out), net::detached);
+    ioc.restart();
+    ioc.run_for(30s);
+    REQUIRE(out.has_value());
+    REQUIRE(out->ok());
+    return std::move(out->value());
+  }
+  // The next SSE event's data (skips comments and the event line); nullopt at the end of the stream.
+  std::optional<json> next_event(http::Stream& s, std::string* event_name = nullptr) {
+    for (;;) {
+      std::optional<raydog::Result<std::optional<std::string>, http::TransportError>> out;
+      net::co_spawn(ioc, do_line(&s, &out), net::detached);
+      ioc.restart();
+      ioc.run_for(30s);
+      REQUIRE(out.has_value());
+      REQUIRE(out->ok());
+      if (!out->value()) return std::nullopt;
+      std::string line = *out->value();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.rfind("event: ", 0) == 0 && event_name) *event_name = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) return json::parse(line.substr(6));
+    }
+  }
+  // Polls (the simulator runs in real time) until pred holds; no fixed sleeps.
+  json wait_for(const std::string& target, const std::function<bool(const json&)>& pred,
+                std::chrono::seconds limit = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    json last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = ok("GET", target);
+      if (pred(last)) return last;
+      net::steady_timer t(ioc, 20ms);
+      t.async_wait([](auto) {});
+      ioc.restart();
+      ioc.run();
+    }
+    FAIL("condition not met for " << target << "; last: " << last.dump());
+    return last;
+  }
+
+  net::io_context ioc;
+  http::Client client;
+  std::string auth;
+};
+
+json pool_body(const std::string& name, int nodes) {
+  return {{"requirementTemplateUsage",
+           {{"templateId", "ray/template"},
+            {"requirementName", name},
+            {"requirementNamespace", "ray"},
+            {"targetInstanceCount", nodes}}},
+          {"provisionedProperties",
+           {{"createNodeWorkers", {{"targetType", "PER_NODE"}, {"targetCount", 1}}},
+            {"minNodes", 0},
+            {"maxNodes", nodes},
+            {"workerTag", name}}}};
+}
+json wr_body(const std::string& name, const std::string& tag) {
+  return {{"namespace", "ray"},
+          {"name", name},
+          {"taskGroups",
+           {{{"name", "head-node"},
+             {"runSpecification", {{"taskTypes", {"bash"}}, {"workerTags", {tag}}, {"namespaces", {"ray"}}}},
+             {"finishIfAnyTaskFailed", true}}}}};
+}
+std::string encode_colons(const std::string& id) {
+  std::string out;
+  for (char c : id) out += c == ':' ? std::string("%3A") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("http: RayDog build() with yd-key auth, gzip bodies and percent-encoded colons") {
+  SimProcess sim({"--key-id", "kid", "--key-secret", "s3cr3t-value"});
+  Http anon(sim.url);
+  auto r = anon.send("GET", "/work/requirements?sliced=true");
+  REQUIRE(r.ok());
+  CHECK(r->result_int() == 401);
+  CHECK(json::parse(r->body())["errorType"] == "NotAuthorisedException");
+  Http wrong(sim.url, "yd-key kid:wrong-secret");
+  r = wrong.send("GET", "/work/requirements?sliced=true");
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK(r->result_int() == 401);
+  CHECK(r->body().find("wrong-secret") == std::string::npos);
+  CHECK(r->body().find("s3cr3t-value") == std::string::npos);
+  CHECK(anon.ok("GET", "/_sim/stats").contains("calls"));  // the control API needs no key
+
+  Http c(sim.url, "yd-key kid:s3cr3t-value");
+  json pool = c.ok("POST", "/workerPools/provisioned/template", pool_body("b-00-head", 1), /*gzip=*/true);
+  json wr = c.ok("POST", "/work/requirements", wr_body("b", "b-00-head"), true);
+  std::string big(4096, 'x');  // large task bodies are what the SDK gzips
+  json tasks = json::array({{{"name", "task-00001"},
+                             {"taskType", "bash"},
+                             {"arguments", {"taskdata.txt"}},
+                             {"taskData", "#!/bin/bash\n# " + big + "\nray start --head --block\n"}}});
+  json added =
+      c.ok("POST", "/work/taskGroups/" + encode_colons(wr["taskGroups"][0]["id"]) + "/tasks", tasks, true);
+  REQUIRE(added.size() == 1);
+  CHECK(added[0]["taskData"].get<std::string>().find(big) != std::string::npos);
+  std::string task_path = "/work/tasks/" + encode_colons(added[0]["id"]);
+  json task = c.wait_for(task_path, [](const json& t) { return t["status"] == "EXECUTING"; });
+  json node = c.ok("GET", "/workerPools/workers/" + encode_colons(task["workerId"]) + "/node");
+  json p = c.ok("GET", "/workerPools/" + node["workerPoolId"].get<std::string>());
+  json inst =
+      c.ok("GET", "/compute/instances?computeRequirementId=" + encode_colons(p["computeRequirementId"]));
+  REQUIRE(inst["items"].size() == 1);
+  CHECK(inst["items"][0]["privateIpAddress"] == node["details"]["privateIpAddress"]);
+  CHECK(inst["items"][0]["publicIpAddress"].get<std::string>().rfind("127.2.", 0) == 0);
+  // Bad gzip is a 400.
+  r = c.send("POST", "/work/requirements", "");  // no body: 400 too
+  CHECK(r->result_int() == 400);
+
+  json stats = c.ok("GET", "/_sim/stats");
+  CHECK(stats["calls"]["POST /work/requirements"] == 2);
+  CHECK(stats["calls"]["GET /work/tasks/{id}"].get<int>() >= 1);
+  CHECK(sim.proc->terminate() == 0);  // SIGTERM: clean exit
+}
+
+TEST_CASE("http: injected faults are reproducible from --seed - 429 carries Retry-After") {
+  auto run = [](const std::string& seed) {
+    SimProcess sim({"--seed", seed, "--fail-rate", "0.5", "--fail-codes", "500,503,429"});
+    Http c(sim.url);
+    std::vector<int> codes;
+    bool saw_retry_after = false;
+    for (int i = 0; i < 30; ++i) {
+      auto r = c.send("GET", "/workerPools/?sliced=true");
+      REQUIRE(r.ok());
+      codes.push_back(r->result_int());
+      if (r->result_int() == 429) {
+        saw_retry_after = r->find(bhttp::field::retry_after) != r->end();
+        CHECK(saw_retry_after);
+      }
+      if (r->result_int() >= 500) CHECK(json::parse(r->body())["errorType"] == "InternalServerException");
+    }
+    json stats = c.ok("GET", "/_sim/stats");
+    CHECK(stats["calls"]["GET /workerPools/"] == 30);  // faulted calls are counted too
+    return codes;
+  };
+  auto a = run("7"), b = run("7"), other = run("8");
+  CHECK(a == b);
+  CHECK(a != other);
+  int failures = 0;
+  for (int code : a) failures += code != 200;
+  CHECK(failures > 5);
+  CHECK(failures < 25);
+}
+
+TEST_CASE("http: a lost response was applied - PUT /_sim/faults turns faults off at run time") {
+  SimProcess sim({"--lose-response-rate", "1"});
+  Http c(sim.url);
+  auto r = c.send("POST", "/work/requirements", wr_body("lost", "x").dump());
+  CHECK_FALSE(r.ok());  // connection closed without an answer
+  c.ok("PUT", "/_sim/faults", {{"loseResponseRate", 0}});
+  json wr = c.ok("GET", "/work/namespaces/ray/requirements/lost");
+  CHECK(wr["status"] == "RUNNING");
+  json stats = c.ok("GET", "/_sim/stats");
+  CHECK(stats["faults"]["droppedResponses"] == 1);
+  CHECK(stats["objects"]["workRequirements"]["RUNNING"] == 1);
+  // Repeating the create now says "already exists" (what a blind retry would hit).
+  auto again = c.send("POST", "/work/requirements", wr_body("lost", "x").dump());
+  REQUIRE(again.ok());
+  CHECK(again->result_int() == 400);
+}
+
+TEST_CASE("http: SSE updates stream a work requirement and a worker pool") {
+  SimProcess sim;
+  Http c(sim.url);
+  json pool = c.ok("POST", "/workerPools/provisioned/template", pool_body("s-00-head", 1));
+  json wr = c.ok("POST", "/work/requirements", wr_body("s", "s-00-head"));
+  std::string wr_id = wr["id"], pool_id = pool["id"];
+
+  Http watcher(sim.url);
+  auto wr_stream = watcher.open("/work/requirements/" + wr_id + "/updates");
+  CHECK(wr_stream->head().result_int() == 200);
+  std::string name;
+  auto first = watcher.next_event(*wr_stream, &name);
+  REQUIRE(first);
+  CHECK(name == "entity_updated");
+  CHECK((*first)["id"] == wr_id);
+  CHECK((*first)["status"] == "RUNNING");
+  c.ok("PUT", "/work/requirements/" + wr_id + "/transition/CANCELLING?abort=true");
+  std::vector<std::string> seen;
+  for (;;) {
+    auto ev = watcher.next_event(*wr_stream);
+    if (!ev) break;  // the stream ends once the WR is finished
+    seen.push_back((*ev)["status"]);
+  }
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen.back() == "CANCELLED");
+
+  Http pool_watcher(sim.url);
+  auto pool_stream = pool_watcher.open("/workerPools/" + encode_colons(pool_id) + "/updates");
+  auto p0 = pool_watcher.next_event(*pool_stream);
+  REQUIRE(p0);
+  CHECK((*p0)["id"] == pool_id);
+  std::vector<std::string> statuses{(*p0)["status"]};
+  bool deleted = false;
+  for (;;) {
+    if (!deleted && statuses.back() == "IDLE") {
+      c.ok("DELETE", "/workerPools/" + pool_id);
+      deleted = true;
+    }
+    auto ev = pool_watcher.next_event(*pool_stream);
+    if (!ev) break;
+    statuses.push_back((*ev)["status"]);
+  }
+  CHECK(deleted);
+  CHECK(statuses.back() == "TERMINATED");
+  CHECK(std::find(statuses.begin(), statuses.end(), "IDLE") != statuses.end());
+
+  auto missing = c.send("GET", "/work/requirements/ydid:workreq:000000:none/updates");
+  REQUIRE(missing.ok());
+  CHECK(missing->result_int() == 404);
+}
+
+TEST_CASE("http: --execute-tasks runs bash tasks with their environment, exit codes and SIGTERM on abort") {
+  TempDir work;
+  SimProcess sim({"--execute-tasks", work.file("tasks")});
+  Http c(sim.url);
+  c.ok("POST", "/workerPools/provisioned/template", pool_body("e", 2));
+  json wr =
+      c.ok("POST", "/work/requirements",
+           {{"namespace", "ray"},
+            {"name", "e"},
+            {"taskGroups",
+             {{{"name", "g"}, {"runSpecification", {{"taskTypes", {"bash"}}, {"workerTags", {"e"}}}}}}}});
+  std::string marker = work.file("terminated"), envfile = work.file("env.txt");
+  std::string blocking =
+      "trap 'echo terminated > \"$MARKER\"; exit 143' TERM\n"
+      "env > \"$ENVFILE\"\npwd >> \"$ENVFILE\"\nls >> \"$ENVFILE\"\n"
+      "while true; do sleep 0.05; done\n";
+  json tasks = json::array(
+      {{{"name", "blocks"},
+        {"taskType", "bash"},
+        {"arguments", {"taskdata.txt"}},
+        {"taskData", blocking},
+        {"environment", {{"RAY_HEAD_IP", "127.1.0.1"}, {"MARKER", marker}, {"ENVFILE", envfile}}}},
+       {{"name", "exits"}, {"taskType", "bash"}, {"arguments", {"taskdata.txt"}}, {"taskData", "exit 3\n"}}});
+  json added =
+      c.ok("POST", "/work/taskGroups/" + wr["taskGroups"][0]["id"].get<std::string>() + "/tasks", tasks);
+  std::string blocks = added[0]["id"], exits = added[1]["id"];
+
+  json failed = c.wait_for("/work/tasks/" + exits, [](const json& t) { return t["status"] == "FAILED"; });
+  CHECK(failed["errors"][0]["errorType"] == "PROCESS_NON_ZERO_EXIT");
+  CHECK(failed["errors"][0]["processExitCode"] == 3);
+
+  c.wait_for("/work/tasks/" + blocks, [](const json& t) { return t["status"] == "EXECUTING"; });
+  REQUIRE(raydog::test::wait_for_file(envfile, 30s).has_value());
+  // The script may still be writing: wait until the ls output is there.
+  std::string env;
+  for (int i = 0; i < 600 && env.find("taskdata.txt") == std::string::npos; ++i) {
+    env = raydog::test::read_file(envfile);
+    if (env.find("taskdata.txt") == std::string::npos) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(env.find("RAY_HEAD_IP=127.1.0.1") != std::string::npos);
+  CHECK(env.find("PATH=") != std::string::npos);  // merged with the simulator's own environment
+  CHECK(env.find("taskdata.txt") != std::string::npos);
+  CHECK(env.find(work.file("tasks")) != std::string::npos);  // working dir under --execute-tasks
+
+  json aborted = c.ok("PUT", "/work/tasks/" + blocks + "/cancel?abort=true");
+  CHECK(aborted["status"] == "ABORTED");
+  auto mark = raydog::test::wait_for_file(marker, 30s);
+  REQUIRE(mark.has_value());
+  CHECK(mark->find("terminated") != std::string::npos);
+  CHECK(c.ok("GET", "/work/tasks/" + blocks)["status"] == "ABORTED");
+}
