@@ -1,5 +1,7 @@
 #include "api/validation.hpp"
 
+#include <array>
+#include <regex>
 #include <set>
 
 #include "api/defaults.hpp"
@@ -10,13 +12,6 @@
 
 namespace raydog::api {
 namespace {
-
-bool is_alnum_lower(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 std::string quote(std::string_view s) {
   return "\"" + std::string(s) + "\"";
@@ -31,6 +26,24 @@ constexpr const char* kDnsSubdomainMessage =
 constexpr const char* kConfigMapKeyMessage = "must consist of letters, digits, '-', '_' or '.' (at most 253)";
 constexpr const char* kYellowDogNameMessage =
     "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
+
+// The predicates match the CRD's `pattern` keywords by construction: the same pattern text, compiled once.
+enum class Pattern { DnsLabel, DnsSubdomain, ConfigMapKey, TemplateRef, ApiUrl };
+
+bool matches(std::string_view s, Pattern p) {
+  static const std::array<std::regex, 5> compiled = {
+      std::regex(std::string(kDnsLabelPattern)), std::regex(std::string(kDnsSubdomainPattern)),
+      std::regex(std::string(kConfigMapKeyPattern)), std::regex(std::string(kTemplateRefPattern)),
+      std::regex(std::string(kApiUrlPattern))};
+  return std::regex_search(s.begin(), s.end(), compiled[static_cast<size_t>(p)]);
+}
+
+// Characters as OpenAPI's maxLength and CEL's size() count them (code points, not bytes).
+size_t length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
 
 // Collects errors below one path prefix.
 class Checker {
@@ -48,12 +61,14 @@ class Checker {
 
   void duration(const std::string& path, const std::optional<std::string>& v) {
     if (!v) return;
-    if (v->size() > kMaxDurationLength) {
+    if (length(*v) > kMaxDurationLength) {
       fail(path, "must be at most " + std::to_string(kMaxDurationLength) + " characters");
       return;
     }
     auto d = parse_go_duration(*v);
-    if (!d) {
+    if (v->starts_with("+")) {
+      fail(path, "must be a duration such as 90s, 10m or 1h30m, without a sign");
+    } else if (!d) {
       fail(path, "must be a duration such as 90s, 10m or 1h30m (" + d.error() + ")");
     } else if (d->count() <= 0) {
       fail(path, "must be a positive duration, got " + quote(*v));
@@ -102,25 +117,17 @@ class Checker {
         std::string p = path + ".instanceTags[" + k + "]";
         if (k.empty())
           fail(p, "key must not be empty");
-        else if (k.size() > kMaxInstanceTagKeyLength)
+        else if (length(k) > kMaxInstanceTagKeyLength)
           fail(p, "key must be at most " + std::to_string(kMaxInstanceTagKeyLength) + " characters");
-        if (v.size() > kMaxInstanceTagValueLength)
+        if (length(v) > kMaxInstanceTagValueLength)
           fail(p, "value must be at most " + std::to_string(kMaxInstanceTagValueLength) + " characters");
       }
     }
   }
 
   void yellowdog(const std::string& path, const YellowDogSpec& y) {
-    if (y.api_url) {
-      static const std::string http = "http://", https = "https://";
-      const std::string& u = *y.api_url;
-      std::string rest = u.starts_with(https)  ? u.substr(https.size())
-                         : u.starts_with(http) ? u.substr(http.size())
-                                               : std::string();
-      bool ok = !rest.empty() && rest[0] != '/' && rest[0] != '?' && rest[0] != '#';
-      for (char c : u) ok = ok && !is_space(c);
-      if (!ok) fail(path + ".apiURL", "must be an http:// or https:// URL, got " + quote(u));
-    }
+    if (y.api_url && !is_api_url(*y.api_url))
+      fail(path + ".apiURL", "must be an http:// or https:// URL, got " + quote(*y.api_url));
     required(path + ".credentialsSecretRef", y.credentials_secret_ref.has_value());
     if (y.credentials_secret_ref) {
       const auto& ref = *y.credentials_secret_ref;
@@ -141,21 +148,13 @@ class Checker {
       fail(path + ".namespace", "required");
     else if (!names::is_valid(*y.namespace_name))
       fail(path + ".namespace", kYellowDogNameMessage);
-    if (y.tag && y.tag->size() > kMaxTagLength)
+    if (y.tag && length(*y.tag) > kMaxTagLength)
       fail(path + ".tag", "must be at most " + std::to_string(kMaxTagLength) + " characters");
   }
 
  private:
   FieldErrors& errors_;
 };
-
-bool is_dns_label_impl(std::string_view s, size_t max) {
-  if (s.empty() || s.size() > max) return false;
-  if (!is_alnum_lower(s.front()) || !is_alnum_lower(s.back())) return false;
-  for (char c : s)
-    if (!is_alnum_lower(c) && c != '-') return false;
-  return true;
-}
 
 bool under(const std::string& path, const std::string& prefix) {
   if (prefix.empty()) return true;  // the whole document failed to decode
@@ -168,40 +167,23 @@ bool under(const std::string& path, const std::string& prefix) {
 }  // namespace
 
 bool is_dns_label(std::string_view s) {
-  return is_dns_label_impl(s, 63);
+  return s.size() <= kMaxDnsLabelLength && matches(s, Pattern::DnsLabel);
 }
 
 bool is_dns_subdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    std::string_view label =
-        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (!is_dns_label_impl(label, 253)) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
+  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::DnsSubdomain);
 }
 
 bool is_config_map_key(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
+  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::ConfigMapKey);
 }
 
 bool is_template_ref(std::string_view s) {
-  for (char c : s)
-    if (is_space(c)) return false;
-  if (s.starts_with("ydid:crt:")) return s.size() > 9 && s.find('/') == std::string_view::npos;
-  size_t slash = s.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == s.size()) return false;
-  if (s.find('/', slash + 1) != std::string_view::npos) return false;
-  return s.substr(0, slash).find(':') == std::string_view::npos;
+  return matches(s, Pattern::TemplateRef);
+}
+
+bool is_api_url(std::string_view s) {
+  return matches(s, Pattern::ApiUrl);
 }
 
 FieldErrors validate_spec(const RayDogClusterSpec& spec) {

@@ -30,6 +30,7 @@ bool is_dns_label(std::string_view s);       // RFC 1123 label: [a-z0-9]([-a-z0-
 bool is_dns_subdomain(std::string_view s);   // RFC 1123 subdomain, <= 253
 bool is_config_map_key(std::string_view s);  // [-._a-zA-Z0-9]+, <= 253
 bool is_template_ref(std::string_view s);    // ydid:crt:... or namespace/name
+bool is_api_url(std::string_view s);         // http(s)://host[/path]
 
 // The patterns the CRD schema uses for the checks above (ECMA/RE2-compatible).
 inline constexpr std::string_view kDnsLabelPattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
