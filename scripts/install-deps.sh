@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost-dev libboost-system-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
-  python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps
+  python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps lua5.4
 )
 # kubectl: keep whatever the machine has (1.32 here); Debian's kubernetes-client (1.20) otherwise.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
