@@ -174,7 +174,9 @@ bool node_gone(const std::optional<NodeAddress>& a, const yd::Task* t) {
 // True when the head of this WR ever started (so a build timeout no longer applies to it).
 bool head_ever_started(const Observed& o, const yd::WorkRequirement& wr) {
   for (const auto& g : wr.task_groups) {
-    if (g.tag != std::optional<std::string>("head")) continue;
+    // The group tag says the role; the name prefix is a fallback should a server not echo group tags.
+    const bool head_group = g.tag ? *g.tag == "head" : g.name.starts_with(names::kHeadTaskGroup);
+    if (!head_group) continue;
     if (auto it = o.tasks.find(g.name); it != o.tasks.end())
       for (const auto& t : it->second)
         if (t.started_time || is_executing(t)) return true;

@@ -577,3 +577,36 @@ TEST_CASE("plan: observe failure plans nothing; WR finished from outside -> new 
   CHECK(w.phase() == raydog::api::Phase::Running);
   CHECK(w.live_pools() == 3);  // the first incarnation's pools were drained
 }
+
+TEST_CASE("plan: a task group that finished anyway is replaced by a new group attempt (-g2)") {
+  World w = running_world();
+  auto n = rr::names_for(w.o.cluster, 1);
+  auto* g = w.group_named(n.workers[0].task_group);
+  REQUIRE(g);
+  g->status = "FAILED";
+  for (auto& t : w.o.tasks[g->name])
+    if (rr::is_live(t)) w.finish_task(t, "FAILED");
+  w.now += 10min;  // past the backoff
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  auto groups = all_of<rr::AddTaskGroups>(a);
+  REQUIRE(groups.size() == 1);
+  CHECK(groups[0]->groups[0].name == n.workers[0].task_group + "-g2");
+  auto adds = all_of<rr::AddTasks>(a);
+  REQUIRE(adds.size() == 1);
+  CHECK(adds[0]->task_group_name == n.workers[0].task_group + "-g2");
+  CHECK(adds[0]->tasks.size() == 2);
+  w.converge();
+  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.live_tasks(n.workers[0].task_group).size() == 2);
+}
+
+TEST_CASE("plan: a running cluster never hits the build timeout later") {
+  World w = running_world();
+  w.now += 3h;
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  CHECK_FALSE(has_event(a, "BuildTimeout"));
+  CHECK(mutations(a) == 0);
+  CHECK(w.phase() == raydog::api::Phase::Running);
+}
