@@ -70,6 +70,10 @@ class Metrics {
   std::unique_ptr<Impl> impl_;
 };
 
+// controller-runtime's defaults for --metrics-bind-address and --health-probe-bind-address.
+inline constexpr const char* kDefaultMetricsBindAddress = ":8080";
+inline constexpr const char* kDefaultHealthProbeBindAddress = ":8081";
+
 // Serves GET /metrics (text format 0.0.4) on `bind_address` (":8080" = all interfaces, "0" = disabled).
 class MetricsServer {
  public:

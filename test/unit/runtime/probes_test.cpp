@@ -42,6 +42,8 @@ TEST_CASE("listen_address") {
   CHECK(listen_address("127.0.0.1:0") == "127.0.0.1:0");
   CHECK(listen_address("0").empty());
   CHECK(listen_address("").empty());
+  CHECK(listen_address(kDefaultMetricsBindAddress) == "0.0.0.0:8080");
+  CHECK(listen_address(kDefaultHealthProbeBindAddress) == "0.0.0.0:8081");
 }
 
 TEST_CASE("metrics: controller-runtime names and labels in the text exposition") {
