@@ -2,8 +2,12 @@
 # Owned by the "loop" engineer; core.cmake (pure plan/status) is the other half.
 set(_raydog_reconcile_sources
   credentials.cpp
+  observe.cpp
+  act.cpp
+  reconciler.cpp
+  controller.cpp
 )
 add_library(raydog_reconcile ${_raydog_reconcile_sources})
 target_include_directories(raydog_reconcile PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(raydog_reconcile PUBLIC raydog_kube raydog_yellowdog raydog_util raydog_runtime raydog_api
+target_link_libraries(raydog_reconcile PUBLIC raydog_kube raydog_yellowdog raydog_util raydog_runtime raydog_api raydog_reconcile_core raydog_http
   nlohmann_json::nlohmann_json Boost::system)

@@ -1,0 +1,314 @@
+#include "controller/reconcile/observe.hpp"
+
+#include <set>
+
+#include "controller/reconcile/desired.hpp"
+#include "controller/util/base64.hpp"
+
+namespace raydog::reconcile {
+
+namespace yd = raydog::yellowdog;
+
+Error classify(const yd::YdError& e) {
+  switch (e.kind) {
+    case yd::YdErrorKind::kNotAuthorised:
+      return {ErrorKind::NotAuthorised, e.what()};
+    case yd::YdErrorKind::kInvalidRequest:
+    case yd::YdErrorKind::kInvalidStatusTransition:
+      return {ErrorKind::Invalid, e.what()};
+    case yd::YdErrorKind::kNotFound:
+      return {ErrorKind::NotFound, e.what()};
+    case yd::YdErrorKind::kThrottled:
+    case yd::YdErrorKind::kServerError:
+    case yd::YdErrorKind::kTransport:
+    case yd::YdErrorKind::kProtocol:
+    case yd::YdErrorKind::kAlreadyExists:
+      return {ErrorKind::Transient, e.what()};
+  }
+  return {ErrorKind::Unknown, e.what()};
+}
+
+Error classify(const kube::ApiError& e) {
+  using K = kube::ApiError::Kind;
+  switch (e.kind) {
+    case K::kConflict:
+    case K::kAlreadyExists:
+      return {ErrorKind::Conflict, e.describe()};
+    case K::kNotFound:
+      return {ErrorKind::NotFound, e.describe()};
+    case K::kInvalid:
+    case K::kBadRequest:
+      return {ErrorKind::Invalid, e.describe()};
+    case K::kUnauthorized:
+    case K::kForbidden:
+      return {ErrorKind::Unknown, e.describe()};
+    default:
+      return {ErrorKind::Transient, e.describe()};
+  }
+}
+
+std::string fingerprint(const yd::WorkRequirement& wr) {
+  std::string out = wr.id.value_or("") + "|" + (wr.status ? wr.status->str() : "");
+  for (const auto& g : wr.task_groups) {
+    out += "|" + g.name + ":" + g.id.value_or("") + ":" + (g.status ? g.status->str() : "");
+    if (g.task_summary) {
+      out += ":" + std::to_string(g.task_summary->task_count);
+      for (const auto& [status, n] : g.task_summary->status_counts)
+        out += "," + status + "=" + std::to_string(n);
+    }
+  }
+  return out;
+}
+
+Snapshot snapshot_of(const Observed& observed, TimePoint now) {
+  Snapshot s;
+  s.generation = observed.cluster.metadata.generation.value_or(0);
+  s.incarnation = observed.incarnation;
+  if (observed.work_requirement) s.fingerprint = fingerprint(*observed.work_requirement);
+  s.taken = now;
+  s.tasks = observed.tasks;
+  s.pools = observed.pools;
+  s.head = observed.head;
+  s.observability = observed.observability;
+  return s;
+}
+
+namespace {
+
+// Every node spec of the cluster that is in use (head, observability when enabled, worker pools).
+std::vector<const api::NodeSpec*> node_specs(const api::RayDogCluster& c) {
+  std::vector<const api::NodeSpec*> out;
+  if (c.spec.head) out.push_back(&*c.spec.head);
+  if (c.spec.observability && c.spec.observability->enabled.value_or(false))
+    out.push_back(&c.spec.observability->node);
+  if (c.spec.worker_pools)
+    for (const auto& p : *c.spec.worker_pools) out.push_back(&p.node);
+  return out;
+}
+
+}  // namespace
+
+net::awaitable<void> observe_sources(kube::Api& kube, Observed& observed) {
+  std::set<std::string> wanted_maps;
+  std::vector<api::ConfigMapKeySelector> selectors;
+  for (const auto* node : node_specs(observed.cluster)) {
+    for (const auto* src : {&node->user_data_from, &node->start_script_from}) {
+      if (*src && (*src)->config_map_key_ref) selectors.push_back(*(*src)->config_map_key_ref);
+    }
+  }
+  if (selectors.empty()) co_return;
+  const std::string ns = observed.cluster.metadata.namespace_name.value_or("default");
+  std::map<std::string, std::optional<nlohmann::json>> maps;  // name -> object (nullopt: 404)
+  for (const auto& sel : selectors) {
+    if (!maps.count(sel.name)) {
+      auto got = co_await kube.get(kube::resources::kConfigMaps, ns, sel.name, "");
+      if (!got) {
+        if (!got.error().is(kube::ApiError::Kind::kNotFound)) {
+          observed.observe_error = classify(got.error());
+          co_return;
+        }
+        maps[sel.name] = std::nullopt;
+      } else {
+        maps[sel.name] = std::move(*got);
+      }
+    }
+    const auto& cm = maps[sel.name];
+    if (!cm) continue;
+    if (auto d = cm->find("data");
+        d != cm->end() && d->is_object() && d->contains(sel.key) && (*d)[sel.key].is_string()) {
+      observed.sources[source_key(sel)] = (*d)[sel.key].get<std::string>();
+    } else if (auto b = cm->find("binaryData");
+               b != cm->end() && b->is_object() && b->contains(sel.key) && (*b)[sel.key].is_string()) {
+      if (auto bytes = base64_decode((*b)[sel.key].get<std::string>()))
+        observed.sources[source_key(sel)] = *bytes;
+    }
+  }
+}
+
+namespace {
+
+struct Observer {
+  yd::YellowDogApi& yd;
+  Observed& o;
+  ObserveStats stats;
+  std::string yd_ns;
+
+  template <class T>
+  bool fail(const yd::YdResult<T>& r) {
+    if (r) return false;
+    auto err = classify(r.error());
+    if (err.kind == ErrorKind::NotAuthorised) {
+      o.credentials.state = CredentialsState::NotAuthorised;
+      o.credentials.message = "YellowDog rejected the credentials: " + r.error().what();
+    }
+    o.observe_error = std::move(err);
+    return true;
+  }
+
+  net::awaitable<bool> work_requirement(const std::string& name) {
+    ++stats.yellowdog_calls;
+    auto wr = co_await yd.get_work_requirement_by_name(yd_ns, name);
+    if (!wr) {
+      if (wr.error().kind == yd::YdErrorKind::kNotFound) co_return true;
+      fail(wr);
+      co_return false;
+    }
+    o.work_requirement = std::move(*wr);
+    co_return true;
+  }
+
+  net::awaitable<bool> tasks() {
+    if (!o.work_requirement || !o.work_requirement->id) co_return true;
+    for (const auto& g : o.work_requirement->task_groups) {
+      if (!g.id) continue;
+      // No shortcut on taskSummary.taskCount == 0: a summary lagging behind an add would plan the add
+      // again (a duplicate). The search is the truth.
+      yd::TaskSearch s;
+      s.work_requirement_id = o.work_requirement->id;
+      s.task_group_id = g.id;
+      ++stats.yellowdog_calls;
+      auto found = co_await yd.search_tasks(s);
+      if (fail(found)) co_return false;
+      o.tasks[g.name] = std::move(*found);
+    }
+    co_return true;
+  }
+
+  net::awaitable<bool> pools(const std::string& base) {
+    yd::WorkerPoolSearch s;
+    s.namespace_ = yd_ns;
+    ++stats.yellowdog_calls;
+    auto found = co_await yd.search_worker_pools(s);
+    if (fail(found)) co_return false;
+    const std::string prefix = base + "-";
+    for (const auto& summary : *found) {
+      if (!summary.name || summary.name->rfind(prefix, 0) != 0) continue;
+      ObservedPool op;
+      if (summary.status == "TERMINATED") {
+        // Finished for good (its CR is terminated): the summary is all plan and status need.
+        op.pool.type = summary.type.value_or(std::string(yd::kProvisionedWorkerPoolType));
+        op.pool.id = summary.id;
+        op.pool.name = summary.name;
+        op.pool.namespace_ = summary.namespace_;
+        op.pool.status = summary.status;
+        op.pool.created_time = summary.created_time;
+        o.pools.push_back(std::move(op));
+        continue;
+      }
+      ++stats.yellowdog_calls;
+      auto pool = co_await yd.get_worker_pool(summary.id);
+      if (!pool) {
+        if (pool.error().kind == yd::YdErrorKind::kNotFound) continue;  // vanished meanwhile
+        fail(pool);
+        co_return false;
+      }
+      op.pool = std::move(*pool);
+      if (op.pool.compute_requirement_id) {
+        ++stats.yellowdog_calls;
+        auto cr = co_await yd.get_compute_requirement(*op.pool.compute_requirement_id);
+        if (cr) {
+          op.compute_requirement = std::move(*cr);
+        } else if (cr.error().kind != yd::YdErrorKind::kNotFound) {
+          fail(cr);
+          co_return false;
+        }
+      }
+      o.pools.push_back(std::move(op));
+    }
+    co_return true;
+  }
+
+  // The executing task of a role: in the group named `group_name` preferably, else any group tagged with
+  // the role key (an older revision's group that still runs it).
+  const yd::Task* executing_task(const std::string& group_name, const std::string& key, TaskKind kind) {
+    auto in_group = [&](const std::string& name) -> const yd::Task* {
+      auto it = o.tasks.find(name);
+      if (it == o.tasks.end()) return nullptr;
+      const yd::Task* t = current_task(it->second, kind);
+      return t && is_executing(*t) ? t : nullptr;
+    };
+    if (const auto* t = in_group(group_name)) return t;
+    if (!o.work_requirement) return nullptr;
+    for (const auto& g : o.work_requirement->task_groups)
+      if (g.tag && *g.tag == key && g.name != group_name)
+        if (const auto* t = in_group(g.name)) return t;
+    return nullptr;
+  }
+
+  net::awaitable<std::optional<NodeAddress>> address(const yd::Task& task) {
+    NodeAddress a;
+    a.task_id = task.id.value_or("");
+    a.worker_id = task.worker_id;
+    if (!task.worker_id) co_return a;
+    ++stats.yellowdog_calls;
+    auto node = co_await yd.get_node_of_worker(*task.worker_id);
+    if (!node) {
+      if (node.error().kind == yd::YdErrorKind::kNotFound) co_return a;
+      fail(node);
+      co_return std::nullopt;
+    }
+    a.node_id = node->id;
+    a.worker_pool_id = node->worker_pool_id;
+    a.private_ip = node->details.private_ip_address;
+    a.node_status = node->status;
+    // Public IP: pool -> CR -> instances, matching the node's instance id (§4.9).
+    const ObservedPool* pool = nullptr;
+    for (const auto& p : o.pools)
+      if (node->worker_pool_id && p.pool.id == *node->worker_pool_id) pool = &p;
+    if (pool && pool->pool.compute_requirement_id && node->details.instance_id) {
+      yd::InstanceSearch s;
+      s.compute_requirement_id = pool->pool.compute_requirement_id;
+      ++stats.yellowdog_calls;
+      auto instances = co_await yd.search_instances(s);
+      if (fail(instances)) co_return std::nullopt;
+      for (const auto& inst : *instances)
+        if (inst.id.instance_id == *node->details.instance_id) a.public_ip = inst.public_ip_address;
+    }
+    co_return a;
+  }
+};
+
+}  // namespace
+
+net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& observed,
+                                               const Snapshot* snapshot) {
+  Observer ob{yd,
+              observed,
+              {},
+              observed.cluster.spec.yellowdog ? observed.cluster.spec.yellowdog->namespace_name.value_or("")
+                                              : std::string()};
+  const ClusterNames names = names_for(observed.cluster, observed.incarnation);
+  if (!co_await ob.work_requirement(names.work_requirement)) co_return ob.stats;
+
+  // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint).
+  if (snapshot && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
+      snapshot->generation == observed.cluster.metadata.generation.value_or(0) &&
+      snapshot->fingerprint == fingerprint(*observed.work_requirement)) {
+    observed.tasks = snapshot->tasks;
+    observed.pools = snapshot->pools;
+    observed.head = snapshot->head;
+    observed.observability = snapshot->observability;
+    ob.stats.from_snapshot = true;
+    co_return ob.stats;
+  }
+
+  if (!co_await ob.tasks()) co_return ob.stats;
+  if (!co_await ob.pools(names.base)) co_return ob.stats;
+
+  if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::Head)) {
+    auto a = co_await ob.address(*t);
+    if (!a) co_return ob.stats;
+    observed.head = std::move(a);
+  }
+  if (names.observability) {
+    if (const auto* t = ob.executing_task(names.observability->task_group, names.observability->key,
+                                          TaskKind::Observability)) {
+      auto a = co_await ob.address(*t);
+      if (!a) co_return ob.stats;
+      observed.observability = std::move(a);
+    }
+  }
+  co_return ob.stats;
+}
+
+}  // namespace raydog::reconcile

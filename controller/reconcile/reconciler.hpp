@@ -1,0 +1,78 @@
+#pragma once
+// One reconcile of one RayDogCluster key: observe -> plan (pure) -> act -> status (pure) -> PATCH /status
+// only when it changed. Returns what the work queue should do next. Logs carry object + reconcileID.
+//
+// Per key, the reconciler remembers at most one thing across reconciles: the last full observation of a
+// steady cluster (Snapshot), so a steady reconcile costs one YellowDog call. Losing it (restart) costs a
+// full observe, never correctness: every decision is made from what observe finds by name.
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "controller/kube/rest.hpp"
+#include "controller/reconcile/act.hpp"
+#include "controller/reconcile/credentials.hpp"
+#include "controller/reconcile/observe.hpp"
+
+namespace raydog::reconcile {
+
+struct ReconcilerOptions {
+  PlanOptions plan;
+  Millis snapshot_max_age = std::chrono::minutes(5);  // force a full observe at least this often
+  Millis conflict_requeue{200};
+  bool steady_snapshots = true;
+};
+
+struct ReconcileResult {
+  enum class Next {
+    kDone,          // nothing scheduled (the watch will bring the next change)
+    kRequeueAfter,  // reconcile again after `after`
+    kRateLimited,   // transient error: requeue with the queue's per-item backoff
+  };
+  Next next = Next::kDone;
+  Millis after{0};
+  std::optional<Error> error;
+  int yellowdog_calls = 0;
+  bool status_written = false;
+};
+
+class Reconciler {
+ public:
+  // The cluster object by key from the informer cache (nullopt: deleted).
+  using Lookup = std::function<std::optional<nlohmann::json>(const std::string& key)>;
+  // Wraps a freshly made client (tests use it to count or fail calls); may be empty.
+  Reconciler(kube::Api& kube, Lookup lookup, ClientCache& clients, EventSink* events,
+             ReconcilerOptions options);
+
+  net::awaitable<ReconcileResult> reconcile(std::string key);
+
+  // Time source (tests may move time forward).
+  std::function<TimePoint()> now = [] { return Clock::now(); };
+  std::size_t snapshots() const { return snapshots_.size(); }
+
+ private:
+  net::awaitable<std::optional<Error>> write_status(const api::RayDogCluster& cluster,
+                                                    const std::optional<api::RayDogClusterStatus>& previous,
+                                                    const api::RayDogClusterStatus& status);
+  Millis jitter(Millis d);
+
+  kube::Api& kube_;
+  Lookup lookup_;
+  ClientCache& clients_;
+  EventSink* events_;
+  ReconcilerOptions options_;
+  std::map<std::string, Snapshot> snapshots_;
+  std::mt19937 rng_{std::random_device{}()};
+  std::uint64_t reconcile_serial_ = 0;
+};
+
+// A merge patch turning `from` into `to` (keys absent from `to` become null; arrays replaced whole).
+nlohmann::json merge_patch_between(const nlohmann::json& from, const nlohmann::json& to);
+
+}  // namespace raydog::reconcile
