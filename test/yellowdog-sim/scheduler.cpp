@@ -217,10 +217,12 @@ void Simulator::step_tasks() {
 }
 
 void Simulator::step_claims() {
-  std::unordered_map<TaskGroup*, int> free_claimed, waiting_count;
+  std::unordered_map<TaskGroup*, int> free_claimed, waiting_count, claimed_total;
   for (auto& n : nodes_)
-    for (auto& w : n->workers)
+    for (auto& w : n->workers) {
       if (w->claimed_by && !w->task) ++free_claimed[w->claimed_by];
+      if (w->claimed_by) ++claimed_total[w->claimed_by];
+    }
   for (Task* t : tasks_)
     if (t->status == TaskStatus::kReady) ++waiting_count[t->group];
 
@@ -233,6 +235,7 @@ void Simulator::step_claims() {
       if (!keep) {
         release_worker(*w);
         --free_claimed[g];
+        --claimed_total[g];
       }
     }
 
@@ -254,14 +257,12 @@ void Simulator::step_claims() {
             set_status(*w, WorkerStatus::kRunning);
             pool->last_claimed = now_;
             ++free_claimed[&g];
+            ++claimed_total[&g];
             --need;
           }
         }
       }
-      bool claimed_any = false;
-      for (auto& n : nodes_)
-        for (auto& w : n->workers)
-          if (w->claimed_by == &g) claimed_any = true;
+      bool claimed_any = claimed_total[&g] > 0;
       if (claimed_any && g.status == TgStatus::kPending) set_status(g, TgStatus::kRunning);
       bool starved = waiting_count[&g] > 0 && !claimed_any;
       if (starved != g.starved) {
@@ -291,7 +292,18 @@ void Simulator::step_allocation() {
   }
 }
 
+std::vector<std::pair<TaskGroup*, int>> Simulator::waiting_by_group() const {
+  std::unordered_map<TaskGroup*, int> counts;
+  std::vector<std::pair<TaskGroup*, int>> out;
+  for (Task* t : tasks_)
+    if (t->status == TaskStatus::kReady && group_active(*t->group) && counts[t->group]++ == 0)
+      out.emplace_back(t->group, 0);
+  for (auto& [g, n] : out) n = counts[g];
+  return out;
+}
+
 void Simulator::step_growth() {
+  const auto waiting = waiting_by_group();
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     ComputeRequirement& cr = *pool.cr;
@@ -308,9 +320,8 @@ void Simulator::step_growth() {
       if (!i->node) ++booting;
     }
     int waiting_tasks = 0;
-    for (Task* t : tasks_)
-      if (t->status == TaskStatus::kReady && group_active(*t->group) && matches(*t->group, pool))
-        ++waiting_tasks;
+    for (const auto& [g, n] : waiting)
+      if (matches(*g, pool)) waiting_tasks += n;
     int capacity = booting * pool.workers_per_node;
     for (Node* n : pool.nodes)
       if (n->status == NodeStatus::kRunning)
@@ -326,6 +337,7 @@ void Simulator::step_growth() {
 }
 
 void Simulator::step_idle() {
+  const auto waiting = waiting_by_group();
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     if (finished(pool.status)) continue;
@@ -342,13 +354,12 @@ void Simulator::step_idle() {
     for (Instance* i : pool.cr->instances)
       if (!i->node && (i->status == InstanceStatus::kPending || i->status == InstanceStatus::kRunning))
         booting = true;
-    if (!busy) {
-      for (Task* t : tasks_)
-        if (t->status == TaskStatus::kReady && group_active(*t->group) && matches(*t->group, pool)) {
+    if (!busy)
+      for (const auto& [g, n] : waiting)
+        if (matches(*g, pool)) {
           busy = true;
           break;
         }
-    }
     if (busy || booting) pool.idle_since = now_;
 
     if (pool.idle_node_timeout)

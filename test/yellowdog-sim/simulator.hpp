@@ -120,6 +120,8 @@ class Simulator {
   void node_gone(Node& n, NodeStatus status);
   void begin_terminate(ComputeRequirement& cr);
 
+  // Active groups with READY tasks and how many, in first-task order.
+  std::vector<std::pair<TaskGroup*, int>> waiting_by_group() const;
   void step_instances();
   void step_tasks();
   void step_claims();

@@ -390,3 +390,13 @@ TEST_CASE("http: --execute-tasks runs bash tasks with their environment, exit co
   CHECK(mark->find("terminated") != std::string::npos);
   CHECK(c.ok("GET", "/work/tasks/" + blocks)["status"] == "ABORTED");
 }
+
+TEST_CASE("http: --time-scale runs simulated delays faster than real time") {
+  // 20 s boot + 20 s registration at 50x: seconds of real time, far below the 30 s the wait allows.
+  SimProcess sim({"--boot-delay", "20s", "--register-delay", "20s", "--time-scale", "50"});
+  Http c(sim.url);
+  json pool = c.ok("POST", "/workerPools/provisioned/template", pool_body("ts", 1));
+  json idle = c.wait_for("/workerPools/" + pool["id"].get<std::string>(),
+                         [](const json& p) { return p["status"] == "IDLE"; });
+  CHECK(idle["nodeSummary"]["statusCounts"]["RUNNING"] == 1);
+}

@@ -1,6 +1,7 @@
 // Lifecycles of YellowDog API §7 walked through the simulator's REST surface with a controlled clock.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
 
 #include "test/unit/yellowdog-sim/sim_fixture.hpp"
@@ -172,7 +173,7 @@ TEST_CASE("private-only templates give instances no public IP and instances get 
 }
 
 TEST_CASE(
-    "task exit codes: group COMPLETED, WR COMPLETED; a failure with finishIfAnyTaskFailed fails the group") {
+    "task exit codes: group COMPLETED, WR COMPLETED - a failure with finishIfAnyTaskFailed fails the group") {
   SimFixture f;
   Cluster c = make_cluster(f, 2);
   f.advance(4s);
@@ -629,4 +630,37 @@ TEST_CASE("stats count objects by kind and status - objects lists everything") {
   CHECK(o["computeRequirements"].size() == 1);
   CHECK(o["nodes"].size() == 1);
   CHECK(f.call("GET", "/_sim/nope").status == 404);
+}
+
+TEST_CASE("many clusters at once: every task reaches EXECUTING on its own pool, no stray instances") {
+  SimFixture f;
+  constexpr int kClusters = 40, kNodes = 3;
+  std::vector<std::string> task_ids;
+  for (int c = 0; c < kClusters; ++c) {
+    std::string name = "m" + std::to_string(c);
+    f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body(name + "-01-wrkrs", kNodes));
+    json wr = f.ok(
+        "POST", "/work/requirements",
+        {{"namespace", "ray"}, {"name", name}, {"taskGroups", {SimFixture::group("w", name + "-01-wrkrs")}}});
+    json tasks = json::array();
+    for (int i = 0; i < kNodes; ++i) tasks.push_back(SimFixture::task("t" + std::to_string(i)));
+    json added =
+        f.ok("POST", "/work/taskGroups/" + wr["taskGroups"][0]["id"].get<std::string>() + "/tasks", tasks);
+    for (const auto& t : added) task_ids.push_back(t["id"]);
+  }
+  f.advance(4s);
+  json stats = f.ok("GET", "/_sim/stats");
+  CHECK(stats["objects"]["tasks"]["EXECUTING"] == kClusters * kNodes);
+  CHECK(stats["objects"]["instances"]["RUNNING"] == kClusters * kNodes);
+  CHECK(stats["objects"]["instances"].size() == 1);
+  // Each task runs on a node of the pool its group's tag names.
+  json objects = f.ok("GET", "/_sim/objects");
+  std::map<std::string, std::string> node_tag;
+  for (const auto& n : objects["nodes"]) node_tag[n["id"]] = n["details"]["workerTag"];
+  std::set<std::string> nodes_used;
+  for (const auto& t : objects["tasks"]) {
+    nodes_used.insert(t["nodeId"].get<std::string>());
+    CHECK(!node_tag[t["nodeId"]].empty());
+  }
+  CHECK(nodes_used.size() == static_cast<std::size_t>(kClusters * kNodes));  // one Ray node per VM
 }
