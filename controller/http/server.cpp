@@ -4,6 +4,9 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/beast/ssl.hpp>
@@ -171,7 +174,7 @@ class ExchangeImpl final : public Exchange {
 
   net::awaitable<bool> write_chunk(std::string_view data) override {
     if (state_ != State::kStreaming || failed_ || server_.stopping()) co_return false;
-    if (data.empty()) co_return true;  // an empty chunk would end the body
+    if (data.empty()) co_return !peer_closed();  // an empty chunk would end the body: only check
     error_code ec;
     lowest().expires_after(server_.options().write_timeout);
     co_await net::async_write(stream_, bhttp::make_chunk(net::buffer(data.data(), data.size())),
@@ -191,6 +194,15 @@ class ExchangeImpl final : public Exchange {
     lowest().expires_after(server_.options().write_timeout);
     co_await net::async_write(stream_, bhttp::make_chunk_last(), redirect_error(use_awaitable, ec));
     if (ec) keep_alive_ = false;
+  }
+
+  bool peer_closed() const override {
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    if (!socket.is_open()) return true;
+    char c;
+    const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;  // FIN: nothing more will come, and nobody reads what we send
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
   }
 
   void drop() override {

@@ -48,7 +48,7 @@ class Exchange {
 
   // Streams: chunked transfer encoding. begin_stream sends the head with the given status and headers
   // (the fields of `head` plus chunked). write_chunk returns false once the peer is gone or the server
-  // is stopping: the handler should then return promptly.
+  // is stopping: the handler should then return promptly. An empty chunk writes nothing and only checks.
   virtual net::awaitable<bool> begin_stream(ResponseHead head) = 0;
   virtual net::awaitable<bool> write_chunk(std::string_view data) = 0;
   virtual net::awaitable<void> end_stream() = 0;
@@ -58,6 +58,11 @@ class Exchange {
 
   // True once Server::stop() was called: long-running handlers (watches) should finish.
   virtual bool stopping() const = 0;
+
+  // True once the client has closed its side (checked without blocking). A streaming handler that is
+  // waiting for events can poll this (or write an empty chunk, which returns false then) so that a
+  // vanished watcher does not linger until the next event.
+  virtual bool peer_closed() const { return false; }
 };
 
 using Handler = std::function<net::awaitable<void>(Exchange&)>;

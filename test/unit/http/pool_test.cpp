@@ -121,3 +121,33 @@ TEST_CASE("HEAD responses carry no body; streams read Content-Length and empty b
     CHECK_FALSE(none->has_value());
   });
 }
+
+TEST_CASE("a streaming handler notices a vanished client without the server stopping") {
+  run([](net::io_context& ioc) -> net::awaitable<void> {
+    bool handler_ended = false, saw_closed = false;
+    Server server(ioc, {}, [&](Exchange& ex) -> net::awaitable<void> {
+      ResponseHead head;
+      head.result(bhttp::status::ok);
+      co_await ex.begin_stream(std::move(head));
+      co_await ex.write_chunk("hello\n");
+      // A watch with no events: only heartbeat checks.
+      while (co_await ex.write_chunk("")) co_await sleep_for(5ms);
+      saw_closed = ex.peer_closed();
+      co_await ex.end_stream();
+      handler_ended = true;
+    });
+    server.start();
+    Client client(ioc.get_executor(), client_options(server.base_url()));
+    auto s = co_await client.open_stream(make_request(bhttp::verb::get, "/watch"));
+    REQUIRE(s.ok());
+    auto first = co_await (*s)->next_line(5s);
+    REQUIRE(first.ok());
+    CHECK(**first == "hello");
+    (*s)->close();
+    for (int i = 0; i < 1000 && !handler_ended; ++i) co_await sleep_for(5ms);
+    CHECK(handler_ended);
+    CHECK(saw_closed);
+    for (int i = 0; i < 400 && server.open_connections() != 0; ++i) co_await sleep_for(5ms);
+    CHECK(server.open_connections() == 0);
+  });
+}
