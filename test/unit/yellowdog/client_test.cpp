@@ -10,6 +10,7 @@
 
 #include "controller/runtime/log.hpp"
 #include "controller/yellowdog/client.hpp"
+#include "test/support/process.hpp"
 #include "test/unit/yellowdog/fake_yellowdog.hpp"
 
 using namespace raydog;
@@ -471,4 +472,54 @@ TEST_CASE("client: connection refused is a transport error, safe to retry even f
   CHECK(err->kind == YdErrorKind::kTransport);
   CHECK_FALSE(err->maybe_applied);
   CHECK(err->attempts == 4);
+}
+
+TEST_CASE("client: TLS is verified: an unknown CA fails, the configured CA works") {
+  test::TempDir dir;
+  auto gen = test::run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.file("key.pem"),
+                                "-out", dir.file("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1",
+                                "-addext", "subjectAltName=IP:127.0.0.1"});
+  REQUIRE(gen.exit_code == 0);
+  auto tls = std::make_shared<http::ssl::context>(http::ssl::context::tls_server);
+  tls->use_certificate_chain_file(dir.file("cert.pem"));
+  tls->use_private_key_file(dir.file("key.pem"), http::ssl::context::pem);
+
+  net::io_context ioc;
+  http::ServerOptions so;
+  so.tls = tls;
+  int hits = 0;
+  http::Server server(ioc, so, [&](http::Exchange& ex) -> net::awaitable<void> {
+    ++hits;
+    co_await ex.respond(http::make_response(ex.request(), http::bhttp::status::not_found,
+                                            R"({"errorType":"WorkerPoolNotFoundException","message":"no"})"));
+  });
+  server.start();
+  REQUIRE(server.base_url().rfind("https://", 0) == 0);
+
+  auto options = [&](std::string ca) {
+    YellowDogClientOptions o;
+    o.base_url = server.base_url();
+    o.credentials = {"id", kSecret};
+    o.ca_pem = std::move(ca);
+    o.sleep = [](std::chrono::milliseconds) -> net::awaitable<void> { co_return; };
+    return o;
+  };
+  YellowDogClient untrusting(ioc.get_executor(), options(""));  // system store only
+  YellowDogClient trusting(ioc.get_executor(), options(test::read_file(dir.file("cert.pem"))));
+  std::optional<YdError> rejected, answered;
+  run(ioc,
+      [](YellowDogClient& a, YellowDogClient& b, std::optional<YdError>& rejected,
+         std::optional<YdError>& answered) -> net::awaitable<void> {
+        auto r1 = co_await a.get_worker_pool_by_name("ray", "x");
+        if (!r1) rejected = r1.error();
+        auto r2 = co_await b.get_worker_pool_by_name("ray", "x");
+        if (!r2) answered = r2.error();
+      }(untrusting, trusting, rejected, answered));
+  REQUIRE(rejected);
+  CHECK(rejected->kind == YdErrorKind::kTransport);
+  CHECK(rejected->what().find(kSecret) == std::string::npos);
+  REQUIRE(answered);
+  CHECK(answered->kind == YdErrorKind::kNotFound);
+  CHECK(hits == 1);  // only the trusting client's request reached the handler
 }
