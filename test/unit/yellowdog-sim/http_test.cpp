@@ -400,3 +400,27 @@ TEST_CASE("http: --time-scale runs simulated delays faster than real time") {
                          [](const json& p) { return p["status"] == "IDLE"; });
   CHECK(idle["nodeSummary"]["statusCounts"]["RUNNING"] == 1);
 }
+
+TEST_CASE("http: invalid gzip bodies are 400 and unknown endpoints 404, both with the error body") {
+  SimProcess sim;
+  Http c(sim.url);
+  http::Request req{bhttp::verb::post, "/work/requirements", 11};
+  req.set(bhttp::field::content_type, "application/json");
+  req.set(bhttp::field::content_encoding, "gzip");
+  req.body() = "this is not gzip";
+  req.prepare_payload();
+  std::optional<SendResult> out;
+  net::co_spawn(c.ioc, do_send(&c.client, std::move(req), &out), net::detached);
+  c.ioc.restart();
+  c.ioc.run_for(30s);
+  REQUIRE(out.has_value());
+  REQUIRE(out->ok());
+  CHECK((*out)->result_int() == 400);
+  CHECK(json::parse((*out)->body())["errorType"] == "InvalidRequestException");
+  auto r = c.send("GET", "/no/such/thing");
+  REQUIRE(r.ok());
+  CHECK(r->result_int() == 404);
+  CHECK(json::parse(r->body())["errorType"] == "NotFoundException");
+  CHECK(c.ok("GET", "/_sim/stats")["calls"]["unknown"] == 1);
+  CHECK(c.ok("GET", "/_sim/objects")["workRequirements"].empty());  // nothing was applied
+}
