@@ -90,6 +90,15 @@ net::awaitable<Json> sim_get(http::Client& c, std::string target) {
   co_return Json::parse(r->body());
 }
 
+net::awaitable<void> sim_put_faults(http::Client& c, Json faults) {
+  http::Request req{http::bhttp::verb::put, "/_sim/faults", 11};
+  req.set(http::bhttp::field::content_type, "application/json");
+  req.body() = faults.dump();
+  req.prepare_payload();
+  auto r = co_await c.send(std::move(req));
+  if (!r || r->result_int() != 200) throw std::runtime_error("PUT /_sim/faults failed");
+}
+
 ProvisionRequest pool_request(const std::string& name, int nodes) {
   ProvisionRequest p;
   auto& u = p.requirement_template_usage;
@@ -432,4 +441,45 @@ TEST_CASE("sim: build converges without duplicates under injected 5xx/429 and lo
       CHECK(stats["faults"]["injected"].get<int>() + stats["faults"]["droppedResponses"].get<int>() > 0);
     }(client, control));
   }
+}
+
+TEST_CASE("sim: a create whose response is lost is reported maybe_applied, found by name, not duplicated") {
+  Sim sim;
+  net::io_context ioc;
+  YellowDogClient client(ioc.get_executor(), client_options(sim.url));
+  http::ClientOptions co;
+  co.base_url = sim.url;
+  http::Client control(ioc.get_executor(), co);
+  run(ioc, [](YellowDogClient& api, http::Client& control) -> net::awaitable<void> {
+    Json lose_all = Json::object();
+    lose_all["loseResponseRate"] = 1.0;
+    Json lose_none = Json::object();
+    lose_none["loseResponseRate"] = 0.0;
+    co_await sim_put_faults(control, lose_all);
+    WorkRequirement wr;
+    wr.namespace_ = "ray";
+    wr.name = "lost";
+    wr.task_groups.push_back(group("head-node", "lost-00-head", true));
+    auto created = co_await api.create_work_requirement(wr);
+    auto pool = co_await api.provision_worker_pool(pool_request("lost-00-head", 1));
+    co_await sim_put_faults(control, lose_none);
+    REQUIRE_FALSE(created.ok());
+    CHECK(created.error().kind == YdErrorKind::kTransport);
+    CHECK(created.error().maybe_applied);
+    CHECK(created.error().attempts == 1);
+    REQUIRE_FALSE(pool.ok());
+    CHECK(pool.error().maybe_applied);
+
+    auto found = co_await api.get_work_requirement_by_name("ray", "lost");
+    REQUIRE(found.ok());
+    CHECK(found->task_groups.size() == 1);
+    auto found_pool = co_await api.get_worker_pool_by_name("ray", "lost-00-head");
+    REQUIRE(found_pool.ok());
+    Json stats = co_await sim_get(control, "/_sim/stats");
+    CHECK(stats["calls"]["POST /work/requirements"] == 1);
+    CHECK(stats["calls"]["POST /workerPools/provisioned/template"] == 1);
+    Json objects = co_await sim_get(control, "/_sim/objects");
+    CHECK(objects["workRequirements"].size() == 1);
+    CHECK(objects["workerPools"].size() == 1);
+  }(client, control));
 }
