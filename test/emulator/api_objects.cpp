@@ -215,6 +215,9 @@ Result<std::vector<std::string>, ApiError> Api::admit(const ResourceInfo& info, 
     if (!infos) return unexpected(infos.error());
     return warnings;
   }
+  // Built-in defaulting the real server does and kubectl shows.
+  if (info.group.empty() && info.kind == "Secret" && (!obj.contains("type") || obj["type"] == ""))
+    obj["type"] = "Opaque";
   if (!info.custom || !info.schema.is_object()) return warnings;
   auto pruned = prune(obj, info.schema);
   std::string fv = qget(q, "fieldValidation");

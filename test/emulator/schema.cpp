@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -99,6 +101,22 @@ std::string fmt_number(const json& n) {
   return n.dump();
 }
 
+// Patterns are compiled once per process (schemas repeat them for every object); null when the pattern is
+// not ECMAScript-compatible, which is not the object's fault.
+const std::regex* compiled(const std::string& pattern) {
+  static std::map<std::string, std::unique_ptr<std::regex>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    std::unique_ptr<std::regex> re;
+    try {
+      re = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+    }
+    it = cache.emplace(pattern, std::move(re)).first;
+  }
+  return it->second.get();
+}
+
 void validate_at(const json& v, const json& s, const std::string& path, std::vector<FieldError>& errs) {
   if (!s.is_object()) return;
   auto invalid = [&](const std::string& what) {
@@ -173,12 +191,9 @@ void validate_at(const json& v, const json& s, const std::string& path, std::vec
       errs.push_back(
           {"FieldValueTooLong", path, "Too long: may not be more than " + s["maxLength"].dump() + " bytes"});
     if (s.contains("pattern") && s["pattern"].is_string()) {
-      try {
-        std::regex re(s["pattern"].get<std::string>(), std::regex::ECMAScript);
-        if (!std::regex_search(str, re)) invalid("should match '" + s["pattern"].get<std::string>() + "'");
-      } catch (const std::regex_error&) {
-        // An unsupported pattern is not the object's fault.
-      }
+      const std::regex* re = compiled(s["pattern"].get<std::string>());
+      if (re && !std::regex_search(str, *re))
+        invalid("should match '" + s["pattern"].get<std::string>() + "'");
     }
   }
   if (v.is_array()) {
@@ -251,25 +266,19 @@ void apply_defaults(json& object, const json& schema) {
 
 std::vector<FieldError> validate(const json& object, const json& schema) {
   std::vector<FieldError> errs;
-  if (!schema.is_object()) return errs;
-  json view = object;
-  // metadata is validated by the server's own rules, not the schema; apiVersion/kind likewise.
-  view.erase("metadata");
-  view.erase("apiVersion");
-  view.erase("kind");
-  json s = schema;
-  if (s.contains("properties")) {
-    s["properties"].erase("metadata");
-    s["properties"].erase("apiVersion");
-    s["properties"].erase("kind");
-  }
-  if (s.contains("required") && s["required"].is_array()) {
-    json req = json::array();
-    for (const auto& r : s["required"])
-      if (r != "metadata" && r != "apiVersion" && r != "kind") req.push_back(r);
-    s["required"] = req;
-  }
-  validate_at(view, s, "", errs);
+  if (!schema.is_object() || !object.is_object()) return errs;
+  // The root's metadata/apiVersion/kind follow the server's own rules, not the schema; the rest of the
+  // root is validated field by field without copying the (possibly large) schema.
+  static const std::set<std::string> kServerOwned = {"metadata", "apiVersion", "kind"};
+  if (schema.contains("required") && schema["required"].is_array())
+    for (const auto& r : schema["required"])
+      if (r.is_string() && !kServerOwned.count(r.get<std::string>()) &&
+          !object.contains(r.get<std::string>()))
+        errs.push_back({"FieldValueRequired", r.get<std::string>(), "Required value"});
+  if (schema.contains("properties") && schema["properties"].is_object())
+    for (auto it = object.begin(); it != object.end(); ++it)
+      if (!kServerOwned.count(it.key()) && schema["properties"].contains(it.key()))
+        validate_at(it.value(), schema["properties"][it.key()], it.key(), errs);
   return errs;
 }
 

@@ -8,6 +8,8 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 namespace raydog::emulator {
 
