@@ -140,7 +140,7 @@ json worker_pools_schema() {
                        {{"pattern", kDnsLabelPattern}, {"maxLength", kMaxDnsLabelLength}});
   props["nodes"] = with(int32("Desired number of Ray worker nodes (VMs) in this pool. 0 keeps the pool "
                               "defined without VMs. Changing it scales the pool."),
-                        {{"minimum", 0}});
+                        {{"minimum", 0}, {"maximum", kMaxNodesPerPool}});
   json item = object(
       "A pool of identical Ray worker nodes: one YellowDog provisioned worker pool with its "
       "own worker tag, one task group, and one task per node.",

@@ -133,6 +133,7 @@ std::optional<std::map<std::string, std::string>> get_string_map(const json& j, 
   }
   std::map<std::string, std::string> out;
   for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it->is_null()) continue;  // null means absent, as for fields
     if (auto s = get_string(it.value(), key_path(path, it.key()), errors)) out[it.key()] = *s;
   }
   return out;

@@ -216,6 +216,8 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
         c.fail(p + ".nodes", "required");
       else if (*pool.nodes < 0)
         c.fail(p + ".nodes", "must be >= 0");
+      else if (*pool.nodes > kMaxNodesPerPool)
+        c.fail(p + ".nodes", "must be <= " + std::to_string(kMaxNodesPerPool));
       c.node(p, pool.node, true);
     }
   }

@@ -3,6 +3,7 @@
 // (`spec.workerPools[1].nodes: must be >= 0`), in field order. The CRD schema (crd.cpp) encodes the
 // same rules where OpenAPI/CEL can express them; the test suite checks the two agree on the invalid
 // corpus in manifests/samples/invalid/.
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -45,8 +46,9 @@ inline constexpr std::string_view kDurationPattern =
     "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+)$";
 inline constexpr size_t kMaxTagLength = 200;
 inline constexpr size_t kMaxDurationLength = 64;  // bounds the CEL cost of duration(self) in the schema
-inline constexpr size_t kMaxWorkerPools = 100;    // YellowDog allows 1000 task groups; bounds CEL cost too
-inline constexpr size_t kMaxInstanceTags = 50;    // the strictest cloud (AWS) allows 50 tags per instance
+inline constexpr std::int32_t kMaxNodesPerPool = 100000;  // RayDog's own pool maximum (maxNodes)
+inline constexpr size_t kMaxWorkerPools = 100;  // YellowDog allows 1000 task groups; bounds CEL cost too
+inline constexpr size_t kMaxInstanceTags = 50;  // the strictest cloud (AWS) allows 50 tags per instance
 inline constexpr size_t kMaxYellowDogNameLength = 60;
 inline constexpr size_t kMaxDnsLabelLength = 63;
 inline constexpr size_t kMaxDnsSubdomainLength = 253;

@@ -22,9 +22,16 @@ TEST_CASE("cli: parse_flags") {
   CHECK(v->command == Command::Validate);
   CHECK(v->files == std::vector<std::string>{"a.yaml", "-"});
 
-  CHECK(parse_flags({}).error().message == "a command is required");
-  CHECK(parse_flags({"run"}).error().message == "unknown command run");  // not until it works
-  CHECK(parse_flags({"--kubeconfig=x"}).error().message == "unknown flag --kubeconfig=x");
+  CHECK(parse_flags({})->command == Command::Run);  // a container's bare entrypoint runs the operator
+  auto run = parse_flags({"run", "--kubeconfig", "k"});
+  REQUIRE(run.ok());
+  CHECK(run->command == Command::Run);
+  CHECK(run->run_args == std::vector<std::string>{"--kubeconfig", "k"});
+  auto flags_first = parse_flags({"--kubeconfig=x", "--leader-elect"});
+  REQUIRE(flags_first.ok());
+  CHECK(flags_first->command == Command::Run);
+  CHECK(flags_first->run_args == std::vector<std::string>{"--kubeconfig=x", "--leader-elect"});
+  CHECK(parse_flags({"bogus"}).error().message == "unknown command bogus");
   CHECK(parse_flags({"crd", "extra"}).error().message == "crd: unexpected argument extra");
   CHECK(parse_flags({"validate"}).error().message == "validate: at least one FILE is required");
   CHECK(parse_flags({"validate", "--strict", "a"}).error().message == "validate: unknown flag --strict");
@@ -45,13 +52,18 @@ TEST_CASE("cli: raydog-operator crd prints the checked-in CRD") {
 TEST_CASE("cli: --help, --version and a usage error") {
   auto help = run_command({bin_path("raydog-operator"), "--help"});
   CHECK(help.exit_code == 0);
-  CHECK(help.out == raydog::cli::usage());
+  CHECK(help.out.starts_with(raydog::cli::usage()));
+  for (const char* flag : {"--kubeconfig", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address"})
+    CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
   auto version = run_command({bin_path("raydog-operator"), "--version"});
   CHECK(version.exit_code == 0);
   CHECK(version.out.starts_with("raydog-operator "));
   auto bad = run_command({bin_path("raydog-operator"), "--bogus"});
   CHECK(bad.exit_code == 2);
-  CHECK(bad.err.starts_with("raydog-operator: unknown flag --bogus\n"));
+  CHECK(bad.err.starts_with("raydog-operator: unknown flag --bogus (see --help)\n"));
+  auto bad_value = run_command({bin_path("raydog-operator"), "run", "--requeue-steady", "soon"});
+  CHECK(bad_value.exit_code == 2);
+  CHECK(bad_value.err.starts_with("raydog-operator: --requeue-steady: not a duration: soon\n"));
   CHECK(bad.out.empty());
 }
 

@@ -68,6 +68,8 @@ void check(const json& schema, json& v, const std::string& path, std::vector<Sch
     return;
   }
   if (v.is_object()) {
+    // The API server drops null values of non-nullable fields before defaulting: null means absent.
+    for (auto it = v.begin(); it != v.end();) it = it->is_null() ? v.erase(it) : std::next(it);
     if (schema.contains("properties")) {
       const json& props = schema["properties"];
       for (auto it = props.begin(); it != props.end(); ++it)
@@ -96,6 +98,7 @@ void check(const json& schema, json& v, const std::string& path, std::vector<Sch
     if (schema.value("x-kubernetes-list-type", "") == "map") {
       std::set<json> seen;
       for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_object()) continue;  // reported as a type error
         json key;
         for (const auto& k : schema["x-kubernetes-list-map-keys"])
           key.push_back(v[i].value(k.get<std::string>(), json()));
@@ -122,14 +125,21 @@ void check(const json& schema, json& v, const std::string& path, std::vector<Sch
   }
   if (schema.contains("minimum") && v.is_number() && v.get<double>() < schema["minimum"].get<double>())
     fail(path, "below minimum");
+  if (schema.contains("maximum") && v.is_number() && v.get<double>() > schema["maximum"].get<double>())
+    fail(path, "above maximum");
   for (const auto& r : schema.value("x-kubernetes-validations", json::array())) {
     std::string text = r["rule"].get<std::string>();
     auto it = cel().find(text);
     std::string p = path + r.value("fieldPath", "");
     if (it == cel().end())
       fail(p, "rule unknown to the checker: " + text);
-    else if (!it->second(v))
-      fail(p, r["message"].get<std::string>());
+    else {
+      // A field of the wrong type was reported already; the API server does not run the rule then either.
+      try {
+        if (!it->second(v)) fail(p, r["message"].get<std::string>());
+      } catch (const json::exception&) {
+      }
+    }
   }
 }
 
@@ -137,6 +147,8 @@ void check(const json& schema, json& v, const std::string& path, std::vector<Sch
 
 std::vector<SchemaError> check_schema(const json& schema, json& value) {
   std::vector<SchemaError> errors;
+  if (value.is_object())
+    for (auto it = value.begin(); it != value.end();) it = it->is_null() ? value.erase(it) : std::next(it);
   // Paths start at the object's fields ("spec.x"), as validation.cpp names them.
   if (!value.is_object() || !schema.contains("properties")) {
     check(schema, value, "", errors);
