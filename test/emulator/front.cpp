@@ -107,6 +107,7 @@ struct Front::Impl : std::enable_shared_from_this<Impl> {
         if (!co_await ex.write_chunk(line)) co_return;
       }
       if (session->finished || stopping || ex.stopping()) break;
+      if (ex.peer_closed()) co_return;  // the watcher went away: free the session now, not at the next event
       now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
       if (session->bookmarks && now >= next_bookmark) {
