@@ -74,8 +74,11 @@ struct Actor {
 
   net::awaitable<std::optional<Error>> patch_finalizers(std::vector<std::string> list) {
     json patch = {{"metadata", {{"finalizers", list}, {"resourceVersion", resource_version}}}};
+    // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
+    const kube::WriteOptions options;
+    const std::string subresource;
     auto r = co_await ctx.kube.patch(kube::resources::kRayDogClusters, ns(), cluster().metadata.name,
-                                     kube::PatchType::kMerge, patch, "", {});
+                                     kube::PatchType::kMerge, patch, subresource, options);
     if (!r) co_return classify(r.error());
     resource_version = kube::resource_version_of(*r);
     finalizers = std::move(list);
@@ -108,8 +111,11 @@ struct Actor {
     json patch = {
         {"status",
          {{"workRequirement", {{"name", x.work_requirement_name}, {"id", nullptr}, {"status", nullptr}}}}}};
+    // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
+    const kube::WriteOptions options;
+    const std::string subresource = "status";
     auto r = co_await ctx.kube.patch(kube::resources::kRayDogClusters, ns(), cluster().metadata.name,
-                                     kube::PatchType::kMerge, patch, "status", {});
+                                     kube::PatchType::kMerge, patch, subresource, options);
     if (!r) co_return classify(r.error());
     resource_version = kube::resource_version_of(*r);
     result.outcome.recorded_incarnation = x.incarnation;

@@ -441,7 +441,14 @@ int run_controller(const ControllerOptions& options) {
               co_await drain_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             }
           }
-          if (workers_running > 0) io.stop();
+          // The lease release runs in the elector's coroutine: let it finish, then end the loop even if an
+          // idle keep-alive connection or a watch would keep the io_context alive.
+          for (int i = 0; i < 150 && elector && elector->running(); ++i) {
+            drain_timer.expires_after(20ms);
+            boost::system::error_code ec;
+            co_await drain_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          io.stop();
         },
         asio::detached);
   };

@@ -74,7 +74,8 @@ Result<Credentials, CredentialsError> credentials_from_secret(const nlohmann::js
 
 net::awaitable<Result<Credentials, CredentialsError>> read_credentials(kube::Api& api, SecretRef ref) {
   using K = CredentialsError::Kind;
-  auto got = co_await api.get(kube::resources::kSecrets, ref.ns, ref.name, "");
+  const std::string no_subresource;  // named: GCC 12 mishandles class prvalues passed into coroutines
+  auto got = co_await api.get(kube::resources::kSecrets, ref.ns, ref.name, no_subresource);
   if (!got) {
     const auto& e = got.error();
     if (e.is(kube::ApiError::Kind::kNotFound))

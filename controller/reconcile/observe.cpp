@@ -101,7 +101,8 @@ net::awaitable<void> observe_sources(kube::Api& kube, Observed& observed) {
   std::map<std::string, std::optional<nlohmann::json>> maps;  // name -> object (nullopt: 404)
   for (const auto& sel : selectors) {
     if (!maps.count(sel.name)) {
-      auto got = co_await kube.get(kube::resources::kConfigMaps, ns, sel.name, "");
+      const std::string no_subresource;  // named: GCC 12 mishandles class prvalues passed into coroutines
+      auto got = co_await kube.get(kube::resources::kConfigMaps, ns, sel.name, no_subresource);
       if (!got) {
         if (!got.error().is(kube::ApiError::Kind::kNotFound)) {
           observed.observe_error = classify(got.error());

@@ -50,9 +50,12 @@ net::awaitable<std::optional<Error>> Reconciler::write_status(
   json before = previous ? json(*previous) : json::object();
   json after = status;
   json patch = {{"status", merge_patch_between(before, after)}};
+  // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
+  const kube::WriteOptions options;
+  const std::string subresource = "status";
   auto r = co_await kube_.patch(kube::resources::kRayDogClusters,
                                 cluster.metadata.namespace_name.value_or("default"), cluster.metadata.name,
-                                kube::PatchType::kMerge, patch, "status", {});
+                                kube::PatchType::kMerge, patch, subresource, options);
   if (!r) co_return classify(r.error());
   co_return std::nullopt;
 }
