@@ -1,0 +1,210 @@
+#include "test/e2e/operator/harness.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <thread>
+
+#include "controller/util/base64.hpp"
+
+namespace raydog::test::op {
+
+Env::Env(SimOptions sim) {
+  const std::string url_file = dir.file("sim.url");
+  std::vector<std::string> sim_argv = {bin_path("yellowdog-sim"),
+                                       "--listen",
+                                       "127.0.0.1:0",
+                                       "--write-url",
+                                       url_file,
+                                       "--boot-delay",
+                                       "100ms",
+                                       "--register-delay",
+                                       "100ms",
+                                       "--task-start-delay",
+                                       "100ms"};
+  for (auto& f : sim.extra) sim_argv.push_back(f);
+  ProcessOptions so;
+  so.stderr_file = dir.file("sim.log");
+  sim_ = std::make_unique<ChildProcess>(sim_argv, so);
+  auto url = wait_for_file(url_file, std::chrono::seconds(20), sim_.get());
+  REQUIRE_MESSAGE(url.has_value(), "yellowdog-sim did not start");
+  sim_url_ = *url;
+  while (!sim_url_.empty() && (sim_url_.back() == '\n' || sim_url_.back() == '\r')) sim_url_.pop_back();
+
+  kubeconfig_ = dir.file("kubeconfig");
+  ProcessOptions eo;
+  eo.stderr_file = dir.file("emulator.log");
+  emulator_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{bin_path("kube-emulator"), "--listen", "127.0.0.1:0", "--write-kubeconfig",
+                               kubeconfig_},
+      eo);
+  REQUIRE_MESSAGE(wait_for_file(kubeconfig_, std::chrono::seconds(20), emulator_.get()).has_value(),
+                  "kube-emulator did not start");
+  auto crd = kubectl({"apply", "-f", source_path("crds/raydog.io_raydogclusters.yaml")});
+  REQUIRE_MESSAGE(crd.exit_code == 0, crd.err);
+}
+
+Env::~Env() {
+  operator_.reset();  // first, so it never sees the servers vanish mid-reconcile
+}
+
+void Env::start_operator(std::vector<std::string> extra) {
+  operator_.reset();
+  std::vector<std::string> argv = {bin_path("raydog-operator-e2e"),
+                                   "--kubeconfig",
+                                   kubeconfig_,
+                                   "--health-probe-bind-address",
+                                   "127.0.0.1:0",
+                                   "--metrics-bind-address",
+                                   "127.0.0.1:0",
+                                   "--requeue-converging",
+                                   "200ms",
+                                   "--requeue-steady",
+                                   "2s",
+                                   "--yellowdog-retry-base",
+                                   "20ms",
+                                   "--cleanup-timeout",
+                                   "30s",
+                                   "--shutdown-grace",
+                                   "5s",
+                                   "--log-format",
+                                   "text"};
+  for (auto& e : extra) argv.push_back(e);
+  ProcessOptions po;
+  po.stderr_file = dir.file("operator-" + std::to_string(++operator_runs_) + ".log");
+  operator_ = std::make_unique<ChildProcess>(argv, po);
+}
+
+void Env::stop_operator() {
+  if (operator_) operator_->terminate();
+  operator_.reset();
+}
+
+void Env::kill_operator() {
+  if (operator_) operator_->kill9();
+  operator_.reset();
+}
+
+bool Env::operator_running() {
+  return operator_ && operator_->running();
+}
+
+std::string Env::operator_log() const {
+  std::string out;
+  for (int i = 1; i <= operator_runs_; ++i) {
+    auto text = read_file(dir.file("operator-" + std::to_string(i) + ".log"));
+    if (text.size() > 6000) text = "..." + text.substr(text.size() - 6000);
+    out += "--- operator run " + std::to_string(i) + "\n" + text;
+  }
+  return out;
+}
+
+CommandResult Env::kubectl(std::vector<std::string> args, const std::string& stdin_data) {
+  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig_};
+  for (auto& a : args) argv.push_back(a);
+  ProcessOptions po;
+  po.env["KUBECACHEDIR"] = dir.file("kubecache");
+  po.env["HOME"] = dir.path().string();
+  po.stdin_data = stdin_data;
+  return run_command(argv, po, std::chrono::seconds(120));
+}
+
+void Env::apply(const std::string& yaml) {
+  auto r = kubectl({"apply", "-f", "-"}, yaml);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+}
+
+static json curl_json(const std::vector<std::string>& argv) {
+  auto r = run_command(argv, {}, std::chrono::seconds(30));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto j = json::parse(r.out, nullptr, false);
+  REQUIRE_MESSAGE(!j.is_discarded(), r.out);
+  return j;
+}
+
+json Env::sim_get(const std::string& path) {
+  return curl_json({"curl", "-sS", "-f", sim_url_ + "/_sim/" + path});
+}
+json Env::sim_post(const std::string& path) {
+  return curl_json({"curl", "-sS", "-f", "-X", "POST", sim_url_ + "/_sim/" + path});
+}
+
+void Env::apply_prerequisites(const std::string& ns) {
+  apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+  apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
+        "\ndata:\n  keyId: " + base64_encode("test-key-id") +
+        "\n  keySecret: " + base64_encode("test-key-secret") + "\n");
+  apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ray-node-setup\n  namespace: " + ns +
+        "\ndata:\n  userdata.sh: |\n    #!/bin/bash\n    echo setup\n");
+  apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ray-gpu-scripts\n  namespace: " + ns +
+        "\ndata:\n  worker.sh: |\n    #!/bin/bash\n    ray start --address=$RAY_HEAD_IP:6379 --block\n");
+}
+
+std::string Env::sample(const std::string& name, const std::string& ns) const {
+  std::string y = read_file(source_path("manifests/samples/heterogeneous.yaml"));
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto pos = y.find(from);
+    REQUIRE_MESSAGE(pos != std::string::npos, from);
+    y.replace(pos, from.size(), to);
+  };
+  replace("https://api.yellowdog.ai", sim_url_);
+  replace("name: research", "name: " + name);
+  replace("namespace: team-a", "namespace: " + ns);
+  return y;
+}
+
+bool Env::eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+SimView view_of(const json& objects, const std::string& prefix) {
+  SimView v;
+  auto starts = [&](const json& o) { return o.value("name", "").rfind(prefix, 0) == 0; };
+  std::set<std::string> wr_ids;
+  for (const auto& wr : objects.value("workRequirements", json::array()))
+    if (starts(wr)) {
+      v.work_requirements.push_back(wr);
+      wr_ids.insert(wr.value("id", ""));
+    }
+  for (const auto& p : objects.value("workerPools", json::array()))
+    if (starts(p)) v.pools.push_back(p);
+  // Tasks belong to a WR through their group id (a prefix of the WR id in the simulator's YDIDs): match by
+  // the WR's groups.
+  std::set<std::string> group_ids;
+  for (const auto& wr : v.work_requirements)
+    for (const auto& g : wr.value("taskGroups", json::array())) group_ids.insert(g.value("id", ""));
+  for (const auto& t : objects.value("tasks", json::array()))
+    if (group_ids.count(t.value("taskGroupId", ""))) v.tasks.push_back(t);
+  return v;
+}
+
+int SimView::live_pools() const {
+  int n = 0;
+  for (const auto& p : pools) {
+    auto s = p.value("status", "");
+    n += (s != "SHUTDOWN" && s != "TERMINATED");
+  }
+  return n;
+}
+
+int SimView::tasks_in(const std::string& status) const {
+  int n = 0;
+  for (const auto& t : tasks) n += t.value("status", "") == status;
+  return n;
+}
+
+int SimView::live_work_requirements() const {
+  int n = 0;
+  for (const auto& w : work_requirements) {
+    auto s = w.value("status", "");
+    n += (s != "COMPLETED" && s != "FAILED" && s != "CANCELLED");
+  }
+  return n;
+}
+
+}  // namespace raydog::test::op

@@ -1,0 +1,66 @@
+#pragma once
+// The operator e2e environment: kube-emulator + yellowdog-sim + raydog-operator-e2e as child processes
+// (killed by RAII even when a test fails), kubectl with its own cache dir, and the simulator's /_sim/ view.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "test/support/process.hpp"
+
+namespace raydog::test::op {
+
+using nlohmann::json;
+
+struct SimOptions {
+  std::vector<std::string> extra;  // more yellowdog-sim flags
+};
+
+class Env {
+ public:
+  explicit Env(SimOptions sim = {});
+  ~Env();
+
+  // Starts (or restarts) the operator with extra flags; stop_operator() SIGTERMs it.
+  void start_operator(std::vector<std::string> extra = {});
+  void stop_operator();
+  void kill_operator();  // SIGKILL: a crash
+  bool operator_running();
+  std::string operator_log() const;
+
+  CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "");
+  // kubectl apply -f - with `yaml`; REQUIREs success.
+  void apply(const std::string& yaml);
+
+  json sim_get(const std::string& path);   // GET <sim>/_sim/...
+  json sim_post(const std::string& path);  // POST <sim>/_sim/...
+  const std::string& sim_url() const { return sim_url_; }
+
+  // The credentials Secret and the ConfigMaps the heterogeneous sample needs, in `ns`.
+  void apply_prerequisites(const std::string& ns);
+  // The heterogeneous sample pointed at the simulator, with its name/namespace replaced.
+  std::string sample(const std::string& name, const std::string& ns) const;
+
+  // Polls `cond` every 100 ms until it holds or `timeout`.
+  bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+  TempDir dir;
+
+ private:
+  std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
+  std::string kubeconfig_, sim_url_;
+  int operator_runs_ = 0;
+};
+
+// Objects of the simulator whose name starts with `prefix` (all kinds), by kind.
+struct SimView {
+  std::vector<json> work_requirements, pools, tasks;
+  int live_pools() const;  // not SHUTDOWN/TERMINATED
+  int tasks_in(const std::string& status) const;
+  int live_work_requirements() const;  // not finished
+};
+SimView view_of(const json& objects, const std::string& prefix);
+
+}  // namespace raydog::test::op

@@ -1,0 +1,177 @@
+// End to end: the real kubectl against kube-emulator, the operator process, and yellowdog-sim.
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include "test/e2e/operator/harness.hpp"
+
+using namespace raydog::test;
+using namespace raydog::test::op;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::optional<json> get_cluster(Env& env, const std::string& ns, const std::string& name) {
+  auto r = env.kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
+  if (r.exit_code != 0) return std::nullopt;
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::optional<json> condition(const json& cluster, const std::string& type) {
+  for (const auto& c : cluster.value("status", json::object()).value("conditions", json::array()))
+    if (c.value("type", "") == type) return c;
+  return std::nullopt;
+}
+
+std::string phase(Env& env, const std::string& ns, const std::string& name) {
+  auto c = get_cluster(env, ns, name);
+  return c ? c->value("status", json::object()).value("phase", "") : "";
+}
+
+// The YellowDog name prefix of a cluster: "rdc-<ns>-<name>".
+std::string prefix(const std::string& ns, const std::string& name) {
+  return "rdc-" + ns + "-" + name;
+}
+
+SimView sim_view(Env& env, const std::string& ns, const std::string& name) {
+  return view_of(env.sim_get("objects"), prefix(ns, name));
+}
+
+void wait_ready(Env& env, const std::string& ns, const std::string& name) {
+  auto r = env.kubectl({"wait", "--for=condition=Ready", "rdc/" + name, "-n", ns, "--timeout=120s"});
+  INFO(env.operator_log());
+  const std::string output = r.err + r.out;
+  REQUIRE_MESSAGE(r.exit_code == 0, output);
+}
+
+// After delete: the resource is gone, no WR is live and every pool is shut down.
+void delete_and_check_clean(Env& env, const std::string& ns, const std::string& name) {
+  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err);
+  INFO(env.operator_log());
+  REQUIRE(env.eventually([&] { return !get_cluster(env, ns, name).has_value(); }, 90s));
+  auto v = sim_view(env, ns, name);
+  CHECK(v.live_work_requirements() == 0);
+  CHECK(v.live_pools() == 0);
+  CHECK(v.tasks_in("EXECUTING") == 0);
+}
+
+}  // namespace
+
+TEST_CASE("operator e2e: heterogeneous sample Ready, resize, remove pool, suspend/resume, delete") {
+  Env env;
+  env.apply_prerequisites("team-a");
+  env.start_operator();
+  env.apply(env.sample("research", "team-a"));
+  wait_ready(env, "team-a", "research");
+
+  // kubectl get shows phase, head IP and workers.
+  auto get = env.kubectl({"get", "rdc", "-n", "team-a"});
+  REQUIRE(get.exit_code == 0);
+  CHECK(get.out.find("research") != std::string::npos);
+  CHECK(get.out.find("Running") != std::string::npos);
+  auto cluster = get_cluster(env, "team-a", "research");
+  REQUIRE(cluster);
+  const auto& status = (*cluster)["status"];
+  CHECK(status.value("head", json::object()).value("privateIP", "") != "");
+  CHECK(status.value("endpoints", json::object()).value("client", "").rfind("ray://", 0) == 0);
+  CHECK(status.value("readyWorkers", -1) == 10);
+
+  // Exactly one WR, one pool per node kind, one EXECUTING task per node.
+  auto v = sim_view(env, "team-a", "research");
+  CHECK(v.work_requirements.size() == 1);
+  CHECK(v.live_pools() == 4);
+  CHECK(v.pools.size() == 4);
+  CHECK(v.tasks_in("EXECUTING") == 12);
+
+  // Resize cpu 8 -> 3 and remove gpu: surplus tasks cancelled, the gpu pool shut down.
+  auto patch = env.kubectl({"patch", "rdc", "research", "-n", "team-a", "--type=json", "-p",
+                            R"([{"op":"replace","path":"/spec/workerPools/0/nodes","value":3},)"
+                            R"({"op":"remove","path":"/spec/workerPools/1"}])"});
+  REQUIRE_MESSAGE(patch.exit_code == 0, patch.err);
+  CHECK(env.eventually(
+      [&] {
+        auto v = sim_view(env, "team-a", "research");
+        return v.tasks_in("EXECUTING") == 5 && v.live_pools() == 3;
+      },
+      60s));
+  wait_ready(env, "team-a", "research");
+
+  // Add a pool back.
+  patch = env.kubectl({"patch", "rdc", "research", "-n", "team-a", "--type=json", "-p",
+                       R"([{"op":"add","path":"/spec/workerPools/-","value":)"
+                       R"({"name":"extra","nodes":2,"computeRequirementTemplate":"ray/ray-worker-cpu"}}])"});
+  REQUIRE_MESSAGE(patch.exit_code == 0, patch.err);
+  CHECK(env.eventually([&] { return sim_view(env, "team-a", "research").tasks_in("EXECUTING") == 7; }, 60s));
+
+  // Suspend: WR cancelled, pools shut down, phase Suspended. Resume: a fresh incarnation, Ready again.
+  patch = env.kubectl(
+      {"patch", "rdc", "research", "-n", "team-a", "--type=merge", "-p", R"({"spec":{"suspend":true}})"});
+  REQUIRE(patch.exit_code == 0);
+  CHECK(env.eventually([&] { return phase(env, "team-a", "research") == "Suspended"; }, 60s));
+  CHECK(env.eventually(
+      [&] {
+        auto v = sim_view(env, "team-a", "research");
+        return v.live_work_requirements() == 0 && v.live_pools() == 0;
+      },
+      60s));
+  patch = env.kubectl(
+      {"patch", "rdc", "research", "-n", "team-a", "--type=merge", "-p", R"({"spec":{"suspend":false}})"});
+  REQUIRE(patch.exit_code == 0);
+  wait_ready(env, "team-a", "research");
+  v = sim_view(env, "team-a", "research");
+  CHECK(v.live_work_requirements() == 1);
+  CHECK(v.tasks_in("EXECUTING") == 7);
+
+  delete_and_check_clean(env, "team-a", "research");
+}
+
+TEST_CASE("operator e2e: invalid spec is reported with the field, no YellowDog call") {
+  Env env;
+  env.apply_prerequisites("bad");
+  env.start_operator();
+  // Valid for the CRD schema, invalid for the operator's validation? Use a nodes value the schema accepts
+  // only if it has no minimum; otherwise fall back to a missing namespace (required by validation).
+  auto y = env.sample("broken", "bad");
+  auto pos = y.find("    namespace: ray-team-a\n");
+  REQUIRE(pos != std::string::npos);
+  y.erase(pos, std::string("    namespace: ray-team-a\n").size());
+  auto r = env.kubectl({"apply", "-f", "-"}, y);
+  if (r.exit_code != 0) {
+    // The CRD schema already refuses it: that is the field named, and the operator never saw it.
+    CHECK(r.err.find("namespace") != std::string::npos);
+  } else {
+    INFO(env.operator_log());
+    REQUIRE(env.eventually(
+        [&] {
+          auto c = get_cluster(env, "bad", "broken");
+          auto s = c ? condition(*c, "Synced") : std::nullopt;
+          return s && s->value("status", "") == "False" && s->value("reason", "") == "InvalidSpec";
+        },
+        30s));
+    auto c = get_cluster(env, "bad", "broken");
+    CHECK(condition(*c, "Synced")->value("message", "").find("spec.yellowdog.namespace") !=
+          std::string::npos);
+  }
+  CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
+}
+
+TEST_CASE("operator e2e: missing credentials Secret is named in Synced") {
+  Env env;
+  env.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: nocreds\n");
+  env.start_operator();
+  auto y = env.sample("c1", "nocreds");
+  env.apply(y);
+  INFO(env.operator_log());
+  REQUIRE(env.eventually(
+      [&] {
+        auto c = get_cluster(env, "nocreds", "c1");
+        auto s = c ? condition(*c, "Synced") : std::nullopt;
+        return s && s->value("status", "") == "False" &&
+               s->value("message", "").find("yellowdog-credentials") != std::string::npos;
+      },
+      30s));
+  CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
+}
