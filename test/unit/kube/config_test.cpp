@@ -44,7 +44,7 @@ std::string base_config() {
 
 TEST_CASE("kubeconfig: current-context resolves cluster, user and namespace") {
   auto rc = raydog::kube::parse_kubeconfig(base_config(), "/tmp/kc");
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->server == "https://127.0.0.1:6443");
   CHECK(rc->ca_pem == kCertPem);
   CHECK(rc->token == "s3cret-token");
@@ -55,7 +55,7 @@ TEST_CASE("kubeconfig: current-context resolves cluster, user and namespace") {
 
 TEST_CASE("kubeconfig: --context overrides current-context") {
   auto rc = raydog::kube::parse_kubeconfig(base_config(), "/tmp/kc", "plain");
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->server == "http://127.0.0.1:8080");
   CHECK(rc->client_cert_pem == kCertPem);
   CHECK(rc->client_key_pem == kKeyPem);
@@ -213,7 +213,7 @@ TEST_CASE("kubeconfig: relative file paths resolve against the kubeconfig's fold
       "tokenFile: token}\n"
       "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n");
   auto rc = raydog::kube::load_kubeconfig({dir.file("kc")}, "");
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->server == "https://127.0.0.1:6443");  // a bare host:port means https, as in client-go
   CHECK(rc->ca_pem == kCertPem);
   CHECK(rc->client_cert_pem == kCertPem);
@@ -239,7 +239,7 @@ TEST_CASE("kubeconfig: a KUBECONFIG list merges first-wins per name and skips mi
   env.home = dir.path().string();
   LoadOptions opts{"", "", env};
   auto rc = raydog::kube::load_config(opts);
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->server == "https://127.0.0.1:1111");
   CHECK(rc->token == "first");
   CHECK(rc->namespace_name == "b-ns");
@@ -287,7 +287,7 @@ TEST_CASE("config: discovery order is --kubeconfig, in-cluster, KUBECONFIG, ~/.k
   CHECK(rc->server == "https://127.0.0.1:3");
 
   rc = raydog::kube::load_config(LoadOptions{"", "", env});
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->in_cluster);
   CHECK(rc->server == "https://10.0.0.1:443");
   CHECK(rc->token_file == dir.file("sa/token"));
@@ -335,7 +335,7 @@ TEST_CASE("in-cluster: env, IPv6 hosts, POD_NAMESPACE and missing files") {
   env.pod_namespace = "from-env";
   write_file(dir.file("namespace"), "from-file");
   rc = raydog::kube::load_in_cluster(env);
-  REQUIRE_MESSAGE(rc.ok(), rc.error().message);
+  REQUIRE_MESSAGE(rc.ok(), (rc.ok() ? std::string() : rc.error().message));
   CHECK(rc->server == "https://[fd00::1]:6443");
   CHECK(rc->namespace_name == "from-env");
   env.pod_namespace.reset();

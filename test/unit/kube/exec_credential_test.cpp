@@ -47,7 +47,7 @@ TEST_CASE("exec plugin: args, env and KUBERNETES_EXEC_INFO reach the plugin and 
   cluster.server = "https://127.0.0.1:6443";
   cluster.ca_pem = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n";
   auto cred = raydog::kube::run_exec_plugin(e, cluster);
-  REQUIRE_MESSAGE(cred.ok(), cred.error().message);
+  REQUIRE_MESSAGE(cred.ok(), (cred.ok() ? std::string() : cred.error().message));
   CHECK(cred->token == "tok-1");
   REQUIRE(cred->expiry.has_value());
   CHECK(raydog::kube::format_time(*cred->expiry) == "2030-01-01T00:00:00Z");
@@ -70,7 +70,7 @@ TEST_CASE("exec plugin: v1beta1 plugins and client certificates") {
       "\"clientKeyData\":\"-----BEGIN PRIVATE KEY-----\\nB\\n-----END PRIVATE KEY-----\\n\"}}\nJ\n");
   auto cred =
       raydog::kube::run_exec_plugin(exec_for(cmd, "client.authentication.k8s.io/v1beta1"), RestConfig{});
-  REQUIRE_MESSAGE(cred.ok(), cred.error().message);
+  REQUIRE_MESSAGE(cred.ok(), (cred.ok() ? std::string() : cred.error().message));
   CHECK(cred->token.empty());
   CHECK(cred->client_cert_pem.find("BEGIN CERTIFICATE") != std::string::npos);
   CHECK(cred->client_key_pem.find("BEGIN PRIVATE KEY") != std::string::npos);

@@ -83,7 +83,7 @@ std::unique_ptr<RestClient> client_for(boost::asio::io_context& io, const std::s
   o.retry_base = std::chrono::milliseconds(1);
   o.max_retries = 3;
   auto c = RestClient::create(io.get_executor(), rc, o);
-  REQUIRE_MESSAGE(c.ok(), c.error().message);
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().message));
   return std::move(*c);
 }
 
