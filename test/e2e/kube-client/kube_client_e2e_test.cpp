@@ -284,36 +284,38 @@ TEST_CASE(
   inf.start();
   REQUIRE(run_until(io, [&] { return inf.has_synced(); }));
 
-  const int ops = 400;
-  int done_ops = -1;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        std::mt19937 rng(42);
-        std::map<std::string, bool> exists;
-        int n = 0;
-        for (int i = 0; i < ops; ++i) {
-          std::string name = "churn-" + std::to_string(rng() % 25);
-          if (!exists[name]) {
-            auto r =
-                co_await writer->create(cm, "default", configmap(name, std::to_string(i)), WriteOptions());
-            exists[name] = r.ok();
-          } else if (rng() % 2) {
-            json data = json::object();
-            data["data"]["v"] = std::to_string(i);  // GCC 12: no braced temporaries inside co_await
-            co_await writer->patch(cm, "default", name, PatchType::kMerge, data, "", WriteOptions());
-          } else {
-            auto r = co_await writer->remove(cm, "default", name, DeleteOptions());
-            exists[name] = !r.ok();
+  // Four concurrent writers (disjoint keys) for several drop periods: bursts of writes between a drop and
+  // the re-watch overflow the 10-event history, so resumes meet 410 and relist.
+  const int writers = 4, ops_per_writer = 150;
+  int finished = 0;
+  for (int w = 0; w < writers; ++w) {
+    asio::co_spawn(
+        io,
+        [&, w]() -> asio::awaitable<void> {
+          std::mt19937 rng(42 + w);
+          std::map<std::string, bool> exists;
+          for (int i = 0; i < ops_per_writer; ++i) {
+            std::string name = "churn-" + std::to_string(w) + "-" + std::to_string(rng() % 8);
+            if (!exists[name]) {
+              auto r =
+                  co_await writer->create(cm, "default", configmap(name, std::to_string(i)), WriteOptions());
+              exists[name] = r.ok();
+            } else if (rng() % 2) {
+              json data = json::object();
+              data["data"]["v"] = std::to_string(i);  // GCC 12: no braced temporaries inside co_await
+              co_await writer->patch(cm, "default", name, PatchType::kMerge, data, "", WriteOptions());
+            } else {
+              auto r = co_await writer->remove(cm, "default", name, DeleteOptions());
+              exists[name] = !r.ok();
+            }
+            if (i % 30 == 29) co_await sleep_for(400ms);  // spread the churn over several watch drops
           }
-          ++n;
-          if (i % 10 == 0) co_await sleep_for(20ms);  // spread the churn over several watch drops
-        }
-        done_ops = n;
-      },
-      asio::detached);
+          ++finished;
+        },
+        asio::detached);
+  }
   REQUIRE(run_until(
-      io, [&] { return done_ops == ops; }, 120s));
+      io, [&] { return finished == writers; }, 120s));
 
   // Converges: the cache equals a fresh list (same keys, same resourceVersions).
   bool equal = false;
