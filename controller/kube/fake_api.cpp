@@ -135,6 +135,16 @@ void FakeApi::close_watches() {
     }
   watches_.clear();
 }
+void FakeApi::send_bookmarks(const ResourceRef& ref) {
+  json bm = {{"apiVersion", ref.api_version()},
+             {"kind", ref.kind},
+             {"metadata", {{"resourceVersion", std::to_string(rv_)}}}};
+  for (auto& w : watches_)
+    if (auto st = w.lock(); st && !st->ended && !st->closed && st->resource == ref.qualified()) {
+      st->events.push_back({"BOOKMARK", bm});
+      st->wake();
+    }
+}
 int FakeApi::calls(const std::string& verb) const {
   auto it = calls_.find(verb);
   return it == calls_.end() ? 0 : it->second;

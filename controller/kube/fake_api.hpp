@@ -52,6 +52,8 @@ class FakeApi : public Api {
   void expire_history();
   // Ends every open watch cleanly (as a server's timeoutSeconds would).
   void close_watches();
+  // Sends a BOOKMARK with the current resourceVersion to every open watch.
+  void send_bookmarks(const ResourceRef& ref);
   // Direct store access that behaves like a write (RV bump, watch event) without faults.
   json upsert(const ResourceRef& ref, json object);
   bool erase(const ResourceRef& ref, const std::string& ns, const std::string& name);

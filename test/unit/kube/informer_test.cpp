@@ -204,3 +204,22 @@ TEST_CASE("informer: stop() during a backoff sleep ends the loop promptly") {
   CHECK(drain(io, std::chrono::seconds(5)));
   CHECK_FALSE(inf.running());
 }
+
+TEST_CASE("informer: bookmarks advance the resume point without touching the cache") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "one"));
+  Informer inf(io.get_executor(), api, fast_options());
+  int events = 0;
+  inf.add_handler([&](InformerEvent, const std::string&) { ++events; });
+  inf.start();
+  REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
+  api.upsert(resources::kLeases, json{{"metadata", {{"namespace", "a"}, {"name", "l"}}}});  // RV moves on
+  api.send_bookmarks(rdc);
+  REQUIRE(run_until(io, [&] { return inf.stats().bookmarks == 1; }));
+  CHECK(inf.last_resource_version() == std::to_string(api.resource_version()));
+  CHECK(inf.size() == 1);
+  CHECK(events == 1);  // only the initial ADDED
+  inf.stop();
+  CHECK(drain(io));
+}
