@@ -7,6 +7,7 @@
 #include "api/crd.hpp"
 #include "api/validation.hpp"
 #include "controller/options.hpp"
+#include "controller/reconcile/controller.hpp"
 
 namespace {
 
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   }
   switch (options->command) {
     case raydog::cli::Command::Help:
-      std::cout << raydog::cli::usage();
+      std::cout << raydog::cli::usage() << "\nFlags of run:\n" << raydog::reconcile::controller_usage();
       return 0;
     case raydog::cli::Command::Version:
       std::cout << raydog::cli::version() << "\n";
@@ -59,6 +60,15 @@ int main(int argc, char** argv) {
       return std::cout.flush() ? 0 : 1;
     case raydog::cli::Command::Validate:
       return validate_files(options->files);
+    case raydog::cli::Command::Run: {
+      auto controller = raydog::reconcile::parse_controller_flags(options->run_args);
+      if (!controller) {
+        const bool help = controller.error() == raydog::reconcile::controller_usage();
+        (help ? std::cout : std::cerr) << (help ? "" : "raydog-operator: ") << controller.error() << "\n";
+        return help ? 0 : 2;
+      }
+      return raydog::reconcile::run_controller(*controller);
+    }
   }
   return 2;
 }

@@ -14,9 +14,11 @@ std::string usage() {
   return R"(raydog-operator: Kubernetes operator for Ray clusters on YellowDog (RayDogCluster, raydog.io/v1alpha1)
 
 Usage:
+  raydog-operator [run] [flags]     run the operator (flags below)
   raydog-operator <command> [arguments]
 
 Commands:
+  run [flags]         run the operator against the cluster of --kubeconfig / KUBECONFIG / in-cluster config
   crd                 print the RayDogCluster CustomResourceDefinition (YAML) on stdout
   validate FILE...    check RayDogCluster manifests (YAML, one document each; - reads stdin):
                       unknown fields, types, defaults, validation rules. Prints every error as
@@ -31,7 +33,10 @@ Flags:
 
 Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
   Options o;
-  if (args.empty()) return unexpected(UsageError{"a command is required"});
+  if (args.empty()) {
+    o.command = Command::Run;
+    return o;
+  }
   const std::string& first = args[0];
   auto no_more = [&](const char* command) -> Result<Options, UsageError> {
     if (args.size() > 1)
@@ -70,7 +75,16 @@ Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
     if (o.files.empty()) return unexpected(UsageError{"validate: at least one FILE is required"});
     return o;
   }
-  if (first.starts_with("-")) return unexpected(UsageError{"unknown flag " + first});
+  if (first == "run") {
+    o.command = Command::Run;
+    o.run_args.assign(args.begin() + 1, args.end());
+    return o;
+  }
+  if (first.starts_with("-")) {  // the operator's flags; reconcile::parse_controller_flags judges them
+    o.command = Command::Run;
+    o.run_args = args;
+    return o;
+  }
   return unexpected(UsageError{"unknown command " + first});
 }
 

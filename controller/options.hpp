@@ -1,7 +1,8 @@
 #pragma once
-// Command line of the raydog-operator binary. Only commands and flags that work exist (no placeholders):
-// the `run` mode (the operator itself) is added by the issue that builds it, as another Command with its
-// flags in Options.
+// Command line of the raydog-operator binary. Only commands and flags that work exist (no placeholders).
+// The operator itself is the `run` command, and also what runs when the first argument is a flag or there
+// is none (`raydog-operator --kubeconfig FILE`, a container's bare entrypoint); its flags are parsed by
+// reconcile::parse_controller_flags, so this layer stays free of the controller.
 #include <string>
 #include <vector>
 
@@ -14,11 +15,13 @@ enum class Command {
   Version,   // --version / version
   Crd,       // crd: print the CustomResourceDefinition YAML
   Validate,  // validate FILE...: decode, default and validate RayDogCluster manifests
+  Run,       // run [flags] / [flags]: the operator
 };
 
 struct Options {
   Command command = Command::Help;
-  std::vector<std::string> files;  // validate
+  std::vector<std::string> files;     // validate
+  std::vector<std::string> run_args;  // run: the controller's flags, unparsed
 };
 
 struct UsageError {

@@ -11,8 +11,19 @@ namespace {
 
 using nlohmann::json;
 
-bool matches(const std::string& s, const char* pattern) {
-  return std::regex_match(s, std::regex(pattern));
+// The core schema's number forms, compiled once: resolving every scalar of a large document (the CRD) must
+// not build regexes per scalar.
+const std::regex kDecimal("[-+]?[0-9]+");
+const std::regex kHex("0x[0-9a-fA-F]+");
+const std::regex kOctal("0o[0-7]+");
+const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+const std::regex kInf("[-+]?\\.(inf|Inf|INF)");
+const std::regex kNan("\\.(nan|NaN|NAN)");
+
+bool could_be_number(const std::string& s) {
+  // Cheap pre-check: every number form starts with a digit, a sign or a dot.
+  char c = s[0];
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
 }
 
 // YAML 1.2 core schema resolution of a plain (unquoted) scalar.
@@ -20,17 +31,18 @@ json resolve_plain_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (matches(s, "[-+]?[0-9]+")) {
+  if (!could_be_number(s)) return s;
+  if (std::regex_match(s, kDecimal)) {
     long long v = 0;
     const char* b = s.data() + (s[0] == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
     return std::stod(s);  // out of int64 range: keep the magnitude
   }
-  if (matches(s, "0x[0-9a-fA-F]+")) return std::stoll(s, nullptr, 16);
-  if (matches(s, "0o[0-7]+")) return std::stoll(s.substr(2), nullptr, 8);
-  if (matches(s, "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?")) return std::stod(s);
-  if (matches(s, "[-+]?\\.(inf|Inf|INF)") || matches(s, "\\.(nan|NaN|NAN)")) return s;  // JSON has no inf/nan
+  if (std::regex_match(s, kHex)) return std::stoll(s, nullptr, 16);
+  if (std::regex_match(s, kOctal)) return std::stoll(s.substr(2), nullptr, 8);
+  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (std::regex_match(s, kInf) || std::regex_match(s, kNan)) return s;  // JSON has no inf/nan
   return s;
 }
 

@@ -58,7 +58,7 @@ TEST_CASE("cli: --help, --version and a usage error") {
   auto version = run_command({bin_path("raydog-operator"), "--version"});
   CHECK(version.exit_code == 0);
   CHECK(version.out.starts_with("raydog-operator "));
-  auto bad = run_command({bin_path("raydog-operator"), "--bogus"});
+  auto bad = run_command({bin_path("raydog-operator"), "--bogus=x"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.starts_with("raydog-operator: unknown flag --bogus (see --help)\n"));
   auto bad_value = run_command({bin_path("raydog-operator"), "run", "--requeue-steady", "soon"});

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# make demo: a RayDogCluster converging end to end on this machine, no cluster and no YellowDog account needed.
+# Starts kube-emulator (TLS + token), yellowdog-sim (second-scale delays so progress is visible) and
+# raydog-operator, all on 127.0.0.1; applies the CRD, a credentials Secret and the heterogeneous sample; shows
+# the cluster converging; scales a pool, removes one, deletes the cluster and shows YellowDog cleaned up.
+# Everything it started is stopped on exit, Ctrl-C or failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${RAYDOG_BIN:-build/bin}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/raydog-demo.XXXXXX")
+PIDS=()
+CLUSTER=research
+NS=team-a
+
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$rc" -ne 0 ]; then
+    echo "demo failed (exit $rc); last operator log lines:" >&2
+    tail -n 20 "$WORK/operator.log" >&2 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+wait_for_file() {  # FILE SECONDS
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do [ -s "$1" ] && return 0; sleep 0.1; done
+  echo "timed out waiting for $1" >&2; return 1
+}
+jp() { kubectl get rdc "$CLUSTER" -n "$NS" -o "jsonpath=$1" 2>/dev/null || true; }
+sim() { curl -fsS "$YD_URL/_sim/$1"; }
+
+export KUBECONFIG="$WORK/kubeconfig" KUBECACHEDIR="$WORK/kubecache" HOME="$WORK"
+T0=$(date +%s)
+
+stage "Starting kube-emulator (TLS, bearer token) and yellowdog-sim on 127.0.0.1"
+"$BIN/kube-emulator" --listen 127.0.0.1:0 --write-kubeconfig "$KUBECONFIG" --tls >"$WORK/emulator.log" 2>&1 &
+PIDS+=($!)
+"$BIN/yellowdog-sim" --listen 127.0.0.1:0 --write-url "$WORK/yd-url" --key-id demo-key-id --key-secret demo-key-secret \
+  --boot-delay 3s --register-delay 1s --task-start-delay 1s >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+wait_for_file "$KUBECONFIG" 20
+wait_for_file "$WORK/yd-url" 20
+YD_URL=$(cat "$WORK/yd-url")
+echo "Kubernetes API: $(grep -m1 'server:' "$KUBECONFIG" | awk '{print $2}')   YellowDog API: $YD_URL"
+
+stage "Installing the CRD and starting raydog-operator"
+kubectl apply -f crds/raydog.io_raydogclusters.yaml
+kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=30s
+"$BIN/raydog-operator" --kubeconfig "$KUBECONFIG" --health-probe-bind-address 127.0.0.1:0 \
+  --metrics-bind-address 127.0.0.1:0 --log-format text --requeue-converging 1s >"$WORK/operator.log" 2>&1 &
+PIDS+=($!)
+
+stage "Applying a credentials Secret, node-setup ConfigMaps and the heterogeneous sample (apiURL -> simulator)"
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n "$NS" create secret generic yellowdog-credentials --from-literal=keyId=demo-key-id \
+  --from-literal=keySecret=demo-key-secret --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n "$NS" create configmap ray-node-setup --from-literal=userdata.sh='#!/bin/bash
+echo preparing node' --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n "$NS" create configmap ray-gpu-scripts --from-file=worker.sh=scripts/ray-worker.sh \
+  --dry-run=client -o yaml | kubectl apply -f -
+sed "s#apiURL: https://api.yellowdog.ai#apiURL: $YD_URL#" manifests/samples/heterogeneous.yaml | kubectl apply -f -
+
+stage "Converging (what 'kubectl get rdc -w' shows)"
+kubectl get rdc -n "$NS"
+last=""
+for ((i = 0; i < 180; i++)); do
+  line=$(kubectl get rdc "$CLUSTER" -n "$NS" --no-headers 2>/dev/null || true)
+  if [ "$line" != "$last" ]; then echo "$line"; last=$line; fi
+  ready=$(jp '{.status.conditions[?(@.type=="Ready")].status}')
+  printf '\r  [%3ss] phase=%-12s workers %s/%s ready   ' "$(($(date +%s) - T0))" "$(jp '{.status.phase}')" \
+    "$(jp '{.status.readyWorkers}')" "$(jp '{.status.desiredWorkers}')" >&2
+  [ "$ready" = "True" ] && break
+  sleep 1
+done
+echo >&2
+kubectl wait --for=condition=Ready "rdc/$CLUSTER" -n "$NS" --timeout=10s
+kubectl get rdc -n "$NS" -o wide
+
+stage "Endpoints"
+echo "Ray client:     $(jp '{.status.endpoints.client}')"
+echo "Ray dashboard:  $(jp '{.status.endpoints.dashboard}')"
+echo "GCS:            $(jp '{.status.endpoints.gcs}')"
+echo "Head node:      private $(jp '{.status.head.privateIP}')  public $(jp '{.status.head.publicIP}')"
+echo "Grafana:        $(jp '{.status.observability.grafanaURL}')"
+
+wait_workers() {  # DESIRED
+  for ((i = 0; i < 90; i++)); do
+    [ "$(jp '{.status.desiredWorkers}')" = "$1" ] && [ "$(jp '{.status.readyWorkers}')" = "$1" ] &&
+      [ "$(jp '{.status.conditions[?(@.type=="Ready")].status}')" = "True" ] && return 0
+    sleep 1
+  done
+  echo "workers did not reach $1" >&2; return 1
+}
+
+stage "Scaling pool 'cpu' from 8 to 4 nodes (kubectl patch)"
+kubectl patch rdc "$CLUSTER" -n "$NS" --type=json -p '[{"op":"replace","path":"/spec/workerPools/0/nodes","value":4}]'
+wait_workers 6
+kubectl get rdc -n "$NS"
+
+stage "Removing pool 'gpu'"
+kubectl patch rdc "$CLUSTER" -n "$NS" --type=json -p '[{"op":"remove","path":"/spec/workerPools/1"}]'
+wait_workers 4
+kubectl get rdc -n "$NS"
+
+stage "Deleting the cluster"
+kubectl delete rdc "$CLUSTER" -n "$NS" --timeout=90s
+kubectl get rdc -n "$NS"
+
+stage "YellowDog after deletion (from the simulator)"
+sim objects | python3 -c '
+import json, sys
+objs = json.load(sys.stdin)
+def count(kind):
+    items = objs.get(kind, [])
+    states = {}
+    for o in items:
+        states[o.get("status", "?")] = states.get(o.get("status", "?"), 0) + 1
+    return "%d %s" % (len(items), states)
+for kind in ("workRequirements", "workerPools", "computeRequirements", "tasks"):
+    print("%-20s %s" % (kind + ":", count(kind)))
+live = [p["name"] for p in objs.get("workerPools", []) if p.get("status") not in ("SHUTDOWN", "TERMINATED")]
+wrs = [w["name"] for w in objs.get("workRequirements", []) if w.get("status") not in ("CANCELLED", "COMPLETED", "FAILED")]
+if live or wrs:
+    print("LEAKED:", live + wrs); sys.exit(1)
+print("clean: every work requirement finished, every pool shut down")
+'
+echo "YellowDog calls by endpoint:"
+sim stats | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+calls = s.get("calls", {})
+for k in sorted(calls): print("  %5d  %s" % (calls[k], k))
+'
+
+stage "Done in $(($(date +%s) - T0))s"
