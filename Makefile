@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps build build-asan test demo crd fmt clean bench run
+.PHONY: all deps build build-asan test demo crd fmt clean bench run docker-build
 
 all: build
 
@@ -41,3 +41,8 @@ fmt:
 
 clean:
 	rm -rf build
+
+IMAGE ?= raydog-operator:0.1.0
+docker-build:
+	@command -v docker >/dev/null || { echo "docker-build: no docker client on this machine" >&2; exit 2; }
+	docker build -t $(IMAGE) .
