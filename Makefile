@@ -46,3 +46,11 @@ IMAGE ?= raydog-operator:0.1.0
 docker-build:
 	@command -v docker >/dev/null || { echo "docker-build: no docker client on this machine" >&2; exit 2; }
 	docker build -t $(IMAGE) .
+
+# The operator against the current kubeconfig (and the YellowDog account in each cluster's Secret).
+KUBECONFIG_FILE ?= $(or $(KUBECONFIG),$(HOME)/.kube/config)
+run: build
+	build/bin/raydog-operator --kubeconfig $(KUBECONFIG_FILE) --log-format text
+
+bench:
+	@echo "make bench: not implemented yet (benchmarks issue); nothing was measured." >&2; exit 2
