@@ -1,5 +1,7 @@
 #include "controller/kube/config.hpp"
 
+#include "controller/util/strings.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -406,14 +408,6 @@ std::optional<std::string> getenv_opt(const char* name) {
   const char* v = std::getenv(name);
   if (!v) return std::nullopt;
   return std::string(v);
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
-  std::size_t b = 0;
-  while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
-  return s.substr(b);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "controller/kube/credentials.hpp"
 
+#include "controller/util/strings.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,14 +24,6 @@ using ExecResult = std::optional<Result<ExecCredential, ConfigError>>;
 net::awaitable<ExecResult> exec_on_helper(ExecConfig exec, RestConfig cluster,
                                           std::chrono::milliseconds timeout) {
   co_return ExecResult(run_exec_plugin(exec, cluster, timeout));
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
-  std::size_t b = 0;
-  while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
-  return s.substr(b);
 }
 
 }  // namespace
