@@ -122,6 +122,14 @@ static json curl_json(const std::vector<std::string>& argv) {
   return j;
 }
 
+std::optional<json> Env::get_cluster(const std::string& ns, const std::string& name) {
+  auto r = kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
+  if (r.exit_code != 0) return std::nullopt;
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
 json Env::sim_get(const std::string& path) {
   return curl_json({"curl", "-sS", "-f", sim_url_ + "/_sim/" + path});
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class Env {
   CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "");
   // kubectl apply -f - with `yaml`; REQUIREs success.
   void apply(const std::string& yaml);
+  // The RayDogCluster as JSON (kubectl get -o json), nullopt when absent or unreadable.
+  std::optional<json> get_cluster(const std::string& ns, const std::string& name);
 
   json sim_get(const std::string& path);   // GET <sim>/_sim/...
   json sim_post(const std::string& path);  // POST <sim>/_sim/...

@@ -15,16 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::optional<json> get_cluster(Env& env, const std::string& ns, const std::string& name) {
-  auto r = env.kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
-  if (r.exit_code != 0) return std::nullopt;
-  auto j = json::parse(r.out, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
 bool is_ready(Env& env, const std::string& ns, const std::string& name) {
-  auto c = get_cluster(env, ns, name);
+  auto c = env.get_cluster(ns, name);
   if (!c) return false;
   auto gen = (*c)["metadata"].value("generation", 0);
   for (const auto& cond : c->value("status", json::object()).value("conditions", json::array()))
@@ -68,7 +60,7 @@ void check_exact(Env& env, const std::string& ns, const std::string& name, int w
 void delete_clean(Env& env, const std::string& ns, const std::string& name) {
   auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-  REQUIRE_MESSAGE(env.eventually([&] { return !get_cluster(env, ns, name).has_value(); }, 60s),
+  REQUIRE_MESSAGE(env.eventually([&] { return !env.get_cluster(ns, name).has_value(); }, 60s),
                   env.operator_log());
   auto v = view(env, ns, name);
   CHECK(v.live_work_requirements() == 0);
@@ -103,7 +95,7 @@ TEST_CASE("operator heal: worker task exit, head node lost, pool shut down exter
       60s));
 
   // 2. The head's node is lost: a new head, workers re-pointed at its IP.
-  auto before = get_cluster(env, "heal", "h1");
+  auto before = env.get_cluster("heal", "h1");
   REQUIRE(before);
   const std::string old_ip = (*before)["status"]["head"].value("privateIP", "");
   REQUIRE(!old_ip.empty());
@@ -115,7 +107,7 @@ TEST_CASE("operator heal: worker task exit, head node lost, pool shut down exter
   env.sim_post("nodes/" + head_node + "/lose");
   CHECK(env.eventually(
       [&] {
-        auto c = get_cluster(env, "heal", "h1");
+        auto c = env.get_cluster("heal", "h1");
         if (!c) return false;
         auto ip = (*c)["status"].value("head", json::object()).value("privateIP", "");
         if (ip.empty() || ip == old_ip) return false;

@@ -11,14 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::optional<json> get_cluster(Env& env, const std::string& ns, const std::string& name) {
-  auto r = env.kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
-  if (r.exit_code != 0) return std::nullopt;
-  auto j = json::parse(r.out, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
 std::optional<json> condition(const json& cluster, const std::string& type) {
   for (const auto& c : cluster.value("status", json::object()).value("conditions", json::array()))
     if (c.value("type", "") == type) return c;
@@ -26,7 +18,7 @@ std::optional<json> condition(const json& cluster, const std::string& type) {
 }
 
 std::string phase(Env& env, const std::string& ns, const std::string& name) {
-  auto c = get_cluster(env, ns, name);
+  auto c = env.get_cluster(ns, name);
   return c ? c->value("status", json::object()).value("phase", "") : "";
 }
 
@@ -51,7 +43,7 @@ void delete_and_check_clean(Env& env, const std::string& ns, const std::string& 
   auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
   INFO(env.operator_log());
-  REQUIRE(env.eventually([&] { return !get_cluster(env, ns, name).has_value(); }, 90s));
+  REQUIRE(env.eventually([&] { return !env.get_cluster(ns, name).has_value(); }, 90s));
   auto v = sim_view(env, ns, name);
   CHECK(v.live_work_requirements() == 0);
   CHECK(v.live_pools() == 0);
@@ -72,7 +64,7 @@ TEST_CASE("operator e2e: heterogeneous sample Ready, resize, remove pool, suspen
   REQUIRE(get.exit_code == 0);
   CHECK(get.out.find("research") != std::string::npos);
   CHECK(get.out.find("Running") != std::string::npos);
-  auto cluster = get_cluster(env, "team-a", "research");
+  auto cluster = env.get_cluster("team-a", "research");
   REQUIRE(cluster);
   const auto& status = (*cluster)["status"];
   CHECK(status.value("head", json::object()).value("privateIP", "") != "");
@@ -146,12 +138,12 @@ TEST_CASE("operator e2e: invalid spec is reported with the field, no YellowDog c
     INFO(env.operator_log());
     REQUIRE(env.eventually(
         [&] {
-          auto c = get_cluster(env, "bad", "broken");
+          auto c = env.get_cluster("bad", "broken");
           auto s = c ? condition(*c, "Synced") : std::nullopt;
           return s && s->value("status", "") == "False" && s->value("reason", "") == "InvalidSpec";
         },
         30s));
-    auto c = get_cluster(env, "bad", "broken");
+    auto c = env.get_cluster("bad", "broken");
     CHECK(condition(*c, "Synced")->value("message", "").find("spec.yellowdog.namespace") !=
           std::string::npos);
   }
@@ -167,7 +159,7 @@ TEST_CASE("operator e2e: missing credentials Secret is named in Synced") {
   INFO(env.operator_log());
   REQUIRE(env.eventually(
       [&] {
-        auto c = get_cluster(env, "nocreds", "c1");
+        auto c = env.get_cluster("nocreds", "c1");
         auto s = c ? condition(*c, "Synced") : std::nullopt;
         return s && s->value("status", "") == "False" &&
                s->value("message", "").find("yellowdog-credentials") != std::string::npos;
