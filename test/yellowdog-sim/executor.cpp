@@ -109,7 +109,10 @@ struct TaskExecutor::Impl : std::enable_shared_from_this<Impl> {
       net::post(ioc, [self = shared_from_this(), id] { (void)self->sim.task_exit(id, 127); });
       return;
     }
-    procs.push_back(Process{pid, t.id});
+    Process started;
+    started.pid = pid;
+    started.task_id = t.id;
+    procs.push_back(std::move(started));
   }
 
   void terminate(const Task& t) {

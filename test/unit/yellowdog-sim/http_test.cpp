@@ -87,7 +87,14 @@ std::string gzip(const std::string& data) {
 // A synchronous facade over the shared raydog_http client for test code.
 struct Http {
   explicit Http(const std::string& url, std::string auth = "")
-      : client(ioc.get_executor(), http::ClientOptions{.base_url = url}), auth(std::move(auth)) {}
+      : client(ioc.get_executor(), options_for(url)), auth(std::move(auth)) {}
+
+  // Fields set one by one: a designated initializer trips -Wmissing-field-initializers (-Werror in CI).
+  static http::ClientOptions options_for(const std::string& url) {
+    http::ClientOptions o;
+    o.base_url = url;
+    return o;
+  }
 
   SendResult send(const std::string& method, const std::string& target, const std::string& body = "",
                   bool gzipped = false) {
