@@ -158,6 +158,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   ActContext ctx{kube_, yd.get(), events_, log, &cluster, &observed};
   ActResult acted = co_await act(ctx, actions);
   result.yellowdog_calls += acted.yellowdog_calls;
+  result.acted = !only_requeue(actions);
 
   // Remember a steady full observation (plan only waits): the next poll can be one GET.
   if (!observed.observe_error && !acted.outcome.error && only_requeue(actions) && yd)
@@ -182,6 +183,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
         }
       } else {
         result.status_written = true;
+        result.acted = true;
       }
     }
   } else {

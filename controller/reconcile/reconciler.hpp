@@ -40,6 +40,9 @@ struct ReconcileResult {
   std::optional<Error> error;
   int yellowdog_calls = 0;
   bool status_written = false;
+  // True when this reconcile changed something (any planned action besides waiting, or a status write):
+  // the metrics split reconcile time into no-op and acting reconciles with it.
+  bool acted = false;
 };
 
 class Reconciler {
