@@ -4,7 +4,8 @@
 # expect: a Python virtualenv at /opt/yellowdog/agent/venv (RayDog's convention) holding Ray, owned by the
 # agent's user, and, when DLG_VERSION is non-empty, DALiuGE (`daliuge-engine==$DLG_VERSION`, which provides
 # the `dlg` command) in the same virtualenv.
-# Environment (all optional; the operator renders them in front of this script when it uses it):
+# Settings (all optional) come from the environment or from assignments placed right after the shebang line
+# (the operator inserts `DLG_VERSION='<version>'` there when DALiuGE is enabled and a pool has no userData):
 #   RAY_VERSION   Ray version to install (default: latest `ray[default]`)
 #   DLG_VERSION   daliuge-engine version to install (default: empty = no DALiuGE)
 #   RAY_VENV      virtualenv path (default /opt/yellowdog/agent/venv)

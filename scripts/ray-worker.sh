@@ -6,6 +6,10 @@
 #   RAY_HEAD_IP               the head node's private IP (required)
 #   RAY_HEAD_NODE_PRIVATE_IP  the same (RayDog's deprecated name)
 #   OBSERVABILITY_HOST        the observability node's private IP (optional)
+#   DLG_ENABLED=true          DALiuGE: start a Node Manager (NM) here with DLG_ROOT, DLG_NM_PORT,
+#                             DLG_EVENTS_PORT, DLG_RPC_PORT, and join Ray only once it answers GET /api
+#                             (at most DLG_NM_WAIT_SECONDS, default 120). The operator registers the NM with
+#                             the head's DIM; this script never does.
 # Override with spec.workerPools[].startScript / startScriptFrom.
 set -euo pipefail
 
@@ -18,6 +22,42 @@ if [[ -f "$VENV/bin/activate" ]]; then
 fi
 
 trap 'ray stop' EXIT
+
+if [[ "${DLG_ENABLED:-false}" == "true" ]]; then
+  # The NM runs in the foreground of its own process, a child of this script (no -d, no --watchdog: a
+  # restart on another port would invalidate the registration); the EXIT trap stops it before Ray.
+  # -H 0.0.0.0: the DIM and the other NMs reach it on the private network (REST, events, RPC).
+  : "${DLG_ROOT:?DLG_ROOT must be set when DLG_ENABLED=true}"
+  if ! command -v dlg >/dev/null; then
+    echo "error: DALiuGE is enabled but 'dlg' is not installed (daliuge-engine: see scripts/node-userdata.sh)" >&2
+    exit 1
+  fi
+  NM_PORT="${DLG_NM_PORT:-8000}"
+  NM_WAIT="${DLG_NM_WAIT_SECONDS:-120}"
+  mkdir -p "$DLG_ROOT"
+  DLG_ROOT="$DLG_ROOT" dlg nm -H 0.0.0.0 -P "$NM_PORT" \
+    --event_port "${DLG_EVENTS_PORT:-5555}" --rpc_port "${DLG_RPC_PORT:-6666}" -v &
+  NM_PID=$!
+  # shellcheck disable=SC2317  # called through the EXIT trap
+  stop_daliuge() {
+    kill -TERM "$NM_PID" 2>/dev/null || true
+    wait "$NM_PID" 2>/dev/null || true
+  }
+  trap 'stop_daliuge; ray stop' EXIT
+  # "Ray worker joined" then implies "NM ready": its REST server starts after its event and RPC sockets.
+  deadline=$((SECONDS + NM_WAIT))
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:${NM_PORT}/api" || true)" == "200" ]]; do
+    if ! kill -0 "$NM_PID" 2>/dev/null; then
+      echo "error: the DALiuGE Node Manager (dlg nm) exited before answering on port ${NM_PORT}" >&2
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "error: the DALiuGE Node Manager did not answer GET http://127.0.0.1:${NM_PORT}/api within ${NM_WAIT}s" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+fi
 
 # Node metrics on 10002; Ray worker ports 10003-19999 (the range the observability wiring scrapes).
 ray start \
