@@ -83,7 +83,8 @@ struct Controller::Impl : std::enable_shared_from_this<Impl> {
       } else {
         queue.add_rate_limited(key);
       }
-      reconcile_log.error("Reconciler error", {{"error", *outcome.error}, {"terminal", outcome.terminal}});
+      if (options.log_errors)
+        reconcile_log.error("Reconciler error", {{"error", *outcome.error}, {"terminal", outcome.terminal}});
     } else if (outcome.requeue_after > Clock::duration::zero()) {
       result = ReconcileResult::kRequeueAfter;
       queue.forget(key);

@@ -33,6 +33,9 @@ using Reconciler =
 struct ControllerOptions {
   std::string name = "raydogcluster";
   int max_concurrent_reconciles = 1;
+  // Log "Reconciler error" for failed reconciles. Off when the reconciler logs its own failures (with its
+  // own reconcileID), so one reconcile never shows up under two ids.
+  bool log_errors = true;
 };
 
 class Controller {

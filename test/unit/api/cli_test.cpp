@@ -61,6 +61,16 @@ TEST_CASE("cli: --help, --version and a usage error") {
   auto bad = run_command({bin_path("raydog-operator"), "--bogus=x"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.starts_with("raydog-operator: unknown flag --bogus (see --help)\n"));
+  // A bare unknown flag is unknown, not "missing value" (the name is checked before its value).
+  auto bare = run_command({bin_path("raydog-operator"), "--bogus"});
+  CHECK(bare.exit_code == 2);
+  CHECK(bare.err.starts_with("raydog-operator: unknown flag --bogus (see --help)\n"));
+  auto bare_run = run_command({bin_path("raydog-operator"), "run", "--kubeconfig", "k", "--bogus"});
+  CHECK(bare_run.exit_code == 2);
+  CHECK(bare_run.err.starts_with("raydog-operator: unknown flag --bogus (see --help)\n"));
+  auto bad_bool = run_command({bin_path("raydog-operator"), "--leader-elect=yes"});
+  CHECK(bad_bool.exit_code == 2);
+  CHECK(bad_bool.err.starts_with("raydog-operator: --leader-elect: must be true or false\n"));
   auto bad_value = run_command({bin_path("raydog-operator"), "run", "--requeue-steady", "soon"});
   CHECK(bad_value.exit_code == 2);
   CHECK(bad_value.err.starts_with("raydog-operator: --requeue-steady: not a duration: soon\n"));
