@@ -14,17 +14,34 @@ CLUSTER=research
 NS=team-a
 
 cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" -ne 0 ]; then
-    echo "demo failed (exit $rc); last operator log lines:" >&2
-    tail -n 20 "$WORK/operator.log" >&2 2>/dev/null || true
+  local rc=$? i
+  trap - INT TERM
+  if [ -n "${INTERRUPTED:-}" ]; then rc=130; fi
+  printf '\r\033[K' >&2  # clear a progress line
+  # Reverse start order: the operator stops first (lease released, nothing half-written) while its API
+  # servers still answer; then the simulator and the emulator.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${PIDS[i]}" 2>/dev/null || true
+    wait "${PIDS[i]}" 2>/dev/null || true
+  done
+  if [ "$rc" -eq 130 ]; then
+    echo "demo interrupted; everything it started is stopped" >&2
+  elif [ "$rc" -ne 0 ]; then
+    echo "demo failed (exit $rc)" >&2
+    if [ -s "$WORK/operator.log" ]; then
+      echo "last operator log lines:" >&2
+      tail -n 20 "$WORK/operator.log" >&2
+    fi
   fi
   rm -rf "$WORK"
+  exit "$rc"
+}
+on_signal() {
+  INTERRUPTED=1
+  exit 130
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap on_signal INT TERM
 
 stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 wait_for_file() {  # FILE SECONDS
@@ -34,6 +51,13 @@ wait_for_file() {  # FILE SECONDS
 }
 jp() { kubectl get rdc "$CLUSTER" -n "$NS" -o "jsonpath=$1" 2>/dev/null || true; }
 sim() { curl -fsS "$YD_URL/_sim/$1"; }
+
+for exe in kube-emulator yellowdog-sim raydog-operator; do
+  if [ ! -x "$BIN/$exe" ]; then
+    echo "demo: $BIN/$exe not found; build first ('make build'), or point RAYDOG_BIN at the binaries" >&2
+    exit 1
+  fi
+done
 
 export KUBECONFIG="$WORK/kubeconfig" KUBECACHEDIR="$WORK/kubecache" HOME="$WORK"
 T0=$(date +%s)
@@ -67,18 +91,21 @@ kubectl -n "$NS" create configmap ray-gpu-scripts --from-file=worker.sh=scripts/
 sed "s#apiURL: https://api.yellowdog.ai#apiURL: $YD_URL#" manifests/samples/heterogeneous.yaml | kubectl apply -f -
 
 stage "Converging (what 'kubectl get rdc -w' shows)"
-kubectl get rdc -n "$NS"
+# One line per change, in the columns 'kubectl get rdc' prints, under a live progress line.
+row() { printf '%-10s %-14s %-11s %-8s %-8s %s\n' "$@"; }
+row NAME PHASE "HEAD IP" WORKERS DESIRED READY
 last=""
 for ((i = 0; i < 180; i++)); do
-  line=$(kubectl get rdc "$CLUSTER" -n "$NS" --no-headers 2>/dev/null || true)
-  if [ "$line" != "$last" ]; then echo "$line"; last=$line; fi
-  ready=$(jp '{.status.conditions[?(@.type=="Ready")].status}')
-  printf '\r  [%3ss] phase=%-12s workers %s/%s ready   ' "$(($(date +%s) - T0))" "$(jp '{.status.phase}')" \
-    "$(jp '{.status.readyWorkers}')" "$(jp '{.status.desiredWorkers}')" >&2
+  fields=$(jp '{.status.phase}|{.status.head.privateIP}|{.status.readyWorkers}|{.status.desiredWorkers}|{.status.conditions[?(@.type=="Ready")].status}') || true
+  IFS='|' read -r phase head_ip ready_workers desired ready <<<"$fields" || true
+  line=$(row "$CLUSTER" "${phase:--}" "${head_ip:--}" "${ready_workers:-0}" "${desired:-?}" "${ready:-?}")
+  if [ "$line" != "$last" ]; then printf '\r\033[K%s\n' "$line"; last=$line; fi
+  printf '\r\033[K  [%3ss] phase=%s, %s/%s workers ready' "$(($(date +%s) - T0))" "${phase:--}" \
+    "${ready_workers:-0}" "${desired:-?}" >&2
   [ "$ready" = "True" ] && break
   sleep 1
 done
-echo >&2
+printf '\r\033[K' >&2
 kubectl wait --for=condition=Ready "rdc/$CLUSTER" -n "$NS" --timeout=10s
 kubectl get rdc -n "$NS" -o wide
 
