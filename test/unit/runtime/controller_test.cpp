@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <set>
+#include <iostream>
+#include <sstream>
 
 #include "controller/runtime/controller.hpp"
 
@@ -51,7 +53,8 @@ TEST_CASE("controller: outcomes drive the queue (forget, backoff, requeue_after,
     if (key == "ns/throws" && calls[key] == 1) throw std::runtime_error("bug");
     co_return out;
   };
-  Controller controller({.name = "test", .max_concurrent_reconciles = 2}, queue, reconcile, &metrics);
+  Controller controller({.name = "test", .max_concurrent_reconciles = 2, .log_errors = true}, queue,
+                        reconcile, &metrics);
   controller.start(ioc.get_executor());
   for (const char* k : {"ns/ok", "ns/fails-twice", "ns/terminal", "ns/periodic", "ns/throws"}) queue.add(k);
   ioc.poll();
@@ -109,7 +112,8 @@ TEST_CASE("controller: concurrency limit and graceful stop waits for in-flight r
     ++finished;
     co_return ReconcileOutcome{};
   };
-  Controller controller({.name = "c", .max_concurrent_reconciles = 3}, queue, reconcile, &metrics);
+  Controller controller({.name = "c", .max_concurrent_reconciles = 3, .log_errors = true}, queue, reconcile,
+                        &metrics);
   controller.start(ioc.get_executor());
   for (int i = 0; i < 10; ++i) queue.add("ns/k" + std::to_string(i));
   std::optional<bool> drained;
@@ -142,4 +146,36 @@ TEST_CASE("reconcile ids are UUID v4 and distinct") {
     ids.insert(id);
   }
   CHECK(ids.size() == 1000);
+}
+
+TEST_CASE("controller: log_errors=false leaves failure logging to the reconciler") {
+  for (const bool log_errors : {true, false}) {
+    CAPTURE(log_errors);
+    std::ostringstream out;
+    raydog::log::configure(raydog::log::Level::kInfo, raydog::log::Format::kJson, &out);
+    asio::io_context ioc;
+    FakeClock clock;
+    WorkQueue queue(clock, std::make_unique<ItemExponentialRateLimiter>());
+    CountingControllerMetrics metrics;
+    Reconciler reconcile = [](const std::string&,
+                              const raydog::log::Logger&) -> asio::awaitable<ReconcileOutcome> {
+      ReconcileOutcome out;
+      out.error = "transient";
+      co_return out;
+    };
+    Controller controller({.name = "c", .max_concurrent_reconciles = 1, .log_errors = log_errors}, queue,
+                          reconcile, &metrics);
+    controller.start(ioc.get_executor());
+    queue.add("ns/a");
+    ioc.poll();
+    CHECK(metrics.results[ReconcileResult::kError] == 1);  // counted either way
+    CHECK(queue.num_requeues("ns/a") == 1);                // and retried with backoff either way
+    CHECK((out.str().find("Reconciler error") != std::string::npos) == log_errors);
+    std::optional<bool> drained;
+    asio::co_spawn(
+        ioc, [&]() -> asio::awaitable<void> { drained = co_await controller.stop(1s); }, asio::detached);
+    ioc.poll();
+    CHECK(drained.value_or(false));
+    raydog::log::configure(raydog::log::Level::kInfo, raydog::log::Format::kJson, &std::cerr);
+  }
 }
