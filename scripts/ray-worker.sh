@@ -32,6 +32,10 @@ if [[ "${DLG_ENABLED:-false}" == "true" ]]; then
     echo "error: DALiuGE is enabled but 'dlg' is not installed (daliuge-engine: see scripts/node-userdata.sh)" >&2
     exit 1
   fi
+  if ! command -v curl >/dev/null; then
+    echo "error: DALiuGE is enabled but 'curl' (the Node Manager readiness check) is not installed" >&2
+    exit 1
+  fi
   NM_PORT="${DLG_NM_PORT:-8000}"
   NM_WAIT="${DLG_NM_WAIT_SECONDS:-120}"
   mkdir -p "$DLG_ROOT"
