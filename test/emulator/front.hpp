@@ -23,6 +23,7 @@ struct FrontOptions {
   std::optional<std::chrono::milliseconds> drop_watches_every;
   std::chrono::seconds bookmark_interval{5};
   bool verbose = false;  // one stderr line per request (never headers)
+  std::string request_log;  // a file: one JSON line per request (request_log.hpp); empty: none
 };
 
 class Front {

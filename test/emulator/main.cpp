@@ -1,6 +1,6 @@
 // kube-emulator: flags and wiring only (see README.md).
 //   kube-emulator --listen 127.0.0.1:0 --write-kubeconfig FILE [--tls] [--token T] [--client-cert]
-//                 [--history N] [--drop-watches-every DURATION] [--verbose]
+//                 [--history N] [--drop-watches-every DURATION] [--verbose] [--request-log FILE]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,7 +23,8 @@ using namespace raydog::emulator;
 void usage() {
   std::cerr << "usage: kube-emulator --listen HOST:PORT --write-kubeconfig FILE [--tls] [--token T] "
                "[--client-cert]\n"
-               "                     [--history N] [--drop-watches-every DURATION] [--verbose]\n";
+               "                     [--history N] [--drop-watches-every DURATION] [--verbose]\n"
+               "                     [--request-log FILE]\n";
 }
 
 // "500ms", "30s", "5m", "1h" -> milliseconds; nullopt when malformed.
@@ -86,7 +87,7 @@ bool write_kubeconfig(const std::string& file, const std::string& url, const Tls
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0", kubeconfig, token;
+  std::string listen = "127.0.0.1:0", kubeconfig, token, request_log;
   bool tls = false, client_cert = false, verbose = false;
   std::size_t history = 200000;
   std::optional<std::chrono::milliseconds> drop_every;
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
       client_cert = true;
     else if (a == "--verbose")
       verbose = true;
+    else if (a == "--request-log")
+      request_log = value();
     else if (a == "--history") {
       std::string v = value();
       try {
@@ -150,6 +153,7 @@ int main(int argc, char** argv) {
   fo.listen = listen;
   fo.tls = tls;
   fo.verbose = verbose;
+  fo.request_log = request_log;
   fo.drop_watches_every = drop_every;
   std::optional<TlsMaterial> material;
   if (tls) {
