@@ -381,3 +381,30 @@ TEST_CASE("runtime e2e lost leadership: the leader whose Lease is taken exits 1 
   CHECK(op.logged("leader election lost: exiting"));
   CHECK(cluster.lease_holder() == "someone-else");
 }
+
+TEST_CASE("runtime e2e: watches dropped every second, the operator still sees new objects, SIGINT exits 0") {
+  Cluster cluster({"--drop-watches-every", "1s", "--history", "10"});
+  cluster.apply_crd();
+  Operator op(cluster, "operator");
+  REQUIRE_MESSAGE(eventually([&] { return op.logged("Starting workers"); }, 60s), op.log());
+  // Several watch generations later (the informer re-watched, or relisted after 410), a new object is seen.
+  REQUIRE(
+      eventually([&] { return op.metrics().find("rest_client_requests_total") != std::string::npos; }, 10s));
+  std::this_thread::sleep_for(2500ms);
+  auto applied = cluster.kubectl({"apply", "-f", "-"}, kClusterWithoutSecret);
+  REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
+  REQUIRE_MESSAGE(eventually(
+                      [&] {
+                        auto synced = condition(cluster, "Synced");
+                        return synced && synced->value("reason", "") == "CredentialsNotFound";
+                      },
+                      60s),
+                  op.log());
+  CHECK(http_get(op.health_url + "/readyz").code == 200);
+  REQUIRE(kill(op.process->pid(), SIGINT) == 0);
+  auto status = op.process->wait(30s);
+  REQUIRE_MESSAGE(status.has_value(), op.log());
+  CHECK_MESSAGE(*status == 0, op.log());
+  CHECK(op.field("shutting down", "reason") == "SIGINT");
+  CHECK(cluster.lease_holder().empty());
+}
