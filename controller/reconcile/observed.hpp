@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "api/field_error.hpp"
 #include "api/types.hpp"
 #include "controller/yellowdog/model.hpp"
 
@@ -94,6 +95,10 @@ struct ObservedPool {
 
 struct Observed {
   api::RayDogCluster cluster;  // defaulted; cluster.status = previous status
+  // What api::decode_cluster could not read (an unknown field or a wrong type that slipped past the CRD
+  // schema, e.g. an older CRD): treated like validation errors (Synced=False InvalidSpec with the paths,
+  // Stalled, no YellowDog call), never only a log line.
+  api::FieldErrors decode_errors;
   PlanOptions options;
   CredentialsObservation credentials;
 

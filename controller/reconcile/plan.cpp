@@ -186,6 +186,23 @@ bool head_ever_started(const Observed& o, const yd::WorkRequirement& wr) {
 
 }  // namespace
 
+api::FieldErrors spec_errors(const Observed& o) {
+  api::FieldErrors errors;
+  auto under = [](const std::string& path, const std::string& prefix) {
+    if (prefix.empty()) return true;
+    if (!path.starts_with(prefix)) return false;
+    return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
+  };
+  for (const auto& d : o.decode_errors)
+    if (!under(d.path, "status")) errors.push_back(d);
+  for (auto& e : api::validate(o.cluster)) {
+    bool shadowed = false;
+    for (const auto& d : o.decode_errors) shadowed = shadowed || under(e.path, d.path);
+    if (!shadowed) errors.push_back(std::move(e));
+  }
+  return errors;
+}
+
 // ---- view ----------------------------------------------------------------------------------------
 
 View view(const Observed& o, TimePoint now) {
@@ -194,7 +211,7 @@ View view(const Observed& o, TimePoint now) {
   const auto& prev = c.status;
   const std::int64_t generation = c.metadata.generation.value_or(0);
   v.has_finalizer = has_finalizer(c);
-  v.spec_errors = api::validate(c);
+  v.spec_errors = spec_errors(o);
   v.names = names_for(c, o.incarnation);
 
   if (c.metadata.deletion_timestamp)
@@ -314,6 +331,24 @@ Actions teardown(const Observed& o, const yd::WorkRequirement* wr, std::vector<s
     }
   }
   return out;
+}
+
+// The YellowDog ids the last written status names (WR, head pool, worker pools and their CRs): what a
+// cleanup that cannot read YellowDog any more reports as possibly leaking.
+std::vector<std::string> ids_from_status(const api::RayDogCluster& c) {
+  std::vector<std::string> ids;
+  if (!c.status) return ids;
+  const auto& st = *c.status;
+  auto add = [&](const std::optional<std::string>& id) {
+    if (id && !id->empty() && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+  };
+  if (st.work_requirement) add(st.work_requirement->id);
+  if (st.head) add(st.head->worker_pool_id);
+  for (const auto& p : st.worker_pools) {
+    add(p.worker_pool_id);
+    add(p.compute_requirement_id);
+  }
+  return ids;
 }
 
 bool needs_event(const api::RayDogCluster& c, std::string_view reason) {
@@ -687,12 +722,17 @@ Actions plan(const Observed& o, TimePoint now) {
       }
       if (timed_out) {
         std::vector<std::string> ids;
-        teardown(o, o.work_requirement ? &*o.work_requirement : nullptr, &ids);
+        const bool blind = o.observe_error || o.credentials.state != CredentialsState::Ok;
+        if (blind)
+          ids = ids_from_status(c);  // YellowDog unreadable: the last status knows the ids
+        else
+          teardown(o, o.work_requirement ? &*o.work_requirement : nullptr, &ids);
         std::string list;
         for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
         p.event("Warning", "CleanupTimedOut",
-                "Cleanup did not finish in time; these YellowDog objects may leak: " +
-                    (list.empty() ? std::string("(unknown: YellowDog could not be read)") : list));
+                "Cleanup did not finish in time; these YellowDog objects may leak" +
+                    std::string(blind ? " (YellowDog could not be read; ids from the last status)" : "") +
+                    ": " + (list.empty() ? std::string("(unknown)") : list));
         p.out.push_back(RemoveFinalizer{});
         return p.out;
       }

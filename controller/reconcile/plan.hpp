@@ -77,6 +77,11 @@ struct View {
 
 View view(const Observed& observed, TimePoint now);
 
+// The spec's errors: observed.decode_errors (except paths under `status`: a status that does not decode
+// is ours to rewrite, not the user's error), then api::validate's errors not about a field that already
+// failed to decode. Non-empty -> Lifecycle::InvalidSpec: no YellowDog call at all.
+api::FieldErrors spec_errors(const Observed& observed);
+
 Actions plan(const Observed& observed, TimePoint now);
 
 // True when YellowDog shows nothing of this cluster still running (WR finished or absent, every pool

@@ -102,7 +102,11 @@ api::RayDogClusterStatus compute_status(const Observed& o, const ActOutcome& out
   Conditions conds{previous, generation, format_k8s_time(now), {}};
 
   // When YellowDog could not be read, the YellowDog-derived fields keep their last known values.
-  const bool blind = v.lifecycle == Lifecycle::ObserveFailed;
+  // Likewise while deleting without a reading of YellowDog (observe failed, credentials gone, Orphan): the
+  // ids stay in status, where a timed-out cleanup finds what may leak.
+  const bool blind = v.lifecycle == Lifecycle::ObserveFailed ||
+                     (v.lifecycle == Lifecycle::Deleting &&
+                      (o.observe_error || o.credentials.state != CredentialsState::Ok));
   if (blind && previous) {
     st = *previous;
     st.observed_generation = generation;

@@ -161,6 +161,43 @@ std::string Env::sample(const std::string& name, const std::string& ns) const {
   return y;
 }
 
+std::vector<json> Env::events(const std::string& ns, const std::string& name, const std::string& reason) {
+  std::vector<json> out;
+  auto r = kubectl({"get", "events", "-n", ns, "-o", "json"});
+  if (r.exit_code != 0) return out;
+  auto j = json::parse(r.out, nullptr, false);
+  if (j.is_discarded()) return out;
+  for (const auto& e : j.value("items", json::array())) {
+    if (e.value("involvedObject", json::object()).value("name", "") != name) continue;
+    if (!reason.empty() && e.value("reason", "") != reason) continue;
+    out.push_back(e);
+  }
+  return out;
+}
+
+bool Env::is_ready(const std::string& ns, const std::string& name) {
+  auto c = get_cluster(ns, name);
+  if (!c) return false;
+  auto gen = (*c)["metadata"].value("generation", 0);
+  auto ready = condition_of(*c, "Ready");
+  return ready && ready->value("status", "") == "True" && ready->value("observedGeneration", 0) == gen;
+}
+
+std::string small_cluster(const Env& env, const std::string& name, const std::string& ns, int nodes,
+                          const std::string& extra_spec) {
+  return "apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
+         "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim_url() +
+         "\n    namespace: ray-e2e\n    credentialsSecretRef:\n      name: yellowdog-credentials\n"
+         "  head:\n    computeRequirementTemplate: ray/head\n  workerPools:\n  - name: cpu\n    nodes: " +
+         std::to_string(nodes) + "\n    computeRequirementTemplate: ray/cpu\n" + extra_spec;
+}
+
+std::optional<json> condition_of(const json& cluster, const std::string& type) {
+  for (const auto& c : cluster.value("status", json::object()).value("conditions", json::array()))
+    if (c.value("type", "") == type) return c;
+  return std::nullopt;
+}
+
 bool Env::eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -46,6 +46,11 @@ class Env {
   // The heterogeneous sample pointed at the simulator, with its name/namespace replaced.
   std::string sample(const std::string& name, const std::string& ns) const;
 
+  // core/v1 Events in `ns` whose involvedObject is `name` (all reasons when `reason` is empty).
+  std::vector<json> events(const std::string& ns, const std::string& name, const std::string& reason = "");
+  // True when the cluster's Ready condition is True for its current generation.
+  bool is_ready(const std::string& ns, const std::string& name);
+
   // Polls `cond` every 100 ms until it holds or `timeout`.
   bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
@@ -56,6 +61,14 @@ class Env {
   std::string kubeconfig_, sim_url_;
   int operator_runs_ = 0;
 };
+
+// A small cluster: head + one worker pool "cpu" of `nodes`, no observability; `extra_spec` is appended to
+// the spec (two-space indented YAML lines, e.g. "  buildTimeout: 3s\n").
+std::string small_cluster(const Env& env, const std::string& name, const std::string& ns, int nodes,
+                          const std::string& extra_spec = "");
+
+// The condition `type` of a cluster (kubectl get -o json), if present.
+std::optional<json> condition_of(const json& cluster, const std::string& type);
 
 // Objects of the simulator whose name starts with `prefix` (all kinds), by kind.
 struct SimView {

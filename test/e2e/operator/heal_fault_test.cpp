@@ -25,15 +25,6 @@ bool is_ready(Env& env, const std::string& ns, const std::string& name) {
   return false;
 }
 
-// A small cluster: head + one worker pool of `nodes`, no observability.
-std::string small_cluster(const Env& env, const std::string& name, const std::string& ns, int nodes) {
-  return "apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
-         "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim_url() +
-         "\n    namespace: ray-e2e\n    credentialsSecretRef:\n      name: yellowdog-credentials\n"
-         "  head:\n    computeRequirementTemplate: ray/head\n  workerPools:\n  - name: cpu\n    nodes: " +
-         std::to_string(nodes) + "\n    computeRequirementTemplate: ray/cpu\n";
-}
-
 SimView view(Env& env, const std::string& ns, const std::string& name) {
   return view_of(env.sim_get("objects"), "rdc-" + ns + "-" + name);
 }

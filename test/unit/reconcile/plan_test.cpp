@@ -100,7 +100,7 @@ TEST_CASE("plan: pools booting and head not executing yet: wait, add nothing") {
   CHECK(std::get<rr::RequeueAfter>(a.back()).after == w.o.options.requeue_converging);
 }
 
-TEST_CASE("plan: head executing -> worker tasks added with the head IP; partially ready -> nothing new") {
+TEST_CASE("plan: head executing -> worker tasks added with the head IP, partially ready -> nothing new") {
   World w;
   w.reconcile();
   w.progress();  // head executing, IP resolved
@@ -145,7 +145,7 @@ TEST_CASE("plan: observability first, its IP reaches head and workers") {
   CHECK(w.o.cluster.status->observability->prometheus_url == "http://" + obs_ip + ":9090");
 }
 
-TEST_CASE("plan: failed worker task is replaced after a backoff that doubles; Degraded with the error") {
+TEST_CASE("plan: failed worker task is replaced after a backoff that doubles, Degraded with the error") {
   World w = running_world();
   auto workers = w.live_tasks("worker-nodes-cpu");
   REQUIRE(workers.size() == 2);
@@ -188,7 +188,7 @@ TEST_CASE("plan: failed worker task is replaced after a backoff that doubles; De
   CHECK(w.phase() == raydog::api::Phase::Running);
 }
 
-TEST_CASE("plan: head lost -> new head; workers re-pointed at the new IP with an event naming both IPs") {
+TEST_CASE("plan: head lost -> new head, workers re-pointed at the new IP with an event naming both IPs") {
   World w = running_world();
   const std::string old_ip = *w.o.head->private_ip;
   const std::string old_head = w.o.head->task_id;
@@ -328,7 +328,7 @@ TEST_CASE("plan: spec changes: pool added, resized up and down, removed") {
   }
 }
 
-TEST_CASE("plan: immutable change -> replacement pool; the old one drains only once the new one runs") {
+TEST_CASE("plan: immutable change -> replacement pool, the old one drains only once the new one runs") {
   World w = running_world();
   auto before = rr::names_for(w.o.cluster, 1).workers[0];
   (*w.o.cluster.spec.worker_pools)[0].node.images_id = "ami-new";
@@ -357,7 +357,7 @@ TEST_CASE("plan: immutable change -> replacement pool; the old one drains only o
   CHECK(w.pool_named(before.revision)->compute_requirement->status == "TERMINATED");
 }
 
-TEST_CASE("plan: suspend tears down; resume builds a new incarnation recorded before its creates") {
+TEST_CASE("plan: suspend tears down, resume builds a new incarnation recorded before its creates") {
   World w = running_world();
   w.o.cluster.spec.suspend = true;
   w.o.cluster.metadata.generation = 2;
@@ -563,7 +563,7 @@ TEST_CASE("plan: missing ConfigMap for a script -> ConfigMapNotFound, nothing cr
   CHECK(w.live_tasks("head-node")[0]->task_data == "#!/bin/bash\nray start --head --block\n");
 }
 
-TEST_CASE("plan: observe failure plans nothing; WR finished from outside -> new incarnation") {
+TEST_CASE("plan: observe failure plans nothing, WR finished from outside -> new incarnation") {
   World w = running_world();
   w.o.observe_error = rr::Error{rr::ErrorKind::Transient, "503 from YellowDog"};
   CHECK(rr::plan(w.o, w.now).empty());

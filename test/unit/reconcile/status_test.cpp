@@ -17,7 +17,7 @@ const api::Condition* cond(const api::RayDogClusterStatus& s, std::string_view t
 }
 }  // namespace
 
-TEST_CASE("status: every condition is present with observedGeneration; phase table over the lifecycle") {
+TEST_CASE("status: every condition is present with observedGeneration, phase table over the lifecycle") {
   World w;
   w.o.cluster.metadata.generation = 5;
   struct Step {
@@ -97,7 +97,7 @@ TEST_CASE("status: head, endpoints, work requirement and per-pool counts") {
   CHECK(st.ready_workers == 3);
 }
 
-TEST_CASE("status: lastTransitionTime moves only when a condition's status changes; no write when steady") {
+TEST_CASE("status: lastTransitionTime moves only when a condition's status changes, no write when steady") {
   World w;
   w.converge();
   const auto steady = *w.o.cluster.status;
@@ -131,7 +131,7 @@ TEST_CASE("status: lastTransitionTime moves only when a condition's status chang
   CHECK(rr::status_changed(degraded, copy));
 }
 
-TEST_CASE("status: act errors are classified into Synced reasons; a Kubernetes 409 does not flap Synced") {
+TEST_CASE("status: act errors are classified into Synced reasons, a Kubernetes 409 does not flap Synced") {
   World w;
   w.converge();
   struct Row {
