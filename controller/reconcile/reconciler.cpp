@@ -107,6 +107,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
 
   Observed observed;
   observed.cluster = cluster;
+  observed.decode_errors = decode_errors;
   observed.options = options_.plan;
   observed.incarnation = incarnation_from_status(cluster);
 
@@ -114,8 +115,10 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   const bool orphan =
       cluster.spec.deletion_policy.value_or(api::DeletionPolicy::Delete) == api::DeletionPolicy::Orphan;
   // An invalid spec never reaches YellowDog (design §5): plan reports it, we make no call.
-  const bool valid = decode_errors.empty() && api::validate(cluster).empty();
-  if (!decode_errors.empty()) log.warn("spec does not decode", {{"errors", api::to_string(decode_errors)}});
+  // Decode errors count as spec errors (status reports them with their paths): spec_errors() says which.
+  const bool valid = spec_errors(observed).empty();
+  if (!decode_errors.empty())
+    log.warn("resource does not decode", {{"errors", api::to_string(decode_errors)}});
 
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   if (valid && !(deleting && orphan)) {
