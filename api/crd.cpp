@@ -21,6 +21,11 @@ const char* const kRuleSecretKeysDiffer =
     "!has(self.keyIdKey) || !has(self.keySecretKey) || self.keyIdKey != self.keySecretKey";
 const char* const kRulePositiveDuration = "duration(self) > duration('0s')";
 const char* const kRuleTagKeys = "self.all(k, size(k) >= 1 && size(k) <= 128)";
+const char* const kRulePortsDistinct =
+    "self.dim != self.nm && self.dim != self.events && self.dim != self.rpc && self.nm != self.events && "
+    "self.nm != self.rpc && self.events != self.rpc";
+const char* const kRuleMaxDeferralWhenIdle =
+    "!has(self.maxDeferral) || (has(self.membershipPolicy) && self.membershipPolicy == 'WhenIdle')";
 
 json rule(const char* text, const std::string& message, const std::string& field_path = {}) {
   json r = {{"rule", text}, {"message", message}};
@@ -182,6 +187,65 @@ json yellowdog_schema() {
       {"namespace", "credentialsSecretRef"});
 }
 
+json daliuge_schema() {
+  auto port = [](const std::string& description) {
+    return with(int32(description), {{"minimum", kMinPort}, {"maximum", kMaxPort}});
+  };
+  json ports =
+      object("TCP ports of the DALiuGE managers (1-65535, all different: the head may run a DIM and an NM).",
+             {{"dim", port("DIM REST API on the head; the operator registers Node Managers through it.")},
+              {"nm", port("Node Manager REST API on every worker (the DIM calls it).")},
+              {"events", port("Node Manager event publisher (ZeroMQ PUB); other NMs subscribe to it.")},
+              {"rpc", port("Node Manager RPC server (ZeroRPC); other NMs call it.")}});
+  ports["x-kubernetes-validations"] = {rule(kRulePortsDistinct, "ports must be distinct")};
+  json s = object(
+      "Optional DALiuGE layer: a Data Island Manager (DIM) on the head and a Node Manager (NM) on every "
+      "worker; the operator keeps the DIM's node list equal to the ready workers' NMs, each exactly once.",
+      {{"enabled", boolean("Run DALiuGE managers on the cluster's nodes and register the NMs with the DIM.")},
+       {"version", with(str("daliuge-engine version the node userdata installs (pip), e.g. 6.6.0. Absent: "
+                            "the image must provide the `dlg` command."),
+                        {{"pattern", kDaliugeVersionPattern}, {"maxLength", kMaxDaliugeVersionLength}})},
+       {"ports", ports},
+       {"root", with(str("DLG_ROOT on every node (workspace, logs, pid files): an absolute path."),
+                     {{"pattern", kDlgRootPattern}, {"maxLength", kMaxDlgRootLength}})},
+       {"nmOnHead", boolean("Also run a Node Manager on the head node and register it (with the head's "
+                            "private IP).")},
+       {"dimAddress", with(str("Which head address the operator uses to reach the DIM: Private or Public "
+                               "(the operator must be able to reach that address on the DIM port)."),
+                           {{"enum", dim_address_values()}})},
+       {"membershipPolicy",
+        with(str("When planned membership changes (scale up/down, pool removal) reach the DIM: Immediate, or "
+                 "WhenIdle (wait while a DALiuGE session is active, at most maxDeferral). Dead NMs are "
+                 "always removed at once."),
+             {{"enum", membership_policy_values()}})},
+       {"maxDeferral", duration("Longest wait for an idle DIM under membershipPolicy WhenIdle (default 10m). "
+                                "Only with WhenIdle.")}});
+  s["x-kubernetes-validations"] = {
+      rule(kRuleMaxDeferralWhenIdle, "only allowed with membershipPolicy WhenIdle", ".maxDeferral")};
+  return s;
+}
+
+json daliuge_status_schema() {
+  json nm = object("A Node Manager and its registration with the DIM.",
+                   {{"ip", str("Private IPv4 of the NM's node (the host of its node string).")},
+                    {"pool", str("Worker pool of the node (\"head\" for an NM on the head).")},
+                    {"url", str("NM REST URL (http://IP:NM_PORT).")},
+                    {"state", str("Registered, Pending (ready, not registered yet), Unreachable (its NM does "
+                                  "not answer), Deferred (waiting for an idle DIM) or Removing.")},
+                    {"message", str("Details about the registration state.")}},
+                   {"ip"});
+  return object(
+      "DALiuGE managers of the cluster (when spec.daliuge.enabled).",
+      {{"dimURL", str("DIM URL at the head's private IP (http://IP:DIM_PORT).")},
+       {"dimPublicURL", str("DIM URL at the head's public IP, when it has one.")},
+       {"desiredNodeManagers", int32("NMs that should be registered: ready workers whose NM answers.")},
+       {"registeredNodeManagers", int32("Desired NMs found in the DIM's node list.")},
+       {"nodeManagers",
+        {{"type", "array"},
+         {"description", "Each desired or registered NM with its pool, IP, URL and state."},
+         {"items", nm}}}});
+}
+
 json spec_schema() {
   return object(
       "Desired state of a Ray cluster on YellowDog.",
@@ -197,7 +261,8 @@ json spec_schema() {
                            "resource; false again rebuilds the cluster.")},
        {"deletionPolicy", with(str("What happens to the YellowDog objects when the resource is deleted: "
                                    "Delete tears them down, Orphan leaves them running."),
-                               {{"enum", deletion_policy_values()}})}},
+                               {{"enum", deletion_policy_values()}})},
+       {"daliuge", daliuge_schema()}},
       {"yellowdog", "head"});
 }
 
@@ -247,7 +312,8 @@ json status_schema() {
   json conditions = {{"type", "array"},
                      {"description",
                       "Ready (lifecycle summary), Synced (last reconcile succeeded), HeadReady, "
-                      "WorkersReady, Provisioned (all nodes were ready once)."},
+                      "WorkersReady, Provisioned (all nodes were ready once), DaliugeReady (when DALiuGE is "
+                      "enabled: the DIM answers and lists every desired NM exactly once)."},
                      {"items", condition_schema()},
                      {"x-kubernetes-list-type", "map"},
                      {"x-kubernetes-list-map-keys", {"type"}}};
@@ -280,6 +346,7 @@ json status_schema() {
        {"workerPools", pools},
        {"desiredWorkers", int32("Ray worker nodes wanted over all pools.")},
        {"readyWorkers", int32("Ray worker nodes running over all pools.")},
+       {"daliuge", daliuge_status_schema()},
        {"conditions", conditions}});
 }
 
@@ -363,8 +430,8 @@ std::string custom_resource_definition_yaml() {
 }
 
 std::vector<std::string> cel_rules() {
-  return {kRuleStartScript,      kRuleUserData,         kRuleObservabilityTemplate,
-          kRuleSecretKeysDiffer, kRulePositiveDuration, kRuleTagKeys};
+  return {kRuleStartScript,      kRuleUserData, kRuleObservabilityTemplate, kRuleSecretKeysDiffer,
+          kRulePositiveDuration, kRuleTagKeys,  kRulePortsDistinct,         kRuleMaxDeferralWhenIdle};
 }
 
 }  // namespace raydog::api

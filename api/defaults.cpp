@@ -51,6 +51,18 @@ const std::vector<DefaultRule>& default_table() {
         {"spec.suspend", false},
         {"spec.deletionPolicy", std::string(to_string(kDefaultDeletionPolicy))},
         {"spec.observability.enabled", false},
+        {"spec.daliuge.enabled", false},
+        // `ports: {}` first, so the four port defaults below apply to it (the API server defaults the
+        // fields of a defaulted object too).
+        {"spec.daliuge.ports", json::object()},
+        {"spec.daliuge.ports.dim", kDefaultDimPort},
+        {"spec.daliuge.ports.nm", kDefaultNmPort},
+        {"spec.daliuge.ports.events", kDefaultEventsPort},
+        {"spec.daliuge.ports.rpc", kDefaultRpcPort},
+        {"spec.daliuge.root", std::string(kDefaultDlgRoot)},
+        {"spec.daliuge.nmOnHead", false},
+        {"spec.daliuge.dimAddress", std::string(to_string(kDefaultDimAddress))},
+        {"spec.daliuge.membershipPolicy", std::string(to_string(kDefaultMembershipPolicy))},
     };
     for (const char* node : {"spec.head", "spec.observability", "spec.workerPools[]"})
       t.push_back({std::string(node) + ".metricsEnabled", false});

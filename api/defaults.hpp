@@ -19,6 +19,16 @@ inline constexpr std::string_view kDefaultKeyIdKey = "keyId";
 inline constexpr std::string_view kDefaultKeySecretKey = "keySecret";
 inline constexpr std::string_view kDefaultBuildTimeout = "10m";
 inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::Delete;
+// DALiuGE (daliuge-integration.md §1, §2).
+inline constexpr std::int32_t kDefaultDimPort = 8001;
+inline constexpr std::int32_t kDefaultNmPort = 8000;
+inline constexpr std::int32_t kDefaultEventsPort = 5555;
+inline constexpr std::int32_t kDefaultRpcPort = 6666;
+inline constexpr std::string_view kDefaultDlgRoot = "/var/dlg";
+inline constexpr DimAddress kDefaultDimAddress = DimAddress::Private;
+inline constexpr MembershipPolicy kDefaultMembershipPolicy = MembershipPolicy::Immediate;
+// Not in the table: maxDeferral is only allowed with WhenIdle, so it cannot be defaulted by the schema.
+inline constexpr std::string_view kDefaultMaxDeferral = "10m";
 
 struct DefaultRule {
   // Field path below the resource, "[]" meaning every element of a list: "spec.workerPools[].metricsEnabled".

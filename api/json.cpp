@@ -168,6 +168,12 @@ void put(json& j, std::string_view key, const std::optional<DeletionPolicy>& v) 
 void put(json& j, std::string_view key, const std::optional<Phase>& v) {
   if (v) j[std::string(key)] = std::string(to_string(*v));
 }
+void put(json& j, std::string_view key, const std::optional<DimAddress>& v) {
+  if (v) j[std::string(key)] = std::string(to_string(*v));
+}
+void put(json& j, std::string_view key, const std::optional<MembershipPolicy>& v) {
+  if (v) j[std::string(key)] = std::string(to_string(*v));
+}
 
 // ---- spec decoding ----
 
@@ -262,6 +268,47 @@ std::optional<DeletionPolicy> get_deletion_policy(const json& j, const std::stri
   return std::nullopt;
 }
 
+std::optional<DimAddress> get_dim_address(const json& j, const std::string& path, FieldErrors& errors) {
+  auto s = get_string(j, path, errors);
+  if (!s) return std::nullopt;
+  if (auto a = dim_address_from_string(*s)) return a;
+  errors.push_back({path, "unsupported value \"" + *s + "\": must be one of Private, Public"});
+  return std::nullopt;
+}
+
+std::optional<MembershipPolicy> get_membership_policy(const json& j, const std::string& path,
+                                                      FieldErrors& errors) {
+  auto s = get_string(j, path, errors);
+  if (!s) return std::nullopt;
+  if (auto p = membership_policy_from_string(*s)) return p;
+  errors.push_back({path, "unsupported value \"" + *s + "\": must be one of Immediate, WhenIdle"});
+  return std::nullopt;
+}
+
+DaliugePorts decode_daliuge_ports(const json& j, const std::string& path, FieldErrors& errors) {
+  DaliugePorts out;
+  ObjectReader r(j, path, errors);
+  r.opt("dim", out.dim, get_int32);
+  r.opt("nm", out.nm, get_int32);
+  r.opt("events", out.events, get_int32);
+  r.opt("rpc", out.rpc, get_int32);
+  return out;
+}
+
+DaliugeSpec decode_daliuge(const json& j, const std::string& path, FieldErrors& errors) {
+  DaliugeSpec out;
+  ObjectReader r(j, path, errors);
+  r.opt("enabled", out.enabled, get_bool);
+  r.opt("version", out.version, get_string);
+  r.opt("ports", out.ports, decode_daliuge_ports);
+  r.opt("root", out.root, get_string);
+  r.opt("nmOnHead", out.nm_on_head, get_bool);
+  r.opt("dimAddress", out.dim_address, get_dim_address);
+  r.opt("membershipPolicy", out.membership_policy, get_membership_policy);
+  r.opt("maxDeferral", out.max_deferral, get_string);
+  return out;
+}
+
 // ---- status decoding (unknown fields ignored, see json.hpp) ----
 
 constexpr auto kLenient = ObjectReader::Unknown::Ignore;
@@ -336,6 +383,17 @@ WorkerPoolStatus decode_pool_status(const json& j, const std::string& path, Fiel
   return out;
 }
 
+DaliugeNodeStatus decode_daliuge_node(const json& j, const std::string& path, FieldErrors& errors) {
+  DaliugeNodeStatus out;
+  ObjectReader r(j, path, errors, kLenient);
+  get_plain_string(r, "ip", out.ip);
+  r.opt("pool", out.pool, get_string);
+  r.opt("url", out.url, get_string);
+  r.opt("state", out.state, get_string);
+  r.opt("message", out.message, get_string);
+  return out;
+}
+
 template <class T>
 void decode_list(ObjectReader& r, std::string_view key, std::vector<T>& out,
                  T (*decode)(const json&, const std::string&, FieldErrors&)) {
@@ -346,6 +404,17 @@ void decode_list(ObjectReader& r, std::string_view key, std::vector<T>& out,
     }
     for (size_t i = 0; i < v.size(); ++i) out.push_back(decode(v[i], index_path(p, i), r.errors()));
   });
+}
+
+DaliugeStatus decode_daliuge_status(const json& j, const std::string& path, FieldErrors& errors) {
+  DaliugeStatus out;
+  ObjectReader r(j, path, errors, kLenient);
+  r.opt("dimURL", out.dim_url, get_string);
+  r.opt("dimPublicURL", out.dim_public_url, get_string);
+  r.opt("desiredNodeManagers", out.desired_node_managers, get_int32);
+  r.opt("registeredNodeManagers", out.registered_node_managers, get_int32);
+  decode_list(r, "nodeManagers", out.node_managers, decode_daliuge_node);
+  return out;
 }
 
 }  // namespace
@@ -399,6 +468,26 @@ void to_json(json& j, const YellowDogSpec& v) {
   put(j, "tag", v.tag);
 }
 
+void to_json(json& j, const DaliugePorts& v) {
+  j = json::object();
+  put(j, "dim", v.dim);
+  put(j, "nm", v.nm);
+  put(j, "events", v.events);
+  put(j, "rpc", v.rpc);
+}
+
+void to_json(json& j, const DaliugeSpec& v) {
+  j = json::object();
+  put(j, "enabled", v.enabled);
+  put(j, "version", v.version);
+  put(j, "ports", v.ports);
+  put(j, "root", v.root);
+  put(j, "nmOnHead", v.nm_on_head);
+  put(j, "dimAddress", v.dim_address);
+  put(j, "membershipPolicy", v.membership_policy);
+  put(j, "maxDeferral", v.max_deferral);
+}
+
 void to_json(json& j, const RayDogClusterSpec& v) {
   j = json::object();
   put(j, "yellowdog", v.yellowdog);
@@ -409,6 +498,7 @@ void to_json(json& j, const RayDogClusterSpec& v) {
   put(j, "workerPools", v.worker_pools);
   put(j, "suspend", v.suspend);
   put(j, "deletionPolicy", v.deletion_policy);
+  put(j, "daliuge", v.daliuge);
 }
 
 void to_json(json& j, const Condition& v) {
@@ -467,6 +557,23 @@ void to_json(json& j, const WorkerPoolStatus& v) {
   put(j, "message", v.message);
 }
 
+void to_json(json& j, const DaliugeNodeStatus& v) {
+  j = json{{"ip", v.ip}};
+  put(j, "pool", v.pool);
+  put(j, "url", v.url);
+  put(j, "state", v.state);
+  put(j, "message", v.message);
+}
+
+void to_json(json& j, const DaliugeStatus& v) {
+  j = json::object();
+  put(j, "dimURL", v.dim_url);
+  put(j, "dimPublicURL", v.dim_public_url);
+  put(j, "desiredNodeManagers", v.desired_node_managers);
+  put(j, "registeredNodeManagers", v.registered_node_managers);
+  if (!v.node_managers.empty()) j["nodeManagers"] = v.node_managers;
+}
+
 void to_json(json& j, const RayDogClusterStatus& v) {
   j = json::object();
   put(j, "observedGeneration", v.observed_generation);
@@ -478,6 +585,7 @@ void to_json(json& j, const RayDogClusterStatus& v) {
   if (!v.worker_pools.empty()) j["workerPools"] = v.worker_pools;
   put(j, "desiredWorkers", v.desired_workers);
   put(j, "readyWorkers", v.ready_workers);
+  put(j, "daliuge", v.daliuge);
   if (!v.conditions.empty()) j["conditions"] = v.conditions;
 }
 
@@ -513,6 +621,7 @@ RayDogClusterSpec decode_spec(const json& j, const std::string& path, FieldError
   r.opt("workerPools", out.worker_pools, decode_pools);
   r.opt("suspend", out.suspend, get_bool);
   r.opt("deletionPolicy", out.deletion_policy, get_deletion_policy);
+  r.opt("daliuge", out.daliuge, decode_daliuge);
   return out;
 }
 
@@ -533,6 +642,7 @@ RayDogClusterStatus decode_status(const json& j, const std::string& path, FieldE
   decode_list(r, "workerPools", out.worker_pools, decode_pool_status);
   r.opt("desiredWorkers", out.desired_workers, get_int32);
   r.opt("readyWorkers", out.ready_workers, get_int32);
+  r.opt("daliuge", out.daliuge, decode_daliuge_status);
   decode_list(r, "conditions", out.conditions, decode_condition);
   return out;
 }

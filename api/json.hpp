@@ -23,6 +23,8 @@ void to_json(nlohmann::json& j, const WorkerPoolSpec& v);
 void to_json(nlohmann::json& j, const ObservabilitySpec& v);
 void to_json(nlohmann::json& j, const CredentialsSecretRef& v);
 void to_json(nlohmann::json& j, const YellowDogSpec& v);
+void to_json(nlohmann::json& j, const DaliugePorts& v);
+void to_json(nlohmann::json& j, const DaliugeSpec& v);
 void to_json(nlohmann::json& j, const RayDogClusterSpec& v);
 void to_json(nlohmann::json& j, const Condition& v);
 void to_json(nlohmann::json& j, const WorkRequirementStatus& v);
@@ -30,6 +32,8 @@ void to_json(nlohmann::json& j, const HeadStatus& v);
 void to_json(nlohmann::json& j, const ObservabilityStatus& v);
 void to_json(nlohmann::json& j, const EndpointsStatus& v);
 void to_json(nlohmann::json& j, const WorkerPoolStatus& v);
+void to_json(nlohmann::json& j, const DaliugeNodeStatus& v);
+void to_json(nlohmann::json& j, const DaliugeStatus& v);
 void to_json(nlohmann::json& j, const RayDogClusterStatus& v);
 void to_json(nlohmann::json& j, const ObjectMeta& v);
 void to_json(nlohmann::json& j, const RayDogCluster& v);  // with apiVersion and kind

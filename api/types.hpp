@@ -90,6 +90,31 @@ struct YellowDogSpec {
 
 enum class DeletionPolicy { Delete, Orphan };
 
+// DALiuGE (daliuge-integration.md): a Data Island Manager on the head, a Node Manager on every worker; the
+// operator keeps the DIM's node list equal to the ready workers' NMs.
+enum class DimAddress { Private, Public };            // which head IP the operator uses to reach the DIM
+enum class MembershipPolicy { Immediate, WhenIdle };  // planned membership changes: at once, or when idle
+
+struct DaliugePorts {
+  std::optional<std::int32_t> dim;     // DIM REST API, default 8001
+  std::optional<std::int32_t> nm;      // NM REST API, default 8000
+  std::optional<std::int32_t> events;  // NM event publisher (ZeroMQ), default 5555
+  std::optional<std::int32_t> rpc;     // NM RPC server (ZeroRPC), default 6666
+  bool operator==(const DaliugePorts&) const = default;
+};
+
+struct DaliugeSpec {
+  std::optional<bool> enabled;                        // default false
+  std::optional<std::string> version;                 // daliuge-engine version installed by the userdata
+  std::optional<DaliugePorts> ports;                  // defaulted to {} and then each port
+  std::optional<std::string> root;                    // DLG_ROOT, default /var/dlg
+  std::optional<bool> nm_on_head;                     // also run (and register) an NM on the head
+  std::optional<DimAddress> dim_address;              // default Private
+  std::optional<MembershipPolicy> membership_policy;  // default Immediate
+  std::optional<std::string> max_deferral;            // Go duration; only with WhenIdle (code default 10m)
+  bool operator==(const DaliugeSpec&) const = default;
+};
+
 struct RayDogClusterSpec {
   std::optional<YellowDogSpec> yellowdog;    // required
   std::optional<std::string> lifetime;       // Go duration; every task group's taskTimeout
@@ -99,6 +124,7 @@ struct RayDogClusterSpec {
   std::optional<std::vector<WorkerPoolSpec>> worker_pools;
   std::optional<bool> suspend;                    // default false
   std::optional<DeletionPolicy> deletion_policy;  // default Delete
+  std::optional<DaliugeSpec> daliuge;             // optional DALiuGE layer
   bool operator==(const RayDogClusterSpec&) const = default;
 };
 
@@ -125,6 +151,7 @@ inline constexpr std::string_view kSynced = "Synced";
 inline constexpr std::string_view kHeadReady = "HeadReady";
 inline constexpr std::string_view kWorkersReady = "WorkersReady";
 inline constexpr std::string_view kProvisioned = "Provisioned";
+inline constexpr std::string_view kDaliugeReady = "DaliugeReady";  // only when spec.daliuge.enabled
 inline constexpr std::string_view kTrue = "True";
 inline constexpr std::string_view kFalse = "False";
 inline constexpr std::string_view kUnknown = "Unknown";
@@ -178,6 +205,25 @@ struct WorkerPoolStatus {
   bool operator==(const WorkerPoolStatus&) const = default;
 };
 
+// One Node Manager the operator wants registered (or found registered) with the DIM.
+struct DaliugeNodeStatus {
+  std::string ip;                    // the NM's private IPv4 (the node string's host)
+  std::optional<std::string> pool;   // spec pool name ("head" for an NM on the head)
+  std::optional<std::string> url;    // http://IP:NM_PORT
+  std::optional<std::string> state;  // Registered | Pending | Unreachable | Deferred | Removing
+  std::optional<std::string> message;
+  bool operator==(const DaliugeNodeStatus&) const = default;
+};
+
+struct DaliugeStatus {
+  std::optional<std::string> dim_url;         // http://<head private IP>:DIM_PORT
+  std::optional<std::string> dim_public_url;  // http://<head public IP>:DIM_PORT, when known
+  std::optional<std::int32_t> desired_node_managers;
+  std::optional<std::int32_t> registered_node_managers;  // distinct desired keys in the DIM's list
+  std::vector<DaliugeNodeStatus> node_managers;
+  bool operator==(const DaliugeStatus&) const = default;
+};
+
 struct RayDogClusterStatus {
   std::optional<std::int64_t> observed_generation;
   std::optional<Phase> phase;
@@ -188,6 +234,7 @@ struct RayDogClusterStatus {
   std::vector<WorkerPoolStatus> worker_pools;
   std::optional<std::int32_t> desired_workers;
   std::optional<std::int32_t> ready_workers;
+  std::optional<DaliugeStatus> daliuge;
   std::vector<Condition> conditions;
   bool operator==(const RayDogClusterStatus&) const = default;
 };
@@ -225,5 +272,11 @@ std::string_view to_string(Phase p);
 std::optional<Phase> phase_from_string(std::string_view s);
 const std::vector<std::string>& deletion_policy_values();
 const std::vector<std::string>& phase_values();
+std::string_view to_string(DimAddress a);
+std::optional<DimAddress> dim_address_from_string(std::string_view s);
+std::string_view to_string(MembershipPolicy p);
+std::optional<MembershipPolicy> membership_policy_from_string(std::string_view s);
+const std::vector<std::string>& dim_address_values();
+const std::vector<std::string>& membership_policy_values();
 
 }  // namespace raydog::api

@@ -28,13 +28,14 @@ constexpr const char* kYellowDogNameMessage =
     "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
 
 // The predicates match the CRD's `pattern` keywords by construction: the same pattern text, compiled once.
-enum class Pattern { DnsLabel, DnsSubdomain, ConfigMapKey, TemplateRef, ApiUrl };
+enum class Pattern { DnsLabel, DnsSubdomain, ConfigMapKey, TemplateRef, ApiUrl, DaliugeVersion, DlgRoot };
 
 bool matches(std::string_view s, Pattern p) {
-  static const std::array<std::regex, 5> compiled = {
-      std::regex(std::string(kDnsLabelPattern)), std::regex(std::string(kDnsSubdomainPattern)),
+  static const std::array<std::regex, 7> compiled = {
+      std::regex(std::string(kDnsLabelPattern)),     std::regex(std::string(kDnsSubdomainPattern)),
       std::regex(std::string(kConfigMapKeyPattern)), std::regex(std::string(kTemplateRefPattern)),
-      std::regex(std::string(kApiUrlPattern))};
+      std::regex(std::string(kApiUrlPattern)),       std::regex(std::string(kDaliugeVersionPattern)),
+      std::regex(std::string(kDlgRootPattern))};
   return std::regex_search(s.begin(), s.end(), compiled[static_cast<size_t>(p)]);
 }
 
@@ -123,6 +124,43 @@ class Checker {
           fail(p, "value must be at most " + std::to_string(kMaxInstanceTagValueLength) + " characters");
       }
     }
+  }
+
+  void daliuge(const std::string& path, const DaliugeSpec& d) {
+    if (d.version) {
+      if (length(*d.version) > kMaxDaliugeVersionLength)
+        fail(path + ".version",
+             "must be at most " + std::to_string(kMaxDaliugeVersionLength) + " characters");
+      else if (!matches(*d.version, Pattern::DaliugeVersion))
+        fail(path + ".version", "must be a daliuge-engine version such as 6.6.0, got " + quote(*d.version));
+    }
+    if (d.ports) {
+      const auto& p = *d.ports;
+      const std::array<std::pair<const char*, std::int32_t>, 4> ports = {
+          std::pair{"dim", p.dim.value_or(kDefaultDimPort)},
+          {"nm", p.nm.value_or(kDefaultNmPort)},
+          {"events", p.events.value_or(kDefaultEventsPort)},
+          {"rpc", p.rpc.value_or(kDefaultRpcPort)}};
+      for (const auto& [name, port] : ports)
+        if (port < kMinPort || port > kMaxPort) fail(path + ".ports." + name, "must be between 1 and 65535");
+      // Distinct: the DIM and an NM share the head when nmOnHead is set, and an NM binds all three.
+      for (size_t i = 0; i < ports.size(); ++i)
+        for (size_t j = i + 1; j < ports.size(); ++j)
+          if (ports[i].second == ports[j].second)
+            fail(path + ".ports", std::string("ports must be distinct: ") + ports[i].first + " and " +
+                                      ports[j].first + " are both " + std::to_string(ports[i].second));
+    }
+    if (d.root) {
+      if (length(*d.root) > kMaxDlgRootLength)
+        fail(path + ".root", "must be at most " + std::to_string(kMaxDlgRootLength) + " characters");
+      else if (!matches(*d.root, Pattern::DlgRoot))
+        fail(path + ".root",
+             "must be an absolute path of letters, digits, '.', '_', '-' and '/', got " + quote(*d.root));
+    }
+    duration(path + ".maxDeferral", d.max_deferral);
+    if (d.max_deferral &&
+        d.membership_policy.value_or(kDefaultMembershipPolicy) != MembershipPolicy::WhenIdle)
+      fail(path + ".maxDeferral", "only allowed with membershipPolicy WhenIdle");
   }
 
   void yellowdog(const std::string& path, const YellowDogSpec& y) {
@@ -221,6 +259,7 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
       c.node(p, pool.node, true);
     }
   }
+  if (spec.daliuge) c.daliuge("spec.daliuge", *spec.daliuge);
   return errors;
 }
 

@@ -40,7 +40,12 @@ inline nlohmann::json full_cluster_json() {
        "instanceTags": {"gpu": "a100"}, "metricsEnabled": true}
     ],
     "suspend": false,
-    "deletionPolicy": "Orphan"
+    "deletionPolicy": "Orphan",
+    "daliuge": {
+      "enabled": true, "version": "6.6.0", "ports": {"dim": 18001, "nm": 18000, "events": 15555, "rpc": 16666},
+      "root": "/scratch/dlg", "nmOnHead": true, "dimAddress": "Public", "membershipPolicy": "WhenIdle",
+      "maxDeferral": "15m"
+    }
   },
   "status": {
     "observedGeneration": 3,
@@ -59,6 +64,15 @@ inline nlohmann::json full_cluster_json() {
     ],
     "desiredWorkers": 4,
     "readyWorkers": 3,
+    "daliuge": {
+      "dimURL": "http://10.0.0.5:18001", "dimPublicURL": "http://54.1.2.3:18001",
+      "desiredNodeManagers": 2, "registeredNodeManagers": 1,
+      "nodeManagers": [
+        {"ip": "10.0.0.7", "pool": "cpu", "url": "http://10.0.0.7:18000", "state": "Registered"},
+        {"ip": "10.0.0.8", "pool": "cpu", "url": "http://10.0.0.8:18000", "state": "Pending",
+         "message": "not in the DIM's list yet"}
+      ]
+    },
     "conditions": [
       {"type": "Ready", "status": "True", "reason": "Running", "message": "", "lastTransitionTime": "2026-11-22T10:05:00Z",
        "observedGeneration": 3},

@@ -152,7 +152,8 @@ TEST_CASE("crd: every CEL rule is one the checker evaluates") {
 
 TEST_CASE("crd: schema accepts the samples and a resource with every field") {
   json schema = open_api_schema();
-  for (const char* sample : {"manifests/samples/minimal.yaml", "manifests/samples/heterogeneous.yaml"}) {
+  for (const char* sample : {"manifests/samples/minimal.yaml", "manifests/samples/heterogeneous.yaml",
+                             "manifests/samples/daliuge.yaml"}) {
     INFO(sample);
     auto j = raydog::yaml_to_json(raydog::test::read_file(raydog::test::source_path(sample)));
     REQUIRE(j.ok());
@@ -250,6 +251,33 @@ TEST_CASE("crd: per-rule agreement, table-driven") {
       R"({"spec": {"observability": {"enabled": true, "computeRequirementTemplate": "a/b"}}})",
       R"({"spec": {"deletionPolicy": "Orphan"}})",
       R"({"spec": {"suspend": "yes"}})",
+      R"({"spec": {"daliuge": {}}})",
+      R"({"spec": {"daliuge": {"enabled": true, "version": "6.6.0"}}})",
+      R"({"spec": {"daliuge": {"version": "6.6"}}})",
+      R"({"spec": {"daliuge": {"version": "6.6.0rc1"}}})",
+      R"({"spec": {"daliuge": {"version": "6.6.0.post1.dev2"}}})",
+      R"({"spec": {"daliuge": {"version": "v6.6.0"}}})",
+      R"({"spec": {"daliuge": {"version": "6.6.0; rm -rf /"}}})",
+      R"({"spec": {"daliuge": {"ports": {"dim": 0}}}})",
+      R"({"spec": {"daliuge": {"ports": {"dim": 65535}}}})",
+      R"({"spec": {"daliuge": {"ports": {"dim": 65536}}}})",
+      R"({"spec": {"daliuge": {"ports": {"events": 6666}}}})",
+      R"({"spec": {"daliuge": {"ports": {"dim": 18001, "nm": 18000, "events": 15555, "rpc": 16666}}}})",
+      R"({"spec": {"daliuge": {"ports": {"nm": 8001}}}})",
+      R"({"spec": {"daliuge": {"ports": {"nmm": 8001}}}})",
+      R"({"spec": {"daliuge": {"root": "/var/dlg"}}})",
+      R"({"spec": {"daliuge": {"root": "/var/dl g"}}})",
+      R"({"spec": {"daliuge": {"root": "~/dlg"}}})",
+      R"({"spec": {"daliuge": {"dimAddress": "Public"}}})",
+      R"({"spec": {"daliuge": {"dimAddress": "public"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "WhenIdle"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "Later"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "WhenIdle", "maxDeferral": "30m"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "WhenIdle", "maxDeferral": "-1m"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "WhenIdle", "maxDeferral": "30"}}})",
+      R"({"spec": {"daliuge": {"membershipPolicy": "Immediate", "maxDeferral": "30m"}}})",
+      R"({"spec": {"daliuge": {"maxDeferral": "30m"}}})",
+      R"({"spec": {"daliuge": {"nmOnHead": "yes"}}})",
   };
   for (const char* patch : patches) {
     INFO(patch);
@@ -313,6 +341,11 @@ TEST_CASE("crd: schema and validation.cpp agree on every field replaced by odd v
   auto base = raydog::yaml_to_json(
       raydog::test::read_file(raydog::test::source_path("manifests/samples/heterogeneous.yaml")));
   REQUIRE(base.ok());
+  // DALiuGE fields too (from the DALiuGE sample), so every one of them is mutated.
+  auto dlg = raydog::yaml_to_json(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/daliuge.yaml")));
+  REQUIRE(dlg.ok());
+  (*base)["spec"]["daliuge"] = (*dlg)["spec"]["daliuge"];
   (*base)["spec"]["head"]["startScript"] = "ray start --head --block";
   (*base)["spec"]["head"].erase("userDataFrom");
   (*base)["spec"]["head"]["userData"] = "#!/bin/bash";

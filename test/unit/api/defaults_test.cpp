@@ -65,6 +65,7 @@ TEST_CASE("defaults: every table entry has a valid path and a value of the field
   spec.head = NodeSpec{};
   spec.observability = ObservabilitySpec{};
   spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 1, {}}};
+  spec.daliuge = DaliugeSpec{};  // no ports: the table defaults `ports: {}` and then each port
   apply_defaults(spec);
   json j = {{"spec", spec}};  // typed round trip: a wrongly typed default would have been dropped
   for (const auto& rule : default_table()) {
@@ -85,6 +86,9 @@ TEST_CASE("defaults: every table entry has a valid path and a value of the field
       start = dot + 1;
     }
     REQUIRE(j.contains(ptr));
-    CHECK(j.at(ptr) == rule.value);
+    if (rule.value.is_object())  // an object default ({}) is then filled by its fields' defaults
+      CHECK(j.at(ptr).is_object());
+    else
+      CHECK(j.at(ptr) == rule.value);
   }
 }

@@ -49,6 +49,22 @@ TEST_CASE("samples: heterogeneous.yaml is valid, with 2+ pools and observability
   CHECK(c->spec.lifetime == "24h");
 }
 
+TEST_CASE("samples: daliuge.yaml is valid, DALiuGE on with WhenIdle and the default ports") {
+  auto c = parse_cluster_yaml(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/daliuge.yaml")));
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
+  REQUIRE(c->spec.daliuge.has_value());
+  const auto& d = *c->spec.daliuge;
+  CHECK(d.enabled == true);
+  CHECK(d.version == "6.6.0");
+  CHECK(d.ports->dim == 8001);
+  CHECK(d.ports->nm == 8000);
+  CHECK(d.ports->events == 5555);
+  CHECK(d.ports->rpc == 6666);
+  CHECK(d.membership_policy == MembershipPolicy::WhenIdle);
+  CHECK(d.max_deferral == "10m");
+}
+
 TEST_CASE("samples: the invalid corpus produces exactly the expected errors") {
   auto files = invalid_corpus();
   CHECK(files.size() >= 10);

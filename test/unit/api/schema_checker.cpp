@@ -33,6 +33,20 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
          auto d = parse_go_duration(s.get<std::string>());
          return d.ok() && d->count() > 0;
        }},
+      {"self.dim != self.nm && self.dim != self.events && self.dim != self.rpc && self.nm != self.events && "
+       "self.nm != self.rpc && self.events != self.rpc",
+       [](const json& s) {
+         const json& d = s.at("dim");
+         const json& n = s.at("nm");
+         const json& e = s.at("events");
+         const json& r = s.at("rpc");
+         return d != n && d != e && d != r && n != e && n != r && e != r;
+       }},
+      {"!has(self.maxDeferral) || (has(self.membershipPolicy) && self.membershipPolicy == 'WhenIdle')",
+       [](const json& s) {
+         return !s.contains("maxDeferral") ||
+                (s.contains("membershipPolicy") && s["membershipPolicy"] == "WhenIdle");
+       }},
       {"self.all(k, size(k) >= 1 && size(k) <= 128)",
        [](const json& s) {
          for (auto it = s.begin(); it != s.end(); ++it)
