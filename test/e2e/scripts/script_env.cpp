@@ -195,6 +195,13 @@ std::string task_dir_name(const std::string& task_id, int retry) {
   return out + "-" + std::to_string(retry);
 }
 
+std::string task_id_of_dir(const std::string& dir_name) {
+  std::string id = dir_name.substr(0, dir_name.rfind('-'));
+  for (char& c : id)
+    if (c == '_') c = ':';
+  return id;
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);

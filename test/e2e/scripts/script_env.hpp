@@ -57,6 +57,7 @@ class ScriptEnv {
   // The task's stderr.txt (empty when absent).
   std::string task_stderr(const std::string& task_id);
   std::string sim_log();
+  const std::string& url() const { return url_; }
 
   TempDir dir;
 
@@ -67,6 +68,8 @@ class ScriptEnv {
 
 // The working-directory name yellowdog-sim gives attempt `retry` of a task.
 std::string task_dir_name(const std::string& task_id, int retry = 0);
+// The task id whose working directory is `dir_name` (inverse of task_dir_name: YDIDs hold no '_').
+std::string task_id_of_dir(const std::string& dir_name);
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 int free_port();
 

@@ -1,0 +1,182 @@
+// The real operator's own tasks run the embedded node scripts: raydog-operator against kube-emulator and
+// yellowdog-sim --execute-tasks (stand-ins first on the simulator's PATH, see script_env.hpp). Whatever
+// environment the operator gives its tasks (RAY_HEAD_IP, OBSERVABILITY_HOST, ...) is what the scripts see,
+// so this checks the operator <-> script contract end to end: the head starts as head, the workers join the
+// head IP the status reports, the head is wired to the observability node, and deleting the cluster (WR
+// cancelled with abort) runs every task's EXIT trap.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "controller/util/base64.hpp"
+#include "test/e2e/scripts/script_env.hpp"
+
+using raydog::test::ChildProcess;
+using raydog::test::ProcessOptions;
+using raydog::test::scripts::Call;
+using raydog::test::scripts::json;
+using raydog::test::scripts::ScriptEnv;
+using raydog::test::scripts::task_id_of_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct OperatorEnv {
+  ScriptEnv sim;
+  std::unique_ptr<ChildProcess> emulator, op;
+  std::string kubeconfig;
+
+  OperatorEnv() {
+    kubeconfig = sim.dir.file("kubeconfig");
+    ProcessOptions eo;
+    eo.stderr_file = sim.dir.file("emulator.log");
+    eo.stdout_file = sim.dir.file("emulator.out");
+    emulator = std::make_unique<ChildProcess>(
+        std::vector<std::string>{raydog::test::bin_path("kube-emulator"), "--listen", "127.0.0.1:0",
+                                 "--write-kubeconfig", kubeconfig},
+        eo);
+    REQUIRE_MESSAGE(raydog::test::wait_for_file(kubeconfig, 30s, emulator.get()).has_value(),
+                    "kube-emulator did not start");
+    auto crd = kubectl({"apply", "-f", raydog::test::source_path("crds/raydog.io_raydogclusters.yaml")});
+    REQUIRE_MESSAGE(crd.exit_code == 0, crd.err);
+    auto est =
+        kubectl({"wait", "--for=condition=Established", "crd/raydogclusters.raydog.io", "--timeout=60s"});
+    REQUIRE_MESSAGE(est.exit_code == 0, est.err);
+    ProcessOptions po;
+    po.stderr_file = sim.dir.file("operator.log");
+    op = std::make_unique<ChildProcess>(
+        std::vector<std::string>{raydog::test::bin_path("raydog-operator"), "--kubeconfig", kubeconfig,
+                                 "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address",
+                                 "127.0.0.1:0", "--requeue-converging", "200ms", "--yellowdog-retry-base",
+                                 "20ms", "--shutdown-grace", "5s", "--log-format", "text"},
+        po);
+  }
+  ~OperatorEnv() { op.reset(); }
+
+  raydog::test::CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig};
+    for (auto& a : args) argv.push_back(a);
+    ProcessOptions po;
+    po.env["KUBECACHEDIR"] = sim.dir.file("kubecache");
+    po.env["HOME"] = sim.dir.path().string();
+    po.stdin_data = stdin_data;
+    return raydog::test::run_command(argv, po, 120s);
+  }
+  void apply(const std::string& yaml) {
+    auto r = kubectl({"apply", "-f", "-"}, yaml);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  std::optional<json> cluster(const std::string& ns, const std::string& name) {
+    auto r = kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
+    if (r.exit_code != 0) return std::nullopt;
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+  }
+  std::string operator_log() {
+    auto t = raydog::test::read_file(sim.dir.file("operator.log"));
+    return t.size() > 6000 ? t.substr(t.size() - 6000) : t;
+  }
+};
+
+// Calls grouped by task working directory.
+std::map<std::string, std::vector<Call>> by_task(const std::vector<Call>& calls) {
+  std::map<std::string, std::vector<Call>> out;
+  for (const auto& c : calls) out[c.task].push_back(c);
+  return out;
+}
+bool has(const std::vector<Call>& calls, const std::string& what, const std::string& part = "") {
+  for (const auto& c : calls)
+    if (c.what == what && c.rest.find(part) != std::string::npos) return true;
+  return false;
+}
+std::string rest_of(const std::vector<Call>& calls, const std::string& what, const std::string& part = "") {
+  for (const auto& c : calls)
+    if (c.what == what && c.rest.find(part) != std::string::npos) return c.rest;
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "scripts_e2e: the operator's own tasks run the embedded scripts: head IP, observability wiring, EXIT "
+    "traps on delete") {
+  OperatorEnv env;
+  const std::string ns = "team-scripts", name = "scripts";
+  env.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+  env.apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
+            "\ndata:\n  keyId: " + raydog::base64_encode("k") +
+            "\n  keySecret: " + raydog::base64_encode("s") + "\n");
+  env.apply("apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
+            "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim.url() +
+            "\n    namespace: ray\n    credentialsSecretRef:\n      name: yellowdog-credentials\n"
+            "  head:\n    computeRequirementTemplate: ray/head\n"
+            "  observability:\n    enabled: true\n    computeRequirementTemplate: ray/obs\n"
+            "  workerPools:\n    - name: cpu\n      nodes: 2\n      computeRequirementTemplate: ray/cpu\n");
+
+  std::string head_ip;
+  auto ready = [&] {
+    auto c = env.cluster(ns, name);
+    if (!c) return false;
+    const json status = c->value("status", json::object());
+    for (const auto& cond : status.value("conditions", json::array()))
+      if (cond.value("type", "") == "Ready" && cond.value("status", "") == "True") {
+        head_ip = status.value("head", json::object()).value("privateIP", "");
+        return true;
+      }
+    return false;
+  };
+  bool became_ready = false;
+  for (int i = 0; i < 600 && !(became_ready = ready()); ++i) std::this_thread::sleep_for(200ms);
+  REQUIRE_MESSAGE(became_ready, env.operator_log() << env.sim.sim_log());
+  REQUIRE(!head_ip.empty());
+
+  // Every script has reached `ray start` (or its services) by now or shortly after.
+  std::map<std::string, std::vector<Call>> tasks;
+  std::string head_dir, obs_dir;
+  std::set<std::string> worker_dirs;
+  auto classify = [&] {
+    tasks = by_task(env.sim.calls());
+    head_dir.clear();
+    obs_dir.clear();
+    worker_dirs.clear();
+    for (const auto& [dir, calls] : tasks) {
+      if (has(calls, "ray", "start --head")) head_dir = dir;
+      if (has(calls, "prometheus")) obs_dir = dir;
+      if (has(calls, "ray", "start --address=")) worker_dirs.insert(dir);
+    }
+    return !head_dir.empty() && !obs_dir.empty() && worker_dirs.size() == 2 && has(tasks[obs_dir], "grafana");
+  };
+  REQUIRE_MESSAGE(env.sim.eventually([&](const auto&) { return classify(); }), env.sim.sim_log());
+
+  const std::string obs_ip = env.sim.node_ip(task_id_of_dir(obs_dir));
+  CHECK(env.sim.node_ip(task_id_of_dir(head_dir)) == head_ip);
+  const std::string head_start = rest_of(tasks[head_dir], "ray", "start");
+  for (const char* f : {"--port=6379", "--dashboard-host=0.0.0.0", "--dashboard-port=8265",
+                        "--ray-client-server-port=10001", "--block"})
+    CHECK_MESSAGE(head_start.find(f) != std::string::npos, head_start);
+  const std::string wiring = rest_of(tasks[head_dir], "ray-env");
+  CHECK_MESSAGE(wiring.find("RAY_PROMETHEUS_HOST=http://" + obs_ip + ":9090") != std::string::npos, wiring);
+  CHECK_MESSAGE(wiring.find("RAY_GRAFANA_HOST=http://" + obs_ip + ":3000") != std::string::npos, wiring);
+  for (const auto& w : worker_dirs) {
+    const std::string args = rest_of(tasks[w], "ray", "start");
+    CHECK_MESSAGE(args.find("--address=" + head_ip + ":6379") != std::string::npos, args);
+    CHECK(args.find("--head") == std::string::npos);
+  }
+  CHECK(!has(env.sim.calls(), "dlg"));  // DALiuGE not enabled
+
+  // Delete: the operator cancels the work requirement with abort; every script's EXIT trap runs.
+  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--timeout=120s"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err << env.operator_log());
+  CHECK_MESSAGE(env.sim.eventually([&](const auto& calls) {
+    auto t = by_task(calls);
+    bool all = has(t[head_dir], "ray", "stop") && has(t[obs_dir], "prometheus", "terminated") &&
+               has(t[obs_dir], "grafana", "terminated");
+    for (const auto& w : worker_dirs) all = all && has(t[w], "ray", "stop");
+    return all;
+  }),
+                env.sim.sim_log());
+}
