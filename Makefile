@@ -52,5 +52,10 @@ KUBECONFIG_FILE ?= $(or $(KUBECONFIG),$(HOME)/.kube/config)
 run: build
 	build/bin/raydog-operator --kubeconfig $(KUBECONFIG_FILE) --log-format text
 
-bench:
-	@echo "make bench: not implemented yet (benchmarks issue); nothing was measured." >&2; exit 2
+# Benchmarks (issue 8): Release build of the three executables only, then the harness (N = 100 and 1,000
+# clusters, 60 s steady window); table on stdout, build/bench/results.json. Fails only if the harness did.
+BENCH_DIR := build/bench
+bench: deps
+	@cmake -S . -B $(BENCH_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DRAYDOG_SANITIZE=OFF -DRAYDOG_BIN_DIR=$(CURDIR)/$(BENCH_DIR)/bin >/dev/null
+	@cmake --build $(BENCH_DIR) -j $(JOBS) --target raydog-operator kube-emulator yellowdog-sim
+	@/usr/bin/python3 test/bench/raydog_bench.py --bin-dir $(CURDIR)/$(BENCH_DIR)/bin --out $(CURDIR)/$(BENCH_DIR)/results.json $(BENCH_ARGS)
