@@ -1,0 +1,759 @@
+#!/usr/bin/python3
+"""raydog-bench: scale, memory and API economy of raydog-operator, measured side by side (issue 8).
+
+Starts kube-emulator, yellowdog-sim (zero delays) and raydog-operator on free loopback ports, creates N
+RayDogClusters (1 head + 2 worker pools x 2 nodes) straight over HTTP, and measures: time to every head task
+requested and to every cluster Ready, the operator's RSS (idle, peak, after Ready, bytes per cluster), CPU
+seconds of all three processes, YellowDog calls per built cluster against the minimum the mapping needs,
+Kubernetes writes per built cluster, a steady window with no changes, and reconcile time p50/p99 from the
+operator's own histogram. Prints a table and writes results.json. Standard library only.
+
+Exit code: 0 when every run was measured (goals missed or not), 1 when the harness itself failed.
+"""
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import datetime
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+GOALS = {
+    "rss_idle_mb": 20.0,
+    "rss_peak_mb_1000": 30.0,
+    "head_requested_s_1000": 10.0,
+    "yd_calls_ratio": 1.3,
+    "steady_k8s_writes": 0,
+    "steady_yd_calls_per_cluster_min": 1.0,
+    "noop_p99_ms": 5.0,
+}
+
+
+class HarnessError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The spec every cluster gets, and the minimum number of YellowDog calls the mapping needs for it.
+
+def cluster_spec(sim_url, yd_namespace, pools=2, nodes=2):
+    return {
+        "yellowdog": {
+            "apiURL": sim_url,
+            "namespace": yd_namespace,
+            "credentialsSecretRef": {"name": "yellowdog-credentials"},
+        },
+        "head": {"computeRequirementTemplate": "ray/ray-head-small"},
+        "workerPools": [
+            {"name": f"pool{i}", "nodes": nodes, "computeRequirementTemplate": "ray/ray-worker-small"}
+            for i in range(pools)
+        ],
+    }
+
+
+def minimum_yellowdog_calls(spec):
+    """The calls controller/reconcile/README.md's mapping cannot do without, for one cluster built from
+    nothing to Ready with no failure (derived from the spec, not from what the operator happened to do).
+    Returns (total, itemised dict)."""
+    obs = bool((spec.get("observability") or {}).get("enabled"))
+    pools = [p for p in spec.get("workerPools") or [] if p.get("nodes", 0) > 0]
+    kinds = 1 + (1 if obs else 0) + len(pools)  # node kinds that get a pool
+    items = {
+        # Deterministic names: every create is preceded by a lookup (design.md sec. 5): the WR by name and
+        # the namespace's pools (one page at least).
+        "lookups before create (WR by name, pool search)": 2,
+        "pool provisions (head, observability, each worker pool)": kinds,
+        "work requirement create (all task groups in it)": 1,
+        "head/observability task adds": 1 + (1 if obs else 0),
+        # The head's task must be seen EXECUTING (and its worker id known) before its IP can be resolved;
+        # the observability node likewise.
+        "reads to see head/observability EXECUTING (task search)": 1 + (1 if obs else 0),
+        # IP lookups: worker -> node (private IP), CR -> instances (public IP) per resolved node.
+        "IP lookups (node of worker, instances of CR)": 2 * (1 + (1 if obs else 0)),
+        "worker task adds (one per pool)": len(pools),
+        # Ready needs the workers seen EXECUTING: one WR read carries every group's task summary.
+        "read to see workers EXECUTING (WR task summary)": 1,
+    }
+    return sum(items.values()), items
+
+
+# ---------------------------------------------------------------------------------------------------
+# Processes
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for_file(path, proc, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return open(path).read().strip()
+        if proc.poll() is not None:
+            raise HarnessError(f"{proc.args[0]} exited with {proc.returncode} before writing {path}")
+        time.sleep(0.05)
+    raise HarnessError(f"{proc.args[0]} did not write {path} within {timeout}s")
+
+
+class Proc:
+    def __init__(self, name, argv, logdir):
+        self.name = name
+        self.log_path = os.path.join(logdir, f"{name}.log")
+        self.log = open(self.log_path, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def cpu_seconds(self):
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def mem_kb(self):
+        """{'VmRSS': kB, 'VmHWM': kB}"""
+        out = {}
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("VmRSS", "VmHWM"):
+                        out[k] = int(v.split()[0])
+        except OSError:
+            pass
+        return out
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTTP helpers (plain HTTP on loopback; one connection per thread, kept alive)
+
+class Http:
+    def __init__(self, base_url, timeout=60):
+        u = urllib.parse.urlparse(base_url)
+        self.host, self.port = u.hostname, u.port
+        self.timeout = timeout
+        self.conn = None
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                payload = r.read()
+                return r.status, payload
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+        raise HarnessError("unreachable")
+
+    def json(self, method, path, body=None, ok=(200, 201)):
+        code, payload = self.request(method, path, body)
+        if code not in ok:
+            raise HarnessError(f"{method} {path} -> {code}: {payload[:300]!r}")
+        return json.loads(payload) if payload else None
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+
+
+def parse_prometheus(text):
+    """[(name, {label: value}, float)]"""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        labels = {}
+        if "{" in line:
+            name, rest = line.split("{", 1)
+            body, value = rest.rsplit("}", 1)
+            for part in _split_labels(body):
+                k, _, v = part.partition("=")
+                labels[k.strip()] = v.strip().strip('"')
+        else:
+            name, value = line.split(None, 1)
+        try:
+            out.append((name.strip(), labels, float(value.split()[0])))
+        except (ValueError, IndexError):
+            pass
+    return out
+
+
+def _split_labels(body):
+    parts, cur, quoted = [], "", False
+    for ch in body:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return parts
+
+
+def histogram(samples, name, match):
+    """Cumulative buckets [(le, count)] of histogram `name` whose labels include `match`, else None."""
+    buckets = {}
+    for n, labels, v in samples:
+        if n != name + "_bucket":
+            continue
+        if any(labels.get(k) != want for k, want in match.items()):
+            continue
+        le = labels.get("le")
+        le = float("inf") if le in ("+Inf", "Inf") else float(le)
+        buckets[le] = buckets.get(le, 0) + v
+    if not buckets:
+        return None
+    return sorted(buckets.items())
+
+
+def histogram_diff(after, before):
+    if after is None:
+        return None
+    if before is None:
+        return after
+    b = dict(before)
+    return [(le, c - b.get(le, 0)) for le, c in after]
+
+
+def quantile(buckets, q):
+    """histogram_quantile(): linear interpolation inside the bucket (seconds)."""
+    if not buckets:
+        return None
+    total = buckets[-1][1]
+    if total <= 0:
+        return None
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in buckets:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le  # the highest finite bound, as Prometheus does
+            if c == prev_c:
+                return le
+            return prev_le + (le - prev_le) * (rank - prev_c) / (c - prev_c)
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+def metric_sum(samples, name, match=None):
+    total, found = 0.0, False
+    for n, labels, v in samples:
+        if n == name and all(labels.get(k) == w for k, w in (match or {}).items()):
+            total += v
+            found = True
+    return total if found else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The RayDogCluster watch: when each cluster first became Ready.
+
+class ReadyWatch(threading.Thread):
+    def __init__(self, base_url, path, resource_version):
+        super().__init__(daemon=True)
+        self.base_url, self.path, self.rv = base_url, path, resource_version
+        self.ready_at = {}  # name -> time.time()
+        self.lock = threading.Lock()
+        self.stop_flag = False
+        self.error = None
+
+    def count(self):
+        with self.lock:
+            return len(self.ready_at)
+
+    def run(self):
+        u = urllib.parse.urlparse(self.base_url)
+        while not self.stop_flag:
+            try:
+                conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+                conn.request("GET", f"{self.path}?watch=1&allowWatchBookmarks=true&resourceVersion={self.rv}",
+                             headers={"Accept": "application/json"})
+                r = conn.getresponse()
+                if r.status != 200:
+                    raise HarnessError(f"watch -> {r.status}")
+                buf = b""
+                while not self.stop_flag:
+                    chunk = r.read1(1 << 16)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        if line.strip():
+                            self.handle(json.loads(line))
+                conn.close()
+            except socket.timeout:
+                continue  # a quiet watch: re-watch from the last RV
+            except Exception as e:  # noqa: BLE001 (reported in the results)
+                if self.stop_flag:
+                    return
+                self.error = repr(e)
+                time.sleep(0.2)
+
+    def handle(self, ev):
+        obj = ev.get("object") or {}
+        if ev.get("type") == "ERROR":
+            self.rv = ""  # expired: restart from now (Ready ones stay recorded)
+            return
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        if rv:
+            self.rv = rv
+        if ev.get("type") not in ("ADDED", "MODIFIED"):
+            return
+        name = obj["metadata"]["name"]
+        for c in (obj.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "Ready" and c.get("status") == "True":
+                with self.lock:
+                    self.ready_at.setdefault(name, time.time())
+
+
+class Sampler(threading.Thread):
+    """Operator RSS every 100 ms (peak also from VmHWM)."""
+
+    def __init__(self, proc):
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.max_rss_kb = 0
+        self.stop_flag = False
+
+    def run(self):
+        while not self.stop_flag and self.proc.alive():
+            m = self.proc.mem_kb()
+            self.max_rss_kb = max(self.max_rss_kb, m.get("VmRSS", 0))
+            time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One run: fresh processes, N clusters.
+
+def parse_ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def k8s_writes(before, after):
+    """Kubernetes writes between two /_emulator/stats snapshots, by kind (the harness's own creates
+    excluded)."""
+    def d(key):
+        return after["requests"].get(key, 0) - before["requests"].get(key, 0)
+
+    cr = "raydogclusters.raydog.io"
+    out = {
+        "statusPatches": d(f"PATCH {cr}/status") + d(f"PUT {cr}/status"),
+        "finalizerUpdates": d(f"PATCH {cr}") + d(f"PUT {cr}"),
+        "events": sum(d(f"{m} {r}") for m in ("POST", "PATCH", "PUT")
+                      for r in ("events", "events.events.k8s.io")),
+    }
+    all_writes = after["writes"] - before["writes"]
+    own = d(f"POST {cr}")  # the harness's creates
+    out["other"] = all_writes - own - sum(out.values())
+    out["total"] = all_writes - own
+    return out
+
+
+def run_one(args, n, workdir):
+    os.makedirs(workdir, exist_ok=True)
+    res = {"n": n}
+    procs = []
+    try:
+        bin_dir = args.bin_dir
+        # --- simulator (zero delays)
+        sim_url_file = os.path.join(workdir, "sim.url")
+        sim = Proc("yellowdog-sim", [os.path.join(bin_dir, "yellowdog-sim"), "--listen", "127.0.0.1:0",
+                                     "--write-url", sim_url_file, "--boot-delay", "0", "--register-delay", "0",
+                                     "--task-start-delay", "0"] + args.sim_flag, workdir)
+        procs.append(sim)
+        sim_url = wait_for_file(sim_url_file, sim.p, 30).splitlines()[0].strip()
+        # --- emulator
+        kubeconfig = os.path.join(workdir, "kubeconfig")
+        emu = Proc("kube-emulator", [os.path.join(bin_dir, "kube-emulator"), "--listen", "127.0.0.1:0",
+                                     "--write-kubeconfig", kubeconfig], workdir)
+        procs.append(emu)
+        wait_for_file(kubeconfig, emu.p, 30)
+        server = next(line.split("server:", 1)[1].strip() for line in open(kubeconfig) if "server:" in line)
+        kube = Http(server)
+        simh = Http(sim_url)
+        # CRD (YAML: one kubectl process for it), namespace and Secret over HTTP.
+        crd = os.path.join(args.source_dir, "crds", "raydog.io_raydogclusters.yaml")
+        env = dict(os.environ, HOME=workdir, KUBECACHEDIR=os.path.join(workdir, "kubecache"))
+        r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", crd], env=env,
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise HarnessError("kubectl apply CRD failed: " + r.stderr)
+        ns = "bench"
+        kube.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                  "metadata": {"name": ns}})
+        kube.json("POST", f"/api/v1/namespaces/{ns}/secrets", {
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "yellowdog-credentials"},
+            "stringData": {"keyId": "bench-key-id", "keySecret": "bench-key-secret"}})
+        cr_path = f"/apis/raydog.io/v1alpha1/namespaces/{ns}/raydogclusters"
+        for _ in range(100):  # the CRD's resource is served right after apply; be tolerant anyway
+            code, _ = kube.request("GET", cr_path)
+            if code == 200:
+                break
+            time.sleep(0.1)
+        # --- operator
+        mport, hport = free_port(), free_port()
+        op_argv = [os.path.join(bin_dir, "raydog-operator"), "run", "--kubeconfig", kubeconfig,
+                   "--metrics-bind-address", f"127.0.0.1:{mport}",
+                   "--health-probe-bind-address", f"127.0.0.1:{hport}",
+                   "--log-format", "json", "--log-level", "info"] + args.operator_flag
+        op = Proc("raydog-operator", op_argv, workdir)
+        procs.append(op)
+        health = Http(f"http://127.0.0.1:{hport}", timeout=5)
+        metrics = Http(f"http://127.0.0.1:{mport}", timeout=30)
+        deadline = time.time() + 30
+        while True:
+            if not op.alive():
+                raise HarnessError(f"raydog-operator exited with {op.p.returncode} (see {op.log_path})")
+            try:
+                if health.request("GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise HarnessError("raydog-operator not ready within 30s")
+            time.sleep(0.05)
+
+        def scrape():
+            try:
+                code, body = metrics.request("GET", "/metrics")
+                return parse_prometheus(body.decode()) if code == 200 else []
+            except OSError:
+                return []
+
+        # --- idle
+        time.sleep(args.idle_seconds)
+        res["rssIdleMB"] = op.mem_kb().get("VmRSS", 0) / 1024
+        sampler = Sampler(op)
+        sampler.start()
+
+        # --- watch, then create N clusters
+        lst = kube.json("GET", cr_path)
+        watch = ReadyWatch(server, cr_path, lst["metadata"]["resourceVersion"])
+        watch.start()
+        spec = cluster_spec(sim_url, args.yd_namespace)
+        min_calls, min_items = minimum_yellowdog_calls(spec)
+        res["ydMinimumPerCluster"] = min_calls
+        res["ydMinimumItems"] = min_items
+        cpu0 = {p.name: p.cpu_seconds() for p in procs}
+        emu0 = kube.json("GET", "/_emulator/stats")
+        sim0 = simh.json("GET", "/_sim/stats")
+        m0 = scrape()
+        names = [f"rdc-{i:05d}" for i in range(n)]
+        t0 = time.time()
+        errors = []
+
+        def creator(chunk):
+            h = Http(server)
+            for name in chunk:
+                body = {"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
+                        "metadata": {"name": name, "namespace": ns}, "spec": spec}
+                code, payload = h.request("POST", cr_path, body)
+                if code != 201:
+                    errors.append(f"create {name}: {code} {payload[:200]!r}")
+            h.close()
+
+        threads = [threading.Thread(target=creator, args=(names[i::args.create_threads],))
+                   for i in range(args.create_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise HarnessError(f"{len(errors)} creates failed, first: {errors[0]}")
+        res["createSeconds"] = time.time() - t0
+        log(f"N={n}: created in {res['createSeconds']:.2f}s; waiting for Ready")
+
+        # --- until every cluster is Ready (or the timeout: then the figures say so)
+        deadline = t0 + args.ready_timeout
+        last_report = time.time()
+        while watch.count() < n and time.time() < deadline:
+            if not op.alive():
+                raise HarnessError(f"raydog-operator died (see {op.log_path})")
+            time.sleep(0.1)
+            if time.time() - last_report > 10:
+                log(f"N={n}: {watch.count()}/{n} Ready after {time.time() - t0:.0f}s")
+                last_report = time.time()
+        ready_count = watch.count()
+        res["readyClusters"] = ready_count
+        res["allReady"] = ready_count == n
+        with watch.lock:
+            res["timeToAllReadyS"] = (max(watch.ready_at.values()) - t0) if ready_count == n else None
+            res["timeToHalfReadyS"] = (sorted(watch.ready_at.values())[n // 2] - t0) if ready_count > n // 2 \
+                else None
+        t_ready = time.time()
+        cpu_ready = {p.name: p.cpu_seconds() for p in procs}
+        res["rssAfterReadyMB"] = op.mem_kb().get("VmRSS", 0) / 1024
+        log(f"N={n}: {ready_count}/{n} Ready after {t_ready - t0:.1f}s")
+
+        # --- settle: the last converging requeues (2s) end; then the build is over
+        settle_deadline = time.time() + args.settle_max
+        last_calls, quiet_since = -1, time.time()
+        while time.time() < settle_deadline:
+            calls = simh.json("GET", "/_sim/stats")["totalCalls"]
+            if calls != last_calls:
+                last_calls, quiet_since = calls, time.time()
+            elif time.time() - quiet_since >= args.settle_quiet:
+                break
+            time.sleep(0.25)
+        emu1 = kube.json("GET", "/_emulator/stats")
+        sim1 = simh.json("GET", "/_sim/stats")
+        m1 = scrape()
+        cpu1 = {p.name: p.cpu_seconds() for p in procs}
+        build_calls = sim1["totalCalls"] - sim0["totalCalls"]
+        res["ydCallsPerCluster"] = build_calls / n
+        res["ydCallsRatio"] = res["ydCallsPerCluster"] / min_calls
+        res["ydCallsByEndpoint"] = {k: v - sim0["calls"].get(k, 0) for k, v in sim1["calls"].items()
+                                    if v - sim0["calls"].get(k, 0)}
+        w = k8s_writes(emu0, emu1)
+        res["k8sWritesPerCluster"] = {k: v / n for k, v in w.items()}
+
+        # --- head tasks requested: the simulator records no creation time for tasks, so the bound is
+        # each head task's startedTime (EXECUTING; with zero delays within a few 50 ms scheduler ticks of
+        # the request). One /_sim/objects read, after the build.
+        objs = simh.json("GET", "/_sim/objects")
+        heads = [t for t in objs["tasks"] if str(t.get("name", "")).startswith("head-")]
+        started = [parse_ts(t["startedTime"]) for t in heads if t.get("startedTime")]
+        res["headTasks"] = len(heads)
+        res["timeToAllHeadTasksS"] = (max(started) - t0) if len(started) >= n else None
+        wr_count = len(objs["workRequirements"])
+        res["duplicates"] = {"workRequirements": wr_count - n, "workerPools": len(objs["workerPools"]) - 3 * n,
+                             "tasks": len(objs["tasks"]) - 5 * n}
+        del objs
+
+        # --- steady window: no changes
+        log(f"N={n}: steady window {args.steady_window}s")
+        time.sleep(args.steady_window)
+        emu2 = kube.json("GET", "/_emulator/stats")
+        sim2 = simh.json("GET", "/_sim/stats")
+        m2 = scrape()
+        cpu2 = {p.name: p.cpu_seconds() for p in procs}
+        res["steadyWindowS"] = args.steady_window
+        sw = k8s_writes(emu1, emu2)
+        res["steadyK8sWrites"] = sw["total"]
+        res["steadyK8sWritesByKind"] = sw
+        steady_calls = sim2["totalCalls"] - sim1["totalCalls"]
+        res["steadyYdCallsPerClusterMin"] = steady_calls / n / (args.steady_window / 60.0)
+        res["steadyYdCallsByEndpoint"] = {k: v - sim1["calls"].get(k, 0) for k, v in sim2["calls"].items()
+                                          if v - sim1["calls"].get(k, 0)}
+        res["rssSteadyEndMB"] = op.mem_kb().get("VmRSS", 0) / 1024
+        sampler.stop_flag = True
+        watch.stop_flag = True
+        mem = op.mem_kb()
+        res["rssPeakMB"] = max(sampler.max_rss_kb, mem.get("VmHWM", 0)) / 1024
+        res["bytesPerCluster"] = (res["rssAfterReadyMB"] - res["rssIdleMB"]) * 1024 * 1024 / n
+        res["cpuSeconds"] = {
+            "build": {k: cpu1[k] - cpu0[k] for k in cpu0},
+            "steady": {k: cpu2[k] - cpu1[k] for k in cpu0},
+        }
+        # --- reconcile time from the operator's own metrics
+        rt = {}
+        for kind, before, after in (("noop", m0, m2), ("acting", m0, m2)):
+            h = histogram_diff(histogram(after, "raydog_reconcile_time_seconds",
+                                         {"controller": "raydogcluster", "kind": kind}),
+                               histogram(before, "raydog_reconcile_time_seconds",
+                                         {"controller": "raydogcluster", "kind": kind}))
+            rt[kind] = {"count": h[-1][1] if h else None,
+                        "p50ms": _ms(quantile(h, 0.5)), "p99ms": _ms(quantile(h, 0.99))}
+        hs = histogram_diff(histogram(m2, "raydog_reconcile_time_seconds",
+                                      {"controller": "raydogcluster", "kind": "noop"}),
+                            histogram(m1, "raydog_reconcile_time_seconds",
+                                      {"controller": "raydogcluster", "kind": "noop"}))
+        rt["noopSteady"] = {"count": hs[-1][1] if hs else None,
+                            "p50ms": _ms(quantile(hs, 0.5)), "p99ms": _ms(quantile(hs, 0.99))}
+        cr_h = histogram(m2, "controller_runtime_reconcile_time_seconds", {"controller": "raydogcluster"})
+        s_sum = metric_sum(m2, "controller_runtime_reconcile_time_seconds_sum", {"controller": "raydogcluster"})
+        s_cnt = metric_sum(m2, "controller_runtime_reconcile_time_seconds_count",
+                           {"controller": "raydogcluster"})
+        rt["all"] = {"count": s_cnt, "meanMs": _ms(s_sum / s_cnt) if s_sum is not None and s_cnt else None,
+                     "p50ms": _ms(quantile(cr_h, 0.5)), "p99ms": _ms(quantile(cr_h, 0.99))}
+        res["reconcileTime"] = rt
+        op_calls = metric_sum(m2, "raydog_yellowdog_calls_total")
+        res["operatorReportedYdCalls"] = op_calls
+        res["ok"] = True
+        kube.close()
+        simh.close()
+        return res
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def _ms(seconds):
+    return None if seconds is None else seconds * 1000.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output
+
+def fmt(v, nd=1):
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def table(runs):
+    def g(r, *path):
+        for p in path:
+            if r is None:
+                return None
+            r = r.get(p) if isinstance(r, dict) else None
+        return r
+
+    rows = [
+        ("clusters Ready / N", lambda r: f"{r.get('readyClusters')}/{r['n']}", ""),
+        ("create N objects (s)", lambda r: fmt(r.get("createSeconds"), 2), ""),
+        ("first create -> all head tasks requested (s)", lambda r: fmt(r.get("timeToAllHeadTasksS"), 2),
+         "<= 10 (N=1000)"),
+        ("first create -> all clusters Ready (s)", lambda r: fmt(r.get("timeToAllReadyS"), 2), ""),
+        ("operator RSS idle (MB)", lambda r: fmt(r.get("rssIdleMB")), "<= 20"),
+        ("operator RSS peak (MB)", lambda r: fmt(r.get("rssPeakMB")), "<= 30 (N=1000)"),
+        ("operator RSS after all Ready (MB)", lambda r: fmt(r.get("rssAfterReadyMB")), ""),
+        ("operator RSS end of steady window (MB)", lambda r: fmt(r.get("rssSteadyEndMB")), ""),
+        ("bytes per cluster (after Ready - idle)", lambda r: fmt(r.get("bytesPerCluster"), 0), ""),
+        ("CPU s build: operator", lambda r: fmt(g(r, "cpuSeconds", "build", "raydog-operator"), 2), ""),
+        ("CPU s build: kube-emulator", lambda r: fmt(g(r, "cpuSeconds", "build", "kube-emulator"), 2), ""),
+        ("CPU s build: yellowdog-sim", lambda r: fmt(g(r, "cpuSeconds", "build", "yellowdog-sim"), 2), ""),
+        ("YellowDog calls per built cluster", lambda r: fmt(r.get("ydCallsPerCluster")), ""),
+        ("  minimum the mapping needs", lambda r: fmt(r.get("ydMinimumPerCluster")), ""),
+        ("  ratio to the minimum", lambda r: fmt(r.get("ydCallsRatio"), 2), "<= 1.3"),
+        ("K8s writes per built cluster", lambda r: fmt(g(r, "k8sWritesPerCluster", "total"), 2), ""),
+        ("  status patches", lambda r: fmt(g(r, "k8sWritesPerCluster", "statusPatches"), 2), ""),
+        ("  finalizer updates", lambda r: fmt(g(r, "k8sWritesPerCluster", "finalizerUpdates"), 2), ""),
+        ("  events", lambda r: fmt(g(r, "k8sWritesPerCluster", "events"), 2), ""),
+        ("steady window (s)", lambda r: fmt(r.get("steadyWindowS"), 0), "60"),
+        ("  K8s writes", lambda r: fmt(r.get("steadyK8sWrites")), "0"),
+        ("  YellowDog calls per cluster per minute", lambda r: fmt(r.get("steadyYdCallsPerClusterMin"), 2),
+         "<= 1"),
+        ("  CPU s operator", lambda r: fmt(g(r, "cpuSeconds", "steady", "raydog-operator"), 2), ""),
+        ("reconcile p50 / p99 no-op (ms)", lambda r: _pair(g(r, "reconcileTime", "noop")), "p99 <= 5"),
+        ("reconcile p50 / p99 acting (ms)", lambda r: _pair(g(r, "reconcileTime", "acting")), ""),
+        ("reconcile p50 / p99 all, controller-runtime (ms)", lambda r: _pair(g(r, "reconcileTime", "all")),
+         ""),
+    ]
+    head = ["figure"] + [f"N={r['n']}" for r in runs] + ["goal"]
+    body = []
+    for label, fn, goal in rows:
+        body.append([label] + [fn(r) if r.get("ok") else "failed" for r in runs] + [goal])
+    widths = [max(len(str(row[i])) for row in [head] + body) for i in range(len(head))]
+    lines = ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(head)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for row in body:
+        lines.append("| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |")
+    return "\n".join(lines)
+
+
+def _pair(x):
+    if not x:
+        return "n/a"
+    if x.get("p50ms") is None and x.get("meanMs") is not None:
+        return f"mean {x['meanMs']:.2f} (no histogram)"
+    return f"{fmt(x.get('p50ms'), 2)} / {fmt(x.get('p99ms'), 2)}"
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    source_dir = os.path.dirname(os.path.dirname(here))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin-dir", default=os.path.join(source_dir, "build", "bench", "bin"),
+                    help="where raydog-operator, kube-emulator and yellowdog-sim are")
+    ap.add_argument("--source-dir", default=source_dir)
+    ap.add_argument("--n", default="100,1000", help="comma-separated cluster counts (default 100,1000)")
+    ap.add_argument("--steady-window", type=float, default=60.0, help="seconds with no changes (default 60)")
+    ap.add_argument("--ready-timeout", type=float, default=240.0, help="give up waiting for Ready after S")
+    ap.add_argument("--idle-seconds", type=float, default=3.0, help="wait before the idle RSS sample")
+    ap.add_argument("--settle-quiet", type=float, default=3.0,
+                    help="after Ready, the build ends once YellowDog saw no call for S seconds")
+    ap.add_argument("--settle-max", type=float, default=20.0)
+    ap.add_argument("--create-threads", type=int, default=4)
+    ap.add_argument("--yd-namespace", default="bench", help="YellowDog namespace of every cluster")
+    ap.add_argument("--operator-flag", action="append", default=[], help="extra operator flag (repeatable)")
+    ap.add_argument("--sim-flag", action="append", default=[], help="extra yellowdog-sim flag (repeatable)")
+    ap.add_argument("--out", default=os.path.join(source_dir, "build", "bench", "results.json"))
+    ap.add_argument("--workdir", default=None, help="logs and kubeconfigs (default: next to --out)")
+    args = ap.parse_args()
+    # "--operator-flag=--x=y" keeps argparse from reading the value as an option.
+    counts = [int(x) for x in args.n.split(",") if x.strip()]
+    workdir = args.workdir or os.path.join(os.path.dirname(os.path.abspath(args.out)), "runs")
+    for b in ("raydog-operator", "kube-emulator", "yellowdog-sim"):
+        if not os.access(os.path.join(args.bin_dir, b), os.X_OK):
+            print(f"raydog-bench: {b} not found in {args.bin_dir}", file=sys.stderr)
+            return 1
+    runs, failed = [], False
+    started = time.time()
+    for n in counts:
+        log(f"run N={n}")
+        try:
+            runs.append(run_one(args, n, os.path.join(workdir, f"n{n}")))
+        except Exception as e:  # noqa: BLE001 (a harness failure: reported, exit 1)
+            failed = True
+            log(f"N={n} failed: {e!r}")
+            runs.append({"n": n, "ok": False, "error": repr(e)})
+    out = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
+        "cluster": "1 head + 2 worker pools x 2 nodes, one YellowDog namespace",
+        "goals": GOALS,
+        "durationS": time.time() - started,
+        "runs": runs,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=2, sort_keys=True)
+    print(table(runs))
+    print(f"\nresults: {args.out} (logs in {workdir}); harness {'FAILED' if failed else 'ok'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
