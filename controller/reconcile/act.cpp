@@ -166,6 +166,9 @@ struct Actor {
     auto r = co_await ctx.yd->terminate_compute_requirement(x.compute_requirement_id);
     ++result.yellowdog_calls;
     if (!r && !already_done(r.error())) co_return classify(r.error());
+    if (r)
+      co_await event("Normal", "ComputeRequirementTerminated",
+                     "terminated compute requirement " + x.name + " (" + x.compute_requirement_id + ")");
     co_return std::nullopt;
   }
 
@@ -238,6 +241,12 @@ struct Actor {
       ++result.yellowdog_calls;
       if (!r && !already_done(r.error())) co_return classify(r.error());
     }
+    std::string ids;
+    for (const auto& id : x.task_ids) ids += (ids.empty() ? "" : ", ") + id;
+    if (!x.task_ids.empty())
+      co_await event("Normal", "TasksCancelled",
+                     std::string(x.abort ? "aborted " : "cancelled ") + std::to_string(x.task_ids.size()) +
+                         " task(s): " + ids);
     co_return std::nullopt;
   }
 
@@ -284,6 +293,11 @@ net::awaitable<ActResult> act(ActContext ctx, Actions actions) {
       a.result.outcome.failed_action = name_of(action);
       ctx.log.info("action failed",
                    {{"action", name_of(action)}, {"error", a.result.outcome.error->message}});
+      // Every failed external call is an Event too (the recorder aggregates repeats); a Kubernetes 409 or
+      // an object that vanished is routine and only requeues.
+      const ErrorKind kind = a.result.outcome.error->kind;
+      if (kind != ErrorKind::Conflict && kind != ErrorKind::NotFound)
+        co_await a.event("Warning", "ActionFailed", name_of(action) + ": " + a.result.outcome.error->message);
       break;
     }
     ++a.result.outcome.executed;

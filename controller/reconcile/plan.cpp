@@ -184,6 +184,31 @@ bool head_ever_started(const Observed& o, const yd::WorkRequirement& wr) {
   return false;
 }
 
+std::optional<Millis> lifetime_of(const api::RayDogCluster& c) {
+  if (!c.spec.lifetime) return std::nullopt;
+  auto d = api::parse_go_duration(*c.spec.lifetime);
+  if (!d || d->count() <= 0) return std::nullopt;
+  return std::chrono::duration_cast<Millis>(*d);
+}
+
+// A task of this WR that YellowDog failed for running past its taskTimeout (= spec.lifetime).
+bool timed_out_task(const Observed& o, const yd::WorkRequirement& wr) {
+  for (const auto& g : wr.task_groups)
+    if (auto it = o.tasks.find(g.name); it != o.tasks.end())
+      for (const auto& t : it->second)
+        if (t.status && *t.status == "FAILED" && !t.errors.empty() &&
+            t.errors.back().error_type == "TIMED_OUT")
+          return true;
+  return false;
+}
+
+// Why a held Failed status failed (its Ready reason), when the WR is no longer there to say it.
+Failure failure_of(const api::RayDogClusterStatus& st) {
+  for (const auto& c : st.conditions)
+    if (c.type == api::condition::kReady && c.reason == "LifetimeExpired") return Failure::LifetimeExpired;
+  return Failure::BuildTimeout;
+}
+
 }  // namespace
 
 api::FieldErrors spec_errors(const Observed& o) {
@@ -246,11 +271,28 @@ View view(const Observed& o, TimePoint now) {
         failed_looking = changed && *changed - *created >= bt;
       }
     }
+    // The cluster's lifetime (spec.lifetime, every group's taskTimeout) counts from the WR's creation: past
+    // it, or once a task ended TIMED_OUT, the cluster is over, not broken: nothing is replaced.
+    bool expired_looking = false;
+    if (const auto lt = lifetime_of(c); lt && !failed_looking) {
+      if (timed_out_task(o, wr)) {
+        expired_looking = true;
+      } else if (created) {
+        if (wr_alive(wr)) {
+          expired_looking = now - *created >= *lt;
+        } else {
+          auto changed = ts(wr.status_changed_time);
+          expired_looking = changed && *changed - *created >= *lt;
+        }
+      }
+    }
     const bool retry = prev_suspended || (prev_failed && generation_changed);
-    if (failed_looking && !retry) {
+    if ((failed_looking || expired_looking) && !retry) {
       v.lifecycle = Lifecycle::Failed;
-      v.build_timeout = wr_alive(wr);
-    } else if (failed_looking && retry && wr_alive(wr)) {
+      v.failure = failed_looking ? Failure::BuildTimeout : Failure::LifetimeExpired;
+      v.build_timeout = failed_looking && wr_alive(wr);
+      v.lifetime_expired = expired_looking && wr_alive(wr);
+    } else if ((failed_looking || expired_looking) && retry && wr_alive(wr)) {
       v.bump = true;  // plan cancels the old WR first
     } else if (finished) {
       v.bump = true;
@@ -259,6 +301,7 @@ View view(const Observed& o, TimePoint now) {
     }
   } else if (v.lifecycle == Lifecycle::Running && prev_failed && !generation_changed) {
     v.lifecycle = Lifecycle::Failed;  // WR gone from view (e.g. deleted by hand): still held
+    v.failure = failure_of(*prev);
   }
 
   if (v.bump) {
@@ -489,8 +532,9 @@ struct Planner {
   }
 
   // Keeps exactly one live task of a singleton role (head/observability); true when it is EXECUTING.
+  // `stale`: the current task runs with an outdated environment (cancelled and replaced without backoff).
   void singleton(const RoleView& r, const yd::Task* current, const std::optional<NodeAddress>& addr,
-                 std::map<std::string, std::string> env, std::string_view what) {
+                 std::map<std::string, std::string> env, std::string_view what, bool stale = false) {
     std::vector<std::string> cancel;
     for (const yd::Task* t : r.tasks)
       if (is_live(*t) && t != current && t->id) cancel.push_back(*t->id);
@@ -504,7 +548,7 @@ struct Planner {
       if (!is_executing(*current)) converging = true;
       return;
     }
-    if (in_backoff(r)) return;
+    if (!stale && in_backoff(r)) return;
     const bool replacing = !r.history.empty();
     std::vector<yd::Task> tasks{task(r.names.kind, next_ordinal_of(r), script(r), std::move(env))};
     add_tasks(r, std::move(tasks));
@@ -512,6 +556,7 @@ struct Planner {
                              ? (replacing ? "HeadReplaced" : "HeadStarted")
                              : (replacing ? "ObservabilityReplaced" : "ObservabilityStarted");
     std::string why = lost        ? ": its node was lost"
+                      : stale     ? ": the running one had an outdated environment"
                       : replacing ? ": " + (r.last_error.empty() ? std::string("no live task") : r.last_error)
                                   : "";
     event(replacing ? "Warning" : "Normal", reason, "Added " + std::string(what) + " task" + why);
@@ -535,6 +580,17 @@ struct Planner {
     }
     std::map<std::string, std::string> head_env;
     if (v.observability_ip) head_env["OBSERVABILITY_HOST"] = *v.observability_ip;
+    // The observability node moved (its task was replaced): the head was started with the old
+    // OBSERVABILITY_HOST. It is replaced like a lost head; the workers follow once it runs.
+    const std::string* head_obs = v.head_task ? env(*v.head_task, "OBSERVABILITY_HOST") : nullptr;
+    if (v.observability_ip && v.head_task && (!head_obs || *head_obs != *v.observability_ip)) {
+      event("Warning", "ObservabilityMoved",
+            "Observability node moved from " + (head_obs ? *head_obs : std::string("(none)")) + " to " +
+                *v.observability_ip + "; restarting the head and re-pointing the workers");
+      singleton(*v.head, nullptr, std::nullopt, head_env, "head", true);
+      converging = true;
+      return;
+    }
     singleton(*v.head, v.head_task, o.head, head_env, "head");
     if (!v.head_ip) {
       converging = true;
@@ -550,7 +606,9 @@ struct Planner {
       for (const yd::Task* t : w.tasks) {
         if (!is_live(*t)) continue;
         const std::string* head = env(*t, "RAY_HEAD_IP");
-        if (!head || *head != ip) {
+        const std::string* obs = env(*t, "OBSERVABILITY_HOST");
+        const bool obs_stale = v.observability_ip && (!obs || *obs != *v.observability_ip);
+        if (!head || *head != ip || obs_stale) {
           if (t->id) stale.push_back(*t->id);
           old_ips.insert(head ? *head : std::string("(none)"));
         } else {
@@ -741,6 +799,10 @@ Actions plan(const Observed& o, TimePoint now) {
         return p.out;
       }
       p.out = teardown(o, o.work_requirement ? &*o.work_requirement : nullptr);
+      if (!p.out.empty())
+        p.event("Normal", "CleaningUp",
+                "Deleting: cancelling the work requirement, shutting pools down, terminating compute "
+                "requirements; the finalizer goes once YellowDog shows them finished");
       p.out.push_back(RequeueAfter{o.options.requeue_converging});
       return p.out;
     }
@@ -768,6 +830,11 @@ Actions plan(const Observed& o, TimePoint now) {
                 "Head task not EXECUTING within buildTimeout " +
                     c.spec.build_timeout.value_or(std::string(api::kDefaultBuildTimeout)) +
                     "; tearing the cluster down (no retry until the spec changes)");
+      if (v.lifetime_expired)
+        p.event("Warning", "LifetimeExpired",
+                "spec.lifetime " + c.spec.lifetime.value_or("") +
+                    " is over; tearing the cluster down, nothing is replaced (no rebuild until the spec "
+                    "changes)");
       Actions down = teardown(o, v.wr);
       const bool busy = !down.empty() || !torn_down(o);
       if (!down.empty() && v.lifecycle == Lifecycle::Suspended)

@@ -49,8 +49,15 @@ enum class Lifecycle {
   NoCredentials,
   ObserveFailed,
   Suspended,
-  Failed,   // build timeout, held until metadata.generation changes
+  Failed,   // build timeout or lifetime expired (View::failure), held until metadata.generation changes
   Running,  // converging or steady
+};
+
+// Why a cluster is Failed (held until metadata.generation changes).
+enum class Failure {
+  None,
+  BuildTimeout,     // the head was not EXECUTING within spec.buildTimeout
+  LifetimeExpired,  // spec.lifetime passed since the WR was created, or a task ended TIMED_OUT
 };
 
 struct View {
@@ -60,9 +67,11 @@ struct View {
   std::optional<std::string> source_error;  // a ConfigMap/key the spec refers to is missing
   bool has_finalizer = false;
 
-  bool bump = false;           // the incarnation moves to names.incarnation (WR of the old one finished)
-  bool build_timeout = false;  // detected now on a live WR (event + teardown)
-  bool wr_cancelling = false;  // the current WR is CANCELLING: wait before a new incarnation
+  bool bump = false;                // the incarnation moves to names.incarnation (WR of the old one finished)
+  Failure failure = Failure::None;  // set with Lifecycle::Failed
+  bool build_timeout = false;       // detected now on a live WR (event + teardown)
+  bool lifetime_expired = false;    // detected now on a live WR (event + teardown)
+  bool wr_cancelling = false;       // the current WR is CANCELLING: wait before a new incarnation
   const yellowdog::WorkRequirement* wr = nullptr;  // current incarnation's WR (null after a bump)
 
   std::optional<RoleView> head;

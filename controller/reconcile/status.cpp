@@ -301,12 +301,22 @@ api::RayDogClusterStatus compute_status(const Observed& o, const ActOutcome& out
     case api::Phase::Suspended:
       conds.set(cond::kReady, false, "Suspended", "spec.suspend is true");
       break;
-    case api::Phase::Failed:
-      conds.set(cond::kReady, false, "BuildTimeout",
-                "the head task was not EXECUTING within buildTimeout " +
-                    c.spec.build_timeout.value_or("10m") + "; change the spec to retry");
-      stall("BuildTimeout", "the head did not start within buildTimeout; change the spec to retry");
+    case api::Phase::Failed: {
+      const api::Condition* prev_ready = find(previous, cond::kReady);
+      if (v.failure == Failure::LifetimeExpired ||
+          (v.failure == Failure::None && prev_ready && prev_ready->reason == "LifetimeExpired")) {
+        conds.set(cond::kReady, false, "LifetimeExpired",
+                  "spec.lifetime " + c.spec.lifetime.value_or("") +
+                      " is over: the cluster was torn down; change the spec to rebuild");
+        stall("LifetimeExpired", "the cluster's lifetime is over; change the spec to rebuild");
+      } else {
+        conds.set(cond::kReady, false, "BuildTimeout",
+                  "the head task was not EXECUTING within buildTimeout " +
+                      c.spec.build_timeout.value_or("10m") + "; change the spec to retry");
+        stall("BuildTimeout", "the head did not start within buildTimeout; change the spec to retry");
+      }
       break;
+    }
     case api::Phase::Degraded:
       conds.set(cond::kReady, false, "Degraded",
                 degraded_message.empty() ? std::to_string(ready_total) + "/" + std::to_string(desired_total) +

@@ -313,3 +313,31 @@ TEST_CASE("operator scenario: steady state costs one YellowDog call and no Kuber
   // No Kubernetes write (status, finalizer, event) while steady.
   CHECK(rv_before == rv_after);
 }
+
+TEST_CASE("operator scenario: spec.lifetime over -> Failed LifetimeExpired, torn down, nothing replaced") {
+  Env env;
+  env.apply_prerequisites("life");
+  env.start_operator();
+  env.apply(small_cluster(env, "l1", "life", 1, "  lifetime: 15s\n"));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("life", "l1"); }, 60s), env.operator_log());
+  const auto tasks_before = view(env, "life", "l1").tasks.size();
+  INFO(env.operator_log());
+  REQUIRE(env.eventually([&] { return phase(env, "life", "l1") == "Failed"; }, 60s));
+  CHECK(cond_field(env, "life", "l1", "Ready", "reason") == "LifetimeExpired");
+  CHECK(cond_field(env, "life", "l1", "Stalled", "status") == "True");
+  CHECK(cond_field(env, "life", "l1", "Stalled", "reason") == "LifetimeExpired");
+  CHECK(cond_field(env, "life", "l1", "Reconciling", "status") == "False");
+  auto ev = env.events("life", "l1", "LifetimeExpired");
+  REQUIRE(!ev.empty());
+  CHECK(ev[0].value("type", "") == "Warning");
+  CHECK(env.eventually(
+      [&] {
+        auto v = view(env, "life", "l1");
+        return v.live_work_requirements() == 0 && v.live_pools() == 0;
+      },
+      30s));
+  auto v = view(env, "life", "l1");
+  CHECK(v.tasks.size() == tasks_before);  // no replacement task
+  CHECK(v.work_requirements.size() == 1);
+  delete_clean(env, "life", "l1");
+}

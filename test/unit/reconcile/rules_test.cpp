@@ -3,6 +3,8 @@
 // on every terminal path, the ids a timed-out cleanup lists.
 #include <doctest/doctest.h>
 
+#include <functional>
+
 #include "world.hpp"
 
 namespace rr = raydog::reconcile;
@@ -62,4 +64,264 @@ TEST_CASE("rules: spec_errors puts decode errors first and drops validation erro
   errors = rr::spec_errors(w.o);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message == "required");
+}
+
+namespace {
+
+World running() {
+  World w;
+  w.converge();
+  REQUIRE(w.phase() == api::Phase::Running);
+  return w;
+}
+
+std::size_t live_worker_tasks(const World& w) {
+  std::size_t n = 0;
+  for (const auto& [g, list] : w.o.tasks)
+    if (g.find("worker") != std::string::npos)
+      for (const auto& t : list) n += is_live(t) ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "rules: lifetime over -> Failed LifetimeExpired, teardown, nothing replaced, held, rebuilt on edit") {
+  World w = running();  // sample lifetime 24h, from the WR's createdTime
+  w.now += 25h;
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  CHECK(has_event(a, "LifetimeExpired"));
+  CHECK_FALSE(has_event(a, "BuildTimeout"));
+  CHECK(count_of<CancelWorkRequirement>(a) == 1);
+  CHECK(count_of<ShutdownPool>(a) == 3);
+  CHECK(count_of<AddTasks>(a) == 0);
+  CHECK(count_of<ProvisionPool>(a) == 0);
+  w.converge();
+  CHECK(w.phase() == api::Phase::Failed);
+  CHECK(w.cond_reason("Ready") == "LifetimeExpired");
+  CHECK(w.cond_status("Stalled") == "True");
+  CHECK(w.cond_reason("Stalled") == "LifetimeExpired");
+  CHECK(w.cond_status("Reconciling") == "False");
+  CHECK(w.live_pools() == 0);
+  // Held: later reconciles create nothing and emit nothing new.
+  for (int i = 0; i < 3; ++i) {
+    w.now += 1h;
+    Actions held = w.reconcile();
+    INFO(World::dump(held));
+    CHECK(yellowdog_calls(held) == 0);
+    CHECK_FALSE(has_event(held, "LifetimeExpired"));
+    CHECK(w.cond_reason("Ready") == "LifetimeExpired");
+  }
+  // The user edits the spec (e.g. a longer lifetime): a new incarnation with a fresh lifetime.
+  w.o.cluster.metadata.generation = 2;
+  Actions b = w.reconcile();
+  CHECK(count_of<RecordIncarnation>(b) == 1);
+  w.converge();
+  CHECK(w.phase() == api::Phase::Running);
+  CHECK(w.cond_status("Stalled") == "False");
+}
+
+TEST_CASE("rules: a task that ended TIMED_OUT ends the cluster's lifetime: not replaced") {
+  struct Row {
+    const char* error_type;
+    bool expired;
+  };
+  for (const Row row : {Row{"TIMED_OUT", true}, Row{"PROCESS_NON_ZERO_EXIT", false}}) {
+    CAPTURE(row.error_type);
+    World w = running();
+    w.now += 1h;  // well within the 24h lifetime by the operator's clock (YellowDog's may differ)
+    yd::Task* victim = nullptr;
+    for (auto& [g, list] : w.o.tasks)
+      if (g.find("worker") != std::string::npos) victim = &list.front();
+    REQUIRE(victim);
+    w.finish_task(*victim, "FAILED");
+    yd::TaskError e;
+    e.error_type = row.error_type;
+    e.error = "task ended";
+    victim->errors.push_back(e);
+    w.now += 10min;  // past any replacement backoff
+    Actions a = w.reconcile();
+    INFO(World::dump(a));
+    if (row.expired) {
+      CHECK(has_event(a, "LifetimeExpired"));
+      CHECK(count_of<AddTasks>(a) == 0);
+      CHECK(w.phase() == api::Phase::Failed);
+      CHECK(w.cond_reason("Ready") == "LifetimeExpired");
+    } else {
+      CHECK_FALSE(has_event(a, "LifetimeExpired"));
+      CHECK(count_of<AddTasks>(a) == 1);
+    }
+  }
+}
+
+TEST_CASE("rules: no lifetime -> never expires") {
+  World w;
+  w.o.cluster.spec.lifetime.reset();
+  w.converge();
+  w.now += 24h * 400;
+  Actions a = w.reconcile();
+  CHECK(mutations(a) == 0);
+  CHECK(w.phase() == api::Phase::Running);
+}
+
+TEST_CASE("rules: the observability node moves -> head and workers re-pointed at its new IP") {
+  World w;
+  api::ObservabilitySpec obs;
+  obs.enabled = true;
+  obs.node.compute_requirement_template = "ydid:crt:000000:obs";
+  w.o.cluster.spec.observability = obs;
+  w.converge();
+  REQUIRE(w.phase() == api::Phase::Running);
+  REQUIRE(w.o.observability);
+  const std::string old_ip = *w.o.observability->private_ip;
+  // The observability task fails (e.g. its VM died): a new one starts elsewhere with another IP.
+  for (auto& [g, list] : w.o.tasks)
+    if (g.find("observability") != std::string::npos)
+      for (auto& t : list)
+        if (is_live(t)) w.finish_task(t, "FAILED");
+  w.events.clear();
+  w.converge();
+  REQUIRE(w.o.observability);
+  const std::string new_ip = *w.o.observability->private_ip;
+  REQUIRE(new_ip != old_ip);
+  bool moved_event = false;
+  for (const auto& e : w.events)
+    if (e.reason == "ObservabilityMoved") {
+      moved_event = true;
+      CHECK(e.type == "Warning");
+      CHECK(e.message.find(old_ip) != std::string::npos);
+      CHECK(e.message.find(new_ip) != std::string::npos);
+    }
+  CHECK(moved_event);
+  std::size_t checked = 0;
+  for (const auto& [g, list] : w.o.tasks)
+    for (const auto& t : list) {
+      if (!is_live(t) || g.find("observability") != std::string::npos) continue;
+      CHECK(t.environment.at("OBSERVABILITY_HOST") == new_ip);
+      ++checked;
+    }
+  CHECK(checked == 4);  // head + 2 cpu + 1 gpu
+  CHECK(live_worker_tasks(w) == 3);
+  CHECK(w.phase() == api::Phase::Running);
+}
+
+TEST_CASE("rules: kstatus Reconciling/Stalled on every terminal path") {
+  struct Row {
+    const char* name;
+    std::function<void(World&)> setup;
+    const char* reconciling;
+    const char* stalled;
+    const char* stalled_reason;  // nullptr: not checked
+  };
+  const Row rows[] = {
+      {"running, steady", [](World&) {}, "False", "False", nullptr},
+      {"converging", [](World& w) { w.o.cluster.spec.worker_pools->at(0).nodes = 5; }, "True", "False",
+       nullptr},
+      {"suspended and torn down",
+       [](World& w) {
+         w.o.cluster.spec.suspend = true;
+         w.converge();
+       },
+       "False", "False", nullptr},
+      {"build timeout",
+       [](World& w) {
+         w = World();
+         w.reconcile();
+         w.now += 11min;
+         w.reconcile();
+       },
+       "False", "True", "BuildTimeout"},
+      {"lifetime expired",
+       [](World& w) {
+         w.now += 25h;
+         w.reconcile();
+       },
+       "False", "True", "LifetimeExpired"},
+      {"invalid spec", [](World& w) { w.o.cluster.spec.worker_pools->at(0).nodes = -1; }, "False", "True",
+       "InvalidSpec"},
+      {"decode error",
+       [](World& w) {
+         w.o.decode_errors = {{"spec.head.bogus", "unknown field"}};
+       },
+       "False", "True", "InvalidSpec"},
+      {"credentials missing",
+       [](World& w) {
+         w.o.credentials = {CredentialsState::KeyNotFound, "Secret \"team/yd\" has no key \"keySecret\""};
+       },
+       "False", "True", "CredentialsNotFound"},
+      {"credentials refused",
+       [](World& w) {
+         w.o.credentials = {CredentialsState::NotAuthorised, "YellowDog answered 401"};
+       },
+       "False", "True", "NotAuthorised"},
+      {"ConfigMap missing",
+       [](World& w) {
+         api::ValueSource src;
+         src.config_map_key_ref = api::ConfigMapKeySelector{"scripts", "worker.sh"};
+         w.o.cluster.spec.worker_pools->at(0).node.start_script_from = src;
+       },
+       "False", "True", "ConfigMapNotFound"},
+      {"YellowDog unreachable",
+       [](World& w) {
+         w.o.observe_error = Error{ErrorKind::Transient, "HTTP 503"};
+       },
+       "True", "False", nullptr},
+      {"deleting",
+       [](World& w) {
+         w.o.cluster.metadata.deletion_timestamp = w.ts();
+         w.o.cluster.metadata.generation = 2;
+       },
+       "True", "False", nullptr},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    World w = running();
+    row.setup(w);
+    w.reconcile();
+    CHECK(w.cond_status("Reconciling") == row.reconciling);
+    CHECK(w.cond_status("Stalled") == row.stalled);
+    if (row.stalled_reason) CHECK(w.cond_reason("Stalled") == row.stalled_reason);
+    // Never both: a stalled cluster is not reconciling.
+    CHECK_FALSE((w.cond_status("Reconciling") == "True" && w.cond_status("Stalled") == "True"));
+  }
+}
+
+TEST_CASE("rules: cleanup timeout while YellowDog is unreadable lists the ids the last status knew") {
+  World w = running();
+  const std::string wr_id = *w.o.work_requirement->id;
+  REQUIRE(w.o.cluster.status);
+  REQUIRE(!w.o.cluster.status->worker_pools.empty());
+  const std::string pool_id = *w.o.cluster.status->worker_pools[0].worker_pool_id;
+  const std::string cr_id = *w.o.cluster.status->worker_pools[0].compute_requirement_id;
+  w.o.cluster.metadata.deletion_timestamp = w.ts();
+  w.o.observe_error = Error{ErrorKind::Transient, "HTTP 500"};
+  w.o.work_requirement.reset();  // what a failed observe leaves
+  w.o.pools.clear();
+  w.o.tasks.clear();
+  // Before the timeout: nothing planned, status keeps the ids (deleting blind).
+  Actions before = w.reconcile();
+  CHECK(count_of<RemoveFinalizer>(before) == 0);
+  REQUIRE(w.o.cluster.status->work_requirement);
+  CHECK(w.o.cluster.status->work_requirement->id == wr_id);
+  CHECK(w.o.cluster.status->worker_pools[0].worker_pool_id == pool_id);
+  CHECK(w.phase() == api::Phase::Deleting);
+  w.now += 11min;
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  CHECK(count_of<RemoveFinalizer>(a) == 1);
+  bool listed = false;
+  for (const auto* e : all_of<EmitEvent>(a))
+    if (e->reason == "CleanupTimedOut")
+      listed = e->type == "Warning" && e->message.find(wr_id) != std::string::npos &&
+               e->message.find(pool_id) != std::string::npos && e->message.find(cr_id) != std::string::npos;
+  CHECK(listed);
+}
+
+TEST_CASE("rules: deletion teardown emits an event naming what it does") {
+  World w = running();
+  w.o.cluster.metadata.deletion_timestamp = w.ts();
+  Actions a = w.reconcile();
+  CHECK(has_event(a, "CleaningUp"));
+  CHECK(count_of<CancelWorkRequirement>(a) == 1);
 }
