@@ -130,8 +130,10 @@ struct Operator {
     po.stderr_file = log_file;
     po.stdout_file = cluster.dir.file(name + ".out");
     process = std::make_unique<ChildProcess>(argv, po);
+    // The URLs are logged before the election starts, the identity right after: wait for both.
     REQUIRE_MESSAGE(
-        eventually([&] { return !field("serving metrics", "address").empty() || !running(); }, 60s), log());
+        eventually([&] { return !field("waiting for leadership", "identity").empty() || !running(); }, 60s),
+        log());
     REQUIRE_MESSAGE(running(), log());
     metrics_url = field("serving metrics", "address");
     health_url = field("serving health probes", "address");
@@ -172,6 +174,17 @@ struct Operator {
     const auto at = text.find(series);
     if (at == std::string::npos) return -1;
     return std::atoi(text.c_str() + at + series.size());
+  }
+
+  // The operator's GET requests so far (all hosts and codes), from rest_client_requests_total.
+  double rest_gets() {
+    double total = 0;
+    std::istringstream in(metrics());
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("rest_client_requests_total{", 0) == 0 &&
+          line.find("method=\"GET\"") != std::string::npos)
+        total += std::atof(line.c_str() + line.rfind(' ') + 1);
+    return total;
   }
 
   std::string log_file;
@@ -385,12 +398,14 @@ TEST_CASE("runtime e2e lost leadership: the leader whose Lease is taken exits 1 
 TEST_CASE("runtime e2e: watches dropped every second, the operator still sees new objects, SIGINT exits 0") {
   Cluster cluster({"--drop-watches-every", "1s", "--history", "10"});
   cluster.apply_crd();
-  Operator op(cluster, "operator");
+  // Lease renewals every 30 s, so the GETs counted below are the informer's re-watches and relists.
+  Operator op(cluster, "operator",
+              {"--leader-election-lease-duration", "60s", "--leader-election-renew-deadline", "45s",
+               "--leader-election-retry-period", "30s"});
   REQUIRE_MESSAGE(eventually([&] { return op.logged("Starting workers"); }, 60s), op.log());
-  // Several watch generations later (the informer re-watched, or relisted after 410), a new object is seen.
-  REQUIRE(
-      eventually([&] { return op.metrics().find("rest_client_requests_total") != std::string::npos; }, 10s));
-  std::this_thread::sleep_for(2500ms);
+  // Several watch generations later (each re-watch or relist is one more GET), a new object is seen.
+  const double gets = op.rest_gets();
+  REQUIRE_MESSAGE(eventually([&] { return op.rest_gets() >= gets + 3; }, 20s), op.metrics());
   auto applied = cluster.kubectl({"apply", "-f", "-"}, kClusterWithoutSecret);
   REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
   REQUIRE_MESSAGE(eventually(
