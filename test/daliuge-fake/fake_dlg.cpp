@@ -178,7 +178,9 @@ std::string FakeDlg::start_dim(const std::string& listen) {
     self->dim = std::make_unique<http::Server>(self->ioc, self->options(listen),
                                                [self](http::Exchange& ex) { return self->handle_dim(ex); });
     self->dim->start();
-    self->dim_listen = listen;
+    // The bound address (port 0 resolved), so a restart comes back on the same port.
+    const auto ep = self->dim->local_endpoint();
+    self->dim_listen = ep.address().to_string() + ":" + std::to_string(ep.port());
     return self->dim->base_url();
   });
 }
