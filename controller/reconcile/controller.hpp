@@ -1,7 +1,9 @@
 #pragma once
-// The controller process: kube config -> REST client -> informer on RayDogClusters -> work queue ->
-// N coroutine workers -> Reconciler; leader election; /healthz, /readyz and /metrics; SIGTERM/SIGINT
-// graceful drain and lease release. Everything runs on one io_context thread (design §2).
+// The controller process: kube config -> REST client -> informer on RayDogClusters -> runtime::WorkQueue ->
+// runtime::Controller (N coroutine workers) -> Reconciler; leader election; /healthz, /readyz and /metrics
+// (runtime::HealthServer, runtime::MetricsServer); SIGTERM/SIGINT graceful drain and lease release
+// (runtime::ShutdownSignals). Everything runs on one io_context thread (design §2). Wiring in
+// controller.cpp, flags in controller_flags.cpp; README.md lists flags, log lines and metrics.
 //
 // controller/main.cpp (the lead's) calls parse_controller_flags() and run_controller(); the e2e tests
 // use a small test-only executable that does the same with test hooks.
