@@ -3,8 +3,10 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include "controller/http/server.hpp"
+#include "test/emulator/request_log.hpp"
 #include "test/emulator/request_stats.hpp"
 
 namespace raydog::emulator {
@@ -20,6 +22,7 @@ struct Front::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<http::Server> server;
   std::set<net::steady_timer*> watch_timers;
   bool stopping = false;
+  RequestLog request_log;  // --request-log
   std::mt19937 rng{std::random_device{}()};
   RequestStats stats;  // served at /_emulator/stats (not counted itself)
 
@@ -51,6 +54,7 @@ struct Front::Impl : std::enable_shared_from_this<Impl> {
       co_await respond(ex, std::move(r));
       co_return;
     }
+    const std::string user_agent(req[http::bhttp::field::user_agent]);
     ApiRequest areq{std::string(req.method_string()),
                     target,
                     std::string(req[http::bhttp::field::accept]),
@@ -58,6 +62,7 @@ struct Front::Impl : std::enable_shared_from_this<Impl> {
                     std::move(req.body()),
                     std::string(req[http::bhttp::field::host])};
     auto out = api.handle(areq);
+    request_log.record(areq.method, target, user_agent, out.watch ? 200 : out.response.code, areq.body);
     stats.record(areq.method, target, out.watch ? 200 : out.response.code);
     if (options.verbose)
       std::cerr << "kube-emulator: " << areq.method << " " << target << " -> "
@@ -146,6 +151,8 @@ Front::~Front() {
 }
 
 void Front::start() {
+  if (!impl_->request_log.open(impl_->options.request_log))
+    throw std::runtime_error("cannot write the request log " + impl_->options.request_log);
   http::ServerOptions so;
   so.listen = impl_->options.listen;
   // Bodies up to 16 MiB reach the request layer, which answers the real server's 413 Status above 3 MiB.

@@ -22,7 +22,7 @@ struct FrontOptions {
   std::string server_cert_pem, server_key_pem, ca_cert_pem;
   std::optional<std::chrono::milliseconds> drop_watches_every;
   std::chrono::seconds bookmark_interval{5};
-  bool verbose = false;  // one stderr line per request (never headers)
+  bool verbose = false;     // one stderr line per request (never headers)
   std::string request_log;  // a file: one JSON line per request (request_log.hpp); empty: none
 };
 
