@@ -10,5 +10,5 @@ set(_raydog_reconcile_sources
 )
 add_library(raydog_reconcile ${_raydog_reconcile_sources})
 target_include_directories(raydog_reconcile PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(raydog_reconcile PUBLIC raydog_kube raydog_yellowdog raydog_util raydog_runtime raydog_workqueue raydog_probes raydog_api raydog_reconcile_core raydog_http
+target_link_libraries(raydog_reconcile PUBLIC raydog_kube raydog_yellowdog raydog_util raydog_runtime raydog_workqueue raydog_probes raydog_api raydog_reconcile_core raydog_daliuge_cluster raydog_http
   nlohmann_json::nlohmann_json Boost::system)

@@ -5,6 +5,7 @@
 #include "api/defaults.hpp"
 #include "api/json.hpp"
 #include "api/validation.hpp"
+#include "controller/daliuge/cluster.hpp"
 #include "controller/reconcile/desired.hpp"
 #include "controller/reconcile/plan.hpp"
 #include "controller/reconcile/status.hpp"
@@ -95,6 +96,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   auto object = lookup_(key);
   if (!object) {
     snapshots_.erase(key);
+    daliuge_.forget(key);
     co_return result;  // deleted: nothing to do (the finalizer made sure YellowDog was cleaned first)
   }
   const auto log = log::root().with(
@@ -119,6 +121,17 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   const bool valid = spec_errors(observed).empty();
   if (!decode_errors.empty())
     log.warn("resource does not decode", {{"errors", api::to_string(decode_errors)}});
+
+  // DALiuGE: the DIM may restart at any time, so a steady cluster's membership is re-checked every 30 s
+  // between full reconciles, without a YellowDog call (controller/daliuge/README.md).
+  const bool dlg_on = valid && !deleting && daliuge::enabled(cluster);
+  if (!dlg_on) daliuge_.forget(key);
+  if (dlg_on) {
+    if (auto next = daliuge_.due_dim_check(key, cluster.metadata.generation.value_or(0), now)) {
+      const std::string k = key;
+      co_return co_await dim_check(k, cluster, *next, now);
+    }
+  }
 
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   if (valid && !(deleting && orphan)) {
@@ -158,6 +171,18 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   }
 
   Actions actions = plan(observed, now);
+  // DALiuGE: task env and userdata, then the DIM's membership BEFORE act, so NMs of removed pools and
+  // cancelled workers are deregistered before their tasks go.
+  std::optional<daliuge::SyncResult> dlg;
+  if (dlg_on && yd && !observed.observe_error) {
+    daliuge::decorate(actions, cluster);
+    daliuge::Collected collected = daliuge::collect(observed, actions);
+    const std::string k = key;
+    dlg = co_await daliuge_.sync(k, std::move(collected), yd.get(), now);
+    result.yellowdog_calls += dlg->yellowdog_calls;
+    if (events_)
+      for (const auto& e : dlg->events) events_->emit(cluster, e.type, e.reason, e.message);
+  }
   ActContext ctx{kube_, yd.get(), events_, log, &cluster, &observed};
   ActResult acted = co_await act(ctx, actions);
   result.yellowdog_calls += acted.yellowdog_calls;
@@ -171,6 +196,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
 
   if (!acted.object_gone) {
     auto status = compute_status(observed, acted.outcome, cluster.status, now);
+    daliuge::merge_status(status, cluster.status, dlg, dlg_on, now);
     if (status_changed(cluster.status, status)) {
       if (auto err = co_await write_status(cluster, cluster.status, status)) {
         if (err->kind == ErrorKind::Conflict) {
@@ -222,8 +248,40 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
     result.next = ReconcileResult::Next::kRequeueAfter;
     result.after = *acted.requeue_after >= options_.plan.requeue_steady ? jitter(*acted.requeue_after)
                                                                         : *acted.requeue_after;
+    if (dlg_on)
+      result.after =
+          daliuge_.remember_steady(key, cluster.metadata.generation.value_or(0), result.after, now);
   }
   log.debug("reconciled", {{"actions", actions.size()}, {"yellowdogCalls", result.yellowdog_calls}});
+  co_return result;
+}
+
+net::awaitable<ReconcileResult> Reconciler::dim_check(std::string key, const api::RayDogCluster& cluster,
+                                                      Millis next, TimePoint now) {
+  ReconcileResult result;
+  result.next = ReconcileResult::Next::kRequeueAfter;
+  result.after = next;
+  auto input = daliuge_.last_input(key);
+  if (!input) co_return result;
+  auto dlg = co_await daliuge_.sync(key, std::move(*input), nullptr, now);
+  if (events_)
+    for (const auto& e : dlg.events) events_->emit(cluster, e.type, e.reason, e.message);
+  api::RayDogClusterStatus status = cluster.status.value_or(api::RayDogClusterStatus{});
+  const std::optional<daliuge::SyncResult> got = std::move(dlg);
+  daliuge::merge_status(status, cluster.status, got, true, now);
+  if (status_changed(cluster.status, status)) {
+    if (auto err = co_await write_status(cluster, cluster.status, status)) {
+      if (err->kind == ErrorKind::Conflict) {
+        result.after = options_.conflict_requeue;
+      } else if (err->kind != ErrorKind::NotFound) {
+        result.error = err;
+        result.next = ReconcileResult::Next::kRateLimited;
+      }
+    } else {
+      result.status_written = true;
+      result.acted = true;
+    }
+  }
   co_return result;
 }
 

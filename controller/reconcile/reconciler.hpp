@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 
+#include "controller/daliuge/registrar.hpp"
 #include "controller/kube/rest.hpp"
 #include "controller/reconcile/act.hpp"
 #include "controller/reconcile/credentials.hpp"
@@ -58,12 +59,17 @@ class Reconciler {
   // Time source (tests may move time forward).
   std::function<TimePoint()> now = [] { return Clock::now(); };
   std::size_t snapshots() const { return snapshots_.size(); }
+  // DALiuGE membership (controller/daliuge): metrics binding, tests.
+  daliuge::Registrar& daliuge_registrar() { return daliuge_; }
 
  private:
   net::awaitable<std::optional<Error>> write_status(const api::RayDogCluster& cluster,
                                                     const std::optional<api::RayDogClusterStatus>& previous,
                                                     const api::RayDogClusterStatus& status);
   Millis jitter(Millis d);
+  // A DIM-only pass between full reconciles of a steady DALiuGE cluster: no YellowDog call.
+  net::awaitable<ReconcileResult> dim_check(std::string key, const api::RayDogCluster& cluster, Millis next,
+                                            TimePoint now);
 
   kube::Api& kube_;
   Lookup lookup_;
@@ -71,6 +77,7 @@ class Reconciler {
   EventSink* events_;
   ReconcilerOptions options_;
   std::map<std::string, Snapshot> snapshots_;
+  daliuge::Registrar daliuge_;
   std::mt19937 rng_{std::random_device{}()};
   std::uint64_t reconcile_serial_ = 0;
 };
