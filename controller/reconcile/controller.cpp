@@ -283,6 +283,9 @@ int run_controller(const ControllerOptions& options) {
       std::fflush(nullptr);
       std::_Exit(1);
     };
+    lc.on_new_leader = [&log, lease](const std::string& holder) {
+      log.info("observed a new leader", {{"lease", lease}, {"holder", holder}});
+    };
     metrics.set_leader(options.leader_election_id, false);
     elector = std::make_unique<kube::LeaderElector>(io.get_executor(), api, lc);
     log.info("waiting for leadership", {{"lease", lease}, {"identity", elector->identity()}});

@@ -362,6 +362,7 @@ TEST_CASE("runtime e2e leader election: two operators, one leader, SIGKILL it an
   CHECK(standby.master_status() == 0);
   CHECK(standby.logged("cache synced"));
   CHECK_FALSE(standby.logged("Starting workers"));
+  CHECK(standby.field("observed a new leader", "holder") == leader.identity);
   CHECK(http_get(standby.health_url + "/readyz").code == 200);
 
   // A crash: no release. The standby takes over once the lease expires (3 s by its own clock).
