@@ -1,0 +1,109 @@
+// `make demo` (scripts/demo.sh) end to end with this build's binaries (RAYDOG_BIN): every stage prints, the
+// cluster converges, scales, loses a pool, is deleted, YellowDog is left clean and the script exits 0; and a
+// Ctrl-C (SIGINT to the script) mid-run exits 130 with everything it started stopped.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "test/support/process.hpp"
+
+using namespace std::chrono_literals;
+using raydog::test::ChildProcess;
+using raydog::test::ProcessOptions;
+using raydog::test::TempDir;
+
+namespace {
+
+ProcessOptions demo_options(const TempDir& dir) {
+  ProcessOptions po;
+  po.env["RAYDOG_BIN"] =
+      std::filesystem::path(raydog::test::bin_path("raydog-operator")).parent_path().string();
+  po.env["TMPDIR"] = dir.path().string();  // its work dir goes here: the test sees it is removed
+  po.stdout_file = dir.file("demo.out");
+  po.stderr_file = dir.file("demo.err");
+  return po;
+}
+
+// Direct children of `pid` (from /proc).
+std::vector<int> children_of(int pid) {
+  std::vector<int> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+    const std::string text = raydog::test::read_file((e.path() / "stat").string());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 1));
+    std::string state;
+    int ppid = 0;
+    rest >> state >> ppid;
+    const int self = std::stoi(name);
+    if (ppid == pid) out.push_back(self);
+  }
+  return out;
+}
+
+bool alive(int pid) {
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace
+
+TEST_CASE("scripts_e2e: make demo runs every stage, leaves YellowDog clean and exits 0") {
+  TempDir dir;
+  ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh")}, demo_options(dir));
+  auto rc = demo.wait(240s);
+  const std::string out = raydog::test::read_file(dir.file("demo.out"));
+  const std::string err = raydog::test::read_file(dir.file("demo.err"));
+  INFO(out, "\n--- stderr\n", err);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  for (const char* stage :
+       {"== Starting kube-emulator", "== Installing the CRD and starting raydog-operator",
+        "== Applying a credentials", "== Converging", "== Endpoints", "== Scaling pool 'cpu'",
+        "== Removing pool 'gpu'", "== Deleting the cluster", "== YellowDog after deletion", "== Done in"})
+    CHECK(out.find(stage) != std::string::npos);
+  CHECK(out.find("Running") != std::string::npos);
+  CHECK(out.find("Ray dashboard:  http://") != std::string::npos);
+  CHECK(out.find("clean: every work requirement finished, every pool shut down") != std::string::npos);
+  // Its work dir (kubeconfig, logs) is gone.
+  CHECK(std::filesystem::is_empty(dir.path()) == false);  // demo.out/err are ours
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);
+}
+
+TEST_CASE("scripts_e2e: Ctrl-C during make demo exits 130 and stops everything it started") {
+  TempDir dir;
+  ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh")}, demo_options(dir));
+  // Interrupt while the cluster converges: all three servers run then.
+  bool converging = false;
+  for (int i = 0; i < 1200 && !converging; ++i) {
+    converging = raydog::test::read_file(dir.file("demo.out")).find("== Converging") != std::string::npos;
+    if (!converging) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_MESSAGE(converging, raydog::test::read_file(dir.file("demo.out"))
+                                  << raydog::test::read_file(dir.file("demo.err")));
+  std::vector<int> started;
+  for (int pid : children_of(demo.pid())) {
+    const std::string cmd = raydog::test::read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    for (const char* exe : {"kube-emulator", "yellowdog-sim", "raydog-operator"})
+      if (cmd.find(exe) != std::string::npos) started.push_back(pid);
+  }
+  CHECK(started.size() == 3);
+  REQUIRE(::kill(demo.pid(), SIGINT) == 0);
+  auto rc = demo.wait(60s);
+  const std::string err = raydog::test::read_file(dir.file("demo.err"));
+  INFO(err);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 130);
+  CHECK(err.find("demo interrupted; everything it started is stopped") != std::string::npos);
+  for (int pid : started) CHECK_MESSAGE(!alive(pid), "pid " << pid << " still runs");
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);
+}
