@@ -424,3 +424,105 @@ TEST_CASE("runtime e2e: watches dropped every second, the operator still sees ne
   CHECK(op.field("shutting down", "reason") == "SIGINT");
   CHECK(cluster.lease_holder().empty());
 }
+
+namespace {
+
+// A yellowdog-sim child process answering every request after `latency`, so a reconcile stays in flight
+// long enough to send a signal into it.
+struct SlowYellowDog {
+  SlowYellowDog(Cluster& cluster, const std::string& latency) {
+    const std::string url_file = cluster.dir.file("sim.url");
+    ProcessOptions po;
+    po.stderr_file = cluster.dir.file("sim.log");
+    sim = std::make_unique<ChildProcess>(
+        std::vector<std::string>{bin_path("yellowdog-sim"), "--listen", "127.0.0.1:0", "--write-url",
+                                 url_file, "--key-id", "runtime-key-id", "--key-secret", "runtime-key-secret",
+                                 "--latency", latency},
+        po);
+    auto written = wait_for_file(url_file, 60s, sim.get());
+    REQUIRE_MESSAGE(written.has_value(), "yellowdog-sim did not start");
+    url = *written;
+    while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+    // Its credentials Secret (keys base64: runtime-key-id / runtime-key-secret) and a cluster pointed at it.
+    auto secret = cluster.kubectl({"apply", "-f", "-"}, R"(apiVersion: v1
+kind: Secret
+metadata:
+  name: yellowdog-credentials
+  namespace: default
+data:
+  keyId: cnVudGltZS1rZXktaWQ=
+  keySecret: cnVudGltZS1rZXktc2VjcmV0
+)");
+    REQUIRE_MESSAGE(secret.exit_code == 0, secret.err);
+  }
+  std::string cluster_yaml() const {
+    return R"(apiVersion: raydog.io/v1alpha1
+kind: RayDogCluster
+metadata:
+  name: slow
+  namespace: default
+spec:
+  yellowdog:
+    apiURL: )" +
+           url + R"(
+    namespace: ray
+    credentialsSecretRef:
+      name: yellowdog-credentials
+  head:
+    computeRequirementTemplate: ray/ray-head-small
+  workerPools:
+    - name: cpu
+      nodes: 1
+      computeRequirementTemplate: ray/ray-worker-small
+)";
+  }
+  std::unique_ptr<ChildProcess> sim;
+  std::string url;
+};
+
+// SIGTERM while a reconcile waits on a slow YellowDog; returns the operator's exit status.
+int sigterm_during_reconcile(Cluster& cluster, Operator& op, SlowYellowDog& yd) {
+  REQUIRE_MESSAGE(eventually([&] { return op.logged("Starting workers"); }, 60s), op.log());
+  auto applied = cluster.kubectl({"apply", "-f", "-"}, yd.cluster_yaml());
+  REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
+  REQUIRE_MESSAGE(
+      eventually(
+          [&] {
+            return op.metrics().find("controller_runtime_active_workers{controller=\"raydogcluster\"} 1") !=
+                   std::string::npos;
+          },
+          30s),
+      op.log());
+  REQUIRE(kill(op.process->pid(), SIGTERM) == 0);
+  auto status = op.process->wait(60s);
+  REQUIRE_MESSAGE(status.has_value(), op.log());
+  return *status;
+}
+
+}  // namespace
+
+TEST_CASE("runtime e2e shutdown: SIGTERM lets the in-flight reconcile finish within --shutdown-grace") {
+  Cluster cluster;
+  cluster.apply_crd();
+  SlowYellowDog yd(cluster, "300ms");
+  Operator op(cluster, "operator", {"--shutdown-grace", "60s"});
+  const int status = sigterm_during_reconcile(cluster, op, yd);
+  CHECK_MESSAGE(status == 0, op.log());
+  CHECK(op.logged("All workers finished"));
+  CHECK_FALSE(op.logged("shutdown grace expired with reconciles in flight"));
+  CHECK(op.logged("released lease"));
+  CHECK(cluster.lease_holder().empty());
+}
+
+TEST_CASE(
+    "runtime e2e shutdown: a reconcile outliving --shutdown-grace is abandoned, still exit 0 and release") {
+  Cluster cluster;
+  cluster.apply_crd();
+  SlowYellowDog yd(cluster, "5s");
+  Operator op(cluster, "operator", {"--shutdown-grace", "200ms"});
+  const int status = sigterm_during_reconcile(cluster, op, yd);
+  CHECK_MESSAGE(status == 0, op.log());
+  CHECK(op.logged("shutdown grace expired with reconciles in flight"));
+  CHECK(op.logged("released lease"));
+  CHECK(cluster.lease_holder().empty());
+}
