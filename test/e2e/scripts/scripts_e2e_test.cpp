@@ -271,6 +271,29 @@ TEST_CASE("scripts_e2e: a worker whose NM never answers fails with a clear error
   CHECK(has(calls, "ray", "stop"));  // the EXIT trap ran
 }
 
+TEST_CASE("scripts_e2e: a worker whose NM exits before answering fails at once with a clear error") {
+  ScriptEnv env;
+  env.create_pool("cpu", 1);
+  auto groups = env.create_work_requirement("nm-crash", {"cpu"});
+  const int port = free_port();
+  const std::string w = env.add_task(groups["cpu"], "worker-1", std::string(rs::worker()),
+                                     {{"RAY_HEAD_IP", "127.1.0.1"},
+                                      {"DLG_ENABLED", "true"},
+                                      {"DLG_ROOT", env.dir.file("dlg")},
+                                      {"DLG_DIM_PORT", "8001"},
+                                      {"DLG_NM_PORT", std::to_string(port)},
+                                      {"DLG_EVENTS_PORT", "5555"},
+                                      {"DLG_RPC_PORT", "6666"},
+                                      {"STANDIN_NM_DELAY", "crash"}});
+  env.wait_status(w, "FAILED");
+  CHECK(env.task_stderr(w).find("Node Manager (dlg nm) exited before answering on port " +
+                                std::to_string(port)) != std::string::npos);
+  auto calls = env.calls_of(w);
+  CHECK(has(calls, "dlg", "nm|crashed"));
+  CHECK(!has(calls, "ray", "start"));
+  CHECK(has(calls, "ray", "stop"));
+}
+
 TEST_CASE("scripts_e2e: DALiuGE enabled without dlg installed fails clearly") {
   ScriptEnv env;
   std::filesystem::remove(env.dir.path() / "bin" / "dlg");
