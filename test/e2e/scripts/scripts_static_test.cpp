@@ -14,10 +14,12 @@ using raydog::test::source_path;
 
 TEST_CASE("scripts_static: shellcheck passes on every node script, the userdata and the stand-ins") {
   std::vector<std::string> argv = {"shellcheck"};
-  for (const char* s : {"scripts/ray-head.sh", "scripts/ray-worker.sh", "scripts/ray-observability.sh",
-                        "scripts/node-userdata.sh", "scripts/demo.sh", "test/e2e/scripts/standin/ray",
-                        "test/e2e/scripts/standin/dlg", "test/e2e/scripts/standin/curl",
-                        "test/e2e/scripts/standin/prometheus", "test/e2e/scripts/standin/grafana"})
+  for (const char* s :
+       {"scripts/ray-head.sh", "scripts/ray-worker.sh", "scripts/ray-observability.sh",
+        "scripts/node-userdata.sh", "scripts/demo.sh", "test/e2e/scripts/standin/ray",
+        "test/e2e/scripts/standin/dlg", "test/e2e/scripts/standin/curl",
+        "test/e2e/scripts/standin/prometheus", "test/e2e/scripts/standin/grafana",
+        "test/e2e/scripts/standin/userdata/apt-get", "test/e2e/scripts/standin/userdata/python3"})
     argv.push_back(source_path(s));
   auto r = raydog::test::run_command(argv);
   INFO(r.out, r.err);
