@@ -1,6 +1,9 @@
 #include "controller/reconcile/observe.hpp"
 
+#include <algorithm>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "controller/reconcile/desired.hpp"
 #include "controller/util/base64.hpp"
@@ -128,6 +131,41 @@ net::awaitable<void> observe_sources(kube::Api& kube, Observed& observed) {
 
 namespace {
 
+// What this process knows of each cluster's pools (key: "<yd namespace>/<names base>"), so observe lists
+// a YellowDog namespace once per cluster and process instead of on every reconcile. A pool plan creates
+// is found by name on the next observe; TERMINATED ones are final and kept as they were last seen. Shared
+// by every reconciler of the process (there is one); the mutex only guards against tests on threads.
+struct KnownPool {
+  std::string id;
+  std::optional<yd::WorkerPool> terminated;  // set once TERMINATED (never fetched again)
+};
+using KnownPools = std::map<std::string, KnownPool>;  // by pool name
+
+class PoolIndex {
+ public:
+  static PoolIndex& instance() {
+    static PoolIndex index;
+    return index;
+  }
+  std::optional<KnownPools> get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(const std::string& key, KnownPools pools) {
+    std::lock_guard lock(mu_);
+    // Bounded: clusters deleted long ago are forgotten wholesale (the next observe lists again).
+    if (map_.size() >= kMaxClusters && !map_.count(key)) map_.clear();
+    map_[key] = std::move(pools);
+  }
+
+ private:
+  static constexpr std::size_t kMaxClusters = 100000;
+  std::mutex mu_;
+  std::unordered_map<std::string, KnownPools> map_;
+};
+
 struct Observer {
   yd::YellowDogApi& yd;
   Observed& o;
@@ -175,48 +213,162 @@ struct Observer {
     co_return true;
   }
 
-  net::awaitable<bool> pools(const std::string& base) {
-    yd::WorkerPoolSearch s;
-    s.namespace_ = yd_ns;
-    ++stats.yellowdog_calls;
-    auto found = co_await yd.search_worker_pools(s);
-    if (fail(found)) co_return false;
-    const std::string prefix = base + "-";
-    for (const auto& summary : *found) {
-      if (!summary.name || summary.name->rfind(prefix, 0) != 0) continue;
-      ObservedPool op;
-      if (summary.status == "TERMINATED") {
-        // Finished for good (its CR is terminated): the summary is all plan and status need.
-        op.pool.type = summary.type.value_or(std::string(yd::kProvisionedWorkerPoolType));
-        op.pool.id = summary.id;
-        op.pool.name = summary.name;
-        op.pool.namespace_ = summary.namespace_;
-        op.pool.status = summary.status;
-        op.pool.created_time = summary.created_time;
+  // One pool: full object by id (or by name), its CR; appended to o.pools. False on an error (set).
+  // `gone` when the pool no longer exists.
+  net::awaitable<bool> fetch_pool(yd::YdResult<yd::WorkerPool> pool, bool& gone) {
+    gone = false;
+    if (!pool) {
+      if (pool.error().kind == yd::YdErrorKind::kNotFound) {
+        gone = true;
+        co_return true;
+      }
+      fail(pool);
+      co_return false;
+    }
+    ObservedPool op;
+    op.pool = std::move(*pool);
+    if (op.pool.compute_requirement_id && op.pool.status != "TERMINATED") {
+      ++stats.yellowdog_calls;
+      auto cr = co_await yd.get_compute_requirement(*op.pool.compute_requirement_id);
+      if (cr) {
+        op.compute_requirement = std::move(*cr);
+      } else if (cr.error().kind != yd::YdErrorKind::kNotFound) {
+        fail(cr);
+        co_return false;
+      }
+    }
+    o.pools.push_back(std::move(op));
+    co_return true;
+  }
+
+  static ObservedPool from_summary(const yd::WorkerPoolSummary& summary) {
+    ObservedPool op;
+    op.pool.type = summary.type.value_or(std::string(yd::kProvisionedWorkerPoolType));
+    op.pool.id = summary.id;
+    op.pool.name = summary.name;
+    op.pool.namespace_ = summary.namespace_;
+    op.pool.status = summary.status;
+    op.pool.created_time = summary.created_time;
+    return op;
+  }
+
+  // Every pool of the cluster (name starts with `base-`), without listing the whole YellowDog namespace
+  // each time (a shared namespace with N clusters made each observe O(N) slices, the fleet O(N^2)):
+  // - no finalizer and no WR: nothing was ever created (the finalizer precedes the first create), no call;
+  // - first observation in this process: one listing of the namespace, remembered in the PoolIndex;
+  // - afterwards: the remembered pools by id, plus a lookup by name of every pool plan may have created
+  //   since (attempt 1 of each desired revision, attempt n+1 of a revision whose latest attempt finished).
+  net::awaitable<bool> pools(const ClusterNames& names) {
+    const std::string prefix = names.base + "-";
+    const std::string index_key = yd_ns + "/" + names.base;
+    auto known = PoolIndex::instance().get(index_key);
+    if (!known && !o.work_requirement && !has_our_finalizer()) {
+      PoolIndex::instance().put(index_key, {});
+      co_return true;
+    }
+    if (!known) {
+      yd::WorkerPoolSearch s;
+      s.namespace_ = yd_ns;
+      ++stats.yellowdog_calls;
+      auto found = co_await yd.search_worker_pools(s);
+      if (fail(found)) co_return false;
+      KnownPools fresh;
+      for (const auto& summary : *found) {
+        if (!summary.name || summary.name->rfind(prefix, 0) != 0) continue;
+        if (summary.status == "TERMINATED") {
+          // Finished for good (its CR is terminated): the summary is all plan and status need.
+          auto op = from_summary(summary);
+          fresh[*summary.name] = {summary.id, op.pool};
+          o.pools.push_back(std::move(op));
+          continue;
+        }
+        ++stats.yellowdog_calls;
+        auto pool = co_await yd.get_worker_pool(summary.id);
+        bool gone = false;
+        if (!co_await fetch_pool(std::move(pool), gone)) co_return false;
+        if (!gone) fresh[*summary.name] = {summary.id, terminal(o.pools.back().pool)};
+      }
+      PoolIndex::instance().put(index_key, std::move(fresh));
+      co_return true;
+    }
+    KnownPools next;
+    for (const auto& [name, kp] : *known) {
+      if (kp.terminated) {
+        ObservedPool op;
+        op.pool = *kp.terminated;
         o.pools.push_back(std::move(op));
+        next[name] = kp;
         continue;
       }
       ++stats.yellowdog_calls;
-      auto pool = co_await yd.get_worker_pool(summary.id);
-      if (!pool) {
-        if (pool.error().kind == yd::YdErrorKind::kNotFound) continue;  // vanished meanwhile
-        fail(pool);
-        co_return false;
-      }
-      op.pool = std::move(*pool);
-      if (op.pool.compute_requirement_id) {
-        ++stats.yellowdog_calls;
-        auto cr = co_await yd.get_compute_requirement(*op.pool.compute_requirement_id);
-        if (cr) {
-          op.compute_requirement = std::move(*cr);
-        } else if (cr.error().kind != yd::YdErrorKind::kNotFound) {
-          fail(cr);
-          co_return false;
-        }
-      }
-      o.pools.push_back(std::move(op));
+      auto pool = co_await yd.get_worker_pool(kp.id);
+      bool gone = false;
+      if (!co_await fetch_pool(std::move(pool), gone)) co_return false;
+      if (!gone) next[name] = {kp.id, terminal(o.pools.back().pool)};
     }
+    for (const auto& candidate : candidates(names, next)) {
+      ++stats.yellowdog_calls;
+      auto pool = co_await yd.get_worker_pool_by_name(yd_ns, candidate);
+      bool gone = false;
+      if (!co_await fetch_pool(std::move(pool), gone)) co_return false;
+      if (gone) continue;
+      const auto& got = o.pools.back().pool;
+      if (!got.name || got.name->rfind(prefix, 0) != 0) {  // not ours (a server ignoring the name)
+        o.pools.pop_back();
+        continue;
+      }
+      next[*got.name] = {got.id, terminal(got)};
+    }
+    PoolIndex::instance().put(index_key, std::move(next));
     co_return true;
+  }
+
+  static std::optional<yd::WorkerPool> terminal(const yd::WorkerPool& p) {
+    if (p.status == "TERMINATED") return p;
+    return std::nullopt;
+  }
+
+  bool has_our_finalizer() const {
+    const auto& f = o.cluster.metadata.finalizers;
+    return f && std::find(f->begin(), f->end(), kFinalizer) != f->end();
+  }
+
+  // Pool names plan may have provisioned that `known` does not hold yet: per desired revision R (head,
+  // observability when enabled, worker pools with nodes > 0), attempt 1 when no attempt of R is known,
+  // attempt n+1 when the latest known attempt n is SHUTDOWN/TERMINATED.
+  std::vector<std::string> candidates(const ClusterNames& names, const KnownPools& known) const {
+    std::vector<const RoleNames*> roles{&names.head};
+    if (names.observability) roles.push_back(&*names.observability);
+    const auto& pools = o.cluster.spec.worker_pools;
+    for (const auto& w : names.workers) {
+      bool wanted = false;
+      if (pools)
+        for (const auto& p : *pools)
+          if (p.name == w.pool) wanted = p.nodes.value_or(0) > 0;
+      if (wanted) roles.push_back(&w);
+    }
+    std::vector<std::string> out;
+    for (const auto* r : roles) {
+      int latest = 0;
+      bool latest_finished = false;
+      for (const auto& [name, kp] : known) {
+        auto n = pool_attempt(r->revision, name);
+        if (!n || *n < latest) continue;
+        latest = *n;
+        latest_finished = kp.terminated.has_value() || finished_now(kp.id);
+      }
+      if (latest == 0)
+        out.push_back(pool_attempt_name(r->revision, 1));
+      else if (latest_finished)
+        out.push_back(pool_attempt_name(r->revision, latest + 1));
+    }
+    return out;
+  }
+
+  bool finished_now(const std::string& id) const {
+    for (const auto& p : o.pools)
+      if (p.pool.id == id) return yd::is_finished(p.pool.status);
+    return false;
   }
 
   // The executing task of a role: in the group named `group_name` preferably, else any group tagged with
@@ -294,7 +446,7 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   }
 
   if (!co_await ob.tasks()) co_return ob.stats;
-  if (!co_await ob.pools(names.base)) co_return ob.stats;
+  if (!co_await ob.pools(names)) co_return ob.stats;
 
   if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::Head)) {
     auto a = co_await ob.address(*t);

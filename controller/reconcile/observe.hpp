@@ -3,8 +3,10 @@
 // YellowDog object by its deterministic name (never only by ids kept in status), so a crash between a create
 // and the status write leads to adoption, never a duplicate.
 //
-// Cost: a full observe is GET WR by name + one task search per group + one pool search + GET pool and CR
-// per live pool + a node/instance lookup per executing head/observability task. In steady state the
+// Cost: a full observe is GET WR by name + one task search per group + GET pool and CR per live pool + a
+// node/instance lookup per executing head/observability task. The YellowDog namespace's pools are listed
+// once per cluster and process (never for a cluster with no finalizer and no WR: nothing was created);
+// afterwards the pools are fetched by id, and pools plan may have created since by name (observe.cpp). In steady state the
 // reconciler passes the previous full observation as a Snapshot: observe then makes ONE call (GET WR by name)
 // and reuses the rest when the WR's fingerprint (status, groups, taskSummary counts) is unchanged.
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
