@@ -180,3 +180,68 @@ TEST_CASE(
   }),
                 env.sim.sim_log());
 }
+
+TEST_CASE(
+    "scripts_e2e: with spec.daliuge the operator's tasks start the DIM on the head and an NM on the worker, "
+    "ready before ray start, stopped on delete") {
+  OperatorEnv env;
+  const std::string ns = "team-dlg", name = "dlg";
+  const int dim = raydog::test::scripts::free_port(), nm = raydog::test::scripts::free_port(),
+            events = raydog::test::scripts::free_port(), rpc = raydog::test::scripts::free_port();
+  const std::string root = env.sim.dir.file("dlg-root");
+  env.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+  env.apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
+            "\ndata:\n  keyId: " + raydog::base64_encode("k") +
+            "\n  keySecret: " + raydog::base64_encode("s") + "\n");
+  // One worker: every simulated node shares this machine's loopback, and the NM port is cluster-wide.
+  env.apply("apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
+            "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim.url() +
+            "\n    namespace: ray\n    credentialsSecretRef:\n      name: yellowdog-credentials\n"
+            "  head:\n    computeRequirementTemplate: ray/head\n"
+            "  workerPools:\n    - name: cpu\n      nodes: 1\n      computeRequirementTemplate: ray/cpu\n"
+            "  daliuge:\n    enabled: true\n    version: \"6.6.0\"\n    root: " +
+            root + "\n    nmOnHead: false\n    ports: {dim: " + std::to_string(dim) +
+            ", nm: " + std::to_string(nm) + ", events: " + std::to_string(events) +
+            ", rpc: " + std::to_string(rpc) + "}\n");
+
+  // The DIM at the head's private IP is a stand-in that does not serve, so DaliugeReady stays False: wait
+  // for the scripts instead of the cluster's readiness.
+  std::map<std::string, std::vector<Call>> tasks;
+  std::string head_dir, worker_dir;
+  auto classify = [&](const std::vector<Call>& calls) {
+    tasks = by_task(calls);
+    head_dir.clear();
+    worker_dir.clear();
+    for (const auto& [dir, c] : tasks) {
+      if (has(c, "ray", "start --head")) head_dir = dir;
+      if (has(c, "ray", "start --address=")) worker_dir = dir;
+    }
+    return !head_dir.empty() && !worker_dir.empty() && has(tasks[head_dir], "dlg", "dim ");
+  };
+  REQUIRE_MESSAGE(env.sim.eventually(classify), env.operator_log() << env.sim.sim_log());
+
+  const std::string dim_args = rest_of(tasks[head_dir], "dlg", "dim ");
+  CHECK(dim_args == "dim -H 0.0.0.0 -P " + std::to_string(dim) + " -v|DLG_ROOT=" + root);
+  CHECK(!has(tasks[head_dir], "dlg", "nm "));  // nmOnHead: false
+  const auto& w = tasks[worker_dir];
+  const std::string nm_args = rest_of(w, "dlg", "nm ");
+  CHECK(nm_args == "nm -H 0.0.0.0 -P " + std::to_string(nm) + " --event_port " + std::to_string(events) +
+                       " --rpc_port " + std::to_string(rpc) + " -v|DLG_ROOT=" + root);
+  // The worker joined Ray only after its NM answered GET /api.
+  long answered = -1, started = -1;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (answered < 0 && w[i].what == "nm-request" && w[i].rest == "GET /api") answered = static_cast<long>(i);
+    if (started < 0 && w[i].what == "ray" && w[i].rest.rfind("start", 0) == 0) started = static_cast<long>(i);
+  }
+  CHECK(answered >= 0);
+  CHECK(answered < started);
+  for (const auto& c : env.sim.calls()) CHECK(c.rest.find("/api/node") == std::string::npos);
+  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--timeout=120s"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err << env.operator_log());
+  CHECK_MESSAGE(env.sim.eventually([&](const auto& calls) {
+    auto t = by_task(calls);
+    return has(t[head_dir], "dlg", "dim|terminated") && has(t[head_dir], "ray", "stop") &&
+           has(t[worker_dir], "dlg", "nm|terminated") && has(t[worker_dir], "ray", "stop");
+  }),
+                env.sim.sim_log());
+}
