@@ -176,6 +176,20 @@ bool ScriptEnv::eventually(const std::function<bool(const std::vector<Call>&)>& 
   return cond(calls());
 }
 
+int ScriptEnv::script_pid(const std::string& task_id) {
+  const fs::path want = fs::path(tasks_dir_) / task_dir_name(task_id, 0);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec2;
+    if (fs::read_symlink(e.path() / "cwd", ec2) != want) continue;
+    if (read_file((e.path() / "cmdline").string()) == std::string("/bin/bash") + '\0' + "taskdata.txt" + '\0')
+      return std::stoi(name);
+  }
+  return -1;
+}
+
 std::string ScriptEnv::task_stderr(const std::string& task_id) {
   std::error_code ec;
   std::string out;

@@ -54,6 +54,8 @@ class ScriptEnv {
   // Polls (100 ms) until `cond` holds on the record, up to `timeout`.
   bool eventually(const std::function<bool(const std::vector<Call>&)>& cond,
                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // The pid of the task's script process (`/bin/bash taskdata.txt` in its working directory), -1 if none.
+  int script_pid(const std::string& task_id);
   // The task's stderr.txt (empty when absent).
   std::string task_stderr(const std::string& task_id);
   std::string sim_log();

@@ -4,6 +4,8 @@
 // NM readiness wait, and that aborting a task runs the EXIT trap (managers stopped, `ray stop`).
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <string>
 
@@ -241,6 +243,35 @@ TEST_CASE(
     CHECK(c.rest.find("/api/node") == std::string::npos);
     if (c.what == "curl") CHECK(c.rest.find(std::to_string(dim_port)) == std::string::npos);
   }
+}
+
+TEST_CASE(
+    "scripts_e2e: SIGTERM to the script alone (an agent that signals only its child) still runs the EXIT "
+    "trap: NM stopped, ray stop") {
+  ScriptEnv env;
+  env.create_pool("cpu", 1);
+  auto groups = env.create_work_requirement("script-term", {"cpu"});
+  const std::string w = env.add_task(groups["cpu"], "worker-1", std::string(rs::worker()),
+                                     {{"RAY_HEAD_IP", "127.1.0.1"},
+                                      {"DLG_ENABLED", "true"},
+                                      {"DLG_ROOT", env.dir.file("dlg")},
+                                      {"DLG_DIM_PORT", "8001"},
+                                      {"DLG_NM_PORT", std::to_string(free_port())},
+                                      {"DLG_EVENTS_PORT", "5555"},
+                                      {"DLG_RPC_PORT", "6666"}});
+  env.wait_status(w, "EXECUTING");
+  REQUIRE_MESSAGE(env.eventually([&](const auto&) { return has(env.calls_of(w), "ray", "start"); }),
+                  dump(env.calls()) << env.task_stderr(w));
+  const int pid = env.script_pid(w);
+  REQUIRE(pid > 0);
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  json failed = env.wait_status(w, "FAILED");
+  CHECK(failed["errors"][0]["processExitCode"] == 143);  // killed by SIGTERM, after the trap ran
+  CHECK_MESSAGE(env.eventually([&](const auto&) {
+    auto c = env.calls_of(w);
+    return has(c, "dlg", "nm|terminated") && has(c, "ray", "stop") && has(c, "ray", "terminated");
+  }),
+                dump(env.calls()));
 }
 
 TEST_CASE("scripts_e2e: a worker whose NM never answers fails with a clear error after the bounded wait") {
