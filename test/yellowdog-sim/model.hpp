@@ -111,6 +111,9 @@ struct Task {
 
   std::string name() const { return spec.value("name", std::string()); }
   std::string task_type() const;  // own or the group's taskTemplate's
+  // The parsed timeout (own or the group's taskTimeout), memoized: checked every tick per executing task,
+  // and neither spec changes after creation.
+  mutable std::optional<std::optional<std::chrono::milliseconds>> timeout_memo;
 };
 
 struct TaskGroup {
@@ -127,6 +130,13 @@ struct TaskGroup {
   const json& run_spec() const;
   bool finish_if_all_tasks_finished() const { return spec.value("finishIfAllTasksFinished", true); }
   bool finish_if_any_task_failed() const { return spec.value("finishIfAnyTaskFailed", false); }
+  // The group's run specification as Simulator::matches() needs it, parsed once: the scheduler asks every
+  // tick for every pool, and a group's spec never changes after creation. nullopt lists allow anything.
+  struct MatchSpec {
+    bool static_ok = true;  // task types, instance types, providers, regions, vcpus, ram
+    std::optional<std::vector<std::string>> worker_tags, namespaces;
+  };
+  mutable std::optional<MatchSpec> match_memo;
 };
 
 struct WorkRequirement {

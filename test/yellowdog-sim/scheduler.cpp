@@ -35,13 +35,46 @@ bool group_active(const TaskGroup& g) {
          (g.status == TgStatus::kPending || g.status == TgStatus::kRunning);
 }
 
-std::optional<Millis> task_timeout(const Task& t) {
+std::optional<Millis> parse_task_timeout(const Task& t) {
   if (t.spec.contains("timeout") && t.spec["timeout"].is_string())
     return parse_iso_duration(t.spec["timeout"].get<std::string>());
   const json& rs = t.group->run_spec();
   if (rs.contains("taskTimeout") && rs["taskTimeout"].is_string())
     return parse_iso_duration(rs["taskTimeout"].get<std::string>());
   return std::nullopt;
+}
+
+std::optional<Millis> task_timeout(const Task& t) {
+  if (!t.timeout_memo) t.timeout_memo = parse_task_timeout(t);
+  return *t.timeout_memo;
+}
+
+// A list constraint as matches() applies it: absent, not an array or empty -> anything (nullopt);
+// otherwise the string entries (a list of only non-strings allows nothing).
+std::optional<std::vector<std::string>> list_constraint(const json& rs, const char* key) {
+  auto it = rs.find(key);
+  if (it == rs.end() || !it->is_array() || it->empty()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : *it)
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+TaskGroup::MatchSpec match_spec_of(const TaskGroup& group) {
+  const json& rs = group.run_spec();
+  TaskGroup::MatchSpec m;
+  m.worker_tags = list_constraint(rs, "workerTags");
+  m.namespaces = list_constraint(rs, "namespaces");
+  auto types = rs.find("taskTypes");
+  if (types != rs.end() && types->is_array())
+    for (const auto& t : *types)
+      if (!t.is_string() || std::find(kSupportedTaskTypes.begin(), kSupportedTaskTypes.end(),
+                                      t.get<std::string>()) == kSupportedTaskTypes.end())
+        m.static_ok = false;
+  m.static_ok = m.static_ok && list_allows(rs, "instanceTypes", kInstanceType) &&
+                list_allows(rs, "providers", kProvider) && list_allows(rs, "regions", kRegion) &&
+                range_allows(rs, "vcpus", kVcpus) && range_allows(rs, "ram", kRamGb);
+  return m;
 }
 
 int max_retries(const TaskGroup& g) {
@@ -60,19 +93,23 @@ bool usable(const Worker& w) {
 }
 }  // namespace
 
+namespace {
+bool matches_spec(const TaskGroup::MatchSpec& m, const WorkerPool& pool) {
+  auto allows = [](const std::optional<std::vector<std::string>>& list, const std::string& v) {
+    return !list || std::find(list->begin(), list->end(), v) != list->end();
+  };
+  return m.static_ok && allows(m.worker_tags, pool.worker_tag) && allows(m.namespaces, pool.ns);
+}
+}  // namespace
+
 bool Simulator::matches(const TaskGroup& group, const WorkerPool& pool) {
-  const json& rs = group.run_spec();
-  if (!list_allows(rs, "workerTags", pool.worker_tag)) return false;
-  if (!list_allows(rs, "namespaces", pool.ns)) return false;
-  auto types = rs.find("taskTypes");
-  if (types != rs.end() && types->is_array())
-    for (const auto& t : *types)
-      if (!t.is_string() || std::find(kSupportedTaskTypes.begin(), kSupportedTaskTypes.end(),
-                                      t.get<std::string>()) == kSupportedTaskTypes.end())
-        return false;
-  return list_allows(rs, "instanceTypes", kInstanceType) && list_allows(rs, "providers", kProvider) &&
-         list_allows(rs, "regions", kRegion) && range_allows(rs, "vcpus", kVcpus) &&
-         range_allows(rs, "ram", kRamGb);
+  return matches_spec(match_spec_of(group), pool);
+}
+
+// The scheduler's hot path: the group's spec parsed once (it never changes after creation).
+bool Simulator::matches_memo(const TaskGroup& group, const WorkerPool& pool) {
+  if (!group.match_memo) group.match_memo = match_spec_of(group);
+  return matches_spec(*group.match_memo, pool);
 }
 
 void Simulator::tick(TimePoint now) {
@@ -246,7 +283,7 @@ void Simulator::step_claims() {
       int need = waiting_count[&g] - free_claimed[&g];
       for (auto& pool : pools_) {
         if (need <= 0) break;
-        if (finished(pool->status) || !matches(g, *pool)) continue;
+        if (finished(pool->status) || !matches_memo(g, *pool)) continue;
         for (Node* n : pool->nodes) {
           if (need <= 0) break;
           if (n->status != NodeStatus::kRunning) continue;
@@ -321,12 +358,12 @@ void Simulator::step_growth() {
     }
     int waiting_tasks = 0;
     for (const auto& [g, n] : waiting)
-      if (matches(*g, pool)) waiting_tasks += n;
+      if (matches_memo(*g, pool)) waiting_tasks += n;
     int capacity = booting * pool.workers_per_node;
     for (Node* n : pool.nodes)
       if (n->status == NodeStatus::kRunning)
         for (auto& w : n->workers)
-          if (!w->task && (!w->claimed_by || matches(*w->claimed_by, pool))) ++capacity;
+          if (!w->task && (!w->claimed_by || matches_memo(*w->claimed_by, pool))) ++capacity;
     int want = 0;
     if (waiting_tasks > capacity)
       want = (waiting_tasks - capacity + pool.workers_per_node - 1) / pool.workers_per_node;
@@ -356,7 +393,7 @@ void Simulator::step_idle() {
         booting = true;
     if (!busy)
       for (const auto& [g, n] : waiting)
-        if (matches(*g, pool)) {
+        if (matches_memo(*g, pool)) {
           busy = true;
           break;
         }

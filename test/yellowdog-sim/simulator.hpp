@@ -92,6 +92,7 @@ class Simulator {
 
   // The §7.1 rule: may workers of `pool` run tasks of `group`?
   static bool matches(const TaskGroup& group, const WorkerPool& pool);
+  static bool matches_memo(const TaskGroup& group, const WorkerPool& pool);  // spec parsed once per group
 
   // A task enters EXECUTING / leaves an in-progress state for any reason but task_exit (abort, cancel,
   // node loss, timeout). Used by --execute-tasks to start and SIGTERM real processes.
