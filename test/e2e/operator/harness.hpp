@@ -26,6 +26,9 @@ class Env {
 
   // Starts (or restarts) the operator with extra flags; stop_operator() SIGTERMs it.
   void start_operator(std::vector<std::string> extra = {});
+  // Another operator process (not the one start_operator manages), e.g. one per namespace with
+  // `--namespace NS`; its stderr goes to dir.file(log_name).
+  std::unique_ptr<ChildProcess> spawn_operator(std::vector<std::string> extra, const std::string& log_name);
   void stop_operator();
   void kill_operator();  // SIGKILL: a crash
   bool operator_running();
@@ -43,6 +46,8 @@ class Env {
 
   // The credentials Secret and the ConfigMaps the heterogeneous sample needs, in `ns`.
   void apply_prerequisites(const std::string& ns);
+  // The same objects as YAML documents (to apply several namespaces with one kubectl call).
+  static std::string prerequisites_yaml(const std::string& ns);
   // The heterogeneous sample pointed at the simulator, with its name/namespace replaced.
   std::string sample(const std::string& name, const std::string& ns) const;
 
@@ -58,7 +63,7 @@ class Env {
 
  private:
   std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
-  std::string kubeconfig_, sim_url_;
+  std::string kubeconfig_, sim_url_, api_url_;
   int operator_runs_ = 0;
 };
 
