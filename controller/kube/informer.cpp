@@ -61,15 +61,24 @@ bool Informer::has_synced() const {
   std::lock_guard lock(mu_);
   return synced_;
 }
+Informer::Cached Informer::cached_of(const json& object) {
+  return {resource_version_of(object), object.dump()};
+}
 std::optional<json> Informer::get(const std::string& key) const {
-  std::lock_guard lock(mu_);
-  auto it = cache_.find(key);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  std::string body;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return std::nullopt;
+    body = it->second.body;
+  }
+  return json::parse(body);  // our own dump(): always valid
 }
 std::map<std::string, json> Informer::snapshot() const {
   std::lock_guard lock(mu_);
-  return cache_;
+  std::map<std::string, json> out;
+  for (const auto& [k, v] : cache_) out.emplace(k, json::parse(v.body));
+  return out;
 }
 std::vector<std::string> Informer::keys() const {
   std::lock_guard lock(mu_);
@@ -112,10 +121,10 @@ net::awaitable<bool> Informer::list_and_replace() {
     log_.warn("list failed", {{"error", l.error().describe()}});
     co_return false;
   }
-  std::map<std::string, json> fresh;
+  std::map<std::string, Cached> fresh;
   for (auto& item : l->items) {
     std::string key = object_key(item);
-    if (!key.empty()) fresh.emplace(std::move(key), std::move(item));
+    if (!key.empty()) fresh.emplace(std::move(key), cached_of(item));
   }
   // Diff old vs new: vanished keys get one DELETED (the watch that would have told us is gone), new keys
   // ADDED, changed resourceVersions UPDATED; unchanged objects stay quiet.
@@ -128,7 +137,7 @@ net::awaitable<bool> Informer::list_and_replace() {
       auto it = cache_.find(key);
       if (it == cache_.end())
         events.emplace_back(InformerEvent::kAdded, key);
-      else if (resource_version_of(it->second) != resource_version_of(obj))
+      else if (it->second.resource_version != obj.resource_version)
         events.emplace_back(InformerEvent::kUpdated, key);
     }
     cache_ = std::move(fresh);
@@ -171,9 +180,9 @@ void Informer::apply(const std::string& type, json object) {
     auto it = cache_.find(key);
     existed = it != cache_.end();
     if (existed)
-      it->second = std::move(object);
+      it->second = cached_of(object);
     else
-      cache_.emplace(key, std::move(object));
+      cache_.emplace(key, cached_of(object));
   }
   notify(existed ? InformerEvent::kUpdated : InformerEvent::kAdded, key);
 }
