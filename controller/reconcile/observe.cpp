@@ -70,6 +70,13 @@ Snapshot snapshot_of(const Observed& observed, TimePoint now) {
   if (observed.work_requirement) s.fingerprint = fingerprint(*observed.work_requirement);
   s.taken = now;
   s.tasks = observed.tasks;
+  // The task's script (taskData) is most of a Task's size and neither plan nor status reads it (only
+  // desired.cpp writes it): a steady snapshot per cluster kept it for nothing (~15 KB per cluster).
+  for (auto& [group, tasks] : s.tasks)
+    for (auto& t : tasks) {
+      t.task_data.reset();
+      t.extra = yd::Json::object();
+    }
   s.pools = observed.pools;
   s.head = observed.head;
   s.observability = observed.observability;
