@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from datetime import datetime
 
@@ -396,6 +397,9 @@ def k8s_writes(before, after):
 
 def run_one(args, n, workdir):
     os.makedirs(workdir, exist_ok=True)
+    for stale in ("sim.url", "kubeconfig"):  # a previous run's files would be read as this run's
+        if os.path.exists(os.path.join(workdir, stale)):
+            os.remove(os.path.join(workdir, stale))
     res = {"n": n}
     procs = []
     try:
@@ -737,7 +741,7 @@ def main():
             runs.append(run_one(args, n, os.path.join(workdir, f"n{n}")))
         except Exception as e:  # noqa: BLE001 (a harness failure: reported, exit 1)
             failed = True
-            log(f"N={n} failed: {e!r}")
+            log(f"N={n} failed: {e!r}\n{traceback.format_exc()}")
             runs.append({"n": n, "ok": False, "error": repr(e)})
     out = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
