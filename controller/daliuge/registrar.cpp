@@ -210,8 +210,16 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
       if (plan.writes.empty()) break;
       for (const auto& w : plan.writes) {
         const std::string node = w.key;
-        auto done = w.kind == WriteKind::Add ? co_await dim.add_node(node) : co_await dim.remove_node(node);
-        if (done) {
+        // No co_await inside a conditional expression: GCC 12 destroys its temporary result too early.
+        std::optional<DimError> failed;
+        if (w.kind == WriteKind::Add) {
+          auto done = co_await dim.add_node(node);
+          if (!done) failed = done.error();
+        } else {
+          auto done = co_await dim.remove_node(node);
+          if (!done) failed = done.error();
+        }
+        if (!failed) {
           count(w);
           r.performed.push_back(w);
           r.events.push_back({"Normal",
@@ -220,13 +228,12 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
           continue;
         }
         // Uncertain: stop writing; the next round reads the list again before planning anything.
-        const bool maybe_gone = w.kind == WriteKind::Remove && done.error().kind == DimError::Kind::kStatus &&
-                                done.error().status == 500;
+        const bool maybe_gone =
+            w.kind == WriteKind::Remove && failed->kind == DimError::Kind::kStatus && failed->status == 500;
         if (!maybe_gone) {
           count_error();
           ++r.errors;
-          r.events.push_back(
-              {"Warning", "DaliugeRegistrationFailed", describe(w) + ": " + done.error().message});
+          r.events.push_back({"Warning", "DaliugeRegistrationFailed", describe(w) + ": " + failed->message});
         }
         break;
       }
