@@ -341,3 +341,41 @@ TEST_CASE("operator scenario: spec.lifetime over -> Failed LifetimeExpired, torn
   CHECK(v.work_requirements.size() == 1);
   delete_clean(env, "life", "l1");
 }
+
+TEST_CASE("operator scenario: observability node lost -> head and workers re-pointed at its new IP") {
+  Env env;
+  env.apply_prerequisites("obs");
+  env.start_operator();
+  env.apply(small_cluster(env, "v1", "obs", 2,
+                          "  observability:\n    enabled: true\n    computeRequirementTemplate: ray/obs\n"));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("obs", "v1"); }, 90s), env.operator_log());
+  auto obs_ip = [&] {
+    auto c = env.get_cluster("obs", "v1");
+    return c ? (*c)["status"].value("observability", json::object()).value("privateIP", "") : std::string();
+  };
+  const std::string old_ip = obs_ip();
+  REQUIRE(!old_ip.empty());
+  std::string obs_node;
+  for (const auto& t : view(env, "obs", "v1").tasks)
+    if (t.value("status", "") == "EXECUTING" && t.value("name", "").rfind("observability", 0) == 0)
+      obs_node = t.value("nodeId", "");
+  REQUIRE(!obs_node.empty());
+  env.sim_post("nodes/" + obs_node + "/lose");
+  INFO(env.operator_log());
+  // A new observability node; every live head/worker task carries its address, and the cluster is Ready.
+  CHECK(env.eventually(
+      [&] {
+        const std::string ip = obs_ip();
+        if (ip.empty() || ip == old_ip || !env.is_ready("obs", "v1")) return false;
+        int pointed = 0;
+        for (const auto& t : view(env, "obs", "v1").tasks) {
+          const std::string name = t.value("name", "");
+          if (t.value("status", "") != "EXECUTING" || name.rfind("observability", 0) == 0) continue;
+          pointed += t.value("environment", json::object()).value("OBSERVABILITY_HOST", "") == ip ? 1 : -100;
+        }
+        return pointed == 3;  // head + 2 workers
+      },
+      120s));
+  CHECK(!env.events("obs", "v1", "ObservabilityMoved").empty());
+  delete_clean(env, "obs", "v1");
+}
