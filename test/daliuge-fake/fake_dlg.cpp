@@ -106,8 +106,9 @@ struct FakeDlg::Impl {
       if (method != bhttp::verb::get) return wrong_method();
       json sessions = json::array();
       if (sessions_active) {
-        json status = json::object();
-        for (const auto& n : nodes) status[n] = 3;  // RUNNING
+        // RUNNING on every listed node (and on one node of its own, so an empty island is busy too).
+        json status = {{"127.0.0.1:8000:5555:6666", 3}};
+        for (const auto& n : nodes) status[n] = 3;
         sessions.push_back({{"sessionId", "fake-session"}, {"status", status}, {"size", 1}});
       }
       return reply(req, entry, bhttp::status::ok, sessions.dump(), "application/json");
