@@ -615,6 +615,8 @@ ApiResponse Api::handle_sim(const std::string& m, const ParsedTarget& t, const s
   if (n == 4 && s[1] == "instances" && s[3] == "lose" && m == "POST") return reply(sim_.lose_instance(s[2]));
   if (n == 4 && s[1] == "workerPools" && s[3] == "fail-provisioning" && m == "POST")
     return reply(sim_.fail_provisioning(s[2]));
+  if (n == 4 && s[1] == "workerPools" && s[3] == "refuse-shutdown" && (m == "POST" || m == "DELETE"))
+    return reply(sim_.refuse_shutdown(s[2], m == "POST"));
   return error_response(ApiError{404, "NotFoundException", "No simulator endpoint " + m + " /" + [&] {
                                    std::string p;
                                    for (std::size_t i = 0; i < n; ++i) p += (i ? "/" : "") + s[i];

@@ -210,6 +210,7 @@ struct WorkerPool {
   TimePoint idle_since;
   std::optional<TimePoint> last_claimed, last_released;
   bool fail_provisioning = false;
+  bool refuse_shutdown = false;  // /_sim/workerPools/{id}/refuse-shutdown: DELETE and CR terminate answer 500
   bool ever_registered = false;
 };
 

@@ -244,6 +244,9 @@ SimResult<WorkerPool*> Simulator::shutdown_pool(const std::string& id) {
   auto p = find_pool(id);
   if (!p) return p;
   WorkerPool& pool = **p;
+  if (pool.refuse_shutdown)
+    return unexpected(
+        ApiError{500, "InternalServerException", "Worker pool " + id + " cannot be shut down now"});
   if (finished(pool.status)) {
     if (config_.strict_repeat)
       return unexpected(
@@ -593,6 +596,9 @@ SimResult<ComputeRequirement*> Simulator::terminate_compute_requirement(const st
   auto c = find_compute_requirement(id);
   if (!c) return c;
   ComputeRequirement& cr = **c;
+  if (cr.pool && cr.pool->refuse_shutdown)
+    return unexpected(
+        ApiError{500, "InternalServerException", "Compute requirement " + id + " cannot be terminated now"});
   if (cr.status == CrStatus::kTerminating || cr.status == CrStatus::kTerminated) {
     if (config_.strict_repeat)
       return unexpected(
@@ -647,6 +653,13 @@ SimResult<Instance*> Simulator::lose_instance(const std::string& instance_id) {
   if (inst.node && !gone(inst.node->status)) node_gone(*inst.node, NodeStatus::kLost);
   set_status(inst, InstanceStatus::kTerminated);
   return &inst;
+}
+
+SimResult<WorkerPool*> Simulator::refuse_shutdown(const std::string& pool_id, bool refuse) {
+  auto p = find_pool(pool_id);
+  if (!p) return p;
+  (*p)->refuse_shutdown = refuse;
+  return p;
 }
 
 SimResult<WorkerPool*> Simulator::fail_provisioning(const std::string& pool_id) {

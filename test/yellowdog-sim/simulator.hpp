@@ -81,6 +81,9 @@ class Simulator {
   SimResult<Node*> lose_node(const std::string& id);
   SimResult<Instance*> lose_instance(const std::string& instance_id);
   SimResult<WorkerPool*> fail_provisioning(const std::string& pool_id);
+  // The pool can no longer be shut down: DELETE of it and terminating its compute requirement answer 500
+  // (InternalServerException) and change nothing, until `refuse` is false again.
+  SimResult<WorkerPool*> refuse_shutdown(const std::string& pool_id, bool refuse);
 
   // Everything, in creation order (searches filter these).
   const std::vector<std::unique_ptr<WorkRequirement>>& work_requirements() const { return wrs_; }

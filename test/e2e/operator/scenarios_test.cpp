@@ -379,3 +379,40 @@ TEST_CASE("operator scenario: observability node lost -> head and workers re-poi
   CHECK(!env.events("obs", "v1", "ObservabilityMoved").empty());
   delete_clean(env, "obs", "v1");
 }
+
+TEST_CASE(
+    "operator scenario: a pool that cannot be shut down -> cleanup timeout names it, finalizer removed") {
+  Env env;
+  env.apply_prerequisites("stuck");
+  env.start_operator({"--cleanup-timeout", "3s"});
+  env.apply(small_cluster(env, "k1", "stuck", 1));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("stuck", "k1"); }, 90s), env.operator_log());
+  std::string pool_id, cr_id, head_pool;
+  for (const auto& p : view(env, "stuck", "k1").pools) {
+    if (p.value("name", "").find("-w-cpu") != std::string::npos)
+      pool_id = p.value("id", ""), cr_id = p.value("computeRequirementId", "");
+    else
+      head_pool = p.value("id", "");
+  }
+  REQUIRE(!pool_id.empty());
+  REQUIRE(!cr_id.empty());
+  env.sim_post("workerPools/" + pool_id + "/refuse-shutdown");
+
+  auto del = env.kubectl({"delete", "rdc", "k1", "-n", "stuck", "--wait=false"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err);
+  INFO(env.operator_log());
+  REQUIRE(env.eventually([&] { return !env.get_cluster("stuck", "k1").has_value(); }, 60s));
+  auto ev = env.events("stuck", "k1", "CleanupTimedOut");
+  REQUIRE(!ev.empty());
+  CHECK(ev[0].value("type", "") == "Warning");
+  const std::string message = ev[0].value("message", "");
+  INFO(message);
+  CHECK(message.find(pool_id) != std::string::npos);
+  CHECK(message.find(cr_id) != std::string::npos);
+  CHECK(message.find(head_pool) == std::string::npos);  // shut down fine: not a leak
+  // Everything else was cleaned up; the stuck pool is the one leak, as reported.
+  auto v = view(env, "stuck", "k1");
+  CHECK(v.live_work_requirements() == 0);
+  CHECK(v.live_pools() == 1);
+  CHECK(!env.events("stuck", "k1", "ActionFailed").empty());  // the refused shutdowns were events too
+}
