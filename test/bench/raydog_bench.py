@@ -11,6 +11,7 @@ operator's own histogram. Prints a table and writes results.json. Standard libra
 Exit code: 0 when every run was measured (goals missed or not), 1 when the harness itself failed.
 """
 import argparse
+import ctypes
 import http.client
 import json
 import os
@@ -112,12 +113,21 @@ def wait_for_file(path, proc, timeout):
     raise HarnessError(f"{proc.args[0]} did not write {path} within {timeout}s")
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when the harness dies (Ctrl-C on make bench, a killed CI job)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class Proc:
     def __init__(self, name, argv, logdir):
         self.name = name
         self.log_path = os.path.join(logdir, f"{name}.log")
         self.log = open(self.log_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=_die_with_parent)
 
     @property
     def pid(self):
