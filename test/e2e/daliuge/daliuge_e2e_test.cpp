@@ -248,3 +248,31 @@ TEST_CASE("daliuge e2e: DIM restart, an injected duplicate and a lost POST respo
   CHECK(dropped == 1);
   CHECK_FALSE(env.events(w.ns, w.name, "DaliugeRegistrationFailed").empty());
 }
+
+TEST_CASE("daliuge e2e: a steady cluster's DIM is re-checked every 30 s without YellowDog calls") {
+  Env env;
+  fake::FakeDlg dlg;
+  env.apply_prerequisites("dlg");
+  env.start_operator({"--requeue-steady", "60s"});  // the production pacing: one YellowDog call a minute
+  World w{env, dlg, {}, "dlg", "steady", std::nullopt};
+  env.apply(small_cluster(env, w.name, w.ns, 2, w.ports.spec()));
+  w.wait_converged(2, "create");
+  // Steady (kstatus Reconciling False): count YellowDog calls from here.
+  REQUIRE(env.eventually(
+      [&] {
+        auto c = env.get_cluster(w.ns, w.name);
+        auto r = c ? condition_of(*c, "Reconciling") : std::nullopt;
+        return r && r->value("status", "") == "False";
+      },
+      60s));
+  env.sim_post("reset-counters");
+  dlg.restart_dim();
+  const auto t0 = std::chrono::steady_clock::now();
+  w.wait_converged(2, "DIM restart in steady state");
+  const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0);
+  const int calls = env.sim_get("stats").value("totalCalls", -1);
+  MESSAGE("repopulated after " << took.count() << " s with " << calls << " YellowDog calls");
+  // A DIM-only pass (every 30 s) repaired it, not the 60 s full reconcile: at most that one GET.
+  CHECK(calls >= 0);
+  CHECK(calls <= 2);
+}
