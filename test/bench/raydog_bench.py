@@ -691,6 +691,8 @@ def table(runs):
          "<= 1"),
         ("  CPU s operator", lambda r: fmt(g(r, "cpuSeconds", "steady", "raydog-operator"), 2), ""),
         ("reconcile p50 / p99 no-op (ms)", lambda r: _pair(g(r, "reconcileTime", "noop")), "p99 <= 5"),
+        ("reconcile p50 / p99 no-op, steady window (ms)", lambda r: _pair(g(r, "reconcileTime", "noopSteady")),
+         ""),
         ("reconcile p50 / p99 acting (ms)", lambda r: _pair(g(r, "reconcileTime", "acting")), ""),
         ("reconcile p50 / p99 all, controller-runtime (ms)", lambda r: _pair(g(r, "reconcileTime", "all")),
          ""),
