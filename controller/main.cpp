@@ -8,6 +8,7 @@
 #include "api/validation.hpp"
 #include "controller/options.hpp"
 #include "controller/reconcile/controller.hpp"
+#include "controller/util/yaml_json.hpp"
 
 namespace {
 
@@ -27,6 +28,18 @@ int validate_files(const std::vector<std::string>& files) {
       std::ostringstream buf;
       buf << in.rdbuf();
       text = buf.str();
+    }
+    // A manifest of another API group (the credentials Secret next to a cluster, say) is not ours to
+    // judge: say so instead of failing it. Anything claiming raydog.io is checked strictly.
+    if (auto doc = raydog::yaml_to_json(text);
+        doc && doc->is_object() && doc->contains("apiVersion") && (*doc)["apiVersion"].is_string()) {
+      const auto api_version = (*doc)["apiVersion"].get<std::string>();
+      if (api_version.rfind("raydog.io/", 0) != 0) {
+        const auto& kind = (*doc)["kind"];
+        std::cout << file << ": skipped (" << api_version << " "
+                  << (kind.is_string() ? kind.get<std::string>() : "?") << " is not a RayDogCluster)\n";
+        continue;
+      }
     }
     auto cluster = raydog::api::parse_cluster_yaml(text);
     if (cluster) {

@@ -22,7 +22,8 @@ Commands:
   crd                 print the RayDogCluster CustomResourceDefinition (YAML) on stdout
   validate FILE...    check RayDogCluster manifests (YAML, one document each; - reads stdin):
                       unknown fields, types, defaults, validation rules. Prints every error as
-                      "FILE: path: message"; exit 1 if any manifest is invalid
+                      "FILE: path: message"; exit 1 if any manifest is invalid. Documents of
+                      another API group (a Secret, say) are reported as skipped
   help                this text
 
 Flags:

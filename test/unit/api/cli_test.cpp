@@ -53,7 +53,8 @@ TEST_CASE("cli: --help, --version and a usage error") {
   auto help = run_command({bin_path("raydog-operator"), "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.starts_with(raydog::cli::usage()));
-  for (const char* flag : {"--kubeconfig", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address"})
+  for (const char* flag :
+       {"--kubeconfig", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address"})
     CHECK_MESSAGE(help.out.find(flag) != std::string::npos, flag);
   auto version = run_command({bin_path("raydog-operator"), "--version"});
   CHECK(version.exit_code == 0);
@@ -92,6 +93,17 @@ TEST_CASE("cli: validate reports each file") {
   auto piped = run_command({bin_path("raydog-operator"), "validate", "-"}, stdin_opts);
   CHECK(piped.exit_code == 1);
   CHECK(piped.err.find("-: spec.yellowdog: required") != std::string::npos);
+  // The credentials Secret template sits next to the samples: another group's document is skipped, while
+  // a document claiming raydog.io is still checked strictly.
+  std::string secret = source_path("manifests/samples/yellowdog-credentials-secret.yaml");
+  auto skipped = run_command({bin_path("raydog-operator"), "validate", secret});
+  CHECK(skipped.exit_code == 0);
+  CHECK(skipped.out == secret + ": skipped (v1 Secret is not a RayDogCluster)\n");
+  raydog::test::ProcessOptions wrong_version;
+  wrong_version.stdin_data = "apiVersion: raydog.io/v1\nkind: RayDogCluster\nspec: {}\n";
+  auto strict = run_command({bin_path("raydog-operator"), "validate", "-"}, wrong_version);
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.err.find("-: apiVersion: must be raydog.io/v1alpha1") != std::string::npos);
   auto missing = run_command({bin_path("raydog-operator"), "validate", "/nonexistent/x.yaml"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err == "/nonexistent/x.yaml: cannot read\n");
