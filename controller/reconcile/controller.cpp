@@ -169,6 +169,8 @@ int run_controller(const ControllerOptions& options) {
       std::min<Millis>(std::chrono::seconds(30), std::max(options.requeue_steady, Millis(1000)));
   Reconciler reconciler(
       api, [&informer](const std::string& key) { return informer.get(key); }, clients, &events, ro);
+  // DALiuGE registration counters live in the same registry as everything else on /metrics.
+  reconciler.daliuge_registrar().bind_metrics(metrics.registry());
 
   runtime::ControllerOptions co;
   co.name = kControllerName;
