@@ -104,6 +104,10 @@ std::string Env::operator_log() const {
   return out;
 }
 
+std::string Env::operator_log_full() const {
+  return read_file(dir.file("operator-" + std::to_string(operator_runs_) + ".log"));
+}
+
 CommandResult Env::kubectl(std::vector<std::string> args, const std::string& stdin_data) {
   std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig_};
   for (auto& a : args) argv.push_back(a);
@@ -197,6 +201,14 @@ std::vector<json> Env::events(const std::string& ns, const std::string& name, co
     out.push_back(e);
   }
   return out;
+}
+
+bool Env::cluster_gone(const std::string& ns, const std::string& name) {
+  get_cluster(ns, name);  // resolves api_url_
+  auto r = run_command({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                        api_url_ + "/apis/raydog.io/v1alpha1/namespaces/" + ns + "/raydogclusters/" + name},
+                       {}, std::chrono::seconds(30));
+  return r.exit_code == 0 && r.out == "404";
 }
 
 bool Env::is_ready(const std::string& ns, const std::string& name) {

@@ -32,13 +32,16 @@ class Env {
   void stop_operator();
   void kill_operator();  // SIGKILL: a crash
   bool operator_running();
-  std::string operator_log() const;
+  std::string operator_log() const;       // every run, each cut to its last 6000 characters (for messages)
+  std::string operator_log_full() const;  // the current run's whole log (for counting lines)
 
   CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "");
   // kubectl apply -f - with `yaml`; REQUIREs success.
   void apply(const std::string& yaml);
   // The RayDogCluster as JSON (kubectl get -o json), nullopt when absent or unreadable.
   std::optional<json> get_cluster(const std::string& ns, const std::string& name);
+  // True only when the API server answered 404 for it (a failed or slow read is not "gone").
+  bool cluster_gone(const std::string& ns, const std::string& name);
 
   json sim_get(const std::string& path);   // GET <sim>/_sim/...
   json sim_post(const std::string& path);  // POST <sim>/_sim/...

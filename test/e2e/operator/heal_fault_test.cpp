@@ -53,8 +53,7 @@ void check_exact(Env& env, const std::string& ns, const std::string& name, int w
 void delete_clean(Env& env, const std::string& ns, const std::string& name) {
   auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-  REQUIRE_MESSAGE(env.eventually([&] { return !env.get_cluster(ns, name).has_value(); }, 60s),
-                  env.operator_log());
+  REQUIRE_MESSAGE(env.eventually([&] { return env.cluster_gone(ns, name); }, 60s), env.operator_log());
   auto v = view(env, ns, name);
   CHECK(v.live_work_requirements() == 0);
   CHECK(v.live_pools() == 0);
@@ -217,8 +216,9 @@ void fault_batch(Env& env, const std::string& mode, const std::vector<int>& ns) 
         auto del = env.kubectl({"delete", "rdc", r.name, "-n", r.ns, "--wait=false"});
         REQUIRE_MESSAGE(del.exit_code == 0, del.err);
         r.phase = Run::Phase::Deleting;
-      } else if (r.phase == Run::Phase::Deleting && !env.get_cluster(r.ns, r.name)) {
+      } else if (r.phase == Run::Phase::Deleting && env.cluster_gone(r.ns, r.name)) {
         CAPTURE(r.n);
+        INFO(log_of(env, r));
         auto v = view_of(env.sim_get("objects"), "rdc-" + r.ns + "-" + r.name);
         CHECK(v.live_work_requirements() == 0);
         CHECK(v.live_pools() == 0);

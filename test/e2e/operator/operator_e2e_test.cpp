@@ -43,7 +43,7 @@ void delete_and_check_clean(Env& env, const std::string& ns, const std::string& 
   auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
   INFO(env.operator_log());
-  REQUIRE(env.eventually([&] { return !env.get_cluster(ns, name).has_value(); }, 90s));
+  REQUIRE(env.eventually([&] { return env.cluster_gone(ns, name); }, 90s));
   auto v = sim_view(env, ns, name);
   CHECK(v.live_work_requirements() == 0);
   CHECK(v.live_pools() == 0);
@@ -212,7 +212,7 @@ TEST_CASE(
   // The finalizer is never added for a spec that made no YellowDog call: delete is immediate.
   auto del = env.kubectl({"delete", "rdc", "crossfield", "-n", "cel", "--wait=false"});
   CHECK(del.exit_code == 0);
-  CHECK(env.eventually([&] { return !env.get_cluster("cel", "crossfield").has_value(); }, 30s));
+  CHECK(env.eventually([&] { return env.cluster_gone("cel", "crossfield"); }, 30s));
   CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
 }
 

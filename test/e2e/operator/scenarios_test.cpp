@@ -49,8 +49,7 @@ bool mutating(const std::string& call) {
 void delete_clean(Env& env, const std::string& ns, const std::string& name) {
   auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-  REQUIRE_MESSAGE(env.eventually([&] { return !env.get_cluster(ns, name).has_value(); }, 60s),
-                  env.operator_log());
+  REQUIRE_MESSAGE(env.eventually([&] { return env.cluster_gone(ns, name); }, 60s), env.operator_log());
   auto v = view(env, ns, name);
   CHECK(v.live_work_requirements() == 0);
   CHECK(v.live_pools() == 0);
@@ -81,7 +80,7 @@ TEST_CASE("operator scenario: deletionPolicy Orphan removes the finalizer and le
   auto del = env.kubectl({"delete", "rdc", "o1", "-n", "orphan", "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
   INFO(env.operator_log());
-  REQUIRE(env.eventually([&] { return !env.get_cluster("orphan", "o1").has_value(); }, 60s));
+  REQUIRE(env.eventually([&] { return env.cluster_gone("orphan", "o1"); }, 60s));
 
   // Untouched: the same WR, pools and tasks still run, and no mutating call reached YellowDog.
   auto after = view(env, "orphan", "o1");
@@ -123,13 +122,13 @@ TEST_CASE(
 
   // Held: a metadata-only change (no new generation) triggers a reconcile that creates nothing.
   env.sim_post("reset-counters");
-  auto log_before = env.operator_log().size();
+  auto log_before = env.operator_log_full().size();
   auto ann = env.kubectl({"annotate", "rdc", "b1", "-n", "bt", "poke=1"});
   REQUIRE_MESSAGE(ann.exit_code == 0, ann.err);
   CHECK(env.eventually(
       [&] {
-        return env.operator_log()
-                   .substr(std::min(log_before, env.operator_log().size()))
+        return env.operator_log_full()
+                   .substr(std::min(log_before, env.operator_log_full().size()))
                    .find("\"reconciled\"") != std::string::npos;
       },
       30s));
@@ -174,7 +173,7 @@ TEST_CASE("operator scenario: cleanup timeout -> Warning event listing the ids, 
   auto del = env.kubectl({"delete", "rdc", "c1", "-n", "ct", "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
   INFO(env.operator_log());
-  REQUIRE(env.eventually([&] { return !env.get_cluster("ct", "c1").has_value(); }, 60s));
+  REQUIRE(env.eventually([&] { return env.cluster_gone("ct", "c1"); }, 60s));
   auto ev = env.events("ct", "c1", "CleanupTimedOut");
   REQUIRE(!ev.empty());
   CHECK(ev[0].value("type", "") == "Warning");
@@ -276,7 +275,7 @@ TEST_CASE("operator scenario: steady state costs one YellowDog call and no Kuber
   // Count the steady reconciles of this cluster from the operator's debug log ("reconciled" lines).
   auto reconciled_lines = [&](std::size_t from) {
     std::vector<json> out;
-    std::istringstream in(env.operator_log().substr(from));
+    std::istringstream in(env.operator_log_full().substr(from));
     std::string line;
     while (std::getline(in, line)) {
       auto j = json::parse(line, nullptr, false);
@@ -287,10 +286,10 @@ TEST_CASE("operator scenario: steady state costs one YellowDog call and no Kuber
     return out;
   };
   // Let the first steady reconciles pass (the snapshot is taken by the first one that plans nothing).
-  std::size_t mark = env.operator_log().size();
+  std::size_t mark = env.operator_log_full().size();
   REQUIRE(env.eventually([&] { return reconciled_lines(mark).size() >= 2; }, 30s));
 
-  mark = env.operator_log().size();
+  mark = env.operator_log_full().size();
   env.sim_post("reset-counters");
   const std::string rv_before = global_rv(env);
   REQUIRE(env.eventually([&] { return reconciled_lines(mark).size() >= 8; }, 60s));
@@ -401,7 +400,7 @@ TEST_CASE(
   auto del = env.kubectl({"delete", "rdc", "k1", "-n", "stuck", "--wait=false"});
   REQUIRE_MESSAGE(del.exit_code == 0, del.err);
   INFO(env.operator_log());
-  REQUIRE(env.eventually([&] { return !env.get_cluster("stuck", "k1").has_value(); }, 60s));
+  REQUIRE(env.eventually([&] { return env.cluster_gone("stuck", "k1"); }, 60s));
   auto ev = env.events("stuck", "k1", "CleanupTimedOut");
   REQUIRE(!ev.empty());
   CHECK(ev[0].value("type", "") == "Warning");
