@@ -11,20 +11,12 @@
 #include "api/defaults.hpp"
 #include "api/duration.hpp"
 #include "controller/daliuge/client.hpp"
+#include "controller/reconcile/status.hpp"
 #include "controller/yellowdog/api.hpp"
 
 namespace raydog::daliuge {
 
 namespace net = boost::asio;
-
-std::string format_time(TimePoint t) {
-  std::time_t secs = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Registrar::Registrar(RegistrarOptions options) : options_(options) {}
 Registrar::~Registrar() = default;
@@ -331,7 +323,7 @@ void merge_status(api::RayDogClusterStatus& status, const std::optional<api::Ray
   c.observed_generation = status.observed_generation;
   c.last_transition_time = before && before->status == c.status && !before->last_transition_time.empty()
                                ? before->last_transition_time
-                               : format_time(now);
+                               : reconcile::format_k8s_time(now);
   conds.push_back(std::move(c));
 }
 

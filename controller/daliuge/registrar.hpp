@@ -113,6 +113,4 @@ class Registrar {
 void merge_status(api::RayDogClusterStatus& status, const std::optional<api::RayDogClusterStatus>& previous,
                   const std::optional<SyncResult>& result, bool enabled, TimePoint now);
 
-std::string format_time(TimePoint t);  // RFC 3339, seconds
-
 }  // namespace raydog::daliuge
