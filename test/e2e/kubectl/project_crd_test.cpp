@@ -16,9 +16,14 @@ namespace fs = std::filesystem;
 
 namespace {
 // Rules the CRD expresses only as CEL (x-kubernetes-validations), which the emulator does not evaluate.
-const std::vector<std::string> kCelOnly = {"observability-without-template.yaml", "zero-build-timeout.yaml",
-                                           "user-data-both.yaml", "start-script-both.yaml",
-                                           "same-secret-keys.yaml"};
+const std::vector<std::string> kCelOnly = {"observability-without-template.yaml",
+                                           "zero-build-timeout.yaml",
+                                           "user-data-both.yaml",
+                                           "start-script-both.yaml",
+                                           "same-secret-keys.yaml",
+                                           "daliuge-ports-not-distinct.yaml",
+                                           "daliuge-zero-max-deferral.yaml",
+                                           "daliuge-max-deferral-without-when-idle.yaml"};
 }  // namespace
 
 TEST_CASE("project CRD: registers - explains - accepts the samples - rejects the invalid corpus") {
