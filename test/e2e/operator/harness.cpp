@@ -243,6 +243,21 @@ bool Env::eventually(const std::function<bool()>& cond, std::chrono::millisecond
   return cond();
 }
 
+SimView view(Env& env, const std::string& ns, const std::string& name) {
+  return view_of(env.sim_get("objects"), "rdc-" + ns + "-" + name);
+}
+
+void delete_clean(Env& env, const std::string& ns, const std::string& name) {
+  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err);
+  REQUIRE_MESSAGE(env.eventually([&] { return env.cluster_gone(ns, name); }, std::chrono::seconds(60)),
+                  env.operator_log());
+  auto v = view(env, ns, name);
+  CHECK(v.live_work_requirements() == 0);
+  CHECK(v.live_pools() == 0);
+  CHECK(v.tasks_in("EXECUTING") == 0);
+}
+
 SimView view_of(const json& objects, const std::string& prefix) {
   SimView v;
   auto starts = [&](const json& o) { return o.value("name", "").rfind(prefix, 0) == 0; };

@@ -86,5 +86,9 @@ struct SimView {
   int live_work_requirements() const;  // not finished
 };
 SimView view_of(const json& objects, const std::string& prefix);
+// The simulator's objects of cluster ns/name (names start "rdc-<ns>-<name>").
+SimView view(Env& env, const std::string& ns, const std::string& name);
+// kubectl delete, wait until the resource is gone (404), then check YellowDog holds nothing live of it.
+void delete_clean(Env& env, const std::string& ns, const std::string& name);
 
 }  // namespace raydog::test::op

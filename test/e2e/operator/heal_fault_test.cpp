@@ -17,20 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool is_ready(Env& env, const std::string& ns, const std::string& name) {
-  auto c = env.get_cluster(ns, name);
-  if (!c) return false;
-  auto gen = (*c)["metadata"].value("generation", 0);
-  for (const auto& cond : c->value("status", json::object()).value("conditions", json::array()))
-    if (cond.value("type", "") == "Ready")
-      return cond.value("status", "") == "True" && cond.value("observedGeneration", 0) == gen;
-  return false;
-}
-
-SimView view(Env& env, const std::string& ns, const std::string& name) {
-  return view_of(env.sim_get("objects"), "rdc-" + ns + "-" + name);
-}
-
 std::string task_env(const json& task, const std::string& key) {
   return task.value("environment", json::object()).value(key, "");
 }
@@ -50,16 +36,6 @@ void check_exact(Env& env, const std::string& ns, const std::string& name, int w
   CHECK(waiting == 0);
 }
 
-void delete_clean(Env& env, const std::string& ns, const std::string& name) {
-  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
-  REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-  REQUIRE_MESSAGE(env.eventually([&] { return env.cluster_gone(ns, name); }, 60s), env.operator_log());
-  auto v = view(env, ns, name);
-  CHECK(v.live_work_requirements() == 0);
-  CHECK(v.live_pools() == 0);
-  CHECK(v.tasks_in("EXECUTING") == 0);
-}
-
 }  // namespace
 
 TEST_CASE("operator heal: worker task exit, head node lost, pool shut down externally") {
@@ -67,7 +43,7 @@ TEST_CASE("operator heal: worker task exit, head node lost, pool shut down exter
   env.apply_prerequisites("heal");
   env.start_operator();
   env.apply(small_cluster(env, "h1", "heal", 2));
-  REQUIRE_MESSAGE(env.eventually([&] { return is_ready(env, "heal", "h1"); }, 90s), env.operator_log());
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("heal", "h1"); }, 90s), env.operator_log());
   check_exact(env, "heal", "h1", 2);
 
   // 1. A worker task exits: replaced.
@@ -127,7 +103,7 @@ TEST_CASE("operator heal: worker task exit, head node lost, pool shut down exter
         return v.live_pools() == 2 && v.tasks_in("EXECUTING") == 3;
       },
       90s));
-  CHECK(env.eventually([&] { return is_ready(env, "heal", "h1"); }, 60s));
+  CHECK(env.eventually([&] { return env.is_ready("heal", "h1"); }, 60s));
   delete_clean(env, "heal", "h1");
 }
 

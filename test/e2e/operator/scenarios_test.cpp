@@ -16,10 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-SimView view(Env& env, const std::string& ns, const std::string& name) {
-  return view_of(env.sim_get("objects"), "rdc-" + ns + "-" + name);
-}
-
 std::string cond_field(Env& env, const std::string& ns, const std::string& name, const std::string& type,
                        const std::string& field) {
   auto c = env.get_cluster(ns, name);
@@ -44,16 +40,6 @@ int calls_where(const json& stats, const std::function<bool(const std::string&)>
 
 bool mutating(const std::string& call) {
   return call.rfind("GET ", 0) != 0;
-}
-
-void delete_clean(Env& env, const std::string& ns, const std::string& name) {
-  auto del = env.kubectl({"delete", "rdc", name, "-n", ns, "--wait=false"});
-  REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-  REQUIRE_MESSAGE(env.eventually([&] { return env.cluster_gone(ns, name); }, 60s), env.operator_log());
-  auto v = view(env, ns, name);
-  CHECK(v.live_work_requirements() == 0);
-  CHECK(v.live_pools() == 0);
-  CHECK(v.tasks_in("EXECUTING") == 0);
 }
 
 // The global resourceVersion of the emulator (a list's resourceVersion): unchanged means no write at all.
