@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps build build-asan test demo crd fmt clean bench run docker-build
+.PHONY: all deps build bins build-asan test demo crd fmt clean bench run docker-build
 
 all: build
 
@@ -16,9 +16,15 @@ deps:
 	@bash scripts/install-deps.sh
 
 # Release build: the shipped binary, the demo and the benchmarks. Executables in build/bin/.
+RELEASE_CONFIGURE = cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAYDOG_BIN_DIR=$(CURDIR)/build/bin >/dev/null
 build: deps
-	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAYDOG_BIN_DIR=$(CURDIR)/build/bin >/dev/null
+	@$(RELEASE_CONFIGURE)
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# Only the three executables the demo runs (the test binaries are not needed for it).
+bins: deps
+	@$(RELEASE_CONFIGURE)
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target raydog-operator kube-emulator yellowdog-sim
 
 # Sanitized build for the tests (ASan + UBSan); executables in build/asan/bin/.
 build-asan: deps
@@ -28,7 +34,7 @@ build-asan: deps
 test: build-asan
 	@cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-demo: build
+demo: bins
 	@if [ -x scripts/demo.sh ]; then bash scripts/demo.sh; else \
 	  echo "make demo: not implemented yet (see the deploy-and-demo issue); nothing was started." >&2; exit 2; fi
 
@@ -49,7 +55,7 @@ docker-build:
 
 # The operator against the current kubeconfig (and the YellowDog account in each cluster's Secret).
 KUBECONFIG_FILE ?= $(or $(KUBECONFIG),$(HOME)/.kube/config)
-run: build
+run: bins
 	build/bin/raydog-operator --kubeconfig $(KUBECONFIG_FILE) --log-format text
 
 # Benchmarks (issue 8): Release build of the three executables only, then the harness (N = 100 and 1,000
