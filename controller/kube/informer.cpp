@@ -20,6 +20,8 @@ const char* to_string(InformerEvent e) {
       return "ADDED";
     case InformerEvent::kUpdated:
       return "UPDATED";
+    case InformerEvent::kStatusUpdated:
+      return "STATUS_UPDATED";
     case InformerEvent::kDeleted:
       return "DELETED";
   }
@@ -62,7 +64,29 @@ bool Informer::has_synced() const {
   return synced_;
 }
 Informer::Cached Informer::cached_of(const json& object) {
-  return {resource_version_of(object), object.dump()};
+  Cached c{resource_version_of(object), object.dump(), 0};
+  // Hash every top-level field but status, and metadata without the fields every write changes.
+  std::hash<std::string> h;
+  std::size_t digest = 0;
+  if (object.is_object())
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      if (it.key() == "status") continue;
+      std::string text;
+      if (it.key() == "metadata" && it->is_object()) {
+        json meta = *it;
+        meta.erase("resourceVersion");
+        meta.erase("managedFields");
+        text = meta.dump();
+      } else {
+        text = it->dump();
+      }
+      digest = digest * 1000003u ^ h(it.key()) ^ (h(text) << 1);
+    }
+  c.non_status = digest;
+  return c;
+}
+InformerEvent Informer::update_kind(const Cached& before, const Cached& after) {
+  return before.non_status == after.non_status ? InformerEvent::kStatusUpdated : InformerEvent::kUpdated;
 }
 std::optional<json> Informer::get(const std::string& key) const {
   std::string body;
@@ -138,7 +162,7 @@ net::awaitable<bool> Informer::list_and_replace() {
       if (it == cache_.end())
         events.emplace_back(InformerEvent::kAdded, key);
       else if (it->second.resource_version != obj.resource_version)
-        events.emplace_back(InformerEvent::kUpdated, key);
+        events.emplace_back(update_kind(it->second, obj), key);
     }
     cache_ = std::move(fresh);
   }
@@ -174,17 +198,19 @@ void Informer::apply(const std::string& type, json object) {
     if (existed) notify(InformerEvent::kDeleted, key);
     return;
   }
-  bool existed = false;
+  InformerEvent event = InformerEvent::kAdded;
+  Cached fresh = cached_of(object);
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(key);
-    existed = it != cache_.end();
-    if (existed)
-      it->second = cached_of(object);
-    else
-      cache_.emplace(key, cached_of(object));
+    if (it != cache_.end()) {
+      event = update_kind(it->second, fresh);
+      it->second = std::move(fresh);
+    } else {
+      cache_.emplace(key, std::move(fresh));
+    }
   }
-  notify(existed ? InformerEvent::kUpdated : InformerEvent::kAdded, key);
+  notify(event, key);
 }
 
 net::awaitable<void> Informer::watch_once() {

@@ -35,7 +35,11 @@ struct InformerOptions {
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
 };
 
-enum class InformerEvent { kAdded, kUpdated, kDeleted };
+// kStatusUpdated: an update that changed only `status` (and metadata.resourceVersion/managedFields), such as
+// the echo of a controller's own status write. Controllers usually skip it (controller-runtime users do the
+// same with GenerationChangedPredicate); a change to spec, labels, annotations, finalizers or
+// deletionTimestamp is kUpdated.
+enum class InformerEvent { kAdded, kUpdated, kStatusUpdated, kDeleted };
 const char* to_string(InformerEvent e);
 
 class Informer {
@@ -97,8 +101,11 @@ class Informer {
   // string per field), and get() hands out a copy anyway. 1,000 RayDogClusters: ~20 MB less RSS.
   struct Cached {
     std::string resource_version;
-    std::string body;  // compact JSON
+    std::string body;          // compact JSON
+    std::size_t non_status{};  // hash of everything but status, resourceVersion and managedFields
   };
+  // UPDATED or STATUS_UPDATED, comparing what changed between the old and the new cached object.
+  static InformerEvent update_kind(const Cached& before, const Cached& after);
   static Cached cached_of(const json& object);
   mutable std::mutex mu_;
   std::map<std::string, Cached> cache_;

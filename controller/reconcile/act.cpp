@@ -130,19 +130,16 @@ struct Actor {
       co_return std::nullopt;  // an earlier attempt got through: adopted by name on the next observe
     }
     if (auto e = yd_error(r)) co_return e;
-    co_await event("Normal", "PoolProvisioned",
-                   "provisioned worker pool " + x.request.requirement_template_usage.requirement_name + " (" +
-                       r->id + ")");
-    co_return std::nullopt;
+    if (ctx.observed)
+      remember_pool(*ctx.observed, *r, x.request.requirement_template_usage.target_instance_count);
+    co_return std::nullopt;  // plan's PoolProvisioned event follows (one Event per create, not two)
   }
 
   net::awaitable<std::optional<Error>> run(const ResizePool& x) {
     if (auto e = yd_missing()) co_return e;
     auto r = co_await ctx.yd->resize_worker_pool(x.pool_id, x.size);
     if (auto e = yd_error(r)) co_return e;
-    co_await event("Normal", "PoolResized",
-                   "resized worker pool " + x.pool_name + " to " + std::to_string(x.size) + " nodes");
-    co_return std::nullopt;
+    co_return std::nullopt;  // plan's PoolResized event follows
   }
 
   // Shutting down or terminating something already gone is what we wanted.
@@ -155,10 +152,7 @@ struct Actor {
     auto r = co_await ctx.yd->shut_down_worker_pool(x.pool_id);
     ++result.yellowdog_calls;
     if (!r && !already_done(r.error())) co_return classify(r.error());
-    if (r)
-      co_await event("Normal", "PoolRemoved",
-                     "shut down worker pool " + x.pool_name + " (" + x.pool_id + ")");
-    co_return std::nullopt;
+    co_return std::nullopt;  // plan's PoolRemoved event follows
   }
 
   net::awaitable<std::optional<Error>> run(const TerminateComputeRequirement& x) {
@@ -184,9 +178,7 @@ struct Actor {
       co_return std::nullopt;
     }
     if (auto e = yd_error(r)) co_return e;
-    co_await event("Normal", "WorkRequirementCreated",
-                   "created work requirement " + r->name + " (" + r->id.value_or("") + ")");
-    current_wr = std::move(*r);
+    current_wr = std::move(*r);  // plan's WorkRequirementCreated event follows
     co_return std::nullopt;
   }
 
@@ -227,11 +219,7 @@ struct Actor {
                       "task group " + x.task_group_name + " not found in the work requirement"};
     auto r = co_await ctx.yd->add_tasks(*group_id, x.tasks);
     if (auto e = yd_error(r)) co_return e;
-    std::string names;
-    for (const auto& t : *r) names += (names.empty() ? "" : ", ") + t.name.value_or(t.id.value_or("?"));
-    co_await event("Normal", x.task_group_name.rfind("worker", 0) == 0 ? "WorkersAdded" : "TaskAdded",
-                   "added " + std::to_string(r->size()) + " task(s) to " + x.task_group_name + ": " + names);
-    co_return std::nullopt;
+    co_return std::nullopt;  // plan's HeadStarted/ObservabilityStarted/WorkersAdded event follows
   }
 
   net::awaitable<std::optional<Error>> run(const CancelTasks& x) {

@@ -165,6 +165,8 @@ int run_controller(const ControllerOptions& options) {
   ro.plan.cleanup_timeout = options.cleanup_timeout;
   ro.plan.requeue_converging = options.requeue_converging;
   ro.plan.requeue_steady = options.requeue_steady;
+  ro.snapshot_max_age = options.resync_period;
+  ro.credentials_cache_ttl = options.credentials_cache_ttl;
   ro.plan.credentials_retry =
       std::min<Millis>(std::chrono::seconds(30), std::max(options.requeue_steady, Millis(1000)));
   Reconciler reconciler(
@@ -189,8 +191,11 @@ int run_controller(const ControllerOptions& options) {
 
   // Keys reach the queue only once this process reconciles (a standby keeps an empty queue); becoming
   // leader enqueues everything the cache holds.
-  informer.add_handler([&](kube::InformerEvent, const std::string& key) {
-    if (workers_started) queue.add(key);
+  // The echo of a status write (ours, almost always) is not a reason to reconcile: every reconcile that
+  // expects more to happen asks for a requeue, so skipping it saves a full YellowDog observation per
+  // status write. Spec, metadata (finalizers, deletionTimestamp, annotations) and deletes still enqueue.
+  informer.add_handler([&](kube::InformerEvent event, const std::string& key) {
+    if (workers_started && event != kube::InformerEvent::kStatusUpdated) queue.add(key);
   });
   auto start_workers = [&] {
     if (workers_started || stopping) return;

@@ -43,6 +43,14 @@ struct ControllerOptions {
   std::chrono::milliseconds requeue_converging{std::chrono::seconds(2)};
   std::chrono::milliseconds requeue_steady{std::chrono::seconds(60)};
   std::chrono::milliseconds cleanup_timeout{std::chrono::minutes(10)};
+  // A steady cluster costs one YellowDog call per poll; everything else (tasks, pools, CRs, node
+  // addresses) is re-read when the work requirement's task counts move, the spec changes, or at least
+  // this often (drift a YellowDog edit could cause without moving any task).
+  // 10h, as controller-runtime's SyncPeriod: a resync costs ~10 calls for a 3-pool cluster, so the steady
+  // cost stays one call per poll (1.02 per minute with it, at the default 60 s polls).
+  std::chrono::milliseconds resync_period{std::chrono::hours(10)};
+  // Credentials read from a Secret are reused this long (0: read the Secret on every reconcile).
+  std::chrono::milliseconds credentials_cache_ttl{std::chrono::minutes(5)};
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
 
   // YellowDog client tuning (tests shorten the retry backoff).

@@ -60,6 +60,8 @@ const std::map<std::string, Flag>& flags() {
       {"--requeue-converging", duration(&O::requeue_converging)},
       {"--requeue-steady", duration(&O::requeue_steady)},
       {"--cleanup-timeout", duration(&O::cleanup_timeout)},
+      {"--resync-period", duration(&O::resync_period)},
+      {"--credentials-cache-ttl", duration(&O::credentials_cache_ttl)},
       {"--shutdown-grace", duration(&O::shutdown_grace)},
       {"--yellowdog-retry-base", duration(&O::yellowdog_retry_base)},
       {"--yellowdog-max-retries", number(&O::yellowdog_max_retries, 0)},
@@ -103,6 +105,8 @@ std::string controller_usage() {
   --requeue-converging D             YellowDog poll interval while converging (default 2s)
   --requeue-steady D                 poll interval when steady, jittered +-10% (default 60s)
   --cleanup-timeout D                give up YellowDog clean-up on delete after D (default 10m)
+  --resync-period D                  full YellowDog re-read of a steady cluster at least every D (default 10h)
+  --credentials-cache-ttl D          reuse keys read from the Secret for D; 0 = read every time (default 5m)
   --shutdown-grace D                 drain time on SIGTERM (default 30s)
   --yellowdog-retry-base D           first retry backoff of YellowDog reads (default 10s)
   --yellowdog-max-retries N          (default 3)

@@ -89,6 +89,31 @@ net::awaitable<Result<Credentials, CredentialsError>> read_credentials(kube::Api
   co_return credentials_from_secret(*got, ref);
 }
 
+std::string CredentialsCache::key_of(const SecretRef& ref) {
+  return ref.ns + "/" + ref.name + "/" + ref.key_id_key + "/" + ref.key_secret_key;
+}
+
+net::awaitable<Result<Credentials, CredentialsError>> CredentialsCache::read(kube::Api& api, SecretRef ref,
+                                                                             Clock::time_point now) {
+  const std::string key = key_of(ref);
+  if (ttl_.count() > 0)
+    if (auto it = entries_.find(key); it != entries_.end() && now - it->second.read_at < ttl_)
+      co_return it->second.credentials;
+  auto got = co_await read_credentials(api, ref);
+  if (got) {
+    // Bounded: thousands of distinct Secrets would only cost re-reads, never memory growth.
+    if (entries_.size() >= 10000 && !entries_.count(key)) entries_.clear();
+    if (ttl_.count() > 0) entries_[key] = Entry{*got, now};
+  } else {
+    entries_.erase(key);  // gone or unreadable now: say so, do not fall back on an old copy
+  }
+  co_return got;
+}
+
+void CredentialsCache::forget(const SecretRef& ref) {
+  entries_.erase(key_of(ref));
+}
+
 std::shared_ptr<yellowdog::YellowDogApi> ClientCache::get(const std::string& api_url,
                                                           const Credentials& creds) {
   auto key = std::make_tuple(api_url, creds.secret_namespace, creds.secret_name);

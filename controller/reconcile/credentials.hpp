@@ -7,6 +7,7 @@
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,6 +62,31 @@ Result<Credentials, CredentialsError> credentials_from_secret(const nlohmann::js
 
 // GET the Secret and extract the keys.
 net::awaitable<Result<Credentials, CredentialsError>> read_credentials(kube::Api& api, SecretRef ref);
+
+// The credentials read from each Secret, kept for `ttl` so a steady reconcile costs no Secret GET (with
+// one YellowDog call, that makes a no-op reconcile a single round trip). Only successful reads are kept;
+// the reconciler forgets an entry when YellowDog rejects its keys, so a rotated Secret is picked up at
+// once then, and within `ttl` otherwise. ttl 0 reads the Secret on every reconcile.
+class CredentialsCache {
+ public:
+  using Clock = std::chrono::system_clock;
+  explicit CredentialsCache(std::chrono::milliseconds ttl = std::chrono::minutes(5)) : ttl_(ttl) {}
+
+  net::awaitable<Result<Credentials, CredentialsError>> read(kube::Api& api, SecretRef ref,
+                                                             Clock::time_point now);
+  void forget(const SecretRef& ref);
+  void set_ttl(std::chrono::milliseconds ttl) { ttl_ = ttl; }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  static std::string key_of(const SecretRef& ref);
+  struct Entry {
+    Credentials credentials;
+    Clock::time_point read_at;
+  };
+  std::chrono::milliseconds ttl_;
+  std::map<std::string, Entry> entries_;
+};
 
 // One YellowDog client per (apiURL, Secret namespace/name, Secret resourceVersion). A new resourceVersion
 // (rotated keys) replaces the entry for that Secret+URL, so old clients do not accumulate.

@@ -63,6 +63,19 @@ std::string fingerprint(const yd::WorkRequirement& wr) {
   return out;
 }
 
+// Per group, the counts of tasks in a finished state: it moves when a task fails, is aborted or ends,
+// which is how a pool losing nodes (or being shut down) shows in the WR.
+std::string finished_signature(const yd::WorkRequirement& wr) {
+  std::string out = wr.status ? wr.status->str() : "";
+  for (const auto& g : wr.task_groups) {
+    out += "|" + g.name + ":" + (g.status ? g.status->str() : "");
+    if (!g.task_summary) continue;
+    for (const auto& [status, n] : g.task_summary->status_counts)
+      if (yd::is_finished(yd::TaskStatus(status))) out += "," + status + "=" + std::to_string(n);
+  }
+  return out;
+}
+
 Snapshot snapshot_of(const Observed& observed, TimePoint now) {
   Snapshot s;
   s.generation = observed.cluster.metadata.generation.value_or(0);
@@ -145,6 +158,26 @@ namespace {
 struct KnownPool {
   std::string id;
   std::optional<yd::WorkerPool> terminated;  // set once TERMINATED (never fetched again)
+  // The pool's CR as last read and the cluster generation it was read at. For a live pool plan reads only
+  // its targetInstanceCount (resize), which moves only when the spec does or when we resize (act's
+  // ResizePool forgets it): reused while the generation is unchanged, one call per pool and observe less.
+  std::optional<yd::ComputeRequirement> cr;
+  std::int64_t cr_generation = -1;
+  // The pool's last read when it was settled (RUNNING, every node it should have registered), with the
+  // generation and the WR's finished-task signature of that observe. Reused without a call while both are
+  // unchanged and the cluster is neither deleting nor suspended (and the reconciler is not resyncing): a
+  // pool shut down or losing nodes from outside ends tasks (the signature moves); a node count drifting
+  // without any task ending is seen at the next resync.
+  std::optional<yd::WorkerPool> settled;
+  std::int64_t settled_generation = -1;
+  std::string settled_signature;
+
+  static KnownPool of(std::string id, std::optional<yd::WorkerPool> terminated) {
+    KnownPool kp;
+    kp.id = std::move(id);
+    kp.terminated = std::move(terminated);
+    return kp;
+  }
 };
 using KnownPools = std::map<std::string, KnownPool>;  // by pool name
 
@@ -159,6 +192,20 @@ class PoolIndex {
     auto it = map_.find(key);
     if (it == map_.end()) return std::nullopt;
     return it->second;
+  }
+  void forget_compute_requirement(const std::string& key, const std::string& pool_id) {
+    std::lock_guard lock(mu_);
+    if (auto it = map_.find(key); it != map_.end())
+      for (auto& [name, kp] : it->second) {
+        if (kp.id != pool_id) continue;
+        kp.cr.reset();
+        kp.settled.reset();  // settled against the old target: read again
+      }
+  }
+  // Adds one pool to a cluster whose pools are already known (an unknown cluster is listed first).
+  void add_if_known(const std::string& key, const std::string& name, KnownPool pool) {
+    std::lock_guard lock(mu_);
+    if (auto it = map_.find(key); it != map_.end()) it->second.emplace(name, std::move(pool));
   }
   void put(const std::string& key, KnownPools pools) {
     std::lock_guard lock(mu_);
@@ -176,6 +223,8 @@ class PoolIndex {
 struct Observer {
   yd::YellowDogApi& yd;
   Observed& o;
+  bool reuse_settled;
+  std::string signature;  // finished_signature() of the WR this observe read
   ObserveStats stats;
   std::string yd_ns;
 
@@ -205,24 +254,33 @@ struct Observer {
 
   net::awaitable<bool> tasks() {
     if (!o.work_requirement || !o.work_requirement->id) co_return true;
-    for (const auto& g : o.work_requirement->task_groups) {
-      if (!g.id) continue;
-      // No shortcut on taskSummary.taskCount == 0: a summary lagging behind an add would plan the add
-      // again (a duplicate). The search is the truth.
-      yd::TaskSearch s;
-      s.work_requirement_id = o.work_requirement->id;
-      s.task_group_id = g.id;
-      ++stats.yellowdog_calls;
-      auto found = co_await yd.search_tasks(s);
-      if (fail(found)) co_return false;
-      o.tasks[g.name] = std::move(*found);
+    // One search for the whole WR (every group), split by taskGroupId: a search per group cost a call per
+    // node kind on every full observe. No shortcut on taskSummary.taskCount == 0: a summary lagging behind
+    // an add would plan the add again (a duplicate). The search is the truth.
+    std::map<std::string, const std::string*> group_of;  // task group id -> name
+    for (const auto& g : o.work_requirement->task_groups)
+      if (g.id) {
+        group_of[*g.id] = &g.name;
+        o.tasks[g.name];  // a group with no task is known to be empty
+      }
+    if (group_of.empty()) co_return true;
+    yd::TaskSearch s;
+    s.work_requirement_id = o.work_requirement->id;
+    ++stats.yellowdog_calls;
+    auto found = co_await yd.search_tasks(s);
+    if (fail(found)) co_return false;
+    for (auto& t : *found) {
+      if (!t.task_group_id) continue;
+      auto g = group_of.find(*t.task_group_id);
+      if (g != group_of.end()) o.tasks[*g->second].push_back(std::move(t));
     }
     co_return true;
   }
 
   // One pool: full object by id (or by name), its CR; appended to o.pools. False on an error (set).
   // `gone` when the pool no longer exists.
-  net::awaitable<bool> fetch_pool(yd::YdResult<yd::WorkerPool> pool, bool& gone) {
+  net::awaitable<bool> fetch_pool(yd::YdResult<yd::WorkerPool> pool, bool& gone,
+                                  const KnownPool* known = nullptr) {
     gone = false;
     if (!pool) {
       if (pool.error().kind == yd::YdErrorKind::kNotFound) {
@@ -234,7 +292,12 @@ struct Observer {
     }
     ObservedPool op;
     op.pool = std::move(*pool);
-    if (op.pool.compute_requirement_id && op.pool.status != "TERMINATED") {
+    const bool reuse_cr = reuse_settled && known && known->cr && known->cr_generation == generation() &&
+                          known->cr->id == op.pool.compute_requirement_id.value_or("") &&
+                          !yd::is_finished(op.pool.status) && !o.cluster.metadata.deletion_timestamp;
+    if (reuse_cr) {
+      op.compute_requirement = known->cr;
+    } else if (op.pool.compute_requirement_id && op.pool.status != "TERMINATED") {
       ++stats.yellowdog_calls;
       auto cr = co_await yd.get_compute_requirement(*op.pool.compute_requirement_id);
       if (cr) {
@@ -246,6 +309,35 @@ struct Observer {
     }
     o.pools.push_back(std::move(op));
     co_return true;
+  }
+
+  std::int64_t generation() const { return o.cluster.metadata.generation.value_or(0); }
+
+  // What to remember of a pool just observed.
+  KnownPool known_of(const ObservedPool& op) const {
+    KnownPool kp = KnownPool::of(op.pool.id, terminal(op.pool));
+    kp.cr = op.compute_requirement;
+    if (kp.cr) kp.cr_generation = generation();
+    if (settled(op)) {
+      kp.settled = op.pool;
+      kp.settled_generation = generation();
+      kp.settled_signature = signature;
+    }
+    return kp;
+  }
+
+  // RUNNING with as many RUNNING nodes as its CR asks for (nothing left to watch it for).
+  static bool settled(const ObservedPool& op) {
+    if (op.pool.status != "RUNNING" || !op.pool.node_summary || !op.compute_requirement ||
+        !op.compute_requirement->target_instance_count)
+      return false;
+    return op.pool.node_summary->count("RUNNING") >= *op.compute_requirement->target_instance_count;
+  }
+
+  bool can_reuse(const KnownPool& kp) const {
+    return reuse_settled && kp.settled && kp.cr && kp.settled_generation == generation() &&
+           kp.settled_signature == signature && !o.cluster.metadata.deletion_timestamp &&
+           !o.cluster.spec.suspend.value_or(false);
   }
 
   static ObservedPool from_summary(const yd::WorkerPoolSummary& summary) {
@@ -285,7 +377,7 @@ struct Observer {
         if (summary.status == "TERMINATED") {
           // Finished for good (its CR is terminated): the summary is all plan and status need.
           auto op = from_summary(summary);
-          fresh[*summary.name] = {summary.id, op.pool};
+          fresh[*summary.name] = KnownPool::of(summary.id, op.pool);
           o.pools.push_back(std::move(op));
           continue;
         }
@@ -293,13 +385,21 @@ struct Observer {
         auto pool = co_await yd.get_worker_pool(summary.id);
         bool gone = false;
         if (!co_await fetch_pool(std::move(pool), gone)) co_return false;
-        if (!gone) fresh[*summary.name] = {summary.id, terminal(o.pools.back().pool)};
+        if (!gone) fresh[*summary.name] = known_of(o.pools.back());
       }
       PoolIndex::instance().put(index_key, std::move(fresh));
       co_return true;
     }
     KnownPools next;
     for (const auto& [name, kp] : *known) {
+      if (can_reuse(kp)) {
+        ObservedPool op;
+        op.pool = *kp.settled;
+        op.compute_requirement = kp.cr;
+        o.pools.push_back(std::move(op));
+        next[name] = kp;
+        continue;
+      }
       if (kp.terminated) {
         ObservedPool op;
         op.pool = *kp.terminated;
@@ -310,8 +410,8 @@ struct Observer {
       ++stats.yellowdog_calls;
       auto pool = co_await yd.get_worker_pool(kp.id);
       bool gone = false;
-      if (!co_await fetch_pool(std::move(pool), gone)) co_return false;
-      if (!gone) next[name] = {kp.id, terminal(o.pools.back().pool)};
+      if (!co_await fetch_pool(std::move(pool), gone, &kp)) co_return false;
+      if (!gone) next[name] = known_of(o.pools.back());
     }
     for (const auto& candidate : candidates(names, next)) {
       ++stats.yellowdog_calls;
@@ -324,7 +424,7 @@ struct Observer {
         o.pools.pop_back();
         continue;
       }
-      next[*got.name] = {got.id, terminal(got)};
+      next[*got.name] = known_of(o.pools.back());
     }
     PoolIndex::instance().put(index_key, std::move(next));
     co_return true;
@@ -430,10 +530,55 @@ struct Observer {
 
 }  // namespace
 
+namespace {
+
+std::string pool_index_key(const Observed& observed) {
+  const auto& c = observed.cluster;
+  const std::string yd_ns = c.spec.yellowdog ? c.spec.yellowdog->namespace_name.value_or("") : std::string();
+  return yd_ns + "/" + names_for(c, observed.incarnation).base;
+}
+
+}  // namespace
+
+void forget_compute_requirement(const Observed& observed, const std::string& pool_id) {
+  PoolIndex::instance().forget_compute_requirement(pool_index_key(observed), pool_id);
+}
+
+void remember_pool(const Observed& observed, const yd::WorkerPool& pool,
+                   std::optional<std::int64_t> target_instance_count) {
+  if (!pool.name || pool.id.empty()) return;
+  KnownPool kp = KnownPool::of(pool.id, std::nullopt);
+  // Our own create says what the CR's target is: no read needed to compare it with the spec.
+  if (pool.compute_requirement_id && target_instance_count) {
+    yd::ComputeRequirement cr;
+    cr.id = *pool.compute_requirement_id;
+    cr.target_instance_count = *target_instance_count;
+    kp.cr = std::move(cr);
+    kp.cr_generation = observed.cluster.metadata.generation.value_or(0);
+  }
+  PoolIndex::instance().add_if_known(pool_index_key(observed), *pool.name, std::move(kp));
+}
+
+namespace {
+
+// The remembered address of `task`'s node, when it is still the node `task` runs on.
+std::optional<NodeAddress> reusable(const std::optional<NodeAddress>& known, const yd::Task& task) {
+  if (!known || !known->private_ip || !task.id || known->task_id != *task.id || !task.worker_id ||
+      known->worker_id != task.worker_id)
+    return std::nullopt;
+  return known;
+}
+
+}  // namespace
+
 net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& observed,
-                                               const Snapshot* snapshot) {
+                                               const ObserveHints& hints) {
+  const Snapshot* snapshot = hints.snapshot;
+  const KnownAddresses* addresses = hints.addresses;
   Observer ob{yd,
               observed,
+              hints.reuse_settled_pools,
+              {},
               {},
               observed.cluster.spec.yellowdog ? observed.cluster.spec.yellowdog->namespace_name.value_or("")
                                               : std::string()};
@@ -452,18 +597,24 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
     co_return ob.stats;
   }
 
+  if (observed.work_requirement) ob.signature = finished_signature(*observed.work_requirement);
   if (!co_await ob.tasks()) co_return ob.stats;
   if (!co_await ob.pools(names)) co_return ob.stats;
 
+  // A head/observability task still on the worker it was resolved on keeps its address: IPs are only
+  // looked up when the task (or its worker) changed. The reconciler forgets addresses older than the
+  // snapshot age, so a node's status is still re-read now and then.
   if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::Head)) {
-    auto a = co_await ob.address(*t);
+    auto a = addresses ? reusable(addresses->head, *t) : std::nullopt;
+    if (!a) a = co_await ob.address(*t);
     if (!a) co_return ob.stats;
     observed.head = std::move(a);
   }
   if (names.observability) {
     if (const auto* t = ob.executing_task(names.observability->task_group, names.observability->key,
                                           TaskKind::Observability)) {
-      auto a = co_await ob.address(*t);
+      auto a = addresses ? reusable(addresses->observability, *t) : std::nullopt;
+      if (!a) a = co_await ob.address(*t);
       if (!a) co_return ob.stats;
       observed.observability = std::move(a);
     }

@@ -3,12 +3,18 @@
 // YellowDog object by its deterministic name (never only by ids kept in status), so a crash between a create
 // and the status write leads to adoption, never a duplicate.
 //
-// Cost: a full observe is GET WR by name + one task search per group + GET pool and CR per live pool + a
-// node/instance lookup per executing head/observability task. The YellowDog namespace's pools are listed
-// once per cluster and process (never for a cluster with no finalizer and no WR: nothing was created);
-// afterwards the pools are fetched by id, and pools plan may have created since by name (observe.cpp). In steady state the
-// reconciler passes the previous full observation as a Snapshot: observe then makes ONE call (GET WR by name)
-// and reuses the rest when the WR's fingerprint (status, groups, taskSummary counts) is unchanged.
+// Cost (per reconcile; ObserveHints says what may be reused):
+// - always: GET WR by name (the heartbeat: its task summary moves when any task changes state);
+// - steady (a Snapshot whose WR fingerprint still matches): nothing else, one call in all;
+// - otherwise: one task search for the whole WR; per live pool a GET by id, skipped for a pool that was
+//   settled (RUNNING, all nodes registered) at this generation with no task ended since; its CR only when
+//   the generation changed since it was read (or provisioned: our own create says the target); node and
+//   instance lookups only for a head/observability task that is new or moved to another worker;
+// - pools: the YellowDog namespace is listed once per cluster and process (never for a cluster with no
+//   finalizer and no WR: nothing was created); afterwards by id, and by name only for pools plan may have
+//   created that act did not report (a lost response).
+// The reconciler passes no hints on a cluster's first observe in the process and every --resync-period:
+// then everything is read again.
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio/awaitable.hpp>
@@ -30,6 +36,8 @@ Error classify(const kube::ApiError& e);
 // What the WR says about progress: status + every group's name/status/taskSummary counts. Equal
 // fingerprints mean no task changed state since the snapshot.
 std::string fingerprint(const yellowdog::WorkRequirement& wr);
+// The part of the fingerprint that moves when tasks end (finished counts per group, statuses).
+std::string finished_signature(const yellowdog::WorkRequirement& wr);
 
 // A previous full observation the reconciler may reuse in steady state.
 struct Snapshot {
@@ -56,7 +64,31 @@ struct ObserveStats {
 // Fills work_requirement, tasks, pools, head and observability from YellowDog. `observed.cluster` must be
 // set (defaulted) and `observed.incarnation` derived from its status. An error sets observe_error (and
 // NotAuthorised sets credentials.state).
+// Head/observability node addresses resolved by an earlier observe; reused while the same task runs on
+// the same worker (IP lookups cost two calls per node).
+struct KnownAddresses {
+  std::optional<NodeAddress> head;
+  std::optional<NodeAddress> observability;
+};
+
+// What observe may reuse from earlier observations of the same cluster. All empty/false: read everything
+// (the reconciler does that on a cluster's first observe in this process and every resync period).
+struct ObserveHints {
+  const Snapshot* snapshot = nullptr;         // steady: one call when the WR fingerprint is unchanged
+  const KnownAddresses* addresses = nullptr;  // node addresses of tasks still on the same worker
+  bool reuse_settled_pools = false;           // settled pools and their CRs (see observe.cpp)
+};
+
 net::awaitable<ObserveStats> observe_yellowdog(yellowdog::YellowDogApi& yd, Observed& observed,
-                                               const Snapshot* snapshot);
+                                               const ObserveHints& hints);
+
+// Act provisioned `pool` for this cluster: the next observe fetches it by id instead of looking it up by
+// name (when this process already knows the cluster's pools; otherwise the lookup finds it).
+// `target_instance_count`: what the provision asked for (the CR's target; no read needed to compare it).
+void remember_pool(const Observed& observed, const yellowdog::WorkerPool& pool,
+                   std::optional<std::int64_t> target_instance_count);
+
+// Act resized the pool `pool_id` of this cluster: its remembered CR is stale (the next observe reads it).
+void forget_compute_requirement(const Observed& observed, const std::string& pool_id);
 
 }  // namespace raydog::reconcile

@@ -37,7 +37,8 @@ Reconciler::Reconciler(kube::Api& kube, Lookup lookup, ClientCache& clients, Eve
       lookup_(std::move(lookup)),
       clients_(clients),
       events_(events),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      credentials_(options_.credentials_cache_ttl) {}
 
 Millis Reconciler::jitter(Millis d) {
   // ±10% on steady requeues so a fleet of clusters does not poll YellowDog in lockstep.
@@ -96,6 +97,8 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   auto object = lookup_(key);
   if (!object) {
     snapshots_.erase(key);
+    addresses_.erase(key);
+    resynced_.erase(key);
     daliuge_.forget(key);
     co_return result;  // deleted: nothing to do (the finalizer made sure YellowDog was cleaned first)
   }
@@ -136,7 +139,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   if (valid && !(deleting && orphan)) {
     if (auto ref = secret_ref_of(cluster)) {
-      auto creds = co_await read_credentials(kube_, *ref);
+      auto creds = co_await credentials_.read(kube_, *ref, now);
       if (creds) {
         observed.credentials.state = CredentialsState::Ok;
         yd = clients_.get(cluster.spec.yellowdog->api_url.value_or(std::string(api::kDefaultApiUrl)), *creds);
@@ -158,15 +161,34 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   if (yd && !observed.observe_error) {
     co_await observe_sources(kube_, observed);
     if (!observed.observe_error) {
-      const Snapshot* snap = nullptr;
-      if (auto it = snapshots_.find(key); it != snapshots_.end()) {
-        if (options_.steady_snapshots && now - it->second.taken < options_.snapshot_max_age && !deleting)
-          snap = &it->second;
-        else
-          snapshots_.erase(it);
+      // Resync: the first observe of a key in this process, then at least every snapshot_max_age, reads
+      // everything again; in between observe reuses what cannot have changed unseen.
+      auto last_resync = resynced_.find(key);
+      const bool resync =
+          last_resync == resynced_.end() || now - last_resync->second >= options_.snapshot_max_age;
+      ObserveHints hints;
+      if (resync) {
+        snapshots_.erase(key);
+        addresses_.erase(key);
+      } else {
+        if (auto it = snapshots_.find(key); it != snapshots_.end()) {
+          if (options_.steady_snapshots && !deleting)
+            hints.snapshot = &it->second;
+          else
+            snapshots_.erase(it);
+        }
+        if (auto it = addresses_.find(key); it != addresses_.end()) hints.addresses = &it->second;
+        hints.reuse_settled_pools = options_.steady_snapshots;
       }
-      auto stats = co_await observe_yellowdog(*yd, observed, snap);
+      auto stats = co_await observe_yellowdog(*yd, observed, hints);
       result.yellowdog_calls += stats.yellowdog_calls;
+      if (!observed.observe_error) {
+        addresses_[key] = KnownAddresses{observed.head, observed.observability};
+        if (resync) resynced_[key] = now;  // a failed resync is tried again on the next reconcile
+      }
+      // Rejected keys may have been rotated since we cached them: read the Secret again next time.
+      if (observed.credentials.state == CredentialsState::NotAuthorised)
+        if (auto ref = secret_ref_of(cluster)) credentials_.forget(*ref);
     }
   }
 
@@ -185,6 +207,9 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   }
   ActContext ctx{kube_, yd.get(), events_, log, &cluster, &observed};
   ActResult acted = co_await act(ctx, actions);
+  for (const auto& a : actions)
+    if (const auto* resize = std::get_if<ResizePool>(&a))
+      forget_compute_requirement(observed, resize->pool_id);
   result.yellowdog_calls += acted.yellowdog_calls;
   result.acted = !only_requeue(actions);
 

@@ -25,7 +25,10 @@ namespace raydog::reconcile {
 
 struct ReconcilerOptions {
   PlanOptions plan;
-  Millis snapshot_max_age = std::chrono::minutes(5);  // force a full observe at least this often
+  // Resync period: a full observe that reuses nothing (snapshot, node addresses, settled pools) at least
+  // this often per cluster (--resync-period).
+  Millis snapshot_max_age = std::chrono::hours(10);
+  Millis credentials_cache_ttl = std::chrono::minutes(5);
   Millis conflict_requeue{200};
   bool steady_snapshots = true;
 };
@@ -77,6 +80,9 @@ class Reconciler {
   EventSink* events_;
   ReconcilerOptions options_;
   std::map<std::string, Snapshot> snapshots_;
+  std::map<std::string, KnownAddresses> addresses_;  // head/observability node addresses per key
+  std::map<std::string, TimePoint> resynced_;        // last observe that reused nothing, per key
+  CredentialsCache credentials_;
   daliuge::Registrar daliuge_;
   std::mt19937 rng_{std::random_device{}()};
   std::uint64_t reconcile_serial_ = 0;

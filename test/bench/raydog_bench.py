@@ -87,6 +87,9 @@ def minimum_yellowdog_calls(spec):
         "worker task adds (one per pool)": len(pools),
         # Ready needs the workers seen EXECUTING: one WR read carries every group's task summary.
         "read to see workers EXECUTING (WR task summary)": 1,
+        # status.workerPools[] and the head/observability pool report poolStatus and registeredNodes: each
+        # pool must be read once it runs (claimed by its tasks), or the status would show PENDING/0 forever.
+        "pool reads for the pool status (one per pool, once running)": kinds,
     }
     return sum(items.values()), items
 

@@ -121,3 +121,62 @@ TEST_CASE("credentials: client cache reuses per Secret and replaces on rotation"
   CHECK(made == 3);
   CHECK(cache.size() == 2);
 }
+
+namespace {
+
+Result<Credentials, CredentialsError> cached_read(CredentialsCache& cache, kube::FakeApi& api,
+                                                  boost::asio::io_context& io,
+                                                  CredentialsCache::Clock::time_point now) {
+  std::optional<Result<Credentials, CredentialsError>> out;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await cache.read(api, ref(), now)); },
+      boost::asio::detached);
+  io.restart();
+  io.run();
+  REQUIRE(out.has_value());
+  return std::move(*out);
+}
+
+}  // namespace
+
+TEST_CASE("credentials: the cache reuses keys for its ttl, forgets rejected ones, never keeps a failure") {
+  boost::asio::io_context io;
+  kube::FakeApi api(io.get_executor());
+  CredentialsCache cache(std::chrono::minutes(5));
+  const auto t0 = CredentialsCache::Clock::now();
+
+  // A missing Secret is not remembered: the next read asks again.
+  CHECK(cached_read(cache, api, io, t0).error().kind == CredentialsError::Kind::kSecretNotFound);
+  CHECK(cache.size() == 0);
+
+  api.upsert(kube::resources::kSecrets,
+             secret({{"keyId", base64_encode("id-1")}, {"keySecret", base64_encode("s1")}}));
+  CHECK(cached_read(cache, api, io, t0)->key_id == "id-1");
+  // Rotated on the server: within the ttl the cached keys are used (no GET), after it the new ones.
+  api.upsert(kube::resources::kSecrets,
+             secret({{"keyId", base64_encode("id-2")}, {"keySecret", base64_encode("s2")}}));
+  CHECK(cached_read(cache, api, io, t0 + std::chrono::minutes(4))->key_id == "id-1");
+  CHECK(cached_read(cache, api, io, t0 + std::chrono::minutes(5))->key_id == "id-2");
+
+  // YellowDog rejected the keys: forget() makes the next reconcile read the Secret at once.
+  api.upsert(kube::resources::kSecrets,
+             secret({{"keyId", base64_encode("id-3")}, {"keySecret", base64_encode("s3")}}));
+  const auto t1 = t0 + std::chrono::minutes(6);
+  CHECK(cached_read(cache, api, io, t1)->key_id == "id-2");
+  cache.forget(ref());
+  CHECK(cached_read(cache, api, io, t1)->key_id == "id-3");
+
+  // Deleted: once the ttl is over the failure is reported, and the old keys are dropped.
+  api.erase(kube::resources::kSecrets, "ns1", "yd");
+  CHECK(cached_read(cache, api, io, t1 + std::chrono::minutes(1))->key_id == "id-3");
+  CHECK_FALSE(cached_read(cache, api, io, t1 + std::chrono::minutes(5)).ok());
+  CHECK(cache.size() == 0);
+
+  // ttl 0: every read goes to the Secret.
+  CredentialsCache uncached(std::chrono::milliseconds(0));
+  CHECK_FALSE(cached_read(uncached, api, io, t1).ok());
+  api.upsert(kube::resources::kSecrets,
+             secret({{"keyId", base64_encode("id-4")}, {"keySecret", base64_encode("s4")}}));
+  CHECK(cached_read(uncached, api, io, t1)->key_id == "id-4");
+  CHECK(uncached.size() == 0);
+}

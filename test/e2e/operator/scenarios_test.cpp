@@ -401,3 +401,68 @@ TEST_CASE(
   CHECK(v.live_pools() == 1);
   CHECK(!env.events("stuck", "k1", "ActionFailed").empty());  // the refused shutdowns were events too
 }
+
+namespace {
+
+int calls_of(const json& stats, const std::string& key) {
+  return stats.value("calls", json::object()).value(key, 0);
+}
+
+// Kubernetes requests kube-emulator counted for `key` ("VERB resource[/subresource]").
+int emulator_requests(Env& env, const std::string& key) {
+  auto r = env.kubectl({"get", "--raw", "/_emulator/stats"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return json::parse(r.out).value("requests", json::object()).value(key, 0);
+}
+
+}  // namespace
+
+TEST_CASE("operator scenario: a build reads each YellowDog object only when it can have changed") {
+  Env env;
+  env.apply_prerequisites("econ");
+  env.start_operator({"--requeue-converging", "300ms"});
+  const int secret_reads_before = emulator_requests(env, "GET secrets");
+  env.sim_post("reset-counters");
+  env.apply(small_cluster(env, "e1", "econ", 2));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("econ", "e1"); }, 90s), env.operator_log());
+
+  auto stats = env.sim_get("stats");
+  INFO(stats.dump());
+  // Creates: a pool per node kind, the WR, the head task, the workers' tasks (one add per pool).
+  CHECK(calls_of(stats, "POST /workerPools/provisioned/template") == 2);
+  CHECK(calls_of(stats, "POST /work/requirements") == 1);
+  CHECK(calls_of(stats, "POST /work/taskGroups/{id}/tasks") == 2);
+  // Our own provisions said what each CR's target is, and act reported every pool it created: no CR read
+  // and no lookup by name.
+  CHECK(calls_of(stats, "GET /compute/requirements/{id}") == 0);
+  CHECK(calls_of(stats, "GET /workerPools/{namespace}/{name}") == 0);
+  CHECK(calls_of(stats, "GET /workerPools/") == 0);
+  // The head's addresses are looked up once, not on every observe.
+  CHECK(calls_of(stats, "GET /workerPools/workers/{id}/node") == 1);
+  CHECK(calls_of(stats, "GET /compute/instances") == 1);
+  // One task search per observe (the whole WR), never one per group.
+  CHECK(calls_of(stats, "GET /work/tasks") <=
+        calls_of(stats, "GET /work/namespaces/{namespace}/requirements/{name}"));
+  // The credentials Secret is read once, then cached (--credentials-cache-ttl, 5m).
+  CHECK(emulator_requests(env, "GET secrets") - secret_reads_before == 1);
+
+  // A spec change re-reads the CRs once (the head's and the pool's), and the resized one once more.
+  env.sim_post("reset-counters");
+  auto scaled = env.kubectl({"patch", "rdc", "e1", "-n", "econ", "--type=json", "-p",
+                             R"([{"op":"replace","path":"/spec/workerPools/0/nodes","value":3}])"});
+  REQUIRE_MESSAGE(scaled.exit_code == 0, scaled.err);
+  REQUIRE_MESSAGE(env.eventually(
+                      [&] {
+                        auto c = env.get_cluster("econ", "e1");
+                        return c && env.is_ready("econ", "e1") &&
+                               c->value("status", json::object()).value("readyWorkers", 0) == 3;
+                      },
+                      90s),
+                  env.operator_log());
+  auto resized = env.sim_get("stats");
+  INFO(resized.dump());
+  CHECK(calls_of(resized, "PUT /workerPools/provisioned/{id}") == 1);
+  CHECK(calls_of(resized, "GET /compute/requirements/{id}") >= 2);
+  CHECK(calls_of(resized, "GET /compute/requirements/{id}") <= 3);
+  CHECK(calls_of(resized, "GET /workerPools/workers/{id}/node") == 0);  // same head task, same node
+}

@@ -223,3 +223,40 @@ TEST_CASE("informer: bookmarks advance the resume point without touching the cac
   inf.stop();
   CHECK(drain(io));
 }
+
+TEST_CASE("informer: an update that changes only status is STATUS_UPDATED, anything else UPDATED") {
+  boost::asio::io_context io;
+  FakeApi api(io.get_executor());
+  api.upsert(rdc, cr("a", "one"));
+  Informer inf(io.get_executor(), api, fast_options());
+  Recorder rec;
+  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
+  inf.start();
+  REQUIRE(run_until(io, [&] { return inf.has_synced() && api.open_watches() == 1; }));
+
+  // A status write (the echo of a controller's own patch): new resourceVersion, same everything else.
+  json with_status = cr("a", "one");
+  with_status["status"] = {{"phase", "Running"}};
+  api.upsert(rdc, with_status);
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kStatusUpdated, "a/one") == 1; }));
+  CHECK(rec.count(InformerEvent::kUpdated, "a/one") == 0);
+  CHECK(inf.get("a/one")->at("status").at("phase") == "Running");
+
+  // Spec, annotations, finalizers: UPDATED.
+  json spec = with_status;
+  spec["spec"]["nodes"] = 3;
+  api.upsert(rdc, spec);
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kUpdated, "a/one") == 1; }));
+  json annotated = spec;
+  annotated["metadata"]["annotations"] = {{"note", "x"}};
+  api.upsert(rdc, annotated);
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kUpdated, "a/one") == 2; }));
+  json finalized = annotated;
+  finalized["metadata"]["finalizers"] = {"raydog.io/cleanup"};
+  api.upsert(rdc, finalized);
+  REQUIRE(run_until(io, [&] { return rec.count(InformerEvent::kUpdated, "a/one") == 3; }));
+  CHECK(rec.count(InformerEvent::kStatusUpdated, "a/one") == 1);
+  CHECK(std::string(to_string(InformerEvent::kStatusUpdated)) == "STATUS_UPDATED");
+  inf.stop();
+  drain(io);
+}
