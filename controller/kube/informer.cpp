@@ -63,6 +63,17 @@ bool Informer::has_synced() const {
   std::lock_guard lock(mu_);
   return synced_;
 }
+void strip_managed_fields(json& object) {
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) return;
+  md->erase("managedFields");
+  auto ann = md->find("annotations");
+  if (ann != md->end() && ann->is_object()) {
+    ann->erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (ann->empty()) md->erase("annotations");
+  }
+}
+
 Informer::Cached Informer::cached_of(const json& object) {
   Cached c{resource_version_of(object), object.dump(), 0};
   // Hash every top-level field but status, and metadata without the fields every write changes.
@@ -148,6 +159,7 @@ net::awaitable<bool> Informer::list_and_replace() {
   std::map<std::string, Cached> fresh;
   for (auto& item : l->items) {
     std::string key = object_key(item);
+    if (options_.transform) options_.transform(item);
     if (!key.empty()) fresh.emplace(std::move(key), cached_of(item));
   }
   // Diff old vs new: vanished keys get one DELETED (the watch that would have told us is gone), new keys
@@ -199,6 +211,7 @@ void Informer::apply(const std::string& type, json object) {
     return;
   }
   InformerEvent event = InformerEvent::kAdded;
+  if (options_.transform) options_.transform(object);
   Cached fresh = cached_of(object);
   {
     std::lock_guard lock(mu_);

@@ -33,7 +33,15 @@ struct InformerOptions {
   std::chrono::seconds max_watch_timeout{600};
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
+  // Applied to every object before it is cached (controller-runtime's cache TransformFunc), e.g. to drop
+  // fields the controller never reads. Runs on the io thread.
+  std::function<void(json&)> transform;
 };
+
+// A transform for `InformerOptions::transform`: drops metadata.managedFields and the
+// kubectl.kubernetes.io/last-applied-configuration annotation (on a real cluster they are often more than
+// half of an object's size, and a controller reads neither).
+void strip_managed_fields(json& object);
 
 // kStatusUpdated: an update that changed only `status` (and metadata.resourceVersion/managedFields), such as
 // the echo of a controller's own status write. Controllers usually skip it (controller-runtime users do the

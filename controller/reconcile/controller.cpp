@@ -153,6 +153,7 @@ int run_controller(const ControllerOptions& options) {
   });
 
   kube::InformerOptions informer_options;
+  informer_options.transform = kube::strip_managed_fields;  // never read; often half of an object
   informer_options.resource = kube::resources::kRayDogClusters;
   informer_options.ns = options.watch_namespace;
   kube::Informer informer(io.get_executor(), api, informer_options);

@@ -76,11 +76,62 @@ std::string finished_signature(const yd::WorkRequirement& wr) {
   return out;
 }
 
+PoolRecord PoolRecord::of(const ObservedPool& p) {
+  PoolRecord r;
+  r.id = p.pool.id;
+  r.status = p.pool.status.str();
+  r.compute_requirement_id = p.pool.compute_requirement_id.value_or("");
+  r.provisioned = p.pool.provisioned();
+  r.name = p.pool.name;
+  r.namespace_ = p.pool.namespace_;
+  r.created_time = p.pool.created_time;
+  if (p.pool.properties) {
+    r.worker_tag = p.pool.properties->worker_tag;
+    r.max_nodes = p.pool.properties->max_nodes;
+  }
+  if (p.pool.node_summary) r.running_nodes = p.pool.node_summary->count("RUNNING");
+  if (p.compute_requirement)
+    r.cr = Cr{p.compute_requirement->id, p.compute_requirement->status.str(),
+              p.compute_requirement->target_instance_count};
+  return r;
+}
+
+ObservedPool PoolRecord::observed() const {
+  ObservedPool p;
+  p.pool.type = provisioned ? std::string(yd::kProvisionedWorkerPoolType) : std::string();
+  p.pool.id = id;
+  p.pool.status = yd::WorkerPoolStatus(status);
+  if (!compute_requirement_id.empty()) p.pool.compute_requirement_id = compute_requirement_id;
+  p.pool.name = name;
+  p.pool.namespace_ = namespace_;
+  p.pool.created_time = created_time;
+  if (worker_tag || max_nodes) {
+    p.pool.properties.emplace();
+    p.pool.properties->worker_tag = worker_tag;
+    p.pool.properties->max_nodes = max_nodes;
+  }
+  if (running_nodes) {
+    p.pool.node_summary.emplace();
+    p.pool.node_summary->status_counts["RUNNING"] = *running_nodes;
+  }
+  if (cr) p.compute_requirement = cr->observed();
+  return p;
+}
+
+yd::ComputeRequirement PoolRecord::Cr::observed() const {
+  yd::ComputeRequirement c;
+  c.id = id;
+  c.status = yd::ComputeRequirementStatus(status);
+  c.target_instance_count = target_instance_count;
+  return c;
+}
+
 Snapshot snapshot_of(const Observed& observed, TimePoint now) {
   Snapshot s;
   s.generation = observed.cluster.metadata.generation.value_or(0);
   s.incarnation = observed.incarnation;
-  if (observed.work_requirement) s.fingerprint = fingerprint(*observed.work_requirement);
+  if (observed.work_requirement)
+    s.fingerprint = std::hash<std::string>{}(fingerprint(*observed.work_requirement));
   s.taken = now;
   s.tasks = observed.tasks;
   // The task's script (taskData) is most of a Task's size and neither plan nor status reads it (only
@@ -90,7 +141,7 @@ Snapshot snapshot_of(const Observed& observed, TimePoint now) {
       t.task_data.reset();
       t.extra = yd::Json::object();
     }
-  s.pools = observed.pools;
+  for (const auto& p : observed.pools) s.pools.push_back(PoolRecord::of(p));
   s.head = observed.head;
   s.observability = observed.observability;
   return s;
@@ -157,25 +208,26 @@ namespace {
 // by every reconciler of the process (there is one); the mutex only guards against tests on threads.
 struct KnownPool {
   std::string id;
-  std::optional<yd::WorkerPool> terminated;  // set once TERMINATED (never fetched again)
-  // The pool's CR as last read and the cluster generation it was read at. For a live pool plan reads only
-  // its targetInstanceCount (resize), which moves only when the spec does or when we resize (act's
-  // ResizePool forgets it): reused while the generation is unchanged, one call per pool and observe less.
-  std::optional<yd::ComputeRequirement> cr;
-  std::int64_t cr_generation = -1;
-  // The pool's last read when it was settled (RUNNING, every node it should have registered), with the
-  // generation and the WR's finished-task signature of that observe. Reused without a call while both are
-  // unchanged and the cluster is neither deleting nor suspended (and the reconciler is not resyncing): a
-  // pool shut down or losing nodes from outside ends tasks (the signature moves); a node count drifting
-  // without any task ending is seen at the next resync.
-  std::optional<yd::WorkerPool> settled;
+  // The pool (and its CR) as last read, compact; reused without a call when `terminated` (final: never
+  // fetched again) or `settled`. Settled: RUNNING with every node its CR asks for, at `settled_generation`
+  // with the WR's finished-task signature `settled_signature`; reused while both are unchanged and the
+  // cluster is neither deleting nor suspended (and the reconciler is not resyncing): a pool shut down or
+  // losing nodes from outside ends tasks (the signature moves); a node count drifting without any task
+  // ending is seen at the next resync.
+  std::optional<PoolRecord> last;
+  bool terminated = false;
+  bool settled = false;
   std::int64_t settled_generation = -1;
-  std::string settled_signature;
+  std::size_t settled_signature = 0;  // hash of finished_signature()
+  // The pool's CR as last read (or provisioned) and the cluster generation then. For a live pool plan
+  // reads only its targetInstanceCount (resize), which moves only when the spec does or when we resize
+  // (act's ResizePool forgets it): reused while the generation is unchanged.
+  std::optional<PoolRecord::Cr> cr;
+  std::int64_t cr_generation = -1;
 
-  static KnownPool of(std::string id, std::optional<yd::WorkerPool> terminated) {
+  static KnownPool of(std::string id) {
     KnownPool kp;
     kp.id = std::move(id);
-    kp.terminated = std::move(terminated);
     return kp;
   }
 };
@@ -199,7 +251,7 @@ class PoolIndex {
       for (auto& [name, kp] : it->second) {
         if (kp.id != pool_id) continue;
         kp.cr.reset();
-        kp.settled.reset();  // settled against the old target: read again
+        kp.settled = false;  // settled against the old target: read again
       }
   }
   // Adds one pool to a cluster whose pools are already known (an unknown cluster is listed first).
@@ -224,7 +276,7 @@ struct Observer {
   yd::YellowDogApi& yd;
   Observed& o;
   bool reuse_settled;
-  std::string signature;  // finished_signature() of the WR this observe read
+  std::size_t signature = 0;  // hash of finished_signature() of the WR this observe read
   ObserveStats stats;
   std::string yd_ns;
 
@@ -296,7 +348,7 @@ struct Observer {
                           known->cr->id == op.pool.compute_requirement_id.value_or("") &&
                           !yd::is_finished(op.pool.status) && !o.cluster.metadata.deletion_timestamp;
     if (reuse_cr) {
-      op.compute_requirement = known->cr;
+      op.compute_requirement = known->cr->observed();
     } else if (op.pool.compute_requirement_id && op.pool.status != "TERMINATED") {
       ++stats.yellowdog_calls;
       auto cr = co_await yd.get_compute_requirement(*op.pool.compute_requirement_id);
@@ -315,11 +367,13 @@ struct Observer {
 
   // What to remember of a pool just observed.
   KnownPool known_of(const ObservedPool& op) const {
-    KnownPool kp = KnownPool::of(op.pool.id, terminal(op.pool));
-    kp.cr = op.compute_requirement;
+    KnownPool kp = KnownPool::of(op.pool.id);
+    kp.last = PoolRecord::of(op);
+    kp.terminated = op.pool.status == "TERMINATED";
+    kp.cr = kp.last->cr;
     if (kp.cr) kp.cr_generation = generation();
     if (settled(op)) {
-      kp.settled = op.pool;
+      kp.settled = true;
       kp.settled_generation = generation();
       kp.settled_signature = signature;
     }
@@ -335,7 +389,7 @@ struct Observer {
   }
 
   bool can_reuse(const KnownPool& kp) const {
-    return reuse_settled && kp.settled && kp.cr && kp.settled_generation == generation() &&
+    return reuse_settled && kp.settled && kp.last && kp.cr && kp.settled_generation == generation() &&
            kp.settled_signature == signature && !o.cluster.metadata.deletion_timestamp &&
            !o.cluster.spec.suspend.value_or(false);
   }
@@ -377,7 +431,7 @@ struct Observer {
         if (summary.status == "TERMINATED") {
           // Finished for good (its CR is terminated): the summary is all plan and status need.
           auto op = from_summary(summary);
-          fresh[*summary.name] = KnownPool::of(summary.id, op.pool);
+          fresh[*summary.name] = known_of(op);
           o.pools.push_back(std::move(op));
           continue;
         }
@@ -392,18 +446,8 @@ struct Observer {
     }
     KnownPools next;
     for (const auto& [name, kp] : *known) {
-      if (can_reuse(kp)) {
-        ObservedPool op;
-        op.pool = *kp.settled;
-        op.compute_requirement = kp.cr;
-        o.pools.push_back(std::move(op));
-        next[name] = kp;
-        continue;
-      }
-      if (kp.terminated) {
-        ObservedPool op;
-        op.pool = *kp.terminated;
-        o.pools.push_back(std::move(op));
+      if (can_reuse(kp) || (kp.terminated && kp.last)) {
+        o.pools.push_back(kp.last->observed());
         next[name] = kp;
         continue;
       }
@@ -428,11 +472,6 @@ struct Observer {
     }
     PoolIndex::instance().put(index_key, std::move(next));
     co_return true;
-  }
-
-  static std::optional<yd::WorkerPool> terminal(const yd::WorkerPool& p) {
-    if (p.status == "TERMINATED") return p;
-    return std::nullopt;
   }
 
   bool has_our_finalizer() const {
@@ -462,7 +501,7 @@ struct Observer {
         auto n = pool_attempt(r->revision, name);
         if (!n || *n < latest) continue;
         latest = *n;
-        latest_finished = kp.terminated.has_value() || finished_now(kp.id);
+        latest_finished = kp.terminated || finished_now(kp.id);
       }
       if (latest == 0)
         out.push_back(pool_attempt_name(r->revision, 1));
@@ -547,13 +586,10 @@ void forget_compute_requirement(const Observed& observed, const std::string& poo
 void remember_pool(const Observed& observed, const yd::WorkerPool& pool,
                    std::optional<std::int64_t> target_instance_count) {
   if (!pool.name || pool.id.empty()) return;
-  KnownPool kp = KnownPool::of(pool.id, std::nullopt);
+  KnownPool kp = KnownPool::of(pool.id);
   // Our own create says what the CR's target is: no read needed to compare it with the spec.
   if (pool.compute_requirement_id && target_instance_count) {
-    yd::ComputeRequirement cr;
-    cr.id = *pool.compute_requirement_id;
-    cr.target_instance_count = *target_instance_count;
-    kp.cr = std::move(cr);
+    kp.cr = PoolRecord::Cr{*pool.compute_requirement_id, std::string(), *target_instance_count};
     kp.cr_generation = observed.cluster.metadata.generation.value_or(0);
   }
   PoolIndex::instance().add_if_known(pool_index_key(observed), *pool.name, std::move(kp));
@@ -588,16 +624,17 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint).
   if (snapshot && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
       snapshot->generation == observed.cluster.metadata.generation.value_or(0) &&
-      snapshot->fingerprint == fingerprint(*observed.work_requirement)) {
+      snapshot->fingerprint == std::hash<std::string>{}(fingerprint(*observed.work_requirement))) {
     observed.tasks = snapshot->tasks;
-    observed.pools = snapshot->pools;
+    for (const auto& p : snapshot->pools) observed.pools.push_back(p.observed());
     observed.head = snapshot->head;
     observed.observability = snapshot->observability;
     ob.stats.from_snapshot = true;
     co_return ob.stats;
   }
 
-  if (observed.work_requirement) ob.signature = finished_signature(*observed.work_requirement);
+  if (observed.work_requirement)
+    ob.signature = std::hash<std::string>{}(finished_signature(*observed.work_requirement));
   if (!co_await ob.tasks()) co_return ob.stats;
   if (!co_await ob.pools(names)) co_return ob.stats;
 

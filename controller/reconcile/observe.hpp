@@ -39,14 +39,35 @@ std::string fingerprint(const yellowdog::WorkRequirement& wr);
 // The part of the fingerprint that moves when tasks end (finished counts per group, statuses).
 std::string finished_signature(const yellowdog::WorkRequirement& wr);
 
+// A pool and its CR as kept across reconciles (Snapshot, the process's pool index): only the fields plan
+// and status read. A yellowdog::WorkerPool with its CR is ~1.2 KB before any string or unknown field; at
+// 1,000 clusters x 3 pools, kept twice, that was most of the operator's memory.
+struct PoolRecord {
+  struct Cr {
+    std::string id;
+    std::string status;
+    std::optional<std::int64_t> target_instance_count;
+    yellowdog::ComputeRequirement observed() const;
+  };
+  std::string id, status, compute_requirement_id;
+  bool provisioned = true;
+  std::optional<std::string> name, namespace_, created_time, worker_tag;
+  std::optional<std::int64_t> max_nodes;
+  std::optional<std::int64_t> running_nodes;  // nodeSummary RUNNING (unset: no node summary)
+  std::optional<Cr> cr;
+
+  static PoolRecord of(const ObservedPool& pool);
+  ObservedPool observed() const;
+};
+
 // A previous full observation the reconciler may reuse in steady state.
 struct Snapshot {
   std::int64_t generation = 0;
   int incarnation = 1;
-  std::string fingerprint;
+  std::size_t fingerprint = 0;  // hash of fingerprint(WR): equality is all that is asked of it
   TimePoint taken;
   std::map<std::string, std::vector<yellowdog::Task>> tasks;
-  std::vector<ObservedPool> pools;
+  std::vector<PoolRecord> pools;
   std::optional<NodeAddress> head;
   std::optional<NodeAddress> observability;
 };
