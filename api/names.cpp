@@ -68,6 +68,10 @@ std::string fit(std::string_view s) {
   return clip(s, kFitKeep) + "-" + hash8(s);
 }
 
+std::string fit_prefix(std::string_view s) {
+  return clip(s, kFitKeep);
+}
+
 std::string base(std::string_view k8s_namespace, std::string_view name, std::string_view uid) {
   std::string readable = std::string(kPrefix) + clean(k8s_namespace) + "-" + clean(name);
   return clip(readable, kReadableBaseLength) + "-" + hash8(uid);

@@ -40,6 +40,9 @@ std::string hash8(std::string_view s);
 std::string clean(std::string_view s);
 // The derived name `s` if it fits 60 characters, else a deterministic 60-character shortening.
 std::string fit(std::string_view s);
+// The part of `s` that fit() keeps of any longer name starting with `s` (every fit(s + suffix) starts
+// with it).
+std::string fit_prefix(std::string_view s);
 
 std::string base(std::string_view k8s_namespace, std::string_view name, std::string_view uid);
 std::string work_requirement(std::string_view base);

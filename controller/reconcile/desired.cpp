@@ -104,18 +104,40 @@ std::string rev_hash(const api::NodeSpec& node) {
   return names::hash8(j.dump()).substr(0, 6);
 }
 
+std::string attempt_name(std::string_view base, std::string_view marker, int attempt) {
+  if (attempt <= 1) return std::string(base);
+  return names::fit(std::string(base) + std::string(marker) + std::to_string(attempt));
+}
+
+std::optional<int> attempt_of(std::string_view base, std::string_view marker, std::string_view name) {
+  if (name == base) return 1;
+  // Every attempt name starts with the part of `base` fit() keeps: anything else (another role's pool or
+  // group, asked about on every reconcile) is rejected without building a single candidate name.
+  const std::string kept = names::fit_prefix(base);
+  if (!name.starts_with(kept)) return std::nullopt;
+  // Short enough not to be hashed: "<base><marker><n>", parsed.
+  if (name.size() > base.size() + marker.size() && name.starts_with(base) &&
+      name.substr(base.size(), marker.size()) == marker) {
+    std::string_view digits = name.substr(base.size() + marker.size());
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec == std::errc{} && ptr == digits.data() + digits.size() && n >= 2 &&
+        attempt_name(base, marker, n) == name)
+      return n;
+  }
+  // fit() hashed it: the attempt number cannot be parsed back, try the numbers an object realistically
+  // reaches.
+  for (int n = 2; n <= 1000; ++n)
+    if (attempt_name(base, marker, n) == name) return n;
+  return std::nullopt;
+}
+
 std::string pool_attempt_name(std::string_view revision, int attempt) {
-  if (attempt <= 1) return std::string(revision);
-  return names::fit(std::string(revision) + "-r" + std::to_string(attempt));
+  return attempt_name(revision, "-r", attempt);
 }
 
 std::optional<int> pool_attempt(std::string_view revision, std::string_view pool_name) {
-  if (pool_name == revision) return 1;
-  // fit() may hash long names, so the attempt number cannot be parsed back in general: try the small
-  // numbers a pool realistically reaches.
-  for (int n = 2; n <= 1000; ++n)
-    if (pool_attempt_name(revision, n) == pool_name) return n;
-  return std::nullopt;
+  return attempt_of(revision, "-r", pool_name);
 }
 
 std::string source_key(const api::ConfigMapKeySelector& selector) {

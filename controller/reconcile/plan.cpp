@@ -50,14 +50,10 @@ bool has_finalizer(const api::RayDogCluster& c) {
 }
 
 std::string group_attempt_name(std::string_view base, int attempt) {
-  if (attempt <= 1) return std::string(base);
-  return names::fit(std::string(base) + "-g" + std::to_string(attempt));
+  return attempt_name(base, "-g", attempt);
 }
 std::optional<int> group_attempt(std::string_view base, std::string_view name) {
-  if (name == base) return 1;
-  for (int n = 2; n <= 1000; ++n)
-    if (group_attempt_name(base, n) == name) return n;
-  return std::nullopt;
+  return attempt_of(base, "-g", name);
 }
 
 const std::string* env(const yd::Task& t, const std::string& key) {

@@ -211,3 +211,26 @@ TEST_CASE("scripts: shellcheck passes on the default node scripts") {
   INFO(r.out, r.err);
   CHECK(r.exit_code == 0);
 }
+
+TEST_CASE("desired: attempt_of inverts attempt_name for every base length and rejects other bases") {
+  // Bases from short to longer than fit() keeps, ending in a letter or a digit, and the attempt numbers
+  // around the point where "<base>-r<n>" starts being hashed.
+  for (std::size_t len = 1; len <= 62; ++len) {
+    std::string base = "r";
+    while (base.size() < len) base += static_cast<char>('a' + base.size() % 26);
+    for (const char* marker : {"-r", "-g"}) {
+      for (int n : {1, 2, 3, 9, 10, 11, 99, 100, 101, 999, 1000}) {
+        const std::string name = rr::attempt_name(base, marker, n);
+        CHECK_MESSAGE(rr::attempt_of(base, marker, name) == n, base << marker << n << " -> " << name);
+      }
+      // Other roles' names: never taken for an attempt of this base.
+      CHECK_FALSE(rr::attempt_of(base, marker, base + "x").has_value());
+      CHECK_FALSE(rr::attempt_of(base, marker, "q" + base).has_value());
+      CHECK_FALSE(rr::attempt_of(base, marker, rr::attempt_name(base + "z", marker, 2)).has_value());
+    }
+  }
+  // A marker followed by something that is not a number.
+  CHECK_FALSE(rr::attempt_of("pool-abc", "-r", "pool-abc-rx").has_value());
+  CHECK_FALSE(rr::attempt_of("pool-abc", "-r", "pool-abc-r1").has_value());   // attempt 1 has no suffix
+  CHECK_FALSE(rr::attempt_of("pool-abc", "-r", "pool-abc-r02").has_value());  // not what attempt 2 is named
+}
