@@ -247,7 +247,8 @@ TEST_CASE(
   auto deleted = c.kubectl({"delete", "rdc", kCluster, "-n", kNs, "--timeout=120s"});
   REQUIRE_MESSAGE(deleted.exit_code == 0, deleted.err << c.operator_log());
   // Graceful shutdown: the operator releases its Lease on the way out.
-  CHECK(c.op->terminate(std::chrono::seconds(20)) == 0);
+  const int exit_code = c.op->terminate(std::chrono::seconds(20));
+  CHECK_MESSAGE(exit_code == 0, c.operator_log());
   c.op.reset();
 
   // 4. The operator's requests (by User-Agent; kubectl's are the test's own), mapped to RBAC attributes.
