@@ -75,7 +75,6 @@ class CredentialsCache {
   net::awaitable<Result<Credentials, CredentialsError>> read(kube::Api& api, SecretRef ref,
                                                              Clock::time_point now);
   void forget(const SecretRef& ref);
-  void set_ttl(std::chrono::milliseconds ttl) { ttl_ = ttl; }
   std::size_t size() const { return entries_.size(); }
 
  private:

@@ -64,12 +64,12 @@ int incarnation_from_status(const api::RayDogCluster& cluster);
 // imagesId, userData(+From), startScript(+From), instanceTags, metricsEnabled.
 std::string rev_hash(const api::NodeSpec& node);
 
-// Pool name of attempt n (1-based) of revision R, and the inverse (nullopt: not an attempt of R).
 // Attempt n of an object named after `base`: `base` for n = 1, fit(base + marker + n) after ("-r" pools,
 // "-g" task groups); attempt_of() inverts it (nullopt: not an attempt name of `base`), cheaply for names
 // of other bases, which plan asks about on every reconcile.
 std::string attempt_name(std::string_view base, std::string_view marker, int attempt);
 std::optional<int> attempt_of(std::string_view base, std::string_view marker, std::string_view name);
+// Pool name of attempt n (1-based) of revision R, and the inverse (nullopt: not an attempt of R).
 std::string pool_attempt_name(std::string_view revision, int attempt);
 std::optional<int> pool_attempt(std::string_view revision, std::string_view pool_name);
 

@@ -126,13 +126,12 @@ yd::ComputeRequirement PoolRecord::Cr::observed() const {
   return c;
 }
 
-Snapshot snapshot_of(const Observed& observed, TimePoint now) {
+Snapshot snapshot_of(const Observed& observed) {
   Snapshot s;
   s.generation = observed.cluster.metadata.generation.value_or(0);
   s.incarnation = observed.incarnation;
   if (observed.work_requirement)
     s.fingerprint = std::hash<std::string>{}(fingerprint(*observed.work_requirement));
-  s.taken = now;
   s.tasks = observed.tasks;
   // The task's script (taskData) is most of a Task's size and neither plan nor status reads it (only
   // desired.cpp writes it): a steady snapshot per cluster kept it for nothing (~15 KB per cluster).
@@ -639,8 +638,8 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   if (!co_await ob.pools(names)) co_return ob.stats;
 
   // A head/observability task still on the worker it was resolved on keeps its address: IPs are only
-  // looked up when the task (or its worker) changed. The reconciler forgets addresses older than the
-  // snapshot age, so a node's status is still re-read now and then.
+  // looked up when the task (or its worker) changed. The reconciler passes none on a resync, so a node's
+  // status is still re-read every --resync-period.
   if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::Head)) {
     auto a = addresses ? reusable(addresses->head, *t) : std::nullopt;
     if (!a) a = co_await ob.address(*t);

@@ -65,13 +65,12 @@ struct Snapshot {
   std::int64_t generation = 0;
   int incarnation = 1;
   std::size_t fingerprint = 0;  // hash of fingerprint(WR): equality is all that is asked of it
-  TimePoint taken;
   std::map<std::string, std::vector<yellowdog::Task>> tasks;
   std::vector<PoolRecord> pools;
   std::optional<NodeAddress> head;
   std::optional<NodeAddress> observability;
 };
-Snapshot snapshot_of(const Observed& observed, TimePoint now);
+Snapshot snapshot_of(const Observed& observed);
 
 // ConfigMap contents for every userDataFrom/startScriptFrom the spec refers to, into observed.sources.
 // A missing ConfigMap/key is left out (plan reports it); other errors set observed.observe_error.
@@ -82,9 +81,6 @@ struct ObserveStats {
   bool from_snapshot = false;
 };
 
-// Fills work_requirement, tasks, pools, head and observability from YellowDog. `observed.cluster` must be
-// set (defaulted) and `observed.incarnation` derived from its status. An error sets observe_error (and
-// NotAuthorised sets credentials.state).
 // Head/observability node addresses resolved by an earlier observe; reused while the same task runs on
 // the same worker (IP lookups cost two calls per node).
 struct KnownAddresses {
@@ -100,6 +96,9 @@ struct ObserveHints {
   bool reuse_settled_pools = false;           // settled pools and their CRs (see observe.cpp)
 };
 
+// Fills work_requirement, tasks, pools, head and observability from YellowDog. `observed.cluster` must be
+// set (defaulted) and `observed.incarnation` derived from its status. An error sets observe_error (and
+// NotAuthorised sets credentials.state).
 net::awaitable<ObserveStats> observe_yellowdog(yellowdog::YellowDogApi& yd, Observed& observed,
                                                const ObserveHints& hints);
 

@@ -215,7 +215,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
 
   // Remember a steady full observation (plan only waits): the next poll can be one GET.
   if (!observed.observe_error && !acted.outcome.error && only_requeue(actions) && yd)
-    snapshots_[key] = snapshot_of(observed, now);
+    snapshots_[key] = snapshot_of(observed);
   else
     snapshots_.erase(key);
 
