@@ -3,13 +3,11 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <optional>
 
 #include "controller/kube/fake_api.hpp"
 #include "controller/util/base64.hpp"
+#include "test/support/run_coroutine.hpp"
 
 using namespace raydog;
 using namespace raydog::reconcile;
@@ -30,13 +28,8 @@ json secret(json data) {
 
 // Runs read_credentials to completion on a fresh io_context.
 Result<Credentials, CredentialsError> read_with(kube::FakeApi& api, boost::asio::io_context& io) {
-  std::optional<Result<Credentials, CredentialsError>> out;
-  boost::asio::co_spawn(
-      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await read_credentials(api, ref())); },
-      boost::asio::detached);
-  io.run();
-  REQUIRE(out.has_value());
-  return std::move(*out);
+  const SecretRef r = ref();
+  return raydog::test::run_to_completion(io, read_credentials(api, r));
 }
 
 }  // namespace
@@ -127,14 +120,8 @@ namespace {
 Result<Credentials, CredentialsError> cached_read(CredentialsCache& cache, kube::FakeApi& api,
                                                   boost::asio::io_context& io,
                                                   CredentialsCache::Clock::time_point now) {
-  std::optional<Result<Credentials, CredentialsError>> out;
-  boost::asio::co_spawn(
-      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await cache.read(api, ref(), now)); },
-      boost::asio::detached);
-  io.restart();
-  io.run();
-  REQUIRE(out.has_value());
-  return std::move(*out);
+  const SecretRef r = ref();
+  return raydog::test::run_to_completion(io, cache.read(api, r, now));
 }
 
 }  // namespace

@@ -3,32 +3,20 @@
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
 #include "controller/daliuge/client.hpp"
 #include "controller/http/client.hpp"
 #include "test/daliuge-fake/fake_dlg.hpp"
+#include "test/support/run_coroutine.hpp"
 
 using namespace raydog::daliuge;
 namespace net = boost::asio;
+using raydog::test::run_to_completion;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Runs one coroutine to completion on a private io_context (the test thread).
-template <class T>
-T run(net::io_context& ioc, net::awaitable<T> a) {
-  std::optional<T> out;
-  net::co_spawn(
-      ioc, [&]() -> net::awaitable<void> { out.emplace(co_await std::move(a)); }, net::detached);
-  ioc.restart();
-  ioc.run();
-  REQUIRE(out.has_value());
-  return std::move(*out);
-}
 
 // Raw HTTP to check the fake's error pages.
 std::pair<int, std::string> raw(net::io_context& ioc, const std::string& base, raydog::http::bhttp::verb verb,
@@ -38,7 +26,7 @@ std::pair<int, std::string> raw(net::io_context& ioc, const std::string& base, r
   o.max_idle_connections = 0;
   raydog::http::Client c(ioc.get_executor(), o);
   raydog::http::Request req{verb, target, 11};
-  auto r = run(ioc, c.send(req, std::chrono::milliseconds(2000)));
+  auto r = run_to_completion(ioc, c.send(req, std::chrono::milliseconds(2000)));
   REQUIRE(r.ok());
   return {static_cast<int>(r->result_int()), std::string((*r)[raydog::http::bhttp::field::content_type])};
 }
@@ -51,17 +39,17 @@ TEST_CASE("fake DIM: duplicates kept, DELETE removes one, 500 HTML when absent, 
   net::io_context ioc;
   DimClient dim(ioc.get_executor(), url, 2000ms);
 
-  CHECK(run(ioc, dim.nodes())->empty());
-  REQUIRE(run(ioc, dim.add_node("127.1.0.5:8000:5555:6666")).ok());
-  REQUIRE(run(ioc, dim.add_node("127.1.0.5")).ok());        // same node, short form: a second entry
-  REQUIRE(run(ioc, dim.add_node("127.1.0.6:99999")).ok());  // invalid port -> default
-  CHECK(*run(ioc, dim.nodes()) == std::vector<std::string>{"127.1.0.5:8000:5555:6666",
-                                                           "127.1.0.5:8000:5555:6666",
-                                                           "127.1.0.6:8000:5555:6666"});
-  REQUIRE(run(ioc, dim.remove_node("127.1.0.5:8000:5555:6666")).ok());
-  CHECK(*run(ioc, dim.nodes()) ==
+  CHECK(run_to_completion(ioc, dim.nodes())->empty());
+  REQUIRE(run_to_completion(ioc, dim.add_node("127.1.0.5:8000:5555:6666")).ok());
+  REQUIRE(run_to_completion(ioc, dim.add_node("127.1.0.5")).ok());  // same node, short form: a second entry
+  REQUIRE(run_to_completion(ioc, dim.add_node("127.1.0.6:99999")).ok());  // invalid port -> default
+  CHECK(*run_to_completion(ioc, dim.nodes()) == std::vector<std::string>{"127.1.0.5:8000:5555:6666",
+                                                                         "127.1.0.5:8000:5555:6666",
+                                                                         "127.1.0.6:8000:5555:6666"});
+  REQUIRE(run_to_completion(ioc, dim.remove_node("127.1.0.5:8000:5555:6666")).ok());
+  CHECK(*run_to_completion(ioc, dim.nodes()) ==
         std::vector<std::string>{"127.1.0.5:8000:5555:6666", "127.1.0.6:8000:5555:6666"});
-  auto missing = run(ioc, dim.remove_node("127.1.0.9:8000:5555:6666"));
+  auto missing = run_to_completion(ioc, dim.remove_node("127.1.0.9:8000:5555:6666"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().kind == DimError::Kind::kStatus);
   CHECK(missing.error().status == 500);
@@ -89,7 +77,7 @@ TEST_CASE("fake DIM: a dropped write response is applied and reported as a trans
   net::io_context ioc;
   DimClient dim(ioc.get_executor(), url, 2000ms);
   dlg.drop_next_write_responses(1);
-  auto r = run(ioc, dim.add_node("127.1.0.5:8000:5555:6666"));
+  auto r = run_to_completion(ioc, dim.add_node("127.1.0.5:8000:5555:6666"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == DimError::Kind::kTransport);
   CHECK(dlg.dim_nodes() == std::vector<std::string>{"127.1.0.5:8000:5555:6666"});  // applied anyway
@@ -104,14 +92,14 @@ TEST_CASE("fake DIM: restart loses the list, sessions report activity") {
   net::io_context ioc;
   DimClient dim(ioc.get_executor(), url, 2000ms);
   dlg.inject_node("127.1.0.5");
-  CHECK(*run(ioc, dim.nodes()) == std::vector<std::string>{"127.1.0.5:8000:5555:6666"});
-  CHECK(*run(ioc, dim.sessions_active()) == false);
+  CHECK(*run_to_completion(ioc, dim.nodes()) == std::vector<std::string>{"127.1.0.5:8000:5555:6666"});
+  CHECK(*run_to_completion(ioc, dim.sessions_active()) == false);
   dlg.set_sessions_active(true);
-  CHECK(*run(ioc, dim.sessions_active()) == true);
+  CHECK(*run_to_completion(ioc, dim.sessions_active()) == true);
   dlg.restart_dim();
-  CHECK(run(ioc, dim.nodes())->empty());
+  CHECK(run_to_completion(ioc, dim.nodes())->empty());
   dlg.stop_dim();
-  auto down = run(ioc, dim.nodes());
+  auto down = run_to_completion(ioc, dim.nodes());
   REQUIRE_FALSE(down.ok());
   CHECK(down.error().kind == DimError::Kind::kTransport);
 }
@@ -124,9 +112,9 @@ TEST_CASE("fake NM: answers GET /api while running, refuses once stopped") {
   const std::string nm = "127.1.200.8:" + std::to_string(port);
   dlg.start_nm(nm);
   net::io_context ioc;
-  CHECK(run(ioc, nm_answers(ioc.get_executor(), "127.1.200.8", port, 2000ms)));
+  CHECK(run_to_completion(ioc, nm_answers(ioc.get_executor(), "127.1.200.8", port, 2000ms)));
   CHECK(dlg.nm_running(nm));
   dlg.stop_nm(nm);
-  CHECK_FALSE(run(ioc, nm_answers(ioc.get_executor(), "127.1.200.8", port, 2000ms)));
+  CHECK_FALSE(run_to_completion(ioc, nm_answers(ioc.get_executor(), "127.1.200.8", port, 2000ms)));
   CHECK_FALSE(dlg.nm_running(nm));
 }

@@ -4,8 +4,6 @@
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
@@ -14,24 +12,15 @@
 #include "controller/daliuge/registrar.hpp"
 #include "controller/reconcile/scripts.hpp"
 #include "test/daliuge-fake/fake_dlg.hpp"
+#include "test/support/run_coroutine.hpp"
 
 using namespace raydog;
 using namespace raydog::daliuge;
 namespace net = boost::asio;
+using raydog::test::run_to_completion;
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class T>
-T run(net::io_context& ioc, net::awaitable<T> a) {
-  std::optional<T> out;
-  net::co_spawn(
-      ioc, [&]() -> net::awaitable<void> { out.emplace(co_await std::move(a)); }, net::detached);
-  ioc.restart();
-  ioc.run();
-  REQUIRE(out.has_value());
-  return std::move(*out);
-}
 
 struct Island {
   fake::FakeDlg dlg;
@@ -77,7 +66,7 @@ TEST_CASE("registrar: registers answering NMs once, skips unreachable ones, remo
   Registrar reg;
   auto in = island.input(api::MembershipPolicy::Immediate,
                          {{"127.1.210.1", true}, {"127.1.210.2", true}, {"127.1.210.3", true}});
-  auto r = run(ioc, reg.sync("ns/c", in, nullptr, Clock::now()));
+  auto r = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, Clock::now()));
   auto nodes = island.dlg.dim_nodes();
   std::sort(nodes.begin(), nodes.end());
   CHECK(nodes == std::vector<std::string>{island.key("127.1.210.1"), island.key("127.1.210.2")});
@@ -92,7 +81,7 @@ TEST_CASE("registrar: registers answering NMs once, skips unreachable ones, remo
   CHECK(reg.removed() == 1);
   // A second pass changes nothing.
   island.dlg.clear_dim_log();
-  auto again = run(ioc, reg.sync("ns/c", in, nullptr, Clock::now()));
+  auto again = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, Clock::now()));
   CHECK(again.performed.empty());
   for (const auto& e : island.dlg.dim_log()) CHECK(e.method == "GET");
 }
@@ -106,16 +95,16 @@ TEST_CASE("registrar: WhenIdle defers planned changes while a session runs, at m
   Registrar reg;
   auto in = island.input(api::MembershipPolicy::WhenIdle, {{"127.1.211.1", true}});
   const auto t0 = Clock::now();
-  auto r = run(ioc, reg.sync("ns/c", in, nullptr, t0));
+  auto r = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, t0));
   CHECK(island.dlg.dim_nodes().empty());  // the dead entry went, the add waits
   CHECK_FALSE(r.ready);
   CHECK(r.reason == "Deferred");
   REQUIRE(r.status.node_managers.size() == 1);
   CHECK(r.status.node_managers[0].state == "Deferred");
   // Still busy 9 minutes later: still deferred. 10 minutes (the default maxDeferral): applied.
-  run(ioc, reg.sync("ns/c", in, nullptr, t0 + 9min));
+  run_to_completion(ioc, reg.sync("ns/c", in, nullptr, t0 + 9min));
   CHECK(island.dlg.dim_nodes().empty());
-  auto late = run(ioc, reg.sync("ns/c", in, nullptr, t0 + 10min));
+  auto late = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, t0 + 10min));
   CHECK(island.dlg.dim_nodes() == std::vector<std::string>{island.key("127.1.211.1")});
   CHECK(late.ready);
 }
@@ -125,8 +114,8 @@ TEST_CASE("registrar: the DIM unreachable is DaliugeReady False with a Warning, 
   island.dlg.stop_dim();
   net::io_context ioc;
   Registrar reg;
-  auto r =
-      run(ioc, reg.sync("ns/c", island.input(api::MembershipPolicy::Immediate, {}), nullptr, Clock::now()));
+  auto r = run_to_completion(
+      ioc, reg.sync("ns/c", island.input(api::MembershipPolicy::Immediate, {}), nullptr, Clock::now()));
   CHECK_FALSE(r.ready);
   CHECK(r.reason == "DimUnreachable");
   REQUIRE(r.events.size() == 1);
@@ -142,7 +131,7 @@ TEST_CASE("registrar: DIM checks every 30 s between steady full reconciles") {
   CHECK_FALSE(reg.due_dim_check("k", 1, t0 + 30s));
   Island island;
   net::io_context ioc;
-  run(ioc, reg.sync("k", island.input(api::MembershipPolicy::Immediate, {}), nullptr, t0));
+  run_to_completion(ioc, reg.sync("k", island.input(api::MembershipPolicy::Immediate, {}), nullptr, t0));
   CHECK(reg.remember_steady("k", 1, 60s, t0) == 30s);
   CHECK(reg.due_dim_check("k", 1, t0 + 30s) == 30s);  // 30 s left until the full reconcile
   CHECK_FALSE(reg.due_dim_check("k", 2, t0 + 30s));   // the spec changed: full reconcile
