@@ -174,6 +174,22 @@ bool in_filter(const std::vector<std::string>& allowed, std::string_view actual)
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), actual) != allowed.end();
 }
 
+// The tasks a search has to look at, in creation order: those of one work requirement when the query
+// names it (the operator's every poll does; walking all tasks made a search O(simulation)).
+std::vector<const Task*> search_scope(Simulator& sim, const Query& q) {
+  std::vector<const Task*> out;
+  auto wr_id = value(q, "workRequirementId");
+  if (!wr_id) {
+    out.assign(sim.tasks().begin(), sim.tasks().end());
+    return out;
+  }
+  auto wr = sim.find_work_requirement(*wr_id);
+  if (!wr) return out;
+  for (const auto& g : (*wr)->groups) out.insert(out.end(), g->tasks.begin(), g->tasks.end());
+  std::sort(out.begin(), out.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+  return out;
+}
+
 // §3: {"items": [...], "nextSliceId": "..."}; the slice id is an opaque offset.
 Result<json, ApiError> slice(json items, const Query& q, std::size_t default_size) {
   std::size_t size = default_size, offset = 0;
@@ -462,7 +478,7 @@ ApiResponse Api::handle(const ApiRequest& req) {
       auto has_errors = value(q, "hasErrors");
       auto tag_prefix = value(q, "tagStartsWith");
       json items = json::array();
-      for (const Task* task : sim_.tasks()) {
+      for (const Task* task : search_scope(sim_, q)) {
         std::string tag = task->spec.value("tag", std::string());
         if (!eq_filter(q, "workRequirementId", task->group->wr->id) ||
             !eq_filter(q, "taskGroupId", task->group->id) || !eq_filter(q, "name", task->name()) ||
@@ -547,6 +563,7 @@ json Api::stats() const {
           {"totalCalls", total},
           {"faults", {{"injected", injected_}, {"droppedResponses", dropped_}}},
           {"objects", objects},
+          {"fullTicks", sim_.full_ticks()},
           {"now", format_timestamp(sim_.now())}};
 }
 

@@ -99,7 +99,8 @@ struct Task {
   std::string id;
   json spec;  // as submitted (read-only fields removed)
   TaskGroup* group = nullptr;
-  int index = 0;  // 1-based within the group
+  int index = 0;        // 1-based within the group
+  std::size_t seq = 0;  // position in Simulator::tasks(), the creation order searches answer in
   TaskStatus status = TaskStatus::kReady;
   TimePoint created, status_changed;
   int retry_count = 0;
@@ -168,7 +169,7 @@ struct Node {
   NodeStatus status = NodeStatus::kRunning;
   TimePoint registered, status_changed;
   std::optional<TimePoint> deregistered;
-  TimePoint idle_since;
+  std::optional<TimePoint> idle_since;  // unset while busy()
   std::vector<std::unique_ptr<Worker>> workers;
   bool busy() const;  // a worker is claimed or runs a task
 };
@@ -207,7 +208,7 @@ struct WorkerPool {
   int min_nodes = 0, max_nodes = 0, workers_per_node = 1;
   std::string worker_tag;
   std::optional<Millis> idle_node_timeout, idle_pool_timeout, node_boot_timeout;
-  TimePoint idle_since;
+  std::optional<TimePoint> idle_since;  // unset while a node is busy or booting or a task could run
   std::optional<TimePoint> last_claimed, last_released;
   bool fail_provisioning = false;
   bool refuse_shutdown = false;  // /_sim/workerPools/{id}/refuse-shutdown: DELETE and CR terminate answer 500

@@ -114,6 +114,10 @@ bool Simulator::matches_memo(const TaskGroup& group, const WorkerPool& pool) {
 
 void Simulator::tick(TimePoint now) {
   if (now > now_) now_ = now;
+  if (quiet_ && now_ < wake_at_) return;
+  wake();
+  ++full_ticks_;
+  const std::uint64_t before = changes_;
   step_instances();
   step_tasks();
   step_groups();  // failures since the last tick must discard waiting tasks before they are allocated
@@ -124,6 +128,48 @@ void Simulator::tick(TimePoint now) {
   step_groups();
   step_work_requirements();
   step_pools_and_crs();
+  // The steps are a function of the state and the clock: once a tick changes nothing, the next one can
+  // only differ when a timer fires or an API operation (wake()) changes the state.
+  if (changes_ == before) {
+    quiet_ = true;
+    wake_at_ = next_timer();
+  }
+}
+
+void Simulator::wake() {
+  quiet_ = false;
+}
+
+TimePoint Simulator::next_timer() const {
+  TimePoint at = TimePoint::max();
+  auto arm = [&](TimePoint t) { at = std::min(at, t); };
+  for (const auto& i : instances_) {
+    if (i->status == InstanceStatus::kPending) arm(i->boot_at);
+    if (i->status == InstanceStatus::kRunning && !i->node) arm(i->register_at);
+    const auto& boot_timeout = i->cr->pool->node_boot_timeout;
+    if (boot_timeout && !i->node &&
+        (i->status == InstanceStatus::kPending || i->status == InstanceStatus::kRunning))
+      arm(i->created + *boot_timeout);
+    if (i->status == InstanceStatus::kTerminating) arm(i->terminate_at);
+  }
+  for (const Task* t : tasks_) {
+    if (t->status == TaskStatus::kAllocated || t->status == TaskStatus::kDownloading) arm(t->step_at);
+    if (t->status == TaskStatus::kExecuting) {
+      auto timeout = task_timeout(*t);
+      if (timeout && timeout->count() > 0) arm(*t->started + *timeout);
+    }
+  }
+  // Busy nodes and pools have no idle clock: they can only become idle through a change, which ends
+  // the quiet.
+  for (const auto& pool : pools_) {
+    if (finished(pool->status)) continue;
+    if (pool->idle_node_timeout)
+      for (const Node* n : pool->nodes)
+        if (n->status == NodeStatus::kRunning && n->idle_since)
+          arm(*n->idle_since + *pool->idle_node_timeout);
+    if (pool->idle_pool_timeout && pool->idle_since) arm(*pool->idle_since + *pool->idle_pool_timeout);
+  }
+  return at;
 }
 
 void Simulator::register_node(Instance& inst) {
@@ -133,7 +179,8 @@ void Simulator::register_node(Instance& inst) {
   node->id = std::string("ydid:node:") + kAccount + ":" + uuid;
   node->pool = &pool;
   node->instance = &inst;
-  node->registered = node->status_changed = node->idle_since = now_;
+  node->registered = node->status_changed = now_;
+  node->idle_since = now_;
   for (int i = 1; i <= pool.workers_per_node; ++i) {
     auto w = std::make_unique<Worker>();
     w->id = std::string("ydid:wrkr:") + kAccount + ":" + uuid + ":" + std::to_string(i);
@@ -143,6 +190,7 @@ void Simulator::register_node(Instance& inst) {
     node->workers.push_back(std::move(w));
   }
   inst.node = node.get();
+  ++changes_;
   pool.nodes.push_back(node.get());
   pool.ever_registered = true;
   node_by_id_[node->id] = node.get();
@@ -152,6 +200,7 @@ void Simulator::register_node(Instance& inst) {
 void Simulator::release_worker(Worker& w) {
   if (!w.claimed_by) return;
   w.claimed_by = nullptr;
+  ++changes_;
   if (usable(w)) set_status(w, WorkerStatus::kStopped);
   w.node->pool->last_released = now_;
 }
@@ -291,6 +340,7 @@ void Simulator::step_claims() {
             if (need <= 0) break;
             if (w->claimed_by || w->task || !usable(*w)) continue;
             w->claimed_by = &g;
+            ++changes_;
             set_status(*w, WorkerStatus::kRunning);
             pool->last_claimed = now_;
             ++free_claimed[&g];
@@ -304,6 +354,7 @@ void Simulator::step_claims() {
       bool starved = waiting_count[&g] > 0 && !claimed_any;
       if (starved != g.starved) {
         g.starved = starved;
+        ++changes_;
         g.last_updated = now_;
       }
     }
@@ -373,36 +424,50 @@ void Simulator::step_growth() {
   }
 }
 
+namespace {
+// A pool is idle when no node is busy, none is booting and no waiting task could run on it.
+bool pool_busy(const WorkerPool& pool, const std::vector<std::pair<TaskGroup*, int>>& waiting) {
+  for (const Node* n : pool.nodes)
+    if (n->status == NodeStatus::kRunning && n->busy()) return true;
+  for (const Instance* i : pool.cr->instances)
+    if (!i->node && (i->status == InstanceStatus::kPending || i->status == InstanceStatus::kRunning))
+      return true;
+  for (const auto& [g, n] : waiting)
+    if (Simulator::matches_memo(*g, pool)) return true;
+  return false;
+}
+
+// Stops the idle clock of what is busy, starts it (now) for what became idle.
+void run_idle_clock(std::optional<TimePoint>& idle_since, bool busy, TimePoint now) {
+  if (busy)
+    idle_since.reset();
+  else if (!idle_since)
+    idle_since = now;
+}
+}  // namespace
+
+void Simulator::refresh_idle_clocks(const std::vector<std::pair<TaskGroup*, int>>& waiting) {
+  for (auto& pp : pools_) {
+    WorkerPool& pool = *pp;
+    if (finished(pool.status)) continue;
+    for (Node* n : pool.nodes)
+      if (n->status == NodeStatus::kRunning) run_idle_clock(n->idle_since, n->busy(), now_);
+    run_idle_clock(pool.idle_since, pool_busy(pool, waiting), now_);
+  }
+}
+
 void Simulator::step_idle() {
-  const auto waiting = waiting_by_group();
+  refresh_idle_clocks(waiting_by_group());
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     if (finished(pool.status)) continue;
     int live_nodes = 0;
-    bool busy = false, booting = false;
-    for (Node* n : pool.nodes)
-      if (n->status == NodeStatus::kRunning) {
-        ++live_nodes;
-        if (n->busy()) {
-          n->idle_since = now_;
-          busy = true;
-        }
-      }
-    for (Instance* i : pool.cr->instances)
-      if (!i->node && (i->status == InstanceStatus::kPending || i->status == InstanceStatus::kRunning))
-        booting = true;
-    if (!busy)
-      for (const auto& [g, n] : waiting)
-        if (matches_memo(*g, pool)) {
-          busy = true;
-          break;
-        }
-    if (busy || booting) pool.idle_since = now_;
-
+    for (Node* n : pool.nodes) live_nodes += n->status == NodeStatus::kRunning ? 1 : 0;
     if (pool.idle_node_timeout)
       for (Node* n : pool.nodes) {
         if (live_nodes <= pool.min_nodes) break;
-        if (n->status != NodeStatus::kRunning || n->busy() || now_ < n->idle_since + *pool.idle_node_timeout)
+        if (n->status != NodeStatus::kRunning || !n->idle_since ||
+            now_ < *n->idle_since + *pool.idle_node_timeout)
           continue;
         node_gone(*n, NodeStatus::kTerminated);
         if (n->instance && n->instance->status != InstanceStatus::kTerminated) {
@@ -411,7 +476,7 @@ void Simulator::step_idle() {
         }
         --live_nodes;
       }
-    if (pool.idle_pool_timeout && now_ >= pool.idle_since + *pool.idle_pool_timeout) {
+    if (pool.idle_pool_timeout && pool.idle_since && now_ >= *pool.idle_since + *pool.idle_pool_timeout) {
       set_status(pool, PoolStatus::kShutdown);
       begin_terminate(*pool.cr);
     }

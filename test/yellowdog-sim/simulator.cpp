@@ -87,6 +87,7 @@ std::string Simulator::new_instance_id() {
   void Simulator::set_status(Type& o, Enum s) { \
     if (o.status == s) return;                  \
     o.status = s;                               \
+    ++changes_;                                 \
     o.status_changed = now_;                    \
   }
 RAYDOG_SET_STATUS(WorkRequirement, WrStatus)
@@ -100,12 +101,14 @@ RAYDOG_SET_STATUS(Worker, WorkerStatus)
 void Simulator::set_status(TaskGroup& g, TgStatus s) {
   if (g.status == s) return;
   g.status = s;
+  ++changes_;
   g.status_changed = now_;
   g.last_updated = now_;
 }
 void Simulator::set_status(Task& t, TaskStatus s) {
   if (t.status == s) return;
   t.status = s;
+  ++changes_;
   t.status_changed = now_;
   if (t.group) t.group->last_updated = now_;
 }
@@ -113,6 +116,7 @@ void Simulator::set_status(Task& t, TaskStatus s) {
 // ---- worker pools -----------------------------------------------------------------------------------
 
 SimResult<WorkerPool*> Simulator::provision_pool(const json& body) {
+  wake();
   if (!body.is_object() || !body.contains("requirementTemplateUsage") ||
       !body["requirementTemplateUsage"].is_object())
     return unexpected(invalid_request("requirementTemplateUsage is required"));
@@ -182,7 +186,7 @@ SimResult<WorkerPool*> Simulator::provision_pool(const json& body) {
   pool->ns = ns;
   pool->usage = usage;
   pool->properties = props;
-  pool->created = pool->status_changed = pool->idle_since = now_;
+  pool->created = pool->status_changed = now_;
   pool->cr = cr.get();
   pool->min_nodes = min_nodes;
   pool->max_nodes = max_nodes;
@@ -205,6 +209,7 @@ SimResult<WorkerPool*> Simulator::provision_pool(const json& body) {
 }
 
 void Simulator::add_instances(ComputeRequirement& cr, int count) {
+  if (count > 0) ++changes_;
   for (int i = 0; i < count; ++i) {
     auto inst = std::make_unique<Instance>();
     inst->number = ++instance_counter_;
@@ -241,6 +246,7 @@ SimResult<WorkerPool*> Simulator::find_pool_by_name(const std::string& ns, const
 }
 
 SimResult<WorkerPool*> Simulator::shutdown_pool(const std::string& id) {
+  wake();
   auto p = find_pool(id);
   if (!p) return p;
   WorkerPool& pool = **p;
@@ -260,6 +266,7 @@ SimResult<WorkerPool*> Simulator::shutdown_pool(const std::string& id) {
 }
 
 SimResult<WorkerPool*> Simulator::resize_pool(const std::string& id, int size) {
+  wake();
   auto p = find_pool(id);
   if (!p) return p;
   WorkerPool& pool = **p;
@@ -303,6 +310,7 @@ SimResult<Node*> Simulator::node_of_worker(const std::string& worker_id) {
 }
 
 SimResult<Node*> Simulator::shutdown_node(const std::string& id) {
+  wake();
   auto n = find_node(id);
   if (!n) return n;
   Node& node = **n;
@@ -358,6 +366,7 @@ std::optional<ApiError> validate_groups(const json& groups, std::set<std::string
 }  // namespace
 
 SimResult<WorkRequirement*> Simulator::create_work_requirement(const json& body) {
+  wake();
   if (!body.is_object()) return unexpected(invalid_request("the body must be a work requirement object"));
   std::string ns = body.value("namespace", std::string());
   std::string name = body.value("name", std::string());
@@ -388,6 +397,7 @@ SimResult<WorkRequirement*> Simulator::create_work_requirement(const json& body)
 }
 
 SimResult<WorkRequirement*> Simulator::update_work_requirement(const json& body) {
+  wake();
   if (!body.is_object() || !body.contains("id") || !body["id"].is_string())
     return unexpected(invalid_request("the work requirement id is required"));
   auto w = find_work_requirement(body["id"].get<std::string>());
@@ -434,6 +444,7 @@ SimResult<WorkRequirement*> Simulator::find_work_requirement_by_name(const std::
 
 SimResult<WorkRequirement*> Simulator::transition_work_requirement(const std::string& id,
                                                                    const std::string& target, bool abort) {
+  wake();
   auto w = find_work_requirement(id);
   if (!w) return w;
   WorkRequirement& wr = **w;
@@ -504,6 +515,7 @@ SimResult<TaskGroup*> Simulator::find_task_group_by_names(const std::string& ns,
 }
 
 SimResult<std::vector<Task*>> Simulator::add_tasks(const std::string& task_group_id, const json& body) {
+  wake();
   auto gr = find_task_group(task_group_id);
   if (!gr) return unexpected(gr.error());
   TaskGroup& g = **gr;
@@ -550,6 +562,7 @@ SimResult<std::vector<Task*>> Simulator::add_tasks(const std::string& task_group
             std::to_string(t->index);
     t->created = t->status_changed = now_;
     t->status = TaskStatus::kReady;
+    t->seq = tasks_.size();
     Task* p = t.get();
     task_by_id_[p->id] = p;
     tasks_.push_back(p);
@@ -568,6 +581,7 @@ SimResult<Task*> Simulator::find_task(const std::string& id) {
 }
 
 SimResult<Task*> Simulator::cancel_task(const std::string& id, bool abort) {
+  wake();
   auto t = find_task(id);
   if (!t) return t;
   Task& task = **t;
@@ -593,6 +607,7 @@ SimResult<ComputeRequirement*> Simulator::find_compute_requirement(const std::st
 }
 
 SimResult<ComputeRequirement*> Simulator::terminate_compute_requirement(const std::string& id) {
+  wake();
   auto c = find_compute_requirement(id);
   if (!c) return c;
   ComputeRequirement& cr = **c;
@@ -625,6 +640,7 @@ void Simulator::begin_terminate(ComputeRequirement& cr) {
 // ---- control hooks -----------------------------------------------------------------------------------
 
 SimResult<Task*> Simulator::task_exit(const std::string& id, int code) {
+  wake();
   auto t = find_task(id);
   if (!t) return t;
   Task& task = **t;
@@ -640,6 +656,7 @@ SimResult<Task*> Simulator::task_exit(const std::string& id, int code) {
 }
 
 SimResult<Node*> Simulator::lose_node(const std::string& id) {
+  wake();
   auto n = find_node(id);
   if (!n) return n;
   if (!gone((*n)->status)) node_gone(**n, NodeStatus::kLost);
@@ -647,6 +664,7 @@ SimResult<Node*> Simulator::lose_node(const std::string& id) {
 }
 
 SimResult<Instance*> Simulator::lose_instance(const std::string& instance_id) {
+  wake();
   auto it = instance_by_id_.find(instance_id);
   if (it == instance_by_id_.end()) return unexpected(not_found("Instance", instance_id));
   Instance& inst = *it->second;
@@ -656,6 +674,7 @@ SimResult<Instance*> Simulator::lose_instance(const std::string& instance_id) {
 }
 
 SimResult<WorkerPool*> Simulator::refuse_shutdown(const std::string& pool_id, bool refuse) {
+  wake();
   auto p = find_pool(pool_id);
   if (!p) return p;
   (*p)->refuse_shutdown = refuse;
@@ -663,6 +682,7 @@ SimResult<WorkerPool*> Simulator::refuse_shutdown(const std::string& pool_id, bo
 }
 
 SimResult<WorkerPool*> Simulator::fail_provisioning(const std::string& pool_id) {
+  wake();
   auto p = find_pool(pool_id);
   if (!p) return p;
   (*p)->fail_provisioning = true;

@@ -664,3 +664,65 @@ TEST_CASE("many clusters at once: every task reaches EXECUTING on its own pool, 
   }
   CHECK(nodes_used.size() == static_cast<std::size_t>(kClusters * kNodes));  // one Ray node per VM
 }
+
+TEST_CASE("a settled simulation skips the walk until an API call changes something or a timer fires") {
+  SimFixture f;
+  Cluster c = make_cluster(f, 2);
+  f.advance(5s);
+  std::string t1 = c.tasks[0]["id"], t2 = c.tasks[1]["id"];
+  REQUIRE(status_of(f, "/work/tasks/" + t1) == "EXECUTING");
+
+  // Settled: an hour of 100 ms ticks and reads walk nothing (the idle timers are not armed: busy nodes).
+  std::uint64_t settled = f.sim.full_ticks();
+  f.advance(3600s);
+  f.ok("GET", "/work/tasks?workRequirementId=" + c.wr["id"].get<std::string>());
+  CHECK(f.sim.full_ticks() == settled);
+  CHECK(f.ok("GET", "/_sim/stats")["fullTicks"] == settled);
+
+  // A task exit wakes it; the freed node's and the pool's idle clocks start at the exit, not at the last
+  // walk an hour ago (PT3M timers of SimFixture::pool_body).
+  CHECK(f.ok("POST", "/_sim/tasks/" + t1 + "/exit?code=0")["status"] == "COMPLETED");
+  f.advance(1s);
+  CHECK(f.sim.full_ticks() > settled);
+  std::string pool = c.pool["id"];
+  CHECK(f.ok("GET", "/workerPools/" + pool)["nodeSummary"]["statusCounts"]["RUNNING"] == 2);
+  f.advance(170s);
+  CHECK(f.ok("GET", "/workerPools/" + pool)["nodeSummary"]["statusCounts"]["RUNNING"] == 2);
+  // The idle node's timer wakes the quiet simulation at exit + 3 min.
+  std::uint64_t before_timer = f.sim.full_ticks();
+  f.advance(15s);
+  CHECK(f.sim.full_ticks() > before_timer);
+  json p = f.ok("GET", "/workerPools/" + pool);
+  CHECK(p["nodeSummary"]["statusCounts"]["RUNNING"] == 1);
+  CHECK(p["status"] == "RUNNING");  // the other node still runs t2
+
+  // The pool itself stays busy (t2) through another quiet hour, so its idle clock starts only when t2
+  // ends.
+  f.advance(3600s);
+  CHECK(f.ok("POST", "/_sim/tasks/" + t2 + "/exit?code=0")["status"] == "COMPLETED");
+  f.advance(170s);
+  CHECK(status_of(f, "/workerPools/" + pool) != "TERMINATED");
+  f.advance(15s);
+  CHECK(status_of(f, "/workerPools/" + pool) == "TERMINATED");
+}
+
+TEST_CASE("a task search by work requirement answers its tasks in creation order") {
+  SimFixture f;
+  Cluster a = make_cluster(f, 1, false, "a");
+  Cluster b = make_cluster(f, 1, false, "b");
+  // A second group of `a` gets a task after `b`'s: creation order interleaves the groups.
+  json wr = a.wr;
+  wr["taskGroups"].push_back(SimFixture::group("worker", "a-00-head"));
+  json updated = f.ok("PUT", "/work/requirements", wr);
+  std::string g2 = updated["taskGroups"][1]["id"];
+  f.ok("POST", "/work/taskGroups/" + g2 + "/tasks", json::array({SimFixture::task("w1")}));
+  f.ok("POST", "/work/taskGroups/" + a.wr["taskGroups"][0]["id"].get<std::string>() + "/tasks",
+       json::array({SimFixture::task("h2")}));
+
+  json found = f.ok("GET", "/work/tasks?workRequirementId=" + a.wr["id"].get<std::string>());
+  std::vector<std::string> names;
+  for (const auto& t : found["items"]) names.push_back(t["name"]);
+  CHECK(names == std::vector<std::string>{"task-00001", "w1", "h2"});
+  CHECK(f.ok("GET", "/work/tasks?workRequirementId=ydid:wrkreq:000000:nope")["items"].empty());
+  CHECK(f.ok("GET", "/work/tasks")["items"].size() == 4);
+}
