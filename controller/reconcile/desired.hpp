@@ -13,6 +13,7 @@
 //                          = fit(R + "-r" + n)    (attempt n > 1: the pool was shut down from outside)
 //   task group             = fit(names::task_group(kind, pool) + "-" + rev), tag = role key
 //   tasks                  = names::task(kind, ordinal), ordinal = 1 + max seen in the group
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +95,13 @@ yellowdog::ProvisionRequest provision_request(const api::RayDogCluster& cluster,
 yellowdog::TaskGroup task_group(const api::RayDogCluster& cluster, const RoleNames& role);
 // The WR with the groups of every role, in order head, observability, workers (empty groups).
 yellowdog::WorkRequirement work_requirement(const api::RayDogCluster& cluster, const ClusterNames& names);
+
+// Environment variables the operator gives Ray tasks and later reads back from observed ones: plan checks
+// that a worker (and the head) points at the current head and observability node, status counts the
+// workers that do. A Snapshot keeps only these of an observed task's environment (TaskRecord).
+inline constexpr std::string_view kHeadIpEnv = "RAY_HEAD_IP";
+inline constexpr std::string_view kObservabilityHostEnv = "OBSERVABILITY_HOST";
+inline constexpr std::array<std::string_view, 2> kEnvironmentReadBack{kHeadIpEnv, kObservabilityHostEnv};
 
 // One bash task: arguments ["taskdata.txt"], taskData = script, environment = env.
 yellowdog::Task task(TaskKind kind, int ordinal, const std::string& script,

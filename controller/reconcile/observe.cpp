@@ -126,23 +126,46 @@ yd::ComputeRequirement PoolRecord::Cr::observed() const {
   return c;
 }
 
+TaskRecord TaskRecord::of(const yd::Task& t) {
+  TaskRecord r;
+  r.id = t.id.value_or("");
+  r.name = t.name.value_or("");
+  if (t.status) r.status = *t.status;
+  r.worker_id = t.worker_id;
+  r.started_time = t.started_time;
+  r.finished_time = t.finished_time;
+  for (std::string_view key : kEnvironmentReadBack)
+    if (auto it = t.environment.find(std::string(key)); it != t.environment.end())
+      r.environment.emplace_back(it->first, it->second);
+  r.errors = t.errors;
+  return r;
+}
+
+yd::Task TaskRecord::observed() const {
+  yd::Task t;
+  if (!id.empty()) t.id = id;
+  if (!name.empty()) t.name = name;
+  if (!status.empty()) t.status = status;
+  t.worker_id = worker_id;
+  t.started_time = started_time;
+  t.finished_time = finished_time;
+  t.environment.insert(environment.begin(), environment.end());
+  t.errors = errors;
+  return t;
+}
+
 Snapshot snapshot_of(const Observed& observed) {
   Snapshot s;
   s.generation = observed.cluster.metadata.generation.value_or(0);
   s.incarnation = observed.incarnation;
   if (observed.work_requirement)
     s.fingerprint = std::hash<std::string>{}(fingerprint(*observed.work_requirement));
-  s.tasks = observed.tasks;
-  // The task's script (taskData) is most of a Task's size and neither plan nor status reads it (only
-  // desired.cpp writes it): a steady snapshot per cluster kept it for nothing (~15 KB per cluster).
-  for (auto& [group, tasks] : s.tasks)
-    for (auto& t : tasks) {
-      t.task_data.reset();
-      t.extra = yd::Json::object();
-    }
+  for (const auto& [group, tasks] : observed.tasks) {
+    auto& records = s.tasks[group];
+    records.reserve(tasks.size());
+    for (const auto& t : tasks) records.push_back(TaskRecord::of(t));
+  }
   for (const auto& p : observed.pools) s.pools.push_back(PoolRecord::of(p));
-  s.head = observed.head;
-  s.observability = observed.observability;
   return s;
 }
 
@@ -620,14 +643,18 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   const ClusterNames names = names_for(observed.cluster, observed.incarnation);
   if (!co_await ob.work_requirement(names.work_requirement)) co_return ob.stats;
 
-  // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint).
-  if (snapshot && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
+  // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint). The node
+  // addresses of that observation are the reconciler's KnownAddresses.
+  if (snapshot && addresses && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
       snapshot->generation == observed.cluster.metadata.generation.value_or(0) &&
       snapshot->fingerprint == std::hash<std::string>{}(fingerprint(*observed.work_requirement))) {
-    observed.tasks = snapshot->tasks;
+    for (const auto& [group, records] : snapshot->tasks) {
+      auto& tasks = observed.tasks[group];
+      for (const auto& r : records) tasks.push_back(r.observed());
+    }
     for (const auto& p : snapshot->pools) observed.pools.push_back(p.observed());
-    observed.head = snapshot->head;
-    observed.observability = snapshot->observability;
+    observed.head = addresses->head;
+    observed.observability = addresses->observability;
     ob.stats.from_snapshot = true;
     co_return ob.stats;
   }

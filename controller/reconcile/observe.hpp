@@ -60,15 +60,30 @@ struct PoolRecord {
   ObservedPool observed() const;
 };
 
+// A task as a Snapshot keeps it: what plan, status and the DALiuGE registrar read of an observed task (id,
+// name, status, worker, start/finish times, errors, the kEnvironmentReadBack variables). A full
+// yellowdog::Task is 648 bytes before its strings, environment map and unknown fields; kept for ~5 tasks
+// per steady cluster it was the largest part of the operator's heap at 1,000 clusters.
+struct TaskRecord {
+  std::string id, name;  // empty: absent
+  yellowdog::TaskStatus status;
+  std::optional<std::string> worker_id, started_time, finished_time;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::vector<yellowdog::TaskError> errors;
+
+  static TaskRecord of(const yellowdog::Task& task);
+  yellowdog::Task observed() const;
+};
+
 // A previous full observation the reconciler may reuse in steady state.
 struct Snapshot {
   std::int64_t generation = 0;
   int incarnation = 1;
   std::size_t fingerprint = 0;  // hash of fingerprint(WR): equality is all that is asked of it
-  std::map<std::string, std::vector<yellowdog::Task>> tasks;
+  std::map<std::string, std::vector<TaskRecord>> tasks;  // by task group name
   std::vector<PoolRecord> pools;
-  std::optional<NodeAddress> head;
-  std::optional<NodeAddress> observability;
+  // The node addresses of the same observation are not repeated here: the reconciler keeps them
+  // (KnownAddresses) for every cluster, snapshot or not.
 };
 Snapshot snapshot_of(const Observed& observed);
 
@@ -91,7 +106,9 @@ struct KnownAddresses {
 // What observe may reuse from earlier observations of the same cluster. All empty/false: read everything
 // (the reconciler does that on a cluster's first observe in this process and every resync period).
 struct ObserveHints {
-  const Snapshot* snapshot = nullptr;         // steady: one call when the WR fingerprint is unchanged
+  // Steady: one call when the WR fingerprint is unchanged. Used only with `addresses`, which must be
+  // those of the snapshot's observation (the head and observability addresses it reuses).
+  const Snapshot* snapshot = nullptr;
   const KnownAddresses* addresses = nullptr;  // node addresses of tasks still on the same worker
   bool reuse_settled_pools = false;           // settled pools and their CRs (see observe.cpp)
 };

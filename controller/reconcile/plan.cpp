@@ -56,8 +56,8 @@ std::optional<int> group_attempt(std::string_view base, std::string_view name) {
   return attempt_of(base, "-g", name);
 }
 
-const std::string* env(const yd::Task& t, const std::string& key) {
-  auto it = t.environment.find(key);
+const std::string* env(const yd::Task& t, std::string_view key) {
+  auto it = t.environment.find(std::string(key));
   return it == t.environment.end() ? nullptr : &it->second;
 }
 
@@ -405,9 +405,9 @@ void append(Actions& out, Actions more) {
 }
 
 std::map<std::string, std::string> worker_env(const View& v) {
-  std::map<std::string, std::string> env{{"RAY_HEAD_IP", *v.head_ip},
+  std::map<std::string, std::string> env{{std::string(kHeadIpEnv), *v.head_ip},
                                          {"RAY_HEAD_NODE_PRIVATE_IP", *v.head_ip}};
-  if (v.observability_ip) env["OBSERVABILITY_HOST"] = *v.observability_ip;
+  if (v.observability_ip) env[std::string(kObservabilityHostEnv)] = *v.observability_ip;
   return env;
 }
 
@@ -575,10 +575,10 @@ struct Planner {
       }
     }
     std::map<std::string, std::string> head_env;
-    if (v.observability_ip) head_env["OBSERVABILITY_HOST"] = *v.observability_ip;
+    if (v.observability_ip) head_env[std::string(kObservabilityHostEnv)] = *v.observability_ip;
     // The observability node moved (its task was replaced): the head was started with the old
     // OBSERVABILITY_HOST. It is replaced like a lost head; the workers follow once it runs.
-    const std::string* head_obs = v.head_task ? env(*v.head_task, "OBSERVABILITY_HOST") : nullptr;
+    const std::string* head_obs = v.head_task ? env(*v.head_task, kObservabilityHostEnv) : nullptr;
     if (v.observability_ip && v.head_task && (!head_obs || *head_obs != *v.observability_ip)) {
       event("Warning", "ObservabilityMoved",
             "Observability node moved from " + (head_obs ? *head_obs : std::string("(none)")) + " to " +
@@ -601,8 +601,8 @@ struct Planner {
       std::vector<std::string> stale;
       for (const yd::Task* t : w.tasks) {
         if (!is_live(*t)) continue;
-        const std::string* head = env(*t, "RAY_HEAD_IP");
-        const std::string* obs = env(*t, "OBSERVABILITY_HOST");
+        const std::string* head = env(*t, kHeadIpEnv);
+        const std::string* obs = env(*t, kObservabilityHostEnv);
         const bool obs_stale = v.observability_ip && (!obs || *obs != *v.observability_ip);
         if (!head || *head != ip || obs_stale) {
           if (t->id) stale.push_back(*t->id);

@@ -83,7 +83,7 @@ std::int64_t ready_workers(const RoleView& r, const std::optional<std::string>& 
   std::int64_t n = 0;
   for (const auto* t : r.tasks) {
     if (!is_executing(*t)) continue;
-    auto it = t->environment.find("RAY_HEAD_IP");
+    auto it = t->environment.find(std::string(kHeadIpEnv));
     if (it != t->environment.end() && it->second == *head_ip) ++n;
   }
   return std::min(n, r.desired);

@@ -1,0 +1,188 @@
+// PoolRecord and TaskRecord: the compact forms observe keeps pools and tasks in across reconciles must give
+// plan and status back every field they read (observe.hpp).
+#include <doctest/doctest.h>
+
+#include "api/json.hpp"
+#include "controller/reconcile/observe.hpp"
+#include "test/unit/reconcile/world.hpp"
+
+using namespace raydog;
+using namespace raydog::reconcile;
+
+TEST_CASE("pool record: every field plan and status read survives the round trip, extras do not") {
+  ObservedPool p;
+  p.pool.type = std::string(yellowdog::kProvisionedWorkerPoolType);
+  p.pool.id = "ydid:wrkrpool:000000:aaaa";
+  p.pool.name = "rdc-ns-c-0123abcd-w-cpu-a1b2c3";
+  p.pool.namespace_ = "ray";
+  p.pool.created_time = "2026-11-22T10:00:00Z";
+  p.pool.status = yellowdog::WorkerPoolStatus("RUNNING");
+  p.pool.compute_requirement_id = "ydid:compreq:000000:bbbb";
+  p.pool.properties.emplace();
+  p.pool.properties->max_nodes = 4;
+  p.pool.properties->worker_tag = "rdc-ns-c-0123abcd-w-cpu-a1b2c3";
+  p.pool.properties->extra = {{"nodeConfiguration", {{"big", std::string(2000, 'x')}}}};
+  p.pool.node_summary.emplace();
+  p.pool.node_summary->status_counts = {{"RUNNING", 3}, {"LATE", 1}};
+  p.pool.worker_summary.emplace();
+  p.pool.extra = {{"unknown", "field"}};
+  yellowdog::ComputeRequirement cr;
+  cr.id = "ydid:compreq:000000:bbbb";
+  cr.status = yellowdog::ComputeRequirementStatus("TERMINATING");
+  cr.target_instance_count = 4;
+  cr.extra = {{"provisionStrategy", {{"sources", yellowdog::Json::array()}}}};
+  p.compute_requirement = cr;
+
+  const ObservedPool back = PoolRecord::of(p).observed();
+  CHECK(back.pool.provisioned());
+  CHECK(back.pool.id == p.pool.id);
+  CHECK(back.pool.name == p.pool.name);
+  CHECK(back.pool.namespace_ == p.pool.namespace_);
+  CHECK(back.pool.created_time == p.pool.created_time);
+  CHECK(back.pool.status == "RUNNING");
+  CHECK(back.pool.compute_requirement_id == p.pool.compute_requirement_id);
+  REQUIRE(back.pool.properties);
+  CHECK(back.pool.properties->max_nodes == 4);
+  CHECK(back.pool.properties->worker_tag == p.pool.properties->worker_tag);
+  REQUIRE(back.pool.node_summary);
+  CHECK(back.pool.node_summary->count("RUNNING") == 3);
+  REQUIRE(back.compute_requirement);
+  CHECK(back.compute_requirement->id == cr.id);
+  CHECK(back.compute_requirement->status == "TERMINATING");
+  CHECK(back.compute_requirement->target_instance_count == 4);
+  // What nobody reads is not kept.
+  CHECK(back.pool.extra.empty());
+  CHECK(back.pool.properties->extra.empty());
+  CHECK_FALSE(back.pool.worker_summary);
+  CHECK(back.compute_requirement->extra.empty());
+
+  // A pool seen only in a search summary (TERMINATED, no CR, no summaries) stays that way.
+  ObservedPool bare;
+  bare.pool.id = "ydid:wrkrpool:000000:cccc";
+  bare.pool.status = yellowdog::WorkerPoolStatus("TERMINATED");
+  const ObservedPool bare_back = PoolRecord::of(bare).observed();
+  CHECK(bare_back.pool.status == "TERMINATED");
+  CHECK_FALSE(bare_back.pool.compute_requirement_id);
+  CHECK_FALSE(bare_back.pool.properties);
+  CHECK_FALSE(bare_back.pool.node_summary);
+  CHECK_FALSE(bare_back.compute_requirement);
+}
+
+TEST_CASE("task record: the fields plan and status read survive the round trip, the rest does not") {
+  yellowdog::Task t;
+  t.id = "ydid:task:000000:aaaa:1:2";
+  t.name = "worker-00002";
+  t.status = yellowdog::TaskStatus("FAILED");
+  t.worker_id = "ydid:wrkr:000000:bbbb:1";
+  t.node_id = "ydid:node:000000:bbbb";
+  t.task_group_id = "ydid:taskgrp:000000:aaaa:1";
+  t.started_time = "2026-11-22T10:00:00.000Z";
+  t.finished_time = "2026-11-22T10:05:00.000Z";
+  t.retry_count = 1;
+  t.tag = "t";
+  t.task_type = "bash";
+  t.arguments = {"taskdata.txt"};
+  t.task_data = std::string(4000, '#');
+  t.timeout = "PT1H";
+  t.environment = {{std::string(kHeadIpEnv), "127.1.0.1"},
+                   {"RAY_HEAD_NODE_PRIVATE_IP", "127.1.0.1"},
+                   {std::string(kObservabilityHostEnv), "127.1.0.2"},
+                   {"USER_SETTING", "x"}};
+  yellowdog::TaskError e;
+  e.error = "ray start exited 1";
+  e.error_type = "PROCESS_NON_ZERO_EXIT";
+  e.process_exit_code = 1;
+  t.errors.push_back(e);
+  t.extra = {{"unknown", "field"}};
+
+  const yellowdog::Task back = TaskRecord::of(t).observed();
+  CHECK(back.id == t.id);
+  CHECK(back.name == t.name);
+  CHECK(back.status == t.status);
+  CHECK(back.worker_id == t.worker_id);
+  CHECK(back.started_time == t.started_time);
+  CHECK(back.finished_time == t.finished_time);
+  REQUIRE(back.errors.size() == 1);
+  CHECK(back.errors[0].error == "ray start exited 1");
+  CHECK(back.errors[0].error_type == "PROCESS_NON_ZERO_EXIT");
+  CHECK(back.errors[0].process_exit_code == 1);
+  CHECK(back.environment == yellowdog::StringMap{{std::string(kHeadIpEnv), "127.1.0.1"},
+                                                 {std::string(kObservabilityHostEnv), "127.1.0.2"}});
+  // What nobody reads is not kept.
+  CHECK_FALSE(back.task_data);
+  CHECK(back.arguments.empty());
+  CHECK_FALSE(back.node_id);
+  CHECK_FALSE(back.task_group_id);
+  CHECK(back.extra.empty());
+
+  // Absent fields stay absent.
+  const yellowdog::Task bare = TaskRecord::of(yellowdog::Task{}).observed();
+  CHECK_FALSE(bare.id);
+  CHECK_FALSE(bare.name);
+  CHECK_FALSE(bare.status);
+  CHECK(bare.environment.empty());
+}
+
+namespace {
+// `o` as a steady reconcile sees it: the tasks and pools from its Snapshot.
+Observed through_snapshot(const Observed& o) {
+  const Snapshot s = snapshot_of(o);
+  Observed back = o;
+  back.tasks.clear();
+  for (const auto& [group, records] : s.tasks) {
+    auto& tasks = back.tasks[group];
+    for (const auto& r : records) tasks.push_back(r.observed());
+  }
+  back.pools.clear();
+  for (const auto& p : s.pools) back.pools.push_back(p.observed());
+  return back;
+}
+
+// Plan and status of every round agree whether they read the observation or its snapshot.
+void check_rounds(testing::World& w, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    w.resolve();
+    const Observed back = through_snapshot(w.o);
+    INFO("round " << i);
+    CHECK(testing::World::dump(plan(w.o, w.now)) == testing::World::dump(plan(back, w.now)));
+    nlohmann::json direct, snapshotted;
+    api::to_json(direct, compute_status(w.o, {}, w.o.cluster.status, w.now));
+    api::to_json(snapshotted, compute_status(back, {}, back.cluster.status, w.now));
+    CHECK(direct == snapshotted);
+    w.reconcile();
+    w.progress();
+    w.now += std::chrono::seconds(2);
+  }
+}
+}  // namespace
+
+TEST_CASE("snapshot records: plan and status read a snapshot as they read the observation") {
+  testing::World w;
+  api::ObservabilitySpec obs;
+  obs.enabled = true;
+  obs.node.compute_requirement_template = "ydid:crt:000000:obs";
+  w.o.cluster.spec.observability = obs;
+  check_rounds(w, 8);  // build to running
+  REQUIRE(w.o.head);
+  REQUIRE(w.o.observability);
+
+  // A worker fails with an error (backoff, Degraded with the message, then a replacement).
+  auto workers = w.live_tasks("worker-nodes-cpu");
+  REQUIRE_FALSE(workers.empty());
+  auto* t = w.task_by_id(*workers[0]->id);
+  w.finish_task(*t, "FAILED");
+  yellowdog::TaskError err;
+  err.error = "ray start exited 1";
+  err.error_type = "PROCESS_NON_ZERO_EXIT";
+  t->errors.push_back(err);
+  check_rounds(w, 6);
+
+  // The observability node is replaced: the head and the workers point at the old one (environment).
+  const auto obs_tasks = w.live_tasks("observability");
+  REQUIRE(obs_tasks.size() == 1);
+  w.finish_task(*w.task_by_id(*obs_tasks[0]->id), "FAILED");
+  check_rounds(w, 10);
+  REQUIRE(w.o.observability);
+  for (const auto* wt : w.live_tasks("worker-nodes"))
+    CHECK(wt->environment.at(std::string(kObservabilityHostEnv)) == *w.o.observability->private_ip);
+}
