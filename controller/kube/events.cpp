@@ -54,8 +54,9 @@ void EventRecorder::record(const json& object, EventType type, std::string reaso
   item.reason = clip(std::move(reason), 128);
   item.message = clip(std::move(message), 1024);
   item.when = std::chrono::system_clock::now();
-  item.key = item.involved.value("uid", "") + "|" + item.involved.value("kind", "") + "|" + item.ns + "/" +
-             item.involved.value("name", "") + "|" + type_name(type) + "|" + item.reason + "|" + item.message;
+  item.key = std::hash<std::string>{}(item.involved.value("uid", "") + "|" + item.involved.value("kind", "") +
+                                      "|" + item.ns + "/" + item.involved.value("name", "") + "|" +
+                                      type_name(type) + "|" + item.reason + "|" + item.message);
   if (queue_.size() >= options_.max_queued) {
     ++dropped_;
     log_.warn("event queue full, dropping event",
@@ -69,7 +70,7 @@ void EventRecorder::record(const json& object, EventType type, std::string reaso
   }
 }
 
-void EventRecorder::touch(const std::string& key) {
+void EventRecorder::touch(RepeatKey key) {
   auto it = seen_.find(key);
   if (it == seen_.end()) return;
   lru_.erase(it->second.lru);
