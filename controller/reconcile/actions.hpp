@@ -88,7 +88,7 @@ struct EmitEvent {
   std::string message;
 };
 
-// Reconcile this key again after `after` (the loop adds ±10% jitter to steady-state requeues).
+// Reconcile this key again after `after` (the loop stretches steady-state requeues by 0-10% jitter).
 // Always the LAST action when present. Absent: no timed requeue (terminal gates such as InvalidSpec,
 // a finished teardown, a removed finalizer); the watch brings the next change.
 struct RequeueAfter {

@@ -103,7 +103,7 @@ std::string controller_usage() {
   --log-format json|text             (default json)
   --log-level debug|info|warn|error  (default info)
   --requeue-converging D             YellowDog poll interval while converging (default 2s)
-  --requeue-steady D                 poll interval when steady, jittered +-10% (default 60s)
+  --requeue-steady D                 poll interval when steady, stretched by 0-10% (default 60s)
   --cleanup-timeout D                give up YellowDog clean-up on delete after D (default 10m)
   --resync-period D                  full YellowDog re-read of a steady cluster at least every D (default 10h)
   --credentials-cache-ttl D          reuse keys read from the Secret for D; 0 = read every time (default 5m)

@@ -40,10 +40,9 @@ Reconciler::Reconciler(kube::Api& kube, Lookup lookup, ClientCache& clients, Eve
       options_(std::move(options)),
       credentials_(options_.credentials_cache_ttl) {}
 
-Millis Reconciler::jitter(Millis d) {
-  // ±10% on steady requeues so a fleet of clusters does not poll YellowDog in lockstep.
-  std::uniform_real_distribution<double> u(0.9, 1.1);
-  return Millis(static_cast<std::int64_t>(static_cast<double>(d.count()) * u(rng_)));
+Millis jittered(Millis d, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(1.0, 1.1);
+  return Millis(static_cast<std::int64_t>(static_cast<double>(d.count()) * u(rng)));
 }
 
 net::awaitable<std::optional<Error>> Reconciler::write_status(
@@ -271,7 +270,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   }
   if (acted.requeue_after) {
     result.next = ReconcileResult::Next::kRequeueAfter;
-    result.after = *acted.requeue_after >= options_.plan.requeue_steady ? jitter(*acted.requeue_after)
+    result.after = *acted.requeue_after >= options_.plan.requeue_steady ? jittered(*acted.requeue_after, rng_)
                                                                         : *acted.requeue_after;
     if (dlg_on)
       result.after =

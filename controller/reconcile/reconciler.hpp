@@ -49,6 +49,11 @@ struct ReconcileResult {
   bool acted = false;
 };
 
+// A steady requeue of `d`, stretched by up to 10% (client-go's wait.Jitter(d, 0.1)) so a fleet of clusters
+// does not poll YellowDog in lockstep. Never shorter than `d`: --requeue-steady bounds a steady cluster's
+// polls to one per period.
+Millis jittered(Millis d, std::mt19937& rng);
+
 class Reconciler {
  public:
   // The cluster object by key from the informer cache (nullopt: deleted).
@@ -69,7 +74,6 @@ class Reconciler {
   net::awaitable<std::optional<Error>> write_status(const api::RayDogCluster& cluster,
                                                     const std::optional<api::RayDogClusterStatus>& previous,
                                                     const api::RayDogClusterStatus& status);
-  Millis jitter(Millis d);
   // A DIM-only pass between full reconciles of a steady DALiuGE cluster: no YellowDog call.
   net::awaitable<ReconcileResult> dim_check(std::string key, const api::RayDogCluster& cluster, Millis next,
                                             TimePoint now);
