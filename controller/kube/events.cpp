@@ -1,5 +1,7 @@
 #include "controller/kube/events.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -64,8 +66,9 @@ void EventRecorder::record(const json& object, EventType type, std::string reaso
     return;
   }
   queue_.push_back(std::move(item));
-  if (!busy_) {
-    busy_ = true;
+  // A burst (1,000 clusters created at once emit ~7,000 events) outgrew the queue with one writer.
+  if (writers_ < std::max<std::size_t>(options_.max_in_flight, 1)) {
+    ++writers_;
     net::co_spawn(ex_, drain(), net::detached);
   }
 }
@@ -80,12 +83,19 @@ void EventRecorder::touch(RepeatKey key) {
 
 net::awaitable<void> EventRecorder::drain() {
   auto alive = alive_;
-  while (*alive && !queue_.empty()) {
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
+  while (*alive) {
+    auto next =
+        std::find_if(queue_.begin(), queue_.end(), [&](const Item& i) { return !in_flight_.count(i.key); });
+    if (next == queue_.end()) break;
+    Item item = std::move(*next);
+    queue_.erase(next);
+    const RepeatKey key = item.key;
+    in_flight_.insert(key);
     co_await write(std::move(item));
+    if (!*alive) co_return;
+    in_flight_.erase(key);
   }
-  if (*alive) busy_ = false;
+  if (*alive) --writers_;
 }
 
 net::awaitable<bool> EventRecorder::create_event(const Item& item, Seen& seen) {

@@ -14,6 +14,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "controller/kube/rest.hpp"
@@ -29,6 +30,7 @@ struct EventRecorderOptions {
   std::chrono::seconds aggregation_window{std::chrono::minutes(10)};
   std::size_t max_tracked = 4096;  // distinct repeat keys remembered (least recently used dropped)
   std::size_t max_queued = 1000;   // pending writes; beyond this new events are dropped with a log line
+  std::size_t max_in_flight = 4;   // concurrent writes, never two of the same repeat key
 };
 
 class EventRecorder {
@@ -49,7 +51,7 @@ class EventRecorder {
   }
 
   // Writes not yet completed (queued or in flight). Tests poll this; shutdown may wait for 0.
-  std::size_t pending() const { return queue_.size() + (busy_ ? 1 : 0); }
+  std::size_t pending() const { return queue_.size() + in_flight_.size(); }
   std::size_t dropped() const { return dropped_; }
 
  private:
@@ -74,6 +76,8 @@ class EventRecorder {
     std::chrono::steady_clock::time_point last_seen;
     std::list<RepeatKey>::iterator lru;
   };
+  // One writer: takes the oldest queued event whose repeat key is not being written (the writer of that
+  // key takes it next, so counts stay in order) until none is left.
   net::awaitable<void> drain();
   net::awaitable<void> write(Item item);
   net::awaitable<bool> create_event(const Item& item, Seen& seen);
@@ -84,7 +88,8 @@ class EventRecorder {
   EventRecorderOptions options_;
   log::Logger log_;
   std::deque<Item> queue_;
-  bool busy_ = false;
+  std::size_t writers_ = 0;
+  std::set<RepeatKey> in_flight_;
   std::size_t dropped_ = 0;
   std::map<RepeatKey, Seen> seen_;
   std::list<RepeatKey> lru_;  // most recent first

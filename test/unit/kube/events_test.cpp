@@ -3,11 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "controller/kube/fake_api.hpp"
 #include "test/unit/kube/io_util.hpp"
 
 using namespace raydog::kube;
+using raydog::Result;
 using raydog::kube::testing::run_until;
 
 namespace {
@@ -18,6 +22,36 @@ json involved() {
       {"kind", "RayDogCluster"},
       {"metadata", {{"namespace", "team-a"}, {"name", "x"}, {"uid", "uid-x"}, {"resourceVersion", "1043"}}}};
 }
+
+// Writes that take a while (a timer each), so the recorder's writers overlap; counts how many did.
+class SlowApi : public FakeApi {
+ public:
+  using FakeApi::FakeApi;
+  int in_flight = 0, most_in_flight = 0;
+
+  net::awaitable<Result<json, ApiError>> create(ResourceRef ref, std::string ns, json object,
+                                                WriteOptions options) override {
+    co_await slow();
+    auto r = co_await FakeApi::create(ref, ns, object, options);
+    --in_flight;
+    co_return r;
+  }
+  net::awaitable<Result<json, ApiError>> patch(ResourceRef ref, std::string ns, std::string name,
+                                               PatchType type, json patch, std::string subresource,
+                                               WriteOptions options) override {
+    co_await slow();
+    auto r = co_await FakeApi::patch(ref, ns, name, type, patch, subresource, options);
+    --in_flight;
+    co_return r;
+  }
+
+ private:
+  net::awaitable<void> slow() {
+    most_in_flight = std::max(most_in_flight, ++in_flight);
+    net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(2));
+    co_await t.async_wait(net::use_awaitable);
+  }
+};
 
 }  // namespace
 
@@ -105,4 +139,30 @@ TEST_CASE("events: the queue is bounded") {
   CHECK(rec.dropped() == 15);
   REQUIRE(run_until(io, [&] { return rec.pending() == 0; }));
   CHECK(api.objects(resources::kEvents).size() == 5);
+}
+
+TEST_CASE("events: concurrent writers keep one Event per repeat key, with every repeat counted") {
+  boost::asio::io_context io;
+  SlowApi api(io.get_executor());
+  EventRecorderOptions opts;
+  opts.max_in_flight = 4;
+  EventRecorder rec(io.get_executor(), api, opts);
+  // A burst: 5 repeats of one event in a row (free writers must not take them at once), then 40 distinct.
+  for (int i = 0; i < 5; ++i) rec.warning(involved(), "YellowDogError", "503 from YellowDog");
+  for (int i = 0; i < 40; ++i) rec.normal(involved(), "Step", "step " + std::to_string(i));
+  CHECK(rec.pending() == 45);
+  REQUIRE(run_until(io, [&] { return rec.pending() == 0; }));
+  CHECK(rec.dropped() == 0);
+  auto evs = api.objects(resources::kEvents);
+  REQUIRE(evs.size() == 41);
+  int repeated = 0;
+  for (const auto& e : evs)
+    if (e["reason"] == "YellowDogError") {
+      ++repeated;
+      CHECK(e["count"] == 5);
+    } else {
+      CHECK(e["count"] == 1);
+    }
+  CHECK(repeated == 1);
+  CHECK(api.most_in_flight == 4);
 }
