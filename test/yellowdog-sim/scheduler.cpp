@@ -446,23 +446,18 @@ void run_idle_clock(std::optional<TimePoint>& idle_since, bool busy, TimePoint n
 }
 }  // namespace
 
-void Simulator::refresh_idle_clocks(const std::vector<std::pair<TaskGroup*, int>>& waiting) {
-  for (auto& pp : pools_) {
-    WorkerPool& pool = *pp;
-    if (finished(pool.status)) continue;
-    for (Node* n : pool.nodes)
-      if (n->status == NodeStatus::kRunning) run_idle_clock(n->idle_since, n->busy(), now_);
-    run_idle_clock(pool.idle_since, pool_busy(pool, waiting), now_);
-  }
-}
-
 void Simulator::step_idle() {
-  refresh_idle_clocks(waiting_by_group());
+  const auto waiting = waiting_by_group();
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     if (finished(pool.status)) continue;
     int live_nodes = 0;
-    for (Node* n : pool.nodes) live_nodes += n->status == NodeStatus::kRunning ? 1 : 0;
+    for (Node* n : pool.nodes)
+      if (n->status == NodeStatus::kRunning) {
+        ++live_nodes;
+        run_idle_clock(n->idle_since, n->busy(), now_);
+      }
+    run_idle_clock(pool.idle_since, pool_busy(pool, waiting), now_);
     if (pool.idle_node_timeout)
       for (Node* n : pool.nodes) {
         if (live_nodes <= pool.min_nodes) break;

@@ -133,8 +133,6 @@ class Simulator {
   // The earliest time a timer of the current state fires (boot, registration, task steps and
   // timeouts, idle shutdowns); TimePoint::max() when none is armed.
   TimePoint next_timer() const;
-  // Idle clocks (the first half of step_idle()): stopped for busy nodes and pools, started for idle ones.
-  void refresh_idle_clocks(const std::vector<std::pair<TaskGroup*, int>>& waiting);
 
   // Active groups with READY tasks and how many, in first-task order.
   std::vector<std::pair<TaskGroup*, int>> waiting_by_group() const;
