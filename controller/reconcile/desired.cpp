@@ -243,6 +243,11 @@ bool is_live(const yd::Task& t) {
   // A task without a status was just submitted: it is waiting.
   return !t.status || yd::is_waiting(*t.status) || yd::is_in_progress(*t.status);
 }
+const std::string* env_of(const yd::Task& t, std::string_view key) {
+  auto it = t.environment.find(std::string(key));
+  return it == t.environment.end() ? nullptr : &it->second;
+}
+
 bool is_executing(const yd::Task& t) {
   return t.status && *t.status == "EXECUTING";
 }

@@ -110,6 +110,8 @@ yellowdog::Task task(TaskKind kind, int ordinal, const std::string& script,
 // Task helpers shared by plan, status and observe.
 bool is_live(const yellowdog::Task& t);       // waiting or in progress
 bool is_executing(const yellowdog::Task& t);  // EXECUTING
+// The value of environment variable `key` of a task; nullptr when it has none.
+const std::string* env_of(const yellowdog::Task& t, std::string_view key);
 // The task of a group that currently plays the role: the live task with the highest ordinal, preferring
 // an EXECUTING one. nullptr when none is live.
 const yellowdog::Task* current_task(const std::vector<yellowdog::Task>& tasks, TaskKind kind);

@@ -135,8 +135,7 @@ TaskRecord TaskRecord::of(const yd::Task& t) {
   r.started_time = t.started_time;
   r.finished_time = t.finished_time;
   for (std::string_view key : kEnvironmentReadBack)
-    if (auto it = t.environment.find(std::string(key)); it != t.environment.end())
-      r.environment.emplace_back(it->first, it->second);
+    if (const std::string* value = env_of(t, key)) r.environment.emplace_back(key, *value);
   r.errors = t.errors;
   return r;
 }
@@ -167,6 +166,14 @@ Snapshot snapshot_of(const Observed& observed) {
   }
   for (const auto& p : observed.pools) s.pools.push_back(PoolRecord::of(p));
   return s;
+}
+
+void restore(const Snapshot& snapshot, Observed& observed) {
+  for (const auto& [group, records] : snapshot.tasks) {
+    auto& tasks = observed.tasks[group];
+    for (const auto& r : records) tasks.push_back(r.observed());
+  }
+  for (const auto& p : snapshot.pools) observed.pools.push_back(p.observed());
 }
 
 namespace {
@@ -648,11 +655,7 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   if (snapshot && addresses && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
       snapshot->generation == observed.cluster.metadata.generation.value_or(0) &&
       snapshot->fingerprint == std::hash<std::string>{}(fingerprint(*observed.work_requirement))) {
-    for (const auto& [group, records] : snapshot->tasks) {
-      auto& tasks = observed.tasks[group];
-      for (const auto& r : records) tasks.push_back(r.observed());
-    }
-    for (const auto& p : snapshot->pools) observed.pools.push_back(p.observed());
+    restore(*snapshot, observed);
     observed.head = addresses->head;
     observed.observability = addresses->observability;
     ob.stats.from_snapshot = true;

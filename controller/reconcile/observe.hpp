@@ -86,6 +86,8 @@ struct Snapshot {
   // (KnownAddresses) for every cluster, snapshot or not.
 };
 Snapshot snapshot_of(const Observed& observed);
+// The snapshot's tasks and pools back into `observed`, as plan and status read them (observe's steady path).
+void restore(const Snapshot& snapshot, Observed& observed);
 
 // ConfigMap contents for every userDataFrom/startScriptFrom the spec refers to, into observed.sources.
 // A missing ConfigMap/key is left out (plan reports it); other errors set observed.observe_error.

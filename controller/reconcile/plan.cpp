@@ -56,11 +56,6 @@ std::optional<int> group_attempt(std::string_view base, std::string_view name) {
   return attempt_of(base, "-g", name);
 }
 
-const std::string* env(const yd::Task& t, std::string_view key) {
-  auto it = t.environment.find(std::string(key));
-  return it == t.environment.end() ? nullptr : &it->second;
-}
-
 std::string task_error(const yd::Task& t) {
   if (t.errors.empty())
     return "task " + t.name.value_or(t.id.value_or("?")) + " " + (t.status ? t.status->str() : "");
@@ -578,7 +573,7 @@ struct Planner {
     if (v.observability_ip) head_env[std::string(kObservabilityHostEnv)] = *v.observability_ip;
     // The observability node moved (its task was replaced): the head was started with the old
     // OBSERVABILITY_HOST. It is replaced like a lost head; the workers follow once it runs.
-    const std::string* head_obs = v.head_task ? env(*v.head_task, kObservabilityHostEnv) : nullptr;
+    const std::string* head_obs = v.head_task ? env_of(*v.head_task, kObservabilityHostEnv) : nullptr;
     if (v.observability_ip && v.head_task && (!head_obs || *head_obs != *v.observability_ip)) {
       event("Warning", "ObservabilityMoved",
             "Observability node moved from " + (head_obs ? *head_obs : std::string("(none)")) + " to " +
@@ -601,8 +596,8 @@ struct Planner {
       std::vector<std::string> stale;
       for (const yd::Task* t : w.tasks) {
         if (!is_live(*t)) continue;
-        const std::string* head = env(*t, kHeadIpEnv);
-        const std::string* obs = env(*t, kObservabilityHostEnv);
+        const std::string* head = env_of(*t, kHeadIpEnv);
+        const std::string* obs = env_of(*t, kObservabilityHostEnv);
         const bool obs_stale = v.observability_ip && (!obs || *obs != *v.observability_ip);
         if (!head || *head != ip || obs_stale) {
           if (t->id) stale.push_back(*t->id);

@@ -83,8 +83,8 @@ std::int64_t ready_workers(const RoleView& r, const std::optional<std::string>& 
   std::int64_t n = 0;
   for (const auto* t : r.tasks) {
     if (!is_executing(*t)) continue;
-    auto it = t->environment.find(std::string(kHeadIpEnv));
-    if (it != t->environment.end() && it->second == *head_ip) ++n;
+    const std::string* ip = env_of(*t, kHeadIpEnv);
+    if (ip && *ip == *head_ip) ++n;
   }
   return std::min(n, r.desired);
 }

@@ -126,15 +126,10 @@ TEST_CASE("task record: the fields plan and status read survive the round trip, 
 namespace {
 // `o` as a steady reconcile sees it: the tasks and pools from its Snapshot.
 Observed through_snapshot(const Observed& o) {
-  const Snapshot s = snapshot_of(o);
   Observed back = o;
   back.tasks.clear();
-  for (const auto& [group, records] : s.tasks) {
-    auto& tasks = back.tasks[group];
-    for (const auto& r : records) tasks.push_back(r.observed());
-  }
   back.pools.clear();
-  for (const auto& p : s.pools) back.pools.push_back(p.observed());
+  restore(snapshot_of(o), back);
   return back;
 }
 
