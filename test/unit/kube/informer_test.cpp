@@ -37,6 +37,19 @@ struct Recorder {
   }
 };
 
+// An informer (fast_options()) over a FakeApi holding `objects`, recording every event, started.
+struct Started {
+  boost::asio::io_context io;
+  FakeApi api{io.get_executor()};
+  Informer inf{io.get_executor(), api, fast_options()};
+  Recorder rec;
+  explicit Started(const std::vector<json>& objects) {
+    for (const auto& o : objects) api.upsert(rdc, o);
+    inf.add_handler([this](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
+    inf.start();
+  }
+};
+
 // The cache equals the server's objects (same keys, same resourceVersions).
 bool cache_matches(const Informer& inf, const FakeApi& api) {
   auto snap = inf.snapshot();
@@ -87,13 +100,8 @@ TEST_CASE("informer: lists, syncs, then follows watch events with keys") {
 }
 
 TEST_CASE("informer: a clean watch end re-watches from the last resourceVersion without relisting") {
-  boost::asio::io_context io;
-  FakeApi api(io.get_executor());
-  api.upsert(rdc, cr("a", "one"));
-  Informer inf(io.get_executor(), api, fast_options());
-  Recorder rec;
-  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
-  inf.start();
+  Started started(std::vector<json>{cr("a", "one")});
+  auto& [io, api, inf, rec] = started;
   REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
   for (int i = 0; i < 5; ++i) {
     api.close_watches();
@@ -110,15 +118,8 @@ TEST_CASE("informer: a clean watch end re-watches from the last resourceVersion 
 }
 
 TEST_CASE("informer: 410 relists and synthesizes exactly one DELETED for vanished objects") {
-  boost::asio::io_context io;
-  FakeApi api(io.get_executor());
-  api.upsert(rdc, cr("a", "keep"));
-  api.upsert(rdc, cr("a", "gone"));
-  api.upsert(rdc, cr("a", "changed"));
-  Informer inf(io.get_executor(), api, fast_options());
-  Recorder rec;
-  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
-  inf.start();
+  Started started(std::vector<json>{cr("a", "keep"), cr("a", "gone"), cr("a", "changed")});
+  auto& [io, api, inf, rec] = started;
   REQUIRE(run_until(io, [&] { return api.open_watches() == 1; }));
   rec.events.clear();
   int failures = 0;  // outlives the fault hook installed below
@@ -225,13 +226,8 @@ TEST_CASE("informer: bookmarks advance the resume point without touching the cac
 }
 
 TEST_CASE("informer: an update that changes only status is STATUS_UPDATED, anything else UPDATED") {
-  boost::asio::io_context io;
-  FakeApi api(io.get_executor());
-  api.upsert(rdc, cr("a", "one"));
-  Informer inf(io.get_executor(), api, fast_options());
-  Recorder rec;
-  inf.add_handler([&](InformerEvent e, const std::string& k) { rec.events.emplace_back(e, k); });
-  inf.start();
+  Started started(std::vector<json>{cr("a", "one")});
+  auto& [io, api, inf, rec] = started;
   REQUIRE(run_until(io, [&] { return inf.has_synced() && api.open_watches() == 1; }));
 
   // A status write (the echo of a controller's own patch): new resourceVersion, same everything else.
