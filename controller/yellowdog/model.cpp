@@ -13,11 +13,10 @@
 namespace raydog::yellowdog {
 namespace {
 
-// Reads known properties out of a copy of the object; what is left is `extra`. A null counts as absent
-// (some servers send null for "none"). Wrong types throw with the property name in the message.
-// Reads the known fields of one object; rest() copies only the others (unknown fields, kept in `extra`
-// and written back). It used to copy the whole object and erase what it read: a deep copy of every
-// response, ~7% of the operator's CPU on a steady poll.
+// Reads the known properties of one object in place; rest() copies only the others, which become `extra`
+// (written back unchanged). A null counts as absent (some servers send null for "none"). Wrong types throw
+// with the property name in the message. It used to copy the whole object and erase what it read: a deep
+// copy of every response, ~7% of the operator's CPU on a steady poll.
 class Reader {
  public:
   Reader(const Json& j, const char* type) : j_(j), type_(type) {
