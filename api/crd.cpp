@@ -410,7 +410,11 @@ json custom_resource_definition() {
                   {"schema", {{"openAPIV3Schema", open_api_schema()}}}};
   return {{"apiVersion", "apiextensions.k8s.io/v1"},
           {"kind", "CustomResourceDefinition"},
-          {"metadata", {{"name", std::string(kPlural) + "." + std::string(kGroup)}}},
+          // The install's common labels live here, not in a kustomize transformer: kubectl 1.20's
+          // kustomize has no `labels:` (manifests/kustomization.yaml says why).
+          {"metadata",
+           {{"name", std::string(kPlural) + "." + std::string(kGroup)},
+            {"labels", {{"app.kubernetes.io/name", "raydog-operator"}, {"app.kubernetes.io/part-of", "raydog-operator"}}}}},
           {"spec",
            {{"group", kGroup},
             {"names",
