@@ -43,7 +43,8 @@ TEST_CASE("install_render: kubectl kustomize manifests renders the install with 
   auto rendered = raydog::test::run_command({"kubectl", "kustomize", raydog::test::source_path("manifests")});
   REQUIRE_MESSAGE(rendered.exit_code == 0, rendered.err);
   auto docs = raydog::yaml_documents_to_json(rendered.out);
-  REQUIRE_MESSAGE(docs.ok(), docs ? "" : docs.error().message);
+  const std::string parse_error = docs ? std::string() : docs.error().message;
+  REQUIRE_MESSAGE(docs.ok(), parse_error);
 
   std::set<std::string> seen;
   for (const json& doc : *docs) {
