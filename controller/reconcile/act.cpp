@@ -13,43 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-// "ProvisionPool <name>": never includes scripts, bodies or secrets.
-std::string name_of(const Action& a) {
-  return std::visit(
-      Overloaded{
-          [](const AddFinalizer&) { return std::string("AddFinalizer"); },
-          [](const RemoveFinalizer&) { return std::string("RemoveFinalizer"); },
-          [](const RecordIncarnation& x) { return "RecordIncarnation " + x.work_requirement_name; },
-          [](const ProvisionPool& x) {
-            return "ProvisionPool " + x.request.requirement_template_usage.requirement_name;
-          },
-          [](const ResizePool& x) { return "ResizePool " + x.pool_name + " to " + std::to_string(x.size); },
-          [](const ShutdownPool& x) { return "ShutdownPool " + x.pool_name; },
-          [](const TerminateComputeRequirement& x) { return "TerminateComputeRequirement " + x.name; },
-          [](const CreateWorkRequirement& x) { return "CreateWorkRequirement " + x.work_requirement.name; },
-          [](const AddTaskGroups& x) {
-            std::string s = "AddTaskGroups";
-            for (const auto& g : x.groups) s += " " + g.name;
-            return s;
-          },
-          [](const AddTasks& x) {
-            return "AddTasks " + std::to_string(x.tasks.size()) + " to " + x.task_group_name;
-          },
-          [](const CancelTasks& x) { return "CancelTasks " + std::to_string(x.task_ids.size()); },
-          [](const CancelWorkRequirement& x) { return "CancelWorkRequirement " + x.work_requirement_id; },
-          [](const EmitEvent& x) { return "EmitEvent " + x.reason; },
-          [](const RequeueAfter&) { return std::string("RequeueAfter"); },
-      },
-      a);
-}
-
 struct Actor {
   ActContext& ctx;
   ActResult result;
@@ -278,19 +241,19 @@ net::awaitable<ActResult> act(ActContext ctx, Actions actions) {
     auto err = co_await std::visit([&](const auto& x) { return a.run(x); }, action);
     if (err) {
       a.result.outcome.error = std::move(*err);
-      a.result.outcome.failed_action = name_of(action);
+      a.result.outcome.failed_action = describe(action);
       ctx.log.info("action failed",
-                   {{"action", name_of(action)}, {"error", a.result.outcome.error->message}});
+                   {{"action", describe(action)}, {"error", a.result.outcome.error->message}});
       // Every failed external call is an Event too (the recorder aggregates repeats); a Kubernetes 409 or
       // an object that vanished is routine and only requeues.
       const ErrorKind kind = a.result.outcome.error->kind;
       if (kind != ErrorKind::Conflict && kind != ErrorKind::NotFound)
-        co_await a.event("Warning", "ActionFailed", name_of(action) + ": " + a.result.outcome.error->message);
+        co_await a.event("Warning", "ActionFailed", describe(action) + ": " + a.result.outcome.error->message);
       break;
     }
     ++a.result.outcome.executed;
     if (!std::holds_alternative<RequeueAfter>(action) && !std::holds_alternative<EmitEvent>(action))
-      ctx.log.debug("action done", {{"action", name_of(action)}});
+      ctx.log.debug("action done", {{"action", describe(action)}});
   }
   co_return std::move(a.result);
 }

@@ -108,7 +108,10 @@ struct ActOutcome {
   std::optional<int> recorded_incarnation;   // a RecordIncarnation that succeeded
 };
 
-// "ProvisionPool <pool name>", for logs and error messages. Never includes secrets or scripts.
+// One line per action for logs, error messages (ActOutcome::failed_action, the ActionFailed event) and
+// test diagnostics: the action's kind and the names/ids it touches, e.g. "ProvisionPool <pool name>",
+// "ResizePool <pool name> to 3", "CancelTasks 2 (abort): <id> <id>". Never includes secrets, scripts or
+// request bodies. actions.cpp.
 std::string describe(const Action& action);
 
 }  // namespace raydog::reconcile

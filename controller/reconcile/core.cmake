@@ -1,4 +1,4 @@
-# raydog_reconcile_core: the reconciler's pure half (desired state, plan, status). No Asio/Beast, no I/O.
+# raydog_reconcile_core: the reconciler's pure half (desired state, view, plan, status). No Asio/Beast, no I/O.
 #
 # The default node scripts live once, in scripts/ray-*.sh and scripts/node-userdata.sh; they are embedded
 # here as byte arrays (hex, so no quoting or raw-string delimiter can break) into a generated header.
@@ -22,8 +22,22 @@ configure_file(${_rdc_gen_dir}/scripts_embedded.hpp.tmp ${_rdc_gen_dir}/scripts_
 add_library(raydog_reconcile_core
   ${CMAKE_CURRENT_LIST_DIR}/scripts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/desired.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/actions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/spec_errors.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/view.cpp
+  # plan: the ordered steps (plan.cpp) over one Planner, one file per responsibility
   ${CMAKE_CURRENT_LIST_DIR}/plan.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/status.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/planner.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_teardown.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_gates.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_pools.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_work.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_tasks.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan_drain.cpp
+  # status: compute_status (status.cpp) over named steps
+  ${CMAKE_CURRENT_LIST_DIR}/status.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/status_fields.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/status_conditions.cpp)
 target_include_directories(raydog_reconcile_core PUBLIC ${PROJECT_SOURCE_DIR} PRIVATE ${_rdc_gen_dir})
 target_link_libraries(raydog_reconcile_core PUBLIC raydog_api raydog_yellowdog raydog_util
   nlohmann_json::nlohmann_json)

@@ -53,6 +53,12 @@ const RoleNames* ClusterNames::find_worker(std::string_view pool) const {
   return nullptr;
 }
 
+std::int64_t desired_nodes(const Observed& o, const api::WorkerPoolSpec& pool) {
+  auto it = o.desired_nodes_override.find(pool.name);
+  const std::int64_t wanted = it != o.desired_nodes_override.end() ? it->second : pool.nodes.value_or(0);
+  return std::max<std::int64_t>(0, wanted);
+}
+
 std::string incarnation_base(std::string_view base, int incarnation) {
   if (incarnation <= 1) return std::string(base);
   return std::string(base) + "-" + std::to_string(incarnation);

@@ -15,9 +15,9 @@
 //   incarnations, revisions and re-provision attempts; finished ones too), each with its compute
 //   requirement when it could be fetched.
 // - `head` / `observability`: addresses resolved for the CURRENT task of that role when it is EXECUTING.
-//   Which task is current is decided by view() (plan.hpp): call it on the partly filled Observed (WR,
-//   tasks and pools set) and resolve view.head_task / view.observability_task; plan and status ignore an
-//   address whose task_id is not that task's id.
+//   Which task is current is decided by view() (view.hpp) with the rule of current_task() (desired.hpp),
+//   which observe applies to the role's group; plan and status ignore an address whose task_id is not
+//   the current task's id.
 // - `sources`: the contents of every ConfigMap key the spec refers to (userDataFrom, startScriptFrom).
 #include <chrono>
 #include <cstdint>
@@ -99,7 +99,15 @@ struct Observed {
   // schema, e.g. an older CRD): treated like validation errors (Synced=False InvalidSpec with the paths,
   // Stalled, no YellowDog call), never only a log line.
   api::FieldErrors decode_errors;
+  // The spec's errors (decode + validation, spec_errors.hpp), recorded once per reconcile by
+  // record_spec_errors() before anything decides on them. Unset: spec_errors() computes them when asked.
+  std::optional<api::FieldErrors> spec_errors;
   PlanOptions options;
+
+  // Desired Ray worker nodes per spec worker pool name, consulted by desired_nodes() (desired.hpp) before
+  // spec.workerPools[].nodes. Empty from observe: the spec decides. The seam for an autoscaler: it fills
+  // a count per pool it manages, and every reader (view, plan, status, observe's pool lookups) follows it.
+  std::map<std::string, std::int64_t> desired_nodes_override;
   CredentialsObservation credentials;
 
   // Reading YellowDog failed: plan returns nothing (the loop retries with backoff) and status keeps the

@@ -120,7 +120,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
       cluster.spec.deletion_policy.value_or(api::DeletionPolicy::Delete) == api::DeletionPolicy::Orphan;
   // An invalid spec never reaches YellowDog (design §5): plan reports it, we make no call.
   // Decode errors count as spec errors (status reports them with their paths): spec_errors() says which.
-  const bool valid = spec_errors(observed).empty();
+  const bool valid = record_spec_errors(observed).empty();
   if (!decode_errors.empty())
     log.warn("resource does not decode", {{"errors", api::to_string(decode_errors)}});
 

@@ -325,3 +325,79 @@ TEST_CASE("rules: deletion teardown emits an event naming what it does") {
   CHECK(has_event(a, "CleaningUp"));
   CHECK(count_of<CancelWorkRequirement>(a) == 1);
 }
+
+TEST_CASE("rules: desired_nodes reads a per-pool override before spec nodes (the autoscaler seam)") {
+  World w = running();
+  const auto& cpu = w.o.cluster.spec.worker_pools->at(0);
+  CHECK(rr::desired_nodes(w.o, cpu) == 2);
+  w.o.desired_nodes_override["cpu"] = 3;
+  CHECK(rr::desired_nodes(w.o, cpu) == 3);
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  CHECK(count_of<ResizePool>(a) == 1);
+  w.converge();
+  CHECK(w.o.cluster.spec.worker_pools->at(0).nodes == 2);  // the spec is not touched
+  CHECK(w.live_tasks("worker-nodes-cpu").size() == 3);
+  REQUIRE(w.o.cluster.status);
+  CHECK(w.o.cluster.status->worker_pools[0].desired_nodes == 3);
+  CHECK(w.phase() == api::Phase::Running);
+  // Never negative; a pool without an override keeps its spec count.
+  w.o.desired_nodes_override["cpu"] = -4;
+  CHECK(rr::desired_nodes(w.o, cpu) == 0);
+  CHECK(rr::desired_nodes(w.o, w.o.cluster.spec.worker_pools->at(1)) == 1);
+}
+
+TEST_CASE("rules: spec errors recorded once are the ones plan and status read") {
+  World w;
+  w.o.decode_errors = {{"spec.head.bogus", "unknown field"}};
+  REQUIRE(rr::record_spec_errors(w.o).size() == 1);
+  // Computing again would now find nothing; the recorded verdict of this reconcile stands.
+  w.o.decode_errors.clear();
+  CHECK(rr::compute_spec_errors(w.o).empty());
+  CHECK(rr::spec_errors(w.o).size() == 1);
+  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::InvalidSpec);
+  Actions a = w.reconcile();
+  CHECK(mutations(a) == 0);
+  CHECK(w.cond_reason("Synced") == "InvalidSpec");
+  // Unrecorded (an Observed built by hand): computed when asked.
+  w.o.spec_errors.reset();
+  CHECK(rr::spec_errors(w.o).empty());
+  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::Running);
+}
+
+TEST_CASE("rules: plan runs its named steps in order, gates first and pacing last") {
+  const std::vector<std::string_view> expected{"deletion",
+                                               "invalid spec",
+                                               "credentials",
+                                               "observe failed",
+                                               "suspend or failed",
+                                               "finalizer",
+                                               "work requirement cancelling",
+                                               "sources",
+                                               "incarnation",
+                                               "provision pools",
+                                               "resize pools",
+                                               "work requirement",
+                                               "observability task",
+                                               "head task",
+                                               "worker tasks",
+                                               "obsolete groups",
+                                               "obsolete pools",
+                                               "finished pools' compute requirements",
+                                               "pacing"};
+  CHECK(rr::plan_step_names() == expected);
+}
+
+TEST_CASE("rules: describe names an action and what it touches, never a script or body") {
+  rr::ResizePool resize{"ydid:wrkrpl:1", "demo-cpu", 3};
+  CHECK(rr::describe(resize) == "ResizePool demo-cpu to 3");
+  rr::CancelTasks cancel{{"ydid:task:1", "ydid:task:2"}, true};
+  CHECK(rr::describe(cancel) == "CancelTasks 2 (abort): ydid:task:1 ydid:task:2");
+  rr::AddTasks add;
+  add.task_group_name = "worker-nodes-cpu-abc123";
+  add.tasks.push_back(rr::task(TaskKind::Worker, 1, "#!/bin/bash\necho secret-script", {}));
+  const std::string line = rr::describe(add);
+  CHECK(line == "AddTasks 1 to worker-nodes-cpu-abc123: worker-00001");
+  CHECK(line.find("secret-script") == std::string::npos);
+  CHECK(rr::describe(rr::RequeueAfter{std::chrono::seconds(2)}) == "RequeueAfter 2000ms");
+}
