@@ -118,9 +118,9 @@ struct Reconciler::Cycle {
 net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   auto object = lookup_(key);
   if (!object) {
+    // Deleted: nothing to do (the finalizer made sure YellowDog was cleaned first).
     forget(key);
-    co_return ReconcileResult{};  // deleted: nothing to do (the finalizer made sure YellowDog was cleaned
-                                  // first)
+    co_return ReconcileResult{};
   }
   Cycle c(key, log::root().with({{"controller", "raydogcluster"},
                                  {"object", key},
