@@ -7,8 +7,8 @@
 #include "api/crd.hpp"
 #include "api/validation.hpp"
 #include "controller/options.hpp"
-#include "controller/reconcile/controller.hpp"
 #include "controller/util/yaml_json.hpp"
+#include "controller/wiring.hpp"
 
 namespace {
 
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   }
   switch (options->command) {
     case raydog::cli::Command::Help:
-      std::cout << raydog::cli::usage() << "\nFlags of run:\n" << raydog::reconcile::controller_usage();
+      std::cout << raydog::cli::usage() << "\nFlags of run:\n" << raydog::cli::controller_usage();
       return 0;
     case raydog::cli::Command::Version:
       std::cout << raydog::cli::version() << "\n";
@@ -74,13 +74,13 @@ int main(int argc, char** argv) {
     case raydog::cli::Command::Validate:
       return validate_files(options->files);
     case raydog::cli::Command::Run: {
-      auto controller = raydog::reconcile::parse_controller_flags(options->run_args);
+      auto controller = raydog::cli::parse_controller_flags(options->run_args);
       if (!controller) {
-        const bool help = controller.error() == raydog::reconcile::controller_usage();
+        const bool help = controller.error() == raydog::cli::controller_usage();
         (help ? std::cout : std::cerr) << (help ? "" : "raydog-operator: ") << controller.error() << "\n";
         return help ? 0 : 2;
       }
-      return raydog::reconcile::run_controller(*controller);
+      return raydog::wiring::run_controller(*controller);
     }
   }
   return 2;

@@ -1,5 +1,12 @@
 #include "controller/options.hpp"
 
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include "api/duration.hpp"
+#include "controller/runtime/log.hpp"
+
 #ifndef RAYDOG_VERSION
 #define RAYDOG_VERSION "0.0.0-dev"
 #endif
@@ -81,12 +88,174 @@ Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
     o.run_args.assign(args.begin() + 1, args.end());
     return o;
   }
-  if (first.starts_with("-")) {  // the operator's flags; reconcile::parse_controller_flags judges them
+  if (first.starts_with("-")) {  // the operator's flags; parse_controller_flags judges them
     o.command = Command::Run;
     o.run_args = args;
     return o;
   }
   return unexpected(UsageError{"unknown command " + first});
+}
+
+// The flag table of `run`: parse_controller_flags() and controller_usage().
+namespace {
+
+bool parse_duration_flag(const std::string& v, std::chrono::milliseconds& out) {
+  auto d = api::parse_go_duration(v);
+  if (!d || d->count() < 0) return false;
+  out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  return true;
+}
+
+enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel };
+
+struct Flag {
+  Kind kind;
+  std::string ControllerOptions::*text = nullptr;
+  int ControllerOptions::*number = nullptr;
+  std::chrono::milliseconds ControllerOptions::*duration = nullptr;
+  int min = 0;  // kInt: the smallest accepted value
+};
+
+Flag text(std::string ControllerOptions::*m) {
+  return {Kind::kString, m, nullptr, nullptr, 0};
+}
+Flag number(int ControllerOptions::*m, int min) {
+  return {Kind::kInt, nullptr, m, nullptr, min};
+}
+Flag duration(std::chrono::milliseconds ControllerOptions::*m) {
+  return {Kind::kDuration, nullptr, nullptr, m, 0};
+}
+
+// Every flag of `run`, by name. A name missing here is rejected before its value is looked at, so
+// `--bogus` says "unknown flag", not "missing value".
+const std::map<std::string, Flag>& flags() {
+  using O = ControllerOptions;
+  static const std::map<std::string, Flag> table = {
+      {"--kubeconfig", text(&O::kubeconfig)},
+      {"--context", text(&O::context)},
+      {"--namespace", text(&O::watch_namespace)},
+      {"--max-concurrent-reconciles", number(&O::max_concurrent_reconciles, 1)},
+      {"--leader-elect", {Kind::kBool, nullptr, nullptr, nullptr, 0}},
+      {"--leader-election-namespace", text(&O::leader_election_namespace)},
+      {"--leader-election-id", text(&O::leader_election_id)},
+      {"--leader-election-lease-duration", duration(&O::lease_duration)},
+      {"--leader-election-renew-deadline", duration(&O::renew_deadline)},
+      {"--leader-election-retry-period", duration(&O::retry_period)},
+      {"--health-probe-bind-address", text(&O::health_probe_bind_address)},
+      {"--metrics-bind-address", text(&O::metrics_bind_address)},
+      {"--log-format", {Kind::kLogFormat, &O::log_format, nullptr, nullptr, 0}},
+      {"--log-level", {Kind::kLogLevel, &O::log_level, nullptr, nullptr, 0}},
+      {"--requeue-converging", duration(&O::requeue_converging)},
+      {"--requeue-steady", duration(&O::requeue_steady)},
+      {"--cleanup-timeout", duration(&O::cleanup_timeout)},
+      {"--resync-period", duration(&O::resync_period)},
+      {"--credentials-cache-ttl", duration(&O::credentials_cache_ttl)},
+      {"--shutdown-grace", duration(&O::shutdown_grace)},
+      {"--yellowdog-retry-base", duration(&O::yellowdog_retry_base)},
+      {"--yellowdog-max-retries", number(&O::yellowdog_max_retries, 0)},
+      {"--yellowdog-request-timeout", duration(&O::yellowdog_request_timeout)},
+  };
+  return table;
+}
+
+std::optional<std::string> parse_int(const std::string& flag, const std::string& value, int min, int& out) {
+  int v = 0;
+  try {
+    std::size_t pos = 0;
+    v = std::stoi(value, &pos);
+    if (pos != value.size() || v < 0) throw std::invalid_argument(value);
+  } catch (...) {
+    return flag + ": not a non-negative integer: " + value;
+  }
+  if (v < min) return flag + ": must be >= " + std::to_string(min);
+  out = v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string controller_usage() {
+  return R"(raydog-operator run [flags]
+  --kubeconfig PATH                  kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config)
+  --context NAME                     kubeconfig context
+  --namespace NS                     watch only this namespace (default: all)
+  --max-concurrent-reconciles N      parallel reconciles (default 4)
+  --leader-elect                     use a Lease so only one replica reconciles
+  --leader-election-namespace NS     (default: the pod's / context's namespace)
+  --leader-election-id NAME          Lease name (default raydog-operator-leader)
+  --leader-election-lease-duration D (default 15s)
+  --leader-election-renew-deadline D (default 10s)
+  --leader-election-retry-period D   (default 2s)
+  --health-probe-bind-address ADDR   /healthz, /readyz (default :8081; 0 disables)
+  --metrics-bind-address ADDR        /metrics (default :8080; 0 disables)
+  --log-format json|text             (default json)
+  --log-level debug|info|warn|error  (default info)
+  --requeue-converging D             YellowDog poll interval while converging (default 2s)
+  --requeue-steady D                 poll interval when steady, stretched by 0-10% (default 60s)
+  --cleanup-timeout D                give up YellowDog clean-up on delete after D (default 10m)
+  --resync-period D                  full YellowDog re-read of a steady cluster at least every D (default 10h)
+  --credentials-cache-ttl D          reuse keys read from the Secret for D; 0 = read every time (default 5m)
+  --shutdown-grace D                 drain time on SIGTERM (default 30s)
+  --yellowdog-retry-base D           first retry backoff of YellowDog reads (default 10s)
+  --yellowdog-max-retries N          (default 3)
+  --yellowdog-request-timeout D      (default 60s)
+)";
+}
+
+Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<std::string>& args) {
+  ControllerOptions o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::string value;
+    bool has_value = false;
+    if (auto eq = flag.find('='); eq != std::string::npos && flag.rfind("--", 0) == 0) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_value = true;
+    }
+    if (flag == "--help" || flag == "-h") return unexpected(controller_usage());
+    const auto it = flags().find(flag);
+    if (it == flags().end()) return unexpected("unknown flag " + flag + " (see --help)");
+    const Flag& f = it->second;
+    if (f.kind == Kind::kBool) {
+      if (has_value && value != "true" && value != "1" && value != "false" && value != "0")
+        return unexpected(flag + ": must be true or false");
+      o.leader_elect = !has_value || value == "true" || value == "1";
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) return unexpected(flag + ": missing value");
+      value = args[++i];
+    }
+    std::optional<std::string> err;
+    switch (f.kind) {
+      case Kind::kString:
+        o.*f.text = value;
+        break;
+      case Kind::kInt:
+        err = parse_int(flag, value, f.min, o.*f.number);
+        break;
+      case Kind::kDuration:
+        if (!parse_duration_flag(value, o.*f.duration)) err = flag + ": not a duration: " + value;
+        break;
+      case Kind::kLogFormat: {
+        log::Format fmt;
+        if (!log::parse_format(value, fmt)) err = flag + ": must be json or text";
+        o.*f.text = value;
+        break;
+      }
+      case Kind::kLogLevel: {
+        log::Level lvl;
+        if (!log::parse_level(value, lvl)) err = flag + ": must be debug, info, warn or error";
+        o.*f.text = value;
+        break;
+      }
+      case Kind::kBool:
+        break;
+    }
+    if (err) return unexpected(*err);
+  }
+  return o;
 }
 
 }  // namespace raydog::cli

@@ -84,7 +84,7 @@ Collected collect(const reconcile::Observed& o, const reconcile::Actions& action
   std::set<std::string> in_spec;
   if (cluster.spec.worker_pools)
     for (const auto& p : *cluster.spec.worker_pools)
-      if (p.nodes.value_or(0) > 0) in_spec.insert(p.name);
+      if (reconcile::desired_nodes(o, p) > 0) in_spec.insert(p.name);
   const bool live = !cluster.spec.suspend.value_or(false) && !cluster.metadata.deletion_timestamp;
 
   if (*c.spec.nm_on_head && o.head && o.head->private_ip) {

@@ -21,7 +21,6 @@ struct Actor {
   std::vector<std::string> finalizers;
 
   const api::RayDogCluster& cluster() const { return *ctx.cluster; }
-  std::string ns() const { return cluster().metadata.namespace_name.value_or("default"); }
 
   std::optional<Error> yd_missing() {
     if (ctx.yd) return std::nullopt;
@@ -36,12 +35,9 @@ struct Actor {
   }
 
   net::awaitable<std::optional<Error>> patch_finalizers(std::vector<std::string> list) {
-    json patch = {{"metadata", {{"finalizers", list}, {"resourceVersion", resource_version}}}};
-    // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
-    const kube::WriteOptions options;
+    const json patch = {{"metadata", {{"finalizers", list}, {"resourceVersion", resource_version}}}};
     const std::string subresource;
-    auto r = co_await ctx.kube.patch(kube::resources::kRayDogClusters, ns(), cluster().metadata.name,
-                                     kube::PatchType::kMerge, patch, subresource, options);
+    auto r = co_await patch_cluster(ctx.kube, cluster(), patch, subresource);
     if (!r) co_return classify(r.error());
     resource_version = kube::resource_version_of(*r);
     finalizers = std::move(list);
@@ -71,14 +67,11 @@ struct Actor {
 
   net::awaitable<std::optional<Error>> run(const RecordIncarnation& x) {
     // Intent first: the name this incarnation's WR will have, before it is created.
-    json patch = {
+    const json patch = {
         {"status",
          {{"workRequirement", {{"name", x.work_requirement_name}, {"id", nullptr}, {"status", nullptr}}}}}};
-    // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
-    const kube::WriteOptions options;
     const std::string subresource = "status";
-    auto r = co_await ctx.kube.patch(kube::resources::kRayDogClusters, ns(), cluster().metadata.name,
-                                     kube::PatchType::kMerge, patch, subresource, options);
+    auto r = co_await patch_cluster(ctx.kube, cluster(), patch, subresource);
     if (!r) co_return classify(r.error());
     resource_version = kube::resource_version_of(*r);
     result.outcome.recorded_incarnation = x.incarnation;
@@ -93,13 +86,13 @@ struct Actor {
       co_return std::nullopt;  // an earlier attempt got through: adopted by name on the next observe
     }
     if (auto e = yd_error(r)) co_return e;
-    if (ctx.observed)
-      remember_pool(*ctx.observed, *r, x.request.requirement_template_usage.target_instance_count);
+    result.provisioned.push_back({std::move(*r), x.request.requirement_template_usage.target_instance_count});
     co_return std::nullopt;  // plan's PoolProvisioned event follows (one Event per create, not two)
   }
 
   net::awaitable<std::optional<Error>> run(const ResizePool& x) {
     if (auto e = yd_missing()) co_return e;
+    result.resized_pools.push_back(x.pool_id);  // before the call: a lost answer may have resized it
     auto r = co_await ctx.yd->resize_worker_pool(x.pool_id, x.size);
     if (auto e = yd_error(r)) co_return e;
     co_return std::nullopt;  // plan's PoolResized event follows
@@ -256,6 +249,15 @@ net::awaitable<ActResult> act(ActContext ctx, Actions actions) {
       ctx.log.debug("action done", {{"action", describe(action)}});
   }
   co_return std::move(a.result);
+}
+
+net::awaitable<Result<json, kube::ApiError>> patch_cluster(kube::Api& kube, const api::RayDogCluster& cluster,
+                                                           const json& patch,
+                                                           const std::string& subresource) {
+  const kube::WriteOptions options;
+  const std::string ns = cluster.metadata.namespace_name.value_or("default");
+  co_return co_await kube.patch(kube::resources::kRayDogClusters, ns, cluster.metadata.name,
+                                kube::PatchType::kMerge, patch, subresource, options);
 }
 
 void RecorderEventSink::emit(const api::RayDogCluster& cluster, const std::string& type,

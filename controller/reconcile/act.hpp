@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/kube/events.hpp"
 #include "controller/kube/rest.hpp"
@@ -50,7 +51,14 @@ struct ActContext {
   log::Logger log;
   // The cluster as observed (metadata.resourceVersion guards finalizer patches).
   const api::RayDogCluster* cluster = nullptr;
+  // Read only (the WR's task group ids): act never edits what was observed, it reports what it learned.
   const Observed* observed = nullptr;
+};
+
+// A pool act provisioned, with the CR target its create asked for (no read needed to compare it).
+struct ProvisionedPool {
+  yellowdog::WorkerPool pool;
+  std::optional<std::int64_t> target_instance_count;
 };
 
 struct ActResult {
@@ -58,8 +66,20 @@ struct ActResult {
   std::optional<Millis> requeue_after;  // from a RequeueAfter action
   bool object_gone = false;             // RemoveFinalizer succeeded: the object may be deleted now
   int yellowdog_calls = 0;
+  // What act learned that the next observe should know (the reconciler applies it: apply_learned).
+  std::vector<ProvisionedPool> provisioned;  // pools created (found by id from now on)
+  std::vector<std::string> resized_pools;    // ids of pools whose CR target changed (or may have: a
+                                             // resize whose answer was lost)
 };
 
 net::awaitable<ActResult> act(ActContext ctx, Actions actions);
+
+// A merge patch of `cluster` (subresource "" or "status") carrying nothing but `patch`. The one place
+// that spells out the call with named arguments: GCC 12 double-destroys class prvalues passed into a
+// coroutine call. Pass named variables here too.
+net::awaitable<Result<nlohmann::json, kube::ApiError>> patch_cluster(kube::Api& kube,
+                                                                     const api::RayDogCluster& cluster,
+                                                                     const nlohmann::json& patch,
+                                                                     const std::string& subresource);
 
 }  // namespace raydog::reconcile

@@ -5,9 +5,9 @@
 #include "api/defaults.hpp"
 #include "api/json.hpp"
 #include "api/validation.hpp"
-#include "controller/daliuge/cluster.hpp"
 #include "controller/reconcile/desired.hpp"
 #include "controller/reconcile/plan.hpp"
+#include "controller/reconcile/spec_errors.hpp"
 #include "controller/reconcile/status.hpp"
 
 namespace raydog::reconcile {
@@ -32,33 +32,18 @@ json merge_patch_between(const json& from, const json& to) {
 }
 
 Reconciler::Reconciler(kube::Api& kube, Lookup lookup, ClientCache& clients, EventSink* events,
-                       ReconcilerOptions options)
+                       ReconcilerOptions options, Extensions extensions)
     : kube_(kube),
       lookup_(std::move(lookup)),
       clients_(clients),
       events_(events),
       options_(std::move(options)),
-      credentials_(options_.credentials_cache_ttl) {}
+      credentials_(options_.credentials_cache_ttl),
+      extensions_(std::move(extensions)) {}
 
 Millis jittered(Millis d, std::mt19937& rng) {
   std::uniform_real_distribution<double> u(1.0, 1.1);
   return Millis(static_cast<std::int64_t>(static_cast<double>(d.count()) * u(rng)));
-}
-
-net::awaitable<std::optional<Error>> Reconciler::write_status(
-    const api::RayDogCluster& cluster, const std::optional<api::RayDogClusterStatus>& previous,
-    const api::RayDogClusterStatus& status) {
-  json before = previous ? json(*previous) : json::object();
-  json after = status;
-  json patch = {{"status", merge_patch_between(before, after)}};
-  // Named arguments: GCC 12 double-destroys class prvalues passed into a coroutine call.
-  const kube::WriteOptions options;
-  const std::string subresource = "status";
-  auto r = co_await kube_.patch(kube::resources::kRayDogClusters,
-                                cluster.metadata.namespace_name.value_or("default"), cluster.metadata.name,
-                                kube::PatchType::kMerge, patch, subresource, options);
-  if (!r) co_return classify(r.error());
-  co_return std::nullopt;
 }
 
 namespace {
@@ -91,222 +76,330 @@ bool only_requeue(const Actions& actions) {
 
 }  // namespace
 
-net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
+// One reconcile in progress: what the steps hand each other. Extensions see it through `scope`.
+struct Reconciler::Cycle {
+  Cycle(const std::string& k, log::Logger l)
+      : key(k), log(std::move(l)), scope{key, observed.cluster, false, {}, log, nullptr, report} {}
+  Cycle(const Cycle&) = delete;
+  Cycle& operator=(const Cycle&) = delete;
+
+  // An extension taking part in this reconcile (begin() gave a pass).
+  struct Pass {
+    Extension* extension;
+    std::unique_ptr<ExtensionPass> pass;
+    std::optional<Millis> side_work_due;  // asked once: the answer may consume the extension's pacing
+  };
+
+  const std::string& key;  // reconcile()'s parameter: lives as long as the cycle
+  log::Logger log;
+  // observed.cluster is THE cluster of this reconcile: decoded, defaulted, its status the previous status.
+  Observed observed;
+  ExtensionReport report;
+  ReconcileScope scope;
+  bool deleting = false;
+  bool orphan = false;  // deletionPolicy Orphan
+  std::shared_ptr<yellowdog::YellowDogApi> yd;
+  std::vector<Pass> passes;  // stays empty (no allocation) when no extension takes part
+  Actions actions;
+  ActResult acted;
   ReconcileResult result;
+
+  const api::RayDogCluster& cluster() const { return observed.cluster; }
+  // YellowDog was read in this reconcile: the extensions' observe and adjust_actions hooks may run.
+  bool observed_yellowdog() const { return yd && !observed.observe_error; }
+  ExtensionPass* pass_of(const Extension* e) const {
+    for (const auto& p : passes)
+      if (p.extension == e) return p.pass.get();
+    return nullptr;
+  }
+};
+
+// The reconcile list (KubeRay's shape): each step reads what the earlier ones left in the Cycle. A step
+// that decides the outcome on its own (side work, a failed status write) ends the list early.
+net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
   auto object = lookup_(key);
   if (!object) {
-    snapshots_.erase(key);
-    addresses_.erase(key);
-    resynced_.erase(key);
-    daliuge_.forget(key);
-    co_return result;  // deleted: nothing to do (the finalizer made sure YellowDog was cleaned first)
+    // Deleted: nothing to do (the finalizer made sure YellowDog was cleaned first).
+    forget(key);
+    co_return ReconcileResult{};
   }
-  const auto log = log::root().with(
-      {{"controller", "raydogcluster"}, {"object", key}, {"reconcileID", serial_id(++reconcile_serial_)}});
+  Cycle c(key, log::root().with({{"controller", "raydogcluster"},
+                                 {"object", key},
+                                 {"reconcileID", serial_id(++reconcile_serial_)}}));
+  decode(c, *object);
+  validate(c);
+  begin_extensions(c);
+  if (co_await side_work(c)) co_return std::move(c.result);
+  co_await read_credentials(c);
+  co_await observe(c);
+  plan_actions(c);
+  co_await adjust_actions(c);
+  co_await act_on(c);
+  apply_learned(c);
+  remember_snapshot(c);
+  if (!co_await write_status_step(c)) co_return std::move(c.result);
+  decide_requeue(c);
+  co_return std::move(c.result);
+}
 
-  api::FieldErrors decode_errors;
-  api::RayDogCluster cluster = api::decode_cluster(*object, decode_errors);
-  api::apply_defaults(cluster);
-  const TimePoint now = this->now();
+void Reconciler::forget(const std::string& key) {
+  snapshots_.erase(key);
+  addresses_.erase(key);
+  resynced_.erase(key);
+  for (Extension* e : extensions_) e->forget(key);
+}
 
-  Observed observed;
-  observed.cluster = cluster;
-  observed.decode_errors = decode_errors;
-  observed.options = options_.plan;
-  observed.incarnation = incarnation_from_status(cluster);
+void Reconciler::decode(Cycle& c, const json& object) {
+  Observed& o = c.observed;
+  o.cluster = api::decode_cluster(object, o.decode_errors);
+  api::apply_defaults(o.cluster);
+  o.options = options_.plan;
+  o.incarnation = incarnation_from_status(o.cluster);
+  c.scope.now = now();
+  c.deleting = o.cluster.metadata.deletion_timestamp.has_value();
+  c.orphan =
+      o.cluster.spec.deletion_policy.value_or(api::DeletionPolicy::Delete) == api::DeletionPolicy::Orphan;
+  if (!o.decode_errors.empty())
+    c.log.warn("resource does not decode", {{"errors", api::to_string(o.decode_errors)}});
+}
 
-  const bool deleting = cluster.metadata.deletion_timestamp.has_value();
-  const bool orphan =
-      cluster.spec.deletion_policy.value_or(api::DeletionPolicy::Delete) == api::DeletionPolicy::Orphan;
-  // An invalid spec never reaches YellowDog (design §5): plan reports it, we make no call.
-  // Decode errors count as spec errors (status reports them with their paths): spec_errors() says which.
-  const bool valid = record_spec_errors(observed).empty();
-  if (!decode_errors.empty())
-    log.warn("resource does not decode", {{"errors", api::to_string(decode_errors)}});
+// The spec is validated here, once per reconcile. An invalid spec never reaches YellowDog (design §5):
+// plan reports it, we make no call. Decode errors count as spec errors (status reports them with their
+// paths): spec_errors() says which. Recorded in Observed, so plan and status read the same answer.
+void Reconciler::validate(Cycle& c) {
+  c.scope.valid = record_spec_errors(c.observed).empty();
+}
 
-  // DALiuGE: the DIM may restart at any time, so a steady cluster's membership is re-checked every 30 s
-  // between full reconciles, without a YellowDog call (controller/daliuge/README.md).
-  const bool dlg_on = valid && !deleting && daliuge::enabled(cluster);
-  if (!dlg_on) daliuge_.forget(key);
-  if (dlg_on) {
-    if (auto next = daliuge_.due_dim_check(key, cluster.metadata.generation.value_or(0), now)) {
-      const std::string k = key;
-      co_return co_await dim_check(k, cluster, *next, now);
-    }
+void Reconciler::begin_extensions(Cycle& c) {
+  for (Extension* e : extensions_)
+    if (auto pass = e->begin(c.scope)) c.passes.push_back({e, std::move(pass), std::nullopt});
+}
+
+// Paced side work (extension.hpp, e): when an extension asks for it, this reconcile is that work only (no
+// credentials, no YellowDog call, no plan); the status is written when it changed. True: done.
+net::awaitable<bool> Reconciler::side_work(Cycle& c) {
+  std::optional<Millis> next;
+  for (auto& p : c.passes) {
+    p.side_work_due = p.pass->side_work_due(c.scope);
+    if (p.side_work_due) next = next ? std::min(*next, *p.side_work_due) : *p.side_work_due;
   }
-
-  std::shared_ptr<yellowdog::YellowDogApi> yd;
-  if (valid && !(deleting && orphan)) {
-    if (auto ref = secret_ref_of(cluster)) {
-      auto creds = co_await credentials_.read(kube_, *ref, now);
-      if (creds) {
-        observed.credentials.state = CredentialsState::Ok;
-        yd = clients_.get(cluster.spec.yellowdog->api_url.value_or(std::string(api::kDefaultApiUrl)), *creds);
-      } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
-                 creds.error().kind == CredentialsError::Kind::kForbidden) {
-        observed.observe_error =
-            Error{creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::Transient
-                                                                           : ErrorKind::Unknown,
-                  creds.error().message};
-      } else {
-        observed.credentials = observation_of(creds.error());
-      }
-    } else {
-      observed.credentials = {CredentialsState::SecretNotFound,
-                              "spec.yellowdog.credentialsSecretRef is not set"};
-    }
-  }
-
-  if (yd && !observed.observe_error) {
-    co_await observe_sources(kube_, observed);
-    if (!observed.observe_error) {
-      // Resync: the first observe of a key in this process, then at least every snapshot_max_age, reads
-      // everything again; in between observe reuses what cannot have changed unseen.
-      auto last_resync = resynced_.find(key);
-      const bool resync =
-          last_resync == resynced_.end() || now - last_resync->second >= options_.snapshot_max_age;
-      ObserveHints hints;
-      if (resync) {
-        snapshots_.erase(key);
-        addresses_.erase(key);
-      } else {
-        if (auto it = snapshots_.find(key); it != snapshots_.end()) {
-          if (options_.steady_snapshots && !deleting)
-            hints.snapshot = &it->second;
-          else
-            snapshots_.erase(it);
-        }
-        if (auto it = addresses_.find(key); it != addresses_.end()) hints.addresses = &it->second;
-        hints.reuse_settled_pools = options_.steady_snapshots;
-      }
-      auto stats = co_await observe_yellowdog(*yd, observed, hints);
-      result.yellowdog_calls += stats.yellowdog_calls;
-      if (!observed.observe_error) {
-        addresses_[key] = KnownAddresses{observed.head, observed.observability};
-        if (resync) resynced_[key] = now;  // a failed resync is tried again on the next reconcile
-      }
-      // Rejected keys may have been rotated since we cached them: read the Secret again next time.
-      if (observed.credentials.state == CredentialsState::NotAuthorised)
-        if (auto ref = secret_ref_of(cluster)) credentials_.forget(*ref);
-    }
-  }
-
-  Actions actions = plan(observed, now);
-  // DALiuGE: task env and userdata, then the DIM's membership BEFORE act, so NMs of removed pools and
-  // cancelled workers are deregistered before their tasks go.
-  std::optional<daliuge::SyncResult> dlg;
-  if (dlg_on && yd && !observed.observe_error) {
-    daliuge::decorate(actions, cluster);
-    daliuge::Collected collected = daliuge::collect(observed, actions);
-    const std::string k = key;
-    dlg = co_await daliuge_.sync(k, std::move(collected), yd.get(), now);
-    result.yellowdog_calls += dlg->yellowdog_calls;
-    if (events_)
-      for (const auto& e : dlg->events) events_->emit(cluster, e.type, e.reason, e.message);
-  }
-  ActContext ctx{kube_, yd.get(), events_, log, &cluster, &observed};
-  ActResult acted = co_await act(ctx, actions);
-  for (const auto& a : actions)
-    if (const auto* resize = std::get_if<ResizePool>(&a))
-      forget_compute_requirement(observed, resize->pool_id);
-  result.yellowdog_calls += acted.yellowdog_calls;
-  result.acted = !only_requeue(actions);
-
-  // Remember a steady full observation (plan only waits): the next poll can be one GET.
-  if (!observed.observe_error && !acted.outcome.error && only_requeue(actions) && yd)
-    snapshots_[key] = snapshot_of(observed);
-  else
-    snapshots_.erase(key);
-
-  if (!acted.object_gone) {
-    auto status = compute_status(observed, acted.outcome, cluster.status, now);
-    daliuge::merge_status(status, cluster.status, dlg, dlg_on, now);
-    if (status_changed(cluster.status, status)) {
-      if (auto err = co_await write_status(cluster, cluster.status, status)) {
-        if (err->kind == ErrorKind::Conflict) {
-          result.next = ReconcileResult::Next::kRequeueAfter;
-          result.after = options_.conflict_requeue;
-          co_return result;
-        }
-        if (err->kind != ErrorKind::NotFound) {
-          log.warn("status write failed", {{"error", err->message}});
-          result.error = err;
-          result.next = ReconcileResult::Next::kRateLimited;
-          co_return result;
-        }
-      } else {
-        result.status_written = true;
-        result.acted = true;
-      }
+  if (!next) co_return false;
+  c.result.next = ReconcileResult::Next::kRequeueAfter;
+  c.result.after = *next;
+  api::RayDogClusterStatus status = c.cluster().status.value_or(api::RayDogClusterStatus{});
+  for (auto& p : c.passes)
+    if (p.side_work_due) co_await p.pass->side_work(c.scope, status);
+  report_extensions(c);
+  if (!status_changed(c.cluster().status, status)) co_return true;
+  if (auto err = co_await write_status(c.cluster(), c.cluster().status, status)) {
+    if (err->kind == ErrorKind::Conflict) {
+      c.result.after = options_.conflict_requeue;
+    } else if (err->kind != ErrorKind::NotFound) {
+      c.result.error = err;
+      c.result.next = ReconcileResult::Next::kRateLimited;
     }
   } else {
-    snapshots_.erase(key);
+    c.result.status_written = true;
+    c.result.acted = true;
   }
+  co_return true;
+}
 
-  const std::optional<Error>& err = acted.outcome.error ? acted.outcome.error : observed.observe_error;
+// The YellowDog client for the Secret the spec names (not for an invalid spec, nor an Orphan deletion:
+// neither makes a YellowDog call).
+net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
+  if (!c.scope.valid || (c.deleting && c.orphan)) co_return;
+  Observed& o = c.observed;
+  auto ref = secret_ref_of(o.cluster);
+  if (!ref) {
+    o.credentials = {CredentialsState::SecretNotFound, "spec.yellowdog.credentialsSecretRef is not set"};
+    co_return;
+  }
+  auto creds = co_await credentials_.read(kube_, *ref, c.scope.now);
+  if (creds) {
+    o.credentials.state = CredentialsState::Ok;
+    c.yd = clients_.get(o.cluster.spec.yellowdog->api_url.value_or(std::string(api::kDefaultApiUrl)), *creds);
+    c.scope.yd = c.yd.get();
+  } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
+             creds.error().kind == CredentialsError::Kind::kForbidden) {
+    o.observe_error = Error{
+        creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::Transient : ErrorKind::Unknown,
+        creds.error().message};
+  } else {
+    o.credentials = observation_of(creds.error());
+  }
+}
+
+// ConfigMap sources, then YellowDog by deterministic names (reusing what cannot have changed unseen),
+// then what the extensions observe.
+net::awaitable<void> Reconciler::observe(Cycle& c) {
+  Observed& o = c.observed;
+  if (!c.yd || o.observe_error) co_return;
+  co_await observe_sources(kube_, o);
+  if (o.observe_error) co_return;
+  // Resync: the first observe of a key in this process, then at least every snapshot_max_age, reads
+  // everything again; in between observe reuses what cannot have changed unseen.
+  const TimePoint now = c.scope.now;
+  auto last_resync = resynced_.find(c.key);
+  const bool resync =
+      last_resync == resynced_.end() || now - last_resync->second >= options_.snapshot_max_age;
+  ObserveHints hints;
+  if (resync) {
+    snapshots_.erase(c.key);
+    addresses_.erase(c.key);
+  } else {
+    if (auto it = snapshots_.find(c.key); it != snapshots_.end()) {
+      if (options_.steady_snapshots && !c.deleting)
+        hints.snapshot = &it->second;
+      else
+        snapshots_.erase(it);
+    }
+    if (auto it = addresses_.find(c.key); it != addresses_.end()) hints.addresses = &it->second;
+    hints.reuse_settled_pools = options_.steady_snapshots;
+  }
+  auto stats = co_await observe_yellowdog(*c.yd, o, hints);
+  c.result.yellowdog_calls += stats.yellowdog_calls;
+  if (!o.observe_error) {
+    addresses_[c.key] = KnownAddresses{o.head, o.observability};
+    if (resync) resynced_[c.key] = now;  // a failed resync is tried again on the next reconcile
+  }
+  // Rejected keys may have been rotated since we cached them: read the Secret again next time.
+  if (o.credentials.state == CredentialsState::NotAuthorised)
+    if (auto ref = secret_ref_of(o.cluster)) credentials_.forget(*ref);
+  if (!c.observed_yellowdog()) co_return;
+  for (auto& p : c.passes) co_await p.pass->observe(c.scope, o);
+}
+
+void Reconciler::plan_actions(Cycle& c) {
+  for (auto& p : c.passes) p.pass->adjust_desired(c.scope, c.observed);
+  c.actions = plan(c.observed, c.scope.now);
+}
+
+// After plan, before act: extensions contribute or rewrite actions (DALiuGE: task env and userdata, and
+// the DIM's membership, so NMs of removed pools and cancelled workers are deregistered before their tasks
+// go). Their Events are emitted before act's.
+net::awaitable<void> Reconciler::adjust_actions(Cycle& c) {
+  if (c.observed_yellowdog())
+    for (auto& p : c.passes) co_await p.pass->adjust_actions(c.scope, c.observed, c.actions);
+  report_extensions(c);
+}
+
+net::awaitable<void> Reconciler::act_on(Cycle& c) {
+  ActContext ctx{kube_, c.yd.get(), events_, c.log, &c.observed.cluster, &c.observed};
+  c.acted = co_await act(ctx, c.actions);
+  c.result.yellowdog_calls += c.acted.yellowdog_calls;
+  c.result.acted = !only_requeue(c.actions);
+}
+
+// What act learned, applied to what the next observe reuses: a pool act provisioned is read by id from
+// now on (its CR target is the one asked for), a pool it resized (or tried to) has a stale CR target.
+void Reconciler::apply_learned(Cycle& c) {
+  for (const auto& p : c.acted.provisioned) remember_pool(c.observed, p.pool, p.target_instance_count);
+  for (const auto& id : c.acted.resized_pools) forget_compute_requirement(c.observed, id);
+}
+
+// Remember a steady full observation (plan only waits): the next poll can be one GET.
+void Reconciler::remember_snapshot(Cycle& c) {
+  if (!c.observed.observe_error && !c.acted.outcome.error && only_requeue(c.actions) && c.yd &&
+      !c.acted.object_gone)
+    snapshots_[c.key] = snapshot_of(c.observed);
+  else
+    snapshots_.erase(c.key);
+}
+
+api::RayDogClusterStatus Reconciler::status_of(Cycle& c) {
+  auto status = compute_status(c.observed, c.acted.outcome, c.cluster().status, c.scope.now);
+  for (Extension* e : extensions_) {
+    if (ExtensionPass* pass = c.pass_of(e))
+      pass->contribute_status(c.scope, c.observed, status);
+    else
+      e->withdraw_status(status);
+  }
+  return status;
+}
+
+// PATCH /status when it changed. False: the reconcile ends here (a conflict or a failed write decided
+// the requeue).
+net::awaitable<bool> Reconciler::write_status_step(Cycle& c) {
+  if (c.acted.object_gone) co_return true;
+  const api::RayDogClusterStatus status = status_of(c);
+  if (!status_changed(c.cluster().status, status)) co_return true;
+  auto err = co_await write_status(c.cluster(), c.cluster().status, status);
+  if (!err) {
+    c.result.status_written = true;
+    c.result.acted = true;
+    co_return true;
+  }
+  if (err->kind == ErrorKind::Conflict) {
+    c.result.next = ReconcileResult::Next::kRequeueAfter;
+    c.result.after = options_.conflict_requeue;
+    co_return false;
+  }
+  if (err->kind == ErrorKind::NotFound) co_return true;
+  c.log.warn("status write failed", {{"error", err->message}});
+  c.result.error = err;
+  c.result.next = ReconcileResult::Next::kRateLimited;
+  co_return false;
+}
+
+// What the work queue does next: an error's pacing, or plan's RequeueAfter (steady ones jittered, then
+// shortened to what the extensions need).
+void Reconciler::decide_requeue(Cycle& c) {
+  ReconcileResult& r = c.result;
+  const std::optional<Error>& err = c.acted.outcome.error ? c.acted.outcome.error : c.observed.observe_error;
   if (err) {
-    result.error = err;
+    r.error = err;
     switch (err->kind) {
       case ErrorKind::Conflict:
-        result.next = ReconcileResult::Next::kRequeueAfter;
-        result.after = options_.conflict_requeue;
+        r.next = ReconcileResult::Next::kRequeueAfter;
+        r.after = options_.conflict_requeue;
         break;
       case ErrorKind::NotFound:
-        result.next = ReconcileResult::Next::kRequeueAfter;
-        result.after = options_.plan.requeue_converging;
+        r.next = ReconcileResult::Next::kRequeueAfter;
+        r.after = options_.plan.requeue_converging;
         break;
       case ErrorKind::NotAuthorised:
       case ErrorKind::Invalid:
-        log.warn("reconcile failed", {{"error", err->message}});
-        result.next = ReconcileResult::Next::kRequeueAfter;
-        result.after = options_.plan.credentials_retry;
+        c.log.warn("reconcile failed", {{"error", err->message}});
+        r.next = ReconcileResult::Next::kRequeueAfter;
+        r.after = options_.plan.credentials_retry;
         break;
       default:
-        log.info("reconcile failed, backing off", {{"error", err->message}});
-        result.next = ReconcileResult::Next::kRateLimited;
+        c.log.info("reconcile failed, backing off", {{"error", err->message}});
+        r.next = ReconcileResult::Next::kRateLimited;
         break;
     }
-    co_return result;
+    return;
   }
-  if (acted.requeue_after) {
-    result.next = ReconcileResult::Next::kRequeueAfter;
-    result.after = *acted.requeue_after >= options_.plan.requeue_steady ? jittered(*acted.requeue_after, rng_)
-                                                                        : *acted.requeue_after;
-    if (dlg_on)
-      result.after =
-          daliuge_.remember_steady(key, cluster.metadata.generation.value_or(0), result.after, now);
+  if (c.acted.requeue_after) {
+    r.next = ReconcileResult::Next::kRequeueAfter;
+    const Millis after = *c.acted.requeue_after >= options_.plan.requeue_steady
+                             ? jittered(*c.acted.requeue_after, rng_)
+                             : *c.acted.requeue_after;
+    r.after = after;
+    for (auto& p : c.passes) r.after = std::min(r.after, p.pass->pace(c.scope, after));
   }
-  log.debug("reconciled", {{"actions", actions.size()}, {"yellowdogCalls", result.yellowdog_calls}});
-  co_return result;
+  c.log.debug("reconciled", {{"actions", c.actions.size()}, {"yellowdogCalls", r.yellowdog_calls}});
 }
 
-net::awaitable<ReconcileResult> Reconciler::dim_check(std::string key, const api::RayDogCluster& cluster,
-                                                      Millis next, TimePoint now) {
-  ReconcileResult result;
-  result.next = ReconcileResult::Next::kRequeueAfter;
-  result.after = next;
-  auto input = daliuge_.last_input(key);
-  if (!input) co_return result;
-  auto dlg = co_await daliuge_.sync(key, std::move(*input), nullptr, now);
+void Reconciler::report_extensions(Cycle& c) {
+  c.result.yellowdog_calls += c.report.yellowdog_calls;
+  c.report.yellowdog_calls = 0;
   if (events_)
-    for (const auto& e : dlg.events) events_->emit(cluster, e.type, e.reason, e.message);
-  api::RayDogClusterStatus status = cluster.status.value_or(api::RayDogClusterStatus{});
-  const std::optional<daliuge::SyncResult> got = std::move(dlg);
-  daliuge::merge_status(status, cluster.status, got, true, now);
-  if (status_changed(cluster.status, status)) {
-    if (auto err = co_await write_status(cluster, cluster.status, status)) {
-      if (err->kind == ErrorKind::Conflict) {
-        result.after = options_.conflict_requeue;
-      } else if (err->kind != ErrorKind::NotFound) {
-        result.error = err;
-        result.next = ReconcileResult::Next::kRateLimited;
-      }
-    } else {
-      result.status_written = true;
-      result.acted = true;
-    }
-  }
-  co_return result;
+    for (const auto& e : c.report.events) events_->emit(c.cluster(), e.type, e.reason, e.message);
+  c.report.events.clear();
+}
+
+net::awaitable<std::optional<Error>> Reconciler::write_status(
+    const api::RayDogCluster& cluster, const std::optional<api::RayDogClusterStatus>& previous,
+    const api::RayDogClusterStatus& status) {
+  json before = previous ? json(*previous) : json::object();
+  json after = status;
+  const json patch = {{"status", merge_patch_between(before, after)}};
+  const std::string subresource = "status";
+  auto r = co_await patch_cluster(kube_, cluster, patch, subresource);
+  if (!r) co_return classify(r.error());
+  co_return std::nullopt;
 }
 
 }  // namespace raydog::reconcile

@@ -1,6 +1,8 @@
 #pragma once
 // One reconcile of one RayDogCluster key: observe -> plan (pure) -> act -> status (pure) -> PATCH /status
-// only when it changed. Returns what the work queue should do next. Logs carry object + reconcileID.
+// only when it changed, as an ordered list of named steps (reconciler.cpp); extensions (extension.hpp) are
+// called at fixed points between them. Returns what the work queue should do next. Logs carry object +
+// reconcileID.
 //
 // Per key, the reconciler remembers at most one thing across reconciles: the last full observation of a
 // steady cluster (Snapshot), so a steady reconcile costs one YellowDog call. Losing it (restart) costs a
@@ -15,10 +17,10 @@
 #include <random>
 #include <string>
 
-#include "controller/daliuge/registrar.hpp"
 #include "controller/kube/rest.hpp"
 #include "controller/reconcile/act.hpp"
 #include "controller/reconcile/credentials.hpp"
+#include "controller/reconcile/extension.hpp"
 #include "controller/reconcile/observe.hpp"
 
 namespace raydog::reconcile {
@@ -58,25 +60,40 @@ class Reconciler {
  public:
   // The cluster object by key from the informer cache (nullopt: deleted).
   using Lookup = std::function<std::optional<nlohmann::json>(const std::string& key)>;
-  // Wraps a freshly made client (tests use it to count or fail calls); may be empty.
+  // `extensions` are called in order at the loop's fixed points; they must outlive the reconciler.
   Reconciler(kube::Api& kube, Lookup lookup, ClientCache& clients, EventSink* events,
-             ReconcilerOptions options);
+             ReconcilerOptions options, Extensions extensions = {});
 
   net::awaitable<ReconcileResult> reconcile(std::string key);
 
   // Time source (tests may move time forward).
   std::function<TimePoint()> now = [] { return Clock::now(); };
   std::size_t snapshots() const { return snapshots_.size(); }
-  // DALiuGE membership (controller/daliuge): metrics binding, tests.
-  daliuge::Registrar& daliuge_registrar() { return daliuge_; }
 
  private:
+  struct Cycle;  // one reconcile in progress (reconciler.cpp)
+
+  // The steps of reconcile(), in order.
+  void forget(const std::string& key);
+  void decode(Cycle& c, const nlohmann::json& object);
+  void validate(Cycle& c);
+  void begin_extensions(Cycle& c);
+  net::awaitable<bool> side_work(Cycle& c);
+  net::awaitable<void> read_credentials(Cycle& c);
+  net::awaitable<void> observe(Cycle& c);
+  void plan_actions(Cycle& c);
+  net::awaitable<void> adjust_actions(Cycle& c);
+  net::awaitable<void> act_on(Cycle& c);
+  void apply_learned(Cycle& c);
+  void remember_snapshot(Cycle& c);
+  api::RayDogClusterStatus status_of(Cycle& c);
+  net::awaitable<bool> write_status_step(Cycle& c);
+  void decide_requeue(Cycle& c);
+
+  void report_extensions(Cycle& c);
   net::awaitable<std::optional<Error>> write_status(const api::RayDogCluster& cluster,
                                                     const std::optional<api::RayDogClusterStatus>& previous,
                                                     const api::RayDogClusterStatus& status);
-  // A DIM-only pass between full reconciles of a steady DALiuGE cluster: no YellowDog call.
-  net::awaitable<ReconcileResult> dim_check(std::string key, const api::RayDogCluster& cluster, Millis next,
-                                            TimePoint now);
 
   kube::Api& kube_;
   Lookup lookup_;
@@ -87,7 +104,7 @@ class Reconciler {
   std::map<std::string, KnownAddresses> addresses_;  // head/observability node addresses per key
   std::map<std::string, TimePoint> resynced_;        // last observe that reused nothing, per key
   CredentialsCache credentials_;
-  daliuge::Registrar daliuge_;
+  Extensions extensions_;
   std::mt19937 rng_{std::random_device{}()};
   std::uint64_t reconcile_serial_ = 0;
 };

@@ -11,7 +11,7 @@ namespace raydog::reconcile::scripts {
 std::string_view head();
 std::string_view worker();
 std::string_view observability();
-// Ubuntu 22.04 node setup: Ray venv at /opt/yellowdog/agent/venv, daliuge-engine==$DLG_VERSION if set.
+// Ubuntu 22.04 node setup: Ray venv at /opt/yellowdog/agent/venv, the DALiuGE engine at $DLG_VERSION if set.
 std::string_view userdata_script();
 std::string_view default_script(api::names::TaskKind kind);
 

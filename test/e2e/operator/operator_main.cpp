@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "controller/reconcile/controller.hpp"
+#include "controller/wiring.hpp"
 #include "test/e2e/operator/faulty_yellowdog.hpp"
 
 int main(int argc, char** argv) {
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
-  auto options = raydog::reconcile::parse_controller_flags(args);
+  auto options = raydog::cli::parse_controller_flags(args);
   if (!options) {
     std::cerr << options.error() << "\n";
     return 2;
@@ -46,5 +46,5 @@ int main(int argc, char** argv) {
       std::rename((ports_file + ".tmp").c_str(), ports_file.c_str());
     };
   }
-  return raydog::reconcile::run_controller(*options);
+  return raydog::wiring::run_controller(*options);
 }
