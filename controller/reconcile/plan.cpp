@@ -23,7 +23,7 @@ std::optional<TimePoint> ts(const std::optional<std::string>& s) {
 }
 
 Millis build_timeout_of(const api::RayDogCluster& c) {
-  auto d = api::parse_go_duration(c.spec.build_timeout.value_or(std::string(api::kDefaultBuildTimeout)));
+  auto d = c.spec.build_timeout.value_or(std::string(api::kDefaultBuildTimeout)).parsed();
   if (!d || d->count() <= 0) return std::chrono::minutes(10);
   return std::chrono::duration_cast<Millis>(*d);
 }
@@ -177,7 +177,7 @@ bool head_ever_started(const Observed& o, const yd::WorkRequirement& wr) {
 
 std::optional<Millis> lifetime_of(const api::RayDogCluster& c) {
   if (!c.spec.lifetime) return std::nullopt;
-  auto d = api::parse_go_duration(*c.spec.lifetime);
+  auto d = c.spec.lifetime->parsed();
   if (!d || d->count() <= 0) return std::nullopt;
   return std::chrono::duration_cast<Millis>(*d);
 }
