@@ -1,5 +1,8 @@
 #include "api/defaults.hpp"
 
+#include <functional>
+
+#include "api/crd.hpp"
 #include "api/json.hpp"
 
 namespace raydog::api {
@@ -41,31 +44,20 @@ void apply_at(json& node, const std::vector<std::string>& parts, size_t i, const
 
 }  // namespace
 
+// Read off the schema, whose `default:` keywords come from the Default{} of each field (fields.hpp). Depth
+// first, so an object's default ({}) comes before the defaults of its fields.
 const std::vector<DefaultRule>& default_table() {
   static const std::vector<DefaultRule> table = [] {
-    std::vector<DefaultRule> t = {
-        {"spec.yellowdog.apiURL", std::string(kDefaultApiUrl)},
-        {"spec.yellowdog.credentialsSecretRef.keyIdKey", std::string(kDefaultKeyIdKey)},
-        {"spec.yellowdog.credentialsSecretRef.keySecretKey", std::string(kDefaultKeySecretKey)},
-        {"spec.buildTimeout", std::string(kDefaultBuildTimeout)},
-        {"spec.suspend", false},
-        {"spec.deletionPolicy", std::string(to_string(kDefaultDeletionPolicy))},
-        {"spec.observability.enabled", false},
-        {"spec.daliuge.enabled", false},
-        // `ports: {}` first, so the four port defaults below apply to it (the API server defaults the
-        // fields of a defaulted object too).
-        {"spec.daliuge.ports", json::object()},
-        {"spec.daliuge.ports.dim", kDefaultDimPort},
-        {"spec.daliuge.ports.nm", kDefaultNmPort},
-        {"spec.daliuge.ports.events", kDefaultEventsPort},
-        {"spec.daliuge.ports.rpc", kDefaultRpcPort},
-        {"spec.daliuge.root", std::string(kDefaultDlgRoot)},
-        {"spec.daliuge.nmOnHead", false},
-        {"spec.daliuge.dimAddress", std::string(to_string(kDefaultDimAddress))},
-        {"spec.daliuge.membershipPolicy", std::string(to_string(kDefaultMembershipPolicy))},
+    std::vector<DefaultRule> t;
+    std::function<void(const json&, const std::string&)> walk = [&](const json& node,
+                                                                    const std::string& path) {
+      if (node.contains("default")) t.push_back({path, node["default"]});
+      if (node.contains("properties"))
+        for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
+          walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
+      if (node.contains("items")) walk(node["items"], path + "[]");
     };
-    for (const char* node : {"spec.head", "spec.observability", "spec.workerPools[]"})
-      t.push_back({std::string(node) + ".metricsEnabled", false});
+    walk(open_api_schema(), "");
     return t;
   }();
   return table;

@@ -1,7 +1,9 @@
 #pragma once
-// Defaulting: the values a field takes when the user leaves it out. ONE table (default_table()) feeds both
-// the CRD schema's `default:` keywords (crd.cpp), which the API server applies, and apply_defaults() here,
-// which applies them the same way for code that did not come through an API server (tests, `validate`).
+// Defaulting: the values a field takes when the user leaves it out. Each is declared once, with its field
+// (Default{} in fields.hpp): it becomes the CRD schema's `default:` keyword, which the API server applies,
+// and an entry of default_table(), which apply_defaults() here applies the same way for code that did not
+// come through an API server (tests, `validate`). The constants below are the values, for code that reads a
+// field that may be absent (value_or).
 //
 // Semantics are the API server's: a default is applied only when the field's parent object exists (no
 // `observability` block => no `observability.enabled`), and a field explicitly set is never changed.
@@ -36,7 +38,7 @@ struct DefaultRule {
   nlohmann::json value;
 };
 
-// Every default of the v1alpha1 schema.
+// Every default of the v1alpha1 schema (read off the schema).
 const std::vector<DefaultRule>& default_table();
 
 // Applies the table to a resource's JSON (the whole object: {"spec": {...}, ...}).

@@ -50,6 +50,14 @@ std::uint64_t split_fraction(std::uint64_t v, int prec, std::string& frac) {
 }  // namespace
 
 // A transcription of Go's time.ParseDuration, so manifests mean what Kubernetes users expect.
+Duration::Duration(std::string text) : text_(std::move(text)) {
+  auto d = parse_go_duration(text_);
+  if (d)
+    parsed_ = *d;
+  else
+    error_ = d.error();
+}
+
 Result<Nanos, std::string> parse_go_duration(std::string_view orig) {
   std::string_view s = orig;
   bool neg = false;

@@ -3,6 +3,9 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <type_traits>
+
+#include "api/fields.hpp"
 
 namespace raydog::api {
 namespace {
@@ -72,13 +75,9 @@ class ObjectReader {
     fn(*it, join_path(path_, key));
   }
 
-  // Marks keys that belong to a nested reader working on the same object (inline structs).
-  void claim(std::string_view key) { known_.insert(std::string(key)); }
-
-  template <class T, class Decode>
-  void opt(std::string_view key, std::optional<T>& out, Decode decode) {
-    field(key, [&](const json& v, const std::string& p) { out = decode(v, p, errors_); });
-  }
+  // Nested objects inherit the mode: a lenient status is lenient all the way down.
+  Unknown unknown() const { return unknown_; }
+  void ignore_unknown() { unknown_ = Unknown::Ignore; }
 
  private:
   const json& j_;
@@ -151,534 +150,242 @@ std::optional<std::vector<std::string>> get_string_list(const json& j, const std
   return out;
 }
 
-// Required-but-typed-as-plain string fields (names, map keys): absent stays "", validation reports it.
-void get_plain_string(ObjectReader& r, std::string_view key, std::string& out) {
-  r.field(key, [&](const json& v, const std::string& p) {
-    if (auto s = get_string(v, p, r.errors())) out = *s;
-  });
-}
+using StringMap = std::map<std::string, std::string>;
 
 template <class T>
-void put(json& j, std::string_view key, const std::optional<T>& v) {
-  if (v) j[std::string(key)] = *v;
-}
-void put(json& j, std::string_view key, const std::optional<DeletionPolicy>& v) {
-  if (v) j[std::string(key)] = std::string(to_string(*v));
-}
-void put(json& j, std::string_view key, const std::optional<Phase>& v) {
-  if (v) j[std::string(key)] = std::string(to_string(*v));
-}
-void put(json& j, std::string_view key, const std::optional<DimAddress>& v) {
-  if (v) j[std::string(key)] = std::string(to_string(*v));
-}
-void put(json& j, std::string_view key, const std::optional<MembershipPolicy>& v) {
-  if (v) j[std::string(key)] = std::string(to_string(*v));
+bool assign(std::optional<T> got, T& out) {
+  if (got) out = std::move(*got);
+  return got.has_value();
 }
 
-// ---- spec decoding ----
+// Fills a described struct from the object an ObjectReader walks; every problem goes to the reader's errors.
+class Decoder : public FieldVisitor {
+ public:
+  explicit Decoder(ObjectReader& r) : r_(r) {}
 
-ConfigMapKeySelector decode_cm_key(const json& j, const std::string& path, FieldErrors& errors) {
-  ConfigMapKeySelector out;
-  ObjectReader r(j, path, errors);
-  get_plain_string(r, "name", out.name);
-  get_plain_string(r, "key", out.key);
-  return out;
-}
-
-ValueSource decode_value_source(const json& j, const std::string& path, FieldErrors& errors) {
-  ValueSource out;
-  ObjectReader r(j, path, errors);
-  r.opt("configMapKeyRef", out.config_map_key_ref, decode_cm_key);
-  return out;
-}
-
-// NodeSpec fields are inline in head, observability and every worker pool: read them from the reader
-// of the enclosing object so that unknown-field detection sees one set of known keys.
-NodeSpec decode_node_fields(ObjectReader& r) {
-  NodeSpec out;
-  r.opt("computeRequirementTemplate", out.compute_requirement_template, get_string);
-  r.opt("imagesId", out.images_id, get_string);
-  r.opt("userData", out.user_data, get_string);
-  r.opt("userDataFrom", out.user_data_from, decode_value_source);
-  r.opt("startScript", out.start_script, get_string);
-  r.opt("startScriptFrom", out.start_script_from, decode_value_source);
-  r.opt("instanceTags", out.instance_tags, get_string_map);
-  r.opt("metricsEnabled", out.metrics_enabled, get_bool);
-  return out;
-}
-
-NodeSpec decode_node(const json& j, const std::string& path, FieldErrors& errors) {
-  ObjectReader r(j, path, errors);
-  return decode_node_fields(r);
-}
-
-WorkerPoolSpec decode_pool(const json& j, const std::string& path, FieldErrors& errors) {
-  WorkerPoolSpec out;
-  ObjectReader r(j, path, errors);
-  get_plain_string(r, "name", out.name);
-  r.opt("nodes", out.nodes, get_int32);
-  out.node = decode_node_fields(r);
-  return out;
-}
-
-std::optional<std::vector<WorkerPoolSpec>> decode_pools(const json& j, const std::string& path,
-                                                        FieldErrors& errors) {
-  if (!j.is_array()) {
-    errors.push_back({path, std::string("must be an array, got ") + type_name(j)});
-    return std::nullopt;
+  template <class T, class... O>
+  void field(std::string_view key, T& member, std::string_view, const O&...) {
+    r_.field(key, [&](const json& v, const std::string& p) { read(v, p, member); });
   }
-  std::vector<WorkerPoolSpec> out;
-  for (size_t i = 0; i < j.size(); ++i) out.push_back(decode_pool(j[i], index_path(path, i), errors));
-  return out;
-}
+  // Inline fields share the enclosing reader, so unknown-field detection sees one set of known keys.
+  template <class T, class... O>
+  void embed(T& member, const O&...) {
+    describe(*this, member);
+  }
+  void constant(std::string_view key, std::string_view value, std::string_view) {
+    r_.field(key, [&](const json& v, const std::string& p) {
+      if (auto s = get_string(v, p, errors()); s && *s != value)
+        errors().push_back({p, "must be " + std::string(value) + ", got \"" + *s + "\""});
+    });
+  }
+  void ignore_unknown_fields() { r_.ignore_unknown(); }
 
-ObservabilitySpec decode_observability(const json& j, const std::string& path, FieldErrors& errors) {
-  ObservabilitySpec out;
-  ObjectReader r(j, path, errors);
-  r.opt("enabled", out.enabled, get_bool);
-  out.node = decode_node_fields(r);
-  return out;
-}
+  // Whether `out` got a value (a struct always does: its own fields report their problems).
+  template <class T>
+  bool read(const json& j, const std::string& p, T& out) {
+    if constexpr (IsOptional<T>::value) {
+      typename T::value_type v{};
+      if (!read(j, p, v)) return false;
+      out = std::move(v);
+      return true;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      return assign(get_string(j, p, errors()), out);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return assign(get_bool(j, p, errors()), out);
+    } else if constexpr (std::is_same_v<T, std::int32_t>) {
+      return assign(get_int32(j, p, errors()), out);
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      return assign(get_int64(j, p, errors()), out);
+    } else if constexpr (std::is_same_v<T, Duration>) {
+      auto s = get_string(j, p, errors());
+      if (s) out = Duration(std::move(*s));  // parsed here, once
+      return s.has_value();
+    } else if constexpr (SpelledEnum<T>) {
+      return read_enum(j, p, out);
+    } else if constexpr (std::is_same_v<T, StringMap>) {
+      return assign(get_string_map(j, p, errors()), out);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      return assign(get_string_list(j, p, errors()), out);
+    } else if constexpr (IsVector<T>::value) {
+      if (!j.is_array()) {
+        errors().push_back({p, std::string("must be an array, got ") + type_name(j)});
+        return false;
+      }
+      for (size_t i = 0; i < j.size(); ++i) read(j[i], index_path(p, i), out.emplace_back());
+      return true;
+    } else {
+      ObjectReader child(j, p, errors(), r_.unknown());
+      Decoder d(child);
+      describe(d, out);
+      return true;
+    }
+  }
 
-CredentialsSecretRef decode_secret_ref(const json& j, const std::string& path, FieldErrors& errors) {
-  CredentialsSecretRef out;
-  ObjectReader r(j, path, errors);
-  get_plain_string(r, "name", out.name);
-  r.opt("keyIdKey", out.key_id_key, get_string);
-  r.opt("keySecretKey", out.key_secret_key, get_string);
-  return out;
-}
+ private:
+  FieldErrors& errors() { return r_.errors(); }
 
-YellowDogSpec decode_yellowdog(const json& j, const std::string& path, FieldErrors& errors) {
-  YellowDogSpec out;
-  ObjectReader r(j, path, errors);
-  r.opt("apiURL", out.api_url, get_string);
-  r.opt("credentialsSecretRef", out.credentials_secret_ref, decode_secret_ref);
-  r.opt("namespace", out.namespace_name, get_string);
-  r.opt("tag", out.tag, get_string);
-  return out;
-}
+  template <SpelledEnum E>
+  bool read_enum(const json& j, const std::string& p, E& out) {
+    auto s = get_string(j, p, errors());
+    if (!s) return false;
+    if (auto e = enum_from_string<E>(*s)) {
+      out = *e;
+      return true;
+    }
+    // A user's spec is told what it may say; the operator's own status only which value it does not know.
+    std::string message = "unsupported value \"" + *s + "\"";
+    if (r_.unknown() == ObjectReader::Unknown::Reject) {
+      std::string allowed;
+      for (auto name : Spellings<E>::names) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+      message += ": must be one of " + allowed;
+    }
+    errors().push_back({p, std::move(message)});
+    return false;
+  }
 
-std::optional<DeletionPolicy> get_deletion_policy(const json& j, const std::string& path,
-                                                  FieldErrors& errors) {
-  auto s = get_string(j, path, errors);
-  if (!s) return std::nullopt;
-  if (auto p = deletion_policy_from_string(*s)) return p;
-  errors.push_back({path, "unsupported value \"" + *s + "\": must be one of Delete, Orphan"});
-  return std::nullopt;
-}
-
-std::optional<DimAddress> get_dim_address(const json& j, const std::string& path, FieldErrors& errors) {
-  auto s = get_string(j, path, errors);
-  if (!s) return std::nullopt;
-  if (auto a = dim_address_from_string(*s)) return a;
-  errors.push_back({path, "unsupported value \"" + *s + "\": must be one of Private, Public"});
-  return std::nullopt;
-}
-
-std::optional<MembershipPolicy> get_membership_policy(const json& j, const std::string& path,
-                                                      FieldErrors& errors) {
-  auto s = get_string(j, path, errors);
-  if (!s) return std::nullopt;
-  if (auto p = membership_policy_from_string(*s)) return p;
-  errors.push_back({path, "unsupported value \"" + *s + "\": must be one of Immediate, WhenIdle"});
-  return std::nullopt;
-}
-
-DaliugePorts decode_daliuge_ports(const json& j, const std::string& path, FieldErrors& errors) {
-  DaliugePorts out;
-  ObjectReader r(j, path, errors);
-  r.opt("dim", out.dim, get_int32);
-  r.opt("nm", out.nm, get_int32);
-  r.opt("events", out.events, get_int32);
-  r.opt("rpc", out.rpc, get_int32);
-  return out;
-}
-
-DaliugeSpec decode_daliuge(const json& j, const std::string& path, FieldErrors& errors) {
-  DaliugeSpec out;
-  ObjectReader r(j, path, errors);
-  r.opt("enabled", out.enabled, get_bool);
-  r.opt("version", out.version, get_string);
-  r.opt("ports", out.ports, decode_daliuge_ports);
-  r.opt("root", out.root, get_string);
-  r.opt("nmOnHead", out.nm_on_head, get_bool);
-  r.opt("dimAddress", out.dim_address, get_dim_address);
-  r.opt("membershipPolicy", out.membership_policy, get_membership_policy);
-  r.opt("maxDeferral", out.max_deferral, get_string);
-  return out;
-}
-
-// ---- status decoding (unknown fields ignored, see json.hpp) ----
-
-constexpr auto kLenient = ObjectReader::Unknown::Ignore;
-
-Condition decode_condition(const json& j, const std::string& path, FieldErrors& errors) {
-  Condition out;
-  ObjectReader r(j, path, errors, kLenient);
-  get_plain_string(r, "type", out.type);
-  get_plain_string(r, "status", out.status);
-  get_plain_string(r, "reason", out.reason);
-  get_plain_string(r, "message", out.message);
-  get_plain_string(r, "lastTransitionTime", out.last_transition_time);
-  r.opt("observedGeneration", out.observed_generation, get_int64);
-  return out;
-}
-
-WorkRequirementStatus decode_wr_status(const json& j, const std::string& path, FieldErrors& errors) {
-  WorkRequirementStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("id", out.id, get_string);
-  r.opt("name", out.name, get_string);
-  r.opt("status", out.status, get_string);
-  return out;
-}
-
-HeadStatus decode_head_status(const json& j, const std::string& path, FieldErrors& errors) {
-  HeadStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("privateIP", out.private_ip, get_string);
-  r.opt("publicIP", out.public_ip, get_string);
-  r.opt("taskId", out.task_id, get_string);
-  r.opt("nodeId", out.node_id, get_string);
-  r.opt("workerPoolId", out.worker_pool_id, get_string);
-  r.opt("taskStatus", out.task_status, get_string);
-  return out;
-}
-
-ObservabilityStatus decode_obs_status(const json& j, const std::string& path, FieldErrors& errors) {
-  ObservabilityStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("privateIP", out.private_ip, get_string);
-  r.opt("publicIP", out.public_ip, get_string);
-  r.opt("grafanaURL", out.grafana_url, get_string);
-  r.opt("prometheusURL", out.prometheus_url, get_string);
-  return out;
-}
-
-EndpointsStatus decode_endpoints(const json& j, const std::string& path, FieldErrors& errors) {
-  EndpointsStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("client", out.client, get_string);
-  r.opt("dashboard", out.dashboard, get_string);
-  r.opt("gcs", out.gcs, get_string);
-  return out;
-}
-
-WorkerPoolStatus decode_pool_status(const json& j, const std::string& path, FieldErrors& errors) {
-  WorkerPoolStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  get_plain_string(r, "name", out.name);
-  r.opt("workerPoolId", out.worker_pool_id, get_string);
-  r.opt("computeRequirementId", out.compute_requirement_id, get_string);
-  r.opt("taskGroupId", out.task_group_id, get_string);
-  r.opt("workerTag", out.worker_tag, get_string);
-  r.opt("desiredNodes", out.desired_nodes, get_int32);
-  r.opt("registeredNodes", out.registered_nodes, get_int32);
-  r.opt("readyNodes", out.ready_nodes, get_int32);
-  r.opt("failedTasks", out.failed_tasks, get_int32);
-  r.opt("poolStatus", out.pool_status, get_string);
-  r.opt("health", out.health, get_string);
-  r.opt("message", out.message, get_string);
-  return out;
-}
-
-DaliugeNodeStatus decode_daliuge_node(const json& j, const std::string& path, FieldErrors& errors) {
-  DaliugeNodeStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  get_plain_string(r, "ip", out.ip);
-  r.opt("pool", out.pool, get_string);
-  r.opt("url", out.url, get_string);
-  r.opt("state", out.state, get_string);
-  r.opt("message", out.message, get_string);
-  return out;
-}
+  ObjectReader& r_;
+};
 
 template <class T>
-void decode_list(ObjectReader& r, std::string_view key, std::vector<T>& out,
-                 T (*decode)(const json&, const std::string&, FieldErrors&)) {
-  r.field(key, [&](const json& v, const std::string& p) {
-    if (!v.is_array()) {
-      r.errors().push_back({p, std::string("must be an array, got ") + type_name(v)});
-      return;
-    }
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(decode(v[i], index_path(p, i), r.errors()));
-  });
+T decode_object(const json& j, const std::string& path, FieldErrors& errors) {
+  T out;
+  ObjectReader r(j, path, errors);
+  Decoder d(r);
+  describe(d, out);
+  return out;
 }
 
-DaliugeStatus decode_daliuge_status(const json& j, const std::string& path, FieldErrors& errors) {
-  DaliugeStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("dimURL", out.dim_url, get_string);
-  r.opt("dimPublicURL", out.dim_public_url, get_string);
-  r.opt("desiredNodeManagers", out.desired_node_managers, get_int32);
-  r.opt("registeredNodeManagers", out.registered_node_managers, get_int32);
-  decode_list(r, "nodeManagers", out.node_managers, decode_daliuge_node);
-  return out;
+json encode(const auto& v);
+
+// Writes a described struct's fields into a JSON object: absent optionals and empty plain lists are omitted.
+class Encoder : public FieldVisitor {
+ public:
+  explicit Encoder(json& j) : j_(j) {}
+
+  template <class T, class... O>
+  void field(std::string_view key, const T& member, std::string_view, const O&...) {
+    if constexpr (IsOptional<T>::value) {
+      if (member) j_[std::string(key)] = encode(*member);
+    } else if constexpr (IsVector<T>::value || field::has<field::OmitEmpty, O...>) {
+      if (!member.empty()) j_[std::string(key)] = encode(member);
+    } else {
+      j_[std::string(key)] = encode(member);
+    }
+  }
+  template <class T, class... O>
+  void embed(const T& member, const O&...) {
+    describe(*this, member);
+  }
+  void constant(std::string_view key, std::string_view value, std::string_view) {
+    j_[std::string(key)] = value;
+  }
+
+ private:
+  json& j_;
+};
+
+json encode(const auto& v) {
+  using T = std::decay_t<decltype(v)>;
+  if constexpr (std::is_same_v<T, Duration>) {
+    return v.text();
+  } else if constexpr (SpelledEnum<T>) {
+    return to_string(v);
+  } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string> ||
+                       std::is_same_v<T, StringMap> || std::is_same_v<T, std::vector<std::string>>) {
+    return v;
+  } else if constexpr (IsVector<T>::value) {
+    json a = json::array();
+    for (const auto& item : v) a.push_back(encode(item));
+    return a;
+  } else {
+    json o = json::object();
+    Encoder e(o);
+    describe(e, v);
+    return o;
+  }
 }
 
 }  // namespace
 
-// ---- encoding ----
-
+// The JSON of every described type is encode(); nlohmann finds these through ADL.
 void to_json(json& j, const ConfigMapKeySelector& v) {
-  j = json{{"name", v.name}, {"key", v.key}};
+  j = encode(v);
 }
-
 void to_json(json& j, const ValueSource& v) {
-  j = json::object();
-  put(j, "configMapKeyRef", v.config_map_key_ref);
+  j = encode(v);
 }
-
 void to_json(json& j, const NodeSpec& v) {
-  if (!j.is_object()) j = json::object();  // inline: may add to an object that already has fields
-  put(j, "computeRequirementTemplate", v.compute_requirement_template);
-  put(j, "imagesId", v.images_id);
-  put(j, "userData", v.user_data);
-  put(j, "userDataFrom", v.user_data_from);
-  put(j, "startScript", v.start_script);
-  put(j, "startScriptFrom", v.start_script_from);
-  put(j, "instanceTags", v.instance_tags);
-  put(j, "metricsEnabled", v.metrics_enabled);
+  j = encode(v);
 }
-
 void to_json(json& j, const WorkerPoolSpec& v) {
-  j = json{{"name", v.name}};
-  put(j, "nodes", v.nodes);
-  to_json(j, v.node);
+  j = encode(v);
 }
-
 void to_json(json& j, const ObservabilitySpec& v) {
-  j = json::object();
-  put(j, "enabled", v.enabled);
-  to_json(j, v.node);
+  j = encode(v);
 }
-
 void to_json(json& j, const CredentialsSecretRef& v) {
-  j = json{{"name", v.name}};
-  put(j, "keyIdKey", v.key_id_key);
-  put(j, "keySecretKey", v.key_secret_key);
+  j = encode(v);
 }
-
 void to_json(json& j, const YellowDogSpec& v) {
-  j = json::object();
-  put(j, "apiURL", v.api_url);
-  put(j, "credentialsSecretRef", v.credentials_secret_ref);
-  put(j, "namespace", v.namespace_name);
-  put(j, "tag", v.tag);
+  j = encode(v);
 }
-
 void to_json(json& j, const DaliugePorts& v) {
-  j = json::object();
-  put(j, "dim", v.dim);
-  put(j, "nm", v.nm);
-  put(j, "events", v.events);
-  put(j, "rpc", v.rpc);
+  j = encode(v);
 }
-
 void to_json(json& j, const DaliugeSpec& v) {
-  j = json::object();
-  put(j, "enabled", v.enabled);
-  put(j, "version", v.version);
-  put(j, "ports", v.ports);
-  put(j, "root", v.root);
-  put(j, "nmOnHead", v.nm_on_head);
-  put(j, "dimAddress", v.dim_address);
-  put(j, "membershipPolicy", v.membership_policy);
-  put(j, "maxDeferral", v.max_deferral);
+  j = encode(v);
 }
-
 void to_json(json& j, const RayDogClusterSpec& v) {
-  j = json::object();
-  put(j, "yellowdog", v.yellowdog);
-  put(j, "lifetime", v.lifetime);
-  put(j, "buildTimeout", v.build_timeout);
-  put(j, "head", v.head);
-  put(j, "observability", v.observability);
-  put(j, "workerPools", v.worker_pools);
-  put(j, "suspend", v.suspend);
-  put(j, "deletionPolicy", v.deletion_policy);
-  put(j, "daliuge", v.daliuge);
+  j = encode(v);
 }
-
 void to_json(json& j, const Condition& v) {
-  j = json{{"type", v.type},
-           {"status", v.status},
-           {"reason", v.reason},
-           {"message", v.message},
-           {"lastTransitionTime", v.last_transition_time}};
-  put(j, "observedGeneration", v.observed_generation);
+  j = encode(v);
 }
-
 void to_json(json& j, const WorkRequirementStatus& v) {
-  j = json::object();
-  put(j, "id", v.id);
-  put(j, "name", v.name);
-  put(j, "status", v.status);
+  j = encode(v);
 }
-
 void to_json(json& j, const HeadStatus& v) {
-  j = json::object();
-  put(j, "privateIP", v.private_ip);
-  put(j, "publicIP", v.public_ip);
-  put(j, "taskId", v.task_id);
-  put(j, "nodeId", v.node_id);
-  put(j, "workerPoolId", v.worker_pool_id);
-  put(j, "taskStatus", v.task_status);
+  j = encode(v);
 }
-
 void to_json(json& j, const ObservabilityStatus& v) {
-  j = json::object();
-  put(j, "privateIP", v.private_ip);
-  put(j, "publicIP", v.public_ip);
-  put(j, "grafanaURL", v.grafana_url);
-  put(j, "prometheusURL", v.prometheus_url);
+  j = encode(v);
 }
-
 void to_json(json& j, const EndpointsStatus& v) {
-  j = json::object();
-  put(j, "client", v.client);
-  put(j, "dashboard", v.dashboard);
-  put(j, "gcs", v.gcs);
+  j = encode(v);
 }
-
 void to_json(json& j, const WorkerPoolStatus& v) {
-  j = json{{"name", v.name}};
-  put(j, "workerPoolId", v.worker_pool_id);
-  put(j, "computeRequirementId", v.compute_requirement_id);
-  put(j, "taskGroupId", v.task_group_id);
-  put(j, "workerTag", v.worker_tag);
-  put(j, "desiredNodes", v.desired_nodes);
-  put(j, "registeredNodes", v.registered_nodes);
-  put(j, "readyNodes", v.ready_nodes);
-  put(j, "failedTasks", v.failed_tasks);
-  put(j, "poolStatus", v.pool_status);
-  put(j, "health", v.health);
-  put(j, "message", v.message);
+  j = encode(v);
 }
-
 void to_json(json& j, const DaliugeNodeStatus& v) {
-  j = json{{"ip", v.ip}};
-  put(j, "pool", v.pool);
-  put(j, "url", v.url);
-  put(j, "state", v.state);
-  put(j, "message", v.message);
+  j = encode(v);
 }
-
 void to_json(json& j, const DaliugeStatus& v) {
-  j = json::object();
-  put(j, "dimURL", v.dim_url);
-  put(j, "dimPublicURL", v.dim_public_url);
-  put(j, "desiredNodeManagers", v.desired_node_managers);
-  put(j, "registeredNodeManagers", v.registered_node_managers);
-  if (!v.node_managers.empty()) j["nodeManagers"] = v.node_managers;
+  j = encode(v);
 }
-
 void to_json(json& j, const RayDogClusterStatus& v) {
-  j = json::object();
-  put(j, "observedGeneration", v.observed_generation);
-  put(j, "phase", v.phase);
-  put(j, "workRequirement", v.work_requirement);
-  put(j, "head", v.head);
-  put(j, "observability", v.observability);
-  put(j, "endpoints", v.endpoints);
-  if (!v.worker_pools.empty()) j["workerPools"] = v.worker_pools;
-  put(j, "desiredWorkers", v.desired_workers);
-  put(j, "readyWorkers", v.ready_workers);
-  put(j, "daliuge", v.daliuge);
-  if (!v.conditions.empty()) j["conditions"] = v.conditions;
+  j = encode(v);
 }
-
 void to_json(json& j, const ObjectMeta& v) {
-  j = json::object();
-  if (!v.name.empty()) j["name"] = v.name;
-  put(j, "namespace", v.namespace_name);
-  put(j, "uid", v.uid);
-  put(j, "generation", v.generation);
-  put(j, "resourceVersion", v.resource_version);
-  put(j, "creationTimestamp", v.creation_timestamp);
-  put(j, "deletionTimestamp", v.deletion_timestamp);
-  put(j, "labels", v.labels);
-  put(j, "annotations", v.annotations);
-  put(j, "finalizers", v.finalizers);
+  j = encode(v);
 }
-
 void to_json(json& j, const RayDogCluster& v) {
-  j = json{{"apiVersion", kApiVersion}, {"kind", kKind}, {"metadata", v.metadata}, {"spec", v.spec}};
-  put(j, "status", v.status);
+  j = encode(v);
 }
-
-// ---- decoding ----
 
 RayDogClusterSpec decode_spec(const json& j, const std::string& path, FieldErrors& errors) {
-  RayDogClusterSpec out;
-  ObjectReader r(j, path, errors);
-  r.opt("yellowdog", out.yellowdog, decode_yellowdog);
-  r.opt("lifetime", out.lifetime, get_string);
-  r.opt("buildTimeout", out.build_timeout, get_string);
-  r.opt("head", out.head, decode_node);
-  r.opt("observability", out.observability, decode_observability);
-  r.opt("workerPools", out.worker_pools, decode_pools);
-  r.opt("suspend", out.suspend, get_bool);
-  r.opt("deletionPolicy", out.deletion_policy, get_deletion_policy);
-  r.opt("daliuge", out.daliuge, decode_daliuge);
-  return out;
+  return decode_object<RayDogClusterSpec>(j, path, errors);
 }
 
 RayDogClusterStatus decode_status(const json& j, const std::string& path, FieldErrors& errors) {
-  RayDogClusterStatus out;
-  ObjectReader r(j, path, errors, kLenient);
-  r.opt("observedGeneration", out.observed_generation, get_int64);
-  r.field("phase", [&](const json& v, const std::string& p) {
-    auto s = get_string(v, p, errors);
-    if (!s) return;
-    out.phase = phase_from_string(*s);
-    if (!out.phase) errors.push_back({p, "unsupported value \"" + *s + "\""});
-  });
-  r.opt("workRequirement", out.work_requirement, decode_wr_status);
-  r.opt("head", out.head, decode_head_status);
-  r.opt("observability", out.observability, decode_obs_status);
-  r.opt("endpoints", out.endpoints, decode_endpoints);
-  decode_list(r, "workerPools", out.worker_pools, decode_pool_status);
-  r.opt("desiredWorkers", out.desired_workers, get_int32);
-  r.opt("readyWorkers", out.ready_workers, get_int32);
-  r.opt("daliuge", out.daliuge, decode_daliuge_status);
-  decode_list(r, "conditions", out.conditions, decode_condition);
-  return out;
+  return decode_object<RayDogClusterStatus>(j, path, errors);
 }
 
 ObjectMeta decode_metadata(const json& j, const std::string& path, FieldErrors& errors) {
-  ObjectMeta out;
-  ObjectReader r(j, path, errors, kLenient);
-  get_plain_string(r, "name", out.name);
-  r.opt("namespace", out.namespace_name, get_string);
-  r.opt("uid", out.uid, get_string);
-  r.opt("generation", out.generation, get_int64);
-  r.opt("resourceVersion", out.resource_version, get_string);
-  r.opt("creationTimestamp", out.creation_timestamp, get_string);
-  r.opt("deletionTimestamp", out.deletion_timestamp, get_string);
-  r.opt("labels", out.labels, get_string_map);
-  r.opt("annotations", out.annotations, get_string_map);
-  r.opt("finalizers", out.finalizers, get_string_list);
-  return out;
+  return decode_object<ObjectMeta>(j, path, errors);
 }
 
 RayDogCluster decode_cluster(const json& j, FieldErrors& errors) {
-  RayDogCluster out;
-  ObjectReader r(j, "", errors);
-  r.field("apiVersion", [&](const json& v, const std::string& p) {
-    if (auto s = get_string(v, p, errors); s && *s != kApiVersion)
-      errors.push_back({p, "must be " + std::string(kApiVersion) + ", got \"" + *s + "\""});
-  });
-  r.field("kind", [&](const json& v, const std::string& p) {
-    if (auto s = get_string(v, p, errors); s && *s != kKind)
-      errors.push_back({p, "must be " + std::string(kKind) + ", got \"" + *s + "\""});
-  });
-  r.field("metadata",
-          [&](const json& v, const std::string& p) { out.metadata = decode_metadata(v, p, errors); });
-  r.field("spec", [&](const json& v, const std::string& p) { out.spec = decode_spec(v, p, errors); });
-  r.opt("status", out.status, decode_status);
-  return out;
+  return decode_object<RayDogCluster>(j, "", errors);
 }
 
 Result<RayDogCluster, FieldErrors> cluster_from_json(const json& j) {

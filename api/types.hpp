@@ -7,13 +7,19 @@
 //   fills the fields that have a default, exactly as the API server does from the CRD schema.
 // - Status is written by the operator: scalars are optional (absent until known), lists are plain vectors
 //   that are omitted from JSON when empty (Kubernetes' omitempty).
-// - JSON (de)serialisation lives in json.hpp; validation in validation.hpp; YellowDog names in names.hpp.
+// - Every field's JSON name, documentation, schema constraints and default are declared once, in fields.hpp;
+//   JSON (json.hpp), defaults (defaults.hpp), the CRD schema (crd.hpp) and the field tables of api/README.md
+//   are all produced from there. Validation rules are in validation.hpp; YellowDog names in names.hpp.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "api/duration.hpp"
 
 namespace raydog::api {
 
@@ -111,15 +117,15 @@ struct DaliugeSpec {
   std::optional<bool> nm_on_head;                     // also run (and register) an NM on the head
   std::optional<DimAddress> dim_address;              // default Private
   std::optional<MembershipPolicy> membership_policy;  // default Immediate
-  std::optional<std::string> max_deferral;            // Go duration; only with WhenIdle (code default 10m)
+  std::optional<Duration> max_deferral;               // only with WhenIdle (code default 10m)
   bool operator==(const DaliugeSpec&) const = default;
 };
 
 struct RayDogClusterSpec {
-  std::optional<YellowDogSpec> yellowdog;    // required
-  std::optional<std::string> lifetime;       // Go duration; every task group's taskTimeout
-  std::optional<std::string> build_timeout;  // Go duration, default 10m
-  std::optional<NodeSpec> head;              // required
+  std::optional<YellowDogSpec> yellowdog;  // required
+  std::optional<Duration> lifetime;        // every task group's taskTimeout
+  std::optional<Duration> build_timeout;   // default 10m
+  std::optional<NodeSpec> head;            // required
   std::optional<ObservabilitySpec> observability;
   std::optional<std::vector<WorkerPoolSpec>> worker_pools;
   std::optional<bool> suspend;                    // default false
@@ -265,18 +271,43 @@ struct RayDogCluster {
   bool operator==(const RayDogCluster&) const = default;
 };
 
-// Enum spellings (the JSON values). from_string returns nullopt for an unknown spelling.
-std::string_view to_string(DeletionPolicy p);
-std::optional<DeletionPolicy> deletion_policy_from_string(std::string_view s);
-std::string_view to_string(Phase p);
-std::optional<Phase> phase_from_string(std::string_view s);
-const std::vector<std::string>& deletion_policy_values();
-const std::vector<std::string>& phase_values();
-std::string_view to_string(DimAddress a);
-std::optional<DimAddress> dim_address_from_string(std::string_view s);
-std::string_view to_string(MembershipPolicy p);
-std::optional<MembershipPolicy> membership_policy_from_string(std::string_view s);
-const std::vector<std::string>& dim_address_values();
-const std::vector<std::string>& membership_policy_values();
+// Enum spellings (the JSON values), in the order of the enumerators: one table per enum.
+template <class E>
+struct Spellings;
+template <>
+struct Spellings<DeletionPolicy> {
+  static constexpr std::array<std::string_view, 2> names = {"Delete", "Orphan"};
+};
+template <>
+struct Spellings<DimAddress> {
+  static constexpr std::array<std::string_view, 2> names = {"Private", "Public"};
+};
+template <>
+struct Spellings<MembershipPolicy> {
+  static constexpr std::array<std::string_view, 2> names = {"Immediate", "WhenIdle"};
+};
+template <>
+struct Spellings<Phase> {
+  static constexpr std::array<std::string_view, 7> names = {
+      "Pending", "Provisioning", "Running", "Degraded", "Suspended", "Failed", "Deleting"};
+};
+
+template <class E>
+concept SpelledEnum = std::is_enum_v<E> && requires {
+  Spellings<E>::names;
+};
+
+template <SpelledEnum E>
+constexpr std::string_view to_string(E e) {
+  return Spellings<E>::names[static_cast<size_t>(e)];
+}
+
+// nullopt for an unknown spelling.
+template <SpelledEnum E>
+constexpr std::optional<E> enum_from_string(std::string_view s) {
+  for (size_t i = 0; i < Spellings<E>::names.size(); ++i)
+    if (Spellings<E>::names[i] == s) return static_cast<E>(i);
+  return std::nullopt;
+}
 
 }  // namespace raydog::api

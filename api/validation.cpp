@@ -60,19 +60,21 @@ class Checker {
     if (v && v->empty()) fail(path, "must not be empty");
   }
 
-  void duration(const std::string& path, const std::optional<std::string>& v) {
+  // Parsed at decode (Duration); the checks here are on its text and value.
+  void duration(const std::string& path, const std::optional<Duration>& v) {
     if (!v) return;
-    if (length(*v) > kMaxDurationLength) {
+    const std::string& text = v->text();
+    if (length(text) > kMaxDurationLength) {
       fail(path, "must be at most " + std::to_string(kMaxDurationLength) + " characters");
       return;
     }
-    auto d = parse_go_duration(*v);
-    if (v->starts_with("+")) {
+    const auto& d = v->parsed();
+    if (text.starts_with("+")) {
       fail(path, "must be a duration such as 90s, 10m or 1h30m, without a sign");
     } else if (!d) {
-      fail(path, "must be a duration such as 90s, 10m or 1h30m (" + d.error() + ")");
+      fail(path, "must be a duration such as 90s, 10m or 1h30m (" + v->error() + ")");
     } else if (d->count() <= 0) {
-      fail(path, "must be a positive duration, got " + quote(*v));
+      fail(path, "must be a positive duration, got " + quote(text));
     }
   }
 

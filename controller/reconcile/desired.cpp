@@ -213,7 +213,7 @@ yd::TaskGroup task_group(const api::RayDogCluster& cluster, const RoleNames& rol
   g.run_specification.worker_tags = yd::Strings{names::worker_tag(role.revision)};
   g.run_specification.namespaces = yd::Strings{yd_namespace(cluster)};
   if (cluster.spec.lifetime) {
-    if (auto d = api::parse_go_duration(*cluster.spec.lifetime); d && d->count() > 0)
+    if (auto d = cluster.spec.lifetime->parsed(); d && d->count() > 0)
       g.run_specification.task_timeout = api::format_iso8601_duration(*d);
   }
   // Groups must outlive their tasks: the operator heals by adding replacement tasks to the same group

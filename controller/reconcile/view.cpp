@@ -149,14 +149,14 @@ const yd::Task* current_of(const RoleView& r) {
 // ---- incarnation: build timeout, lifetime, rebuilds -----------------------------------------------
 
 Millis build_timeout_of(const api::RayDogCluster& c) {
-  auto d = api::parse_go_duration(c.spec.build_timeout.value_or(std::string(api::kDefaultBuildTimeout)));
+  auto d = c.spec.build_timeout.value_or(std::string(api::kDefaultBuildTimeout)).parsed();
   if (!d || d->count() <= 0) return std::chrono::minutes(10);
   return std::chrono::duration_cast<Millis>(*d);
 }
 
 std::optional<Millis> lifetime_of(const api::RayDogCluster& c) {
   if (!c.spec.lifetime) return std::nullopt;
-  auto d = api::parse_go_duration(*c.spec.lifetime);
+  auto d = c.spec.lifetime->parsed();
   if (!d || d->count() <= 0) return std::nullopt;
   return std::chrono::duration_cast<Millis>(*d);
 }

@@ -159,3 +159,20 @@ TEST_CASE("duration: ISO-8601 parsing of YellowDog's forms") {
   for (Nanos d : std::initializer_list<Nanos>{0ns, 10min, 90min, 24h, 1500ms, 26h + 30s, 1ns, -60s})
     CHECK(parse_iso8601_duration(format_iso8601_duration(d))->count() == d.count());
 }
+
+TEST_CASE("duration: a spec Duration is parsed once, when it is made, and keeps its text") {
+  Duration lifetime = "1h30m";
+  REQUIRE(lifetime.parsed().has_value());
+  CHECK(*lifetime.parsed() == 90min);
+  CHECK(lifetime.text() == "1h30m");
+  CHECK(lifetime.error().empty());
+  Duration bad = std::string("1 day");
+  CHECK_FALSE(bad.parsed().has_value());
+  CHECK(bad.text() == "1 day");
+  CHECK(bad.error() == parse_go_duration("1 day").error());
+  // Equality and messages go by the text the user wrote.
+  CHECK(Duration("90m") != Duration("1h30m"));
+  CHECK("spec.lifetime " + lifetime + " is over" == "spec.lifetime 1h30m is over");
+  std::optional<Duration> absent;
+  CHECK(absent.value_or("10m") == "10m");
+}

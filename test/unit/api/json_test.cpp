@@ -159,3 +159,14 @@ TEST_CASE("json: spec_from_json decodes a bare spec") {
   REQUIRE_FALSE(bad.ok());
   CHECK(messages(bad.error()) == std::vector<std::string>{"spec: must be an object, got array"});
 }
+
+TEST_CASE("json: spec durations are parsed at decode and encoded as written") {
+  json in = minimal();
+  in["spec"]["lifetime"] = "1.5h";
+  in["spec"]["buildTimeout"] = "bogus";  // decodes (a string); validation reports it
+  auto c = cluster_from_json(in);
+  REQUIRE(c.ok());
+  CHECK(c->spec.lifetime->parsed() == std::chrono::minutes(90));
+  CHECK_FALSE(c->spec.build_timeout->parsed().has_value());
+  CHECK(json(*c) == in);
+}
