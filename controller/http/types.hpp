@@ -9,6 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <string>
 
+#include "controller/http/url.hpp"
+
 namespace raydog::http {
 
 namespace net = boost::asio;
@@ -21,21 +23,5 @@ using error_code = boost::system::error_code;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 using ResponseHead = bhttp::response_header<>;
-
-// Parsed "scheme://host:port/prefix" (IPv6 hosts in brackets). `prefix` has no trailing slash.
-struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // without brackets
-  std::string port;    // defaulted from the scheme when absent
-  std::string prefix;  // path prefix ("" or "/api" ...)
-  bool tls() const { return scheme == "https"; }
-  std::string host_header() const;  // "host:port" with brackets for IPv6
-};
-// nullopt-like: returns false and leaves `out` untouched when `text` is not an http(s) URL.
-bool parse_url(std::string_view text, Url& out);
-
-// Query-string helpers shared by both servers and both clients.
-std::string url_encode(std::string_view s);  // RFC 3986 unreserved kept, everything else %XX
-std::string url_decode(std::string_view s);  // %XX and '+' -> ' ' (query semantics)
 
 }  // namespace raydog::http

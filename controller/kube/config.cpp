@@ -172,10 +172,11 @@ std::optional<ConfigError> parse_exec(const json& e, const Where& w, ExecConfig&
   return std::nullopt;
 }
 
-// Walks one list section ("clusters", "users", "contexts"), checking shapes and names.
-template <class Fn>
-std::optional<ConfigError> for_each_named(const json& root, const char* section, const char* inner,
-                                          const Where& top, Fn&& fn) {
+// Reads one list section ("clusters", "users", "contexts") into `out` by name, checking shapes and names;
+// `read(body, value)` reads one entry's body into a value whose `where` is already set.
+template <class T, class Read>
+std::optional<ConfigError> read_named(const json& root, const char* section, const char* inner,
+                                      const Where& top, std::map<std::string, T>& out, Read&& read) {
   auto it = root.find(section);
   if (it == root.end() || it->is_null()) return std::nullopt;
   Where sw = top.at(section);
@@ -196,9 +197,55 @@ std::optional<ConfigError> for_each_named(const json& root, const char* section,
     const json& b = (body == item.end() || body->is_null()) ? empty : *body;
     Where bw = iw.at(inner);
     if (!b.is_object()) return bw.error(std::string("expected a mapping, got ") + type_name(b));
-    if (auto err = fn(name, b, bw)) return err;
+    T value;
+    value.where = bw;
+    if (auto err = read(b, value)) return err;
+    out.emplace(name, std::move(value));
   }
   return std::nullopt;
+}
+
+std::optional<ConfigError> read_cluster(const json& c, Cluster& cl) {
+  const Where& w = cl.where;
+  if (auto e = read_string(c, "server", w, cl.server)) return e;
+  if (auto e = read_string(c, "certificate-authority", w, cl.ca_file)) return e;
+  if (auto e = read_pem_data(c, "certificate-authority-data", w, cl.ca_data, "a CA certificate")) return e;
+  if (auto e = read_bool(c, "insecure-skip-tls-verify", w, cl.insecure)) return e;
+  if (auto e = read_string(c, "tls-server-name", w, cl.tls_server_name)) return e;
+  return read_string(c, "proxy-url", w, cl.proxy_url);
+}
+
+std::optional<ConfigError> read_user(const json& u, User& us) {
+  const Where& w = us.where;
+  if (auto e = read_string(u, "token", w, us.token)) return e;
+  if (auto e = read_string(u, "tokenFile", w, us.token_file)) return e;
+  if (auto e = read_string(u, "client-certificate", w, us.cert_file)) return e;
+  if (auto e = read_pem_data(u, "client-certificate-data", w, us.cert_data, "a client certificate")) return e;
+  if (auto e = read_string(u, "client-key", w, us.key_file)) return e;
+  if (auto e = read_pem_data(u, "client-key-data", w, us.key_data, "a private key")) return e;
+  if (auto e = read_string(u, "username", w, us.username)) return e;
+  if (auto e = read_string(u, "password", w, us.password)) return e;
+  if (!us.cert_file.empty() && !us.cert_data.empty())
+    return w.error("client-certificate and client-certificate-data are both set; set one");
+  if (!us.key_file.empty() && !us.key_data.empty())
+    return w.error("client-key and client-key-data are both set; set one");
+  bool has_cert = !us.cert_file.empty() || !us.cert_data.empty();
+  bool has_key = !us.key_file.empty() || !us.key_data.empty();
+  if (has_cert && !has_key) return w.error("client-certificate(-data) is set without client-key(-data)");
+  if (has_key && !has_cert) return w.error("client-key(-data) is set without client-certificate(-data)");
+  if (auto it = u.find("exec"); it != u.end() && !it->is_null()) {
+    ExecConfig ex;
+    if (auto e = parse_exec(*it, w.at("exec"), ex)) return e;
+    us.exec = std::move(ex);
+  }
+  if (auto it = u.find("auth-provider"); it != u.end() && !it->is_null()) us.has_auth_provider = true;
+  return std::nullopt;
+}
+
+std::optional<ConfigError> read_context(const json& c, Context& cx) {
+  if (auto e = read_string(c, "cluster", cx.where, cx.cluster)) return e;
+  if (auto e = read_string(c, "user", cx.where, cx.user)) return e;
+  return read_string(c, "namespace", cx.where, cx.namespace_name);
 }
 
 Result<FileData, ConfigError> parse_file(std::string_view text, const std::string& path) {
@@ -219,71 +266,16 @@ Result<FileData, ConfigError> parse_file(std::string_view text, const std::strin
     return unexpected(top.at("kind").error("expected \"Config\", got " + quote(kind)));
   if (auto e = read_string(root, "current-context", top, fd.current_context)) return unexpected(*e);
 
-  auto err = for_each_named(
-      root, "clusters", "cluster", top,
-      [&](const std::string& name, const json& c, const Where& w) -> std::optional<ConfigError> {
-        Cluster cl;
-        cl.where = w;
-        cl.dir = dir;
-        if (auto e = read_string(c, "server", w, cl.server)) return e;
-        if (auto e = read_string(c, "certificate-authority", w, cl.ca_file)) return e;
-        if (auto e = read_pem_data(c, "certificate-authority-data", w, cl.ca_data, "a CA certificate"))
-          return e;
-        if (auto e = read_bool(c, "insecure-skip-tls-verify", w, cl.insecure)) return e;
-        if (auto e = read_string(c, "tls-server-name", w, cl.tls_server_name)) return e;
-        if (auto e = read_string(c, "proxy-url", w, cl.proxy_url)) return e;
-        fd.clusters.emplace(name, std::move(cl));
-        return std::nullopt;
-      });
-  if (err) return unexpected(*err);
-
-  err = for_each_named(
-      root, "users", "user", top,
-      [&](const std::string& name, const json& u, const Where& w) -> std::optional<ConfigError> {
-        User us;
-        us.where = w;
-        us.dir = dir;
-        if (auto e = read_string(u, "token", w, us.token)) return e;
-        if (auto e = read_string(u, "tokenFile", w, us.token_file)) return e;
-        if (auto e = read_string(u, "client-certificate", w, us.cert_file)) return e;
-        if (auto e = read_pem_data(u, "client-certificate-data", w, us.cert_data, "a client certificate"))
-          return e;
-        if (auto e = read_string(u, "client-key", w, us.key_file)) return e;
-        if (auto e = read_pem_data(u, "client-key-data", w, us.key_data, "a private key")) return e;
-        if (auto e = read_string(u, "username", w, us.username)) return e;
-        if (auto e = read_string(u, "password", w, us.password)) return e;
-        if (!us.cert_file.empty() && !us.cert_data.empty())
-          return w.error("client-certificate and client-certificate-data are both set; set one");
-        if (!us.key_file.empty() && !us.key_data.empty())
-          return w.error("client-key and client-key-data are both set; set one");
-        bool has_cert = !us.cert_file.empty() || !us.cert_data.empty();
-        bool has_key = !us.key_file.empty() || !us.key_data.empty();
-        if (has_cert && !has_key)
-          return w.error("client-certificate(-data) is set without client-key(-data)");
-        if (has_key && !has_cert)
-          return w.error("client-key(-data) is set without client-certificate(-data)");
-        if (auto it = u.find("exec"); it != u.end() && !it->is_null()) {
-          ExecConfig ex;
-          if (auto e = parse_exec(*it, w.at("exec"), ex)) return e;
-          us.exec = std::move(ex);
-        }
-        if (auto it = u.find("auth-provider"); it != u.end() && !it->is_null()) us.has_auth_provider = true;
-        fd.users.emplace(name, std::move(us));
-        return std::nullopt;
-      });
-  if (err) return unexpected(*err);
-
-  err = for_each_named(
-      root, "contexts", "context", top,
-      [&](const std::string& name, const json& c, const Where& w) -> std::optional<ConfigError> {
-        Context cx;
-        cx.where = w;
-        if (auto e = read_string(c, "cluster", w, cx.cluster)) return e;
-        if (auto e = read_string(c, "user", w, cx.user)) return e;
-        if (auto e = read_string(c, "namespace", w, cx.namespace_name)) return e;
-        fd.contexts.emplace(name, std::move(cx));
-        return std::nullopt;
-      });
+  auto err = read_named(root, "clusters", "cluster", top, fd.clusters, [&](const json& c, Cluster& cl) {
+    cl.dir = dir;
+    return read_cluster(c, cl);
+  });
+  if (!err)
+    err = read_named(root, "users", "user", top, fd.users, [&](const json& u, User& us) {
+      us.dir = dir;
+      return read_user(u, us);
+    });
+  if (!err) err = read_named(root, "contexts", "context", top, fd.contexts, read_context);
   if (err) return unexpected(*err);
   return fd;
 }
@@ -301,6 +293,15 @@ Result<std::string, ConfigError> read_pem_file(const Where& w, const char* key, 
   if (text->find("-----BEGIN") == std::string::npos)
     return unexpected(w.at(key).error(quote(resolve_path(dir, file)) + " is not a PEM file"));
   return std::move(*text);
+}
+
+// PEM given inline (`data`, already decoded) or as a file named under `file_key`; "" when neither is set.
+Result<std::string, ConfigError> inline_or_file_pem(const Where& w, const char* file_key,
+                                                    const std::string& dir, const std::string& data,
+                                                    const std::string& file) {
+  if (!data.empty()) return data;
+  if (file.empty()) return std::string();
+  return read_pem_file(w, file_key, dir, file);
 }
 
 // Resolves the chosen context across the merged files into a RestConfig.
@@ -349,13 +350,9 @@ Result<RestConfig, ConfigError> resolve(const std::vector<FileData>& files, cons
     return unexpected(cl.where.at("proxy-url").error("proxies are not supported by raydog-operator"));
   rc.insecure_skip_tls_verify = cl.insecure;
   rc.tls_server_name = cl.tls_server_name;
-  if (!cl.ca_data.empty()) {
-    rc.ca_pem = cl.ca_data;
-  } else if (!cl.ca_file.empty()) {
-    auto pem = read_pem_file(cl.where, "certificate-authority", cl.dir, cl.ca_file);
-    if (!pem) return unexpected(pem.error());
-    rc.ca_pem = std::move(*pem);
-  }
+  auto ca = inline_or_file_pem(cl.where, "certificate-authority", cl.dir, cl.ca_data, cl.ca_file);
+  if (!ca) return unexpected(ca.error());
+  rc.ca_pem = std::move(*ca);
   if (cl.insecure && !rc.ca_pem.empty())
     return unexpected(cl.where.error(
         "insecure-skip-tls-verify: cannot be combined with certificate-authority(-data); remove one"));
@@ -374,20 +371,12 @@ Result<RestConfig, ConfigError> resolve(const std::vector<FileData>& files, cons
       auto t = slurp(rc.token_file);
       if (!t) return unexpected(us.where.at("tokenFile").error(t.error()));
     }
-    if (!us.cert_data.empty()) {
-      rc.client_cert_pem = us.cert_data;
-    } else if (!us.cert_file.empty()) {
-      auto pem = read_pem_file(us.where, "client-certificate", us.dir, us.cert_file);
-      if (!pem) return unexpected(pem.error());
-      rc.client_cert_pem = std::move(*pem);
-    }
-    if (!us.key_data.empty()) {
-      rc.client_key_pem = us.key_data;
-    } else if (!us.key_file.empty()) {
-      auto pem = read_pem_file(us.where, "client-key", us.dir, us.key_file);
-      if (!pem) return unexpected(pem.error());
-      rc.client_key_pem = std::move(*pem);
-    }
+    auto cert = inline_or_file_pem(us.where, "client-certificate", us.dir, us.cert_data, us.cert_file);
+    if (!cert) return unexpected(cert.error());
+    rc.client_cert_pem = std::move(*cert);
+    auto key = inline_or_file_pem(us.where, "client-key", us.dir, us.key_data, us.key_file);
+    if (!key) return unexpected(key.error());
+    rc.client_key_pem = std::move(*key);
     rc.username = us.username;
     rc.password = us.password;
     if (us.exec) {

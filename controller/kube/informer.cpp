@@ -6,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "controller/util/enum_names.hpp"
+
 namespace raydog::kube {
 
 struct Informer::Shared {
@@ -14,18 +16,15 @@ struct Informer::Shared {
   WatchStream* watch = nullptr;  // the open watch, owned by watch_once()'s frame
 };
 
+namespace {
+constexpr EnumName<InformerEvent> kEventNames[] = {{InformerEvent::kAdded, "ADDED"},
+                                                   {InformerEvent::kUpdated, "UPDATED"},
+                                                   {InformerEvent::kStatusUpdated, "STATUS_UPDATED"},
+                                                   {InformerEvent::kDeleted, "DELETED"}};
+}  // namespace
+
 const char* to_string(InformerEvent e) {
-  switch (e) {
-    case InformerEvent::kAdded:
-      return "ADDED";
-    case InformerEvent::kUpdated:
-      return "UPDATED";
-    case InformerEvent::kStatusUpdated:
-      return "STATUS_UPDATED";
-    case InformerEvent::kDeleted:
-      return "DELETED";
-  }
-  return "?";
+  return name_of(kEventNames, e, "?");
 }
 
 Informer::Informer(net::any_io_executor ex, Api& api, InformerOptions options)

@@ -115,9 +115,7 @@ net::awaitable<bool> LeaderElector::try_acquire_or_renew() {
         log_.warn("cannot create lease", {{"error", created.error().describe()}});
       co_return false;
     }
-    observed_spec_ = (*created)["spec"];
-    observed_time_ = std::chrono::steady_clock::now();
-    observed_holder_ = config_.identity;
+    observe_own_write(*created);
     co_return true;
   }
   json lease = std::move(*got);
@@ -149,10 +147,14 @@ net::awaitable<bool> LeaderElector::try_acquire_or_renew() {
       log_.warn("cannot update lease", {{"error", put.error().describe()}});
     co_return false;
   }
-  observed_spec_ = (*put)["spec"];
+  observe_own_write(*put);
+  co_return true;
+}
+
+void LeaderElector::observe_own_write(json& written) {
+  observed_spec_ = written["spec"];
   observed_time_ = std::chrono::steady_clock::now();
   observed_holder_ = config_.identity;
-  co_return true;
 }
 
 net::awaitable<void> LeaderElector::watchdog() {

@@ -59,6 +59,8 @@ class LeaderElector {
   net::awaitable<void> sleep(std::chrono::milliseconds d);
   void become_leader();
   void lose_leadership(const char* why);
+  // After our own write succeeded: the record we wrote is the one seen last, now, held by us.
+  void observe_own_write(json& written);
   json lease_spec(const json& old_spec, bool renewing) const;
 
   struct Shared;

@@ -2,29 +2,17 @@
 
 #include <charconv>
 
+#include "controller/http/url.hpp"
+#include "controller/util/enum_names.hpp"
+
 namespace raydog::kube {
 namespace {
-
-std::string encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 void add(std::string& q, std::string_view key, std::string_view value) {
   q += q.empty() ? '?' : '&';
   q += key;
   q += '=';
-  q += encode(value);
+  q += http::url_encode(value);
 }
 
 ApiError::Kind kind_for(int code, const std::string& reason) {
@@ -73,43 +61,26 @@ ApiError::Kind kind_for(int code, const std::string& reason) {
 
 }  // namespace
 
+namespace {
+using K = ApiError::Kind;
+// clang-format off
+constexpr EnumName<K> kKindNames[] = {
+    {K::kNotFound, "NotFound"}, {K::kConflict, "Conflict"}, {K::kAlreadyExists, "AlreadyExists"},
+    {K::kInvalid, "Invalid"}, {K::kGone, "Gone"}, {K::kUnauthorized, "Unauthorized"},
+    {K::kForbidden, "Forbidden"}, {K::kTooManyRequests, "TooManyRequests"}, {K::kBadRequest, "BadRequest"},
+    {K::kMethodNotAllowed, "MethodNotAllowed"}, {K::kUnsupportedMediaType, "UnsupportedMediaType"},
+    {K::kTimeout, "Timeout"}, {K::kServerError, "ServerError"}, {K::kTransport, "Transport"},
+    {K::kDecode, "Decode"}, {K::kOther, "Other"}};
+// clang-format on
+constexpr EnumName<PatchType> kPatchContentTypes[] = {
+    {PatchType::kMerge, "application/merge-patch+json"},
+    {PatchType::kJson, "application/json-patch+json"},
+    {PatchType::kApply, "application/apply-patch+yaml"},
+    {PatchType::kStrategic, "application/strategic-merge-patch+json"}};
+}  // namespace
+
 const char* to_string(ApiError::Kind kind) {
-  using K = ApiError::Kind;
-  switch (kind) {
-    case K::kNotFound:
-      return "NotFound";
-    case K::kConflict:
-      return "Conflict";
-    case K::kAlreadyExists:
-      return "AlreadyExists";
-    case K::kInvalid:
-      return "Invalid";
-    case K::kGone:
-      return "Gone";
-    case K::kUnauthorized:
-      return "Unauthorized";
-    case K::kForbidden:
-      return "Forbidden";
-    case K::kTooManyRequests:
-      return "TooManyRequests";
-    case K::kBadRequest:
-      return "BadRequest";
-    case K::kMethodNotAllowed:
-      return "MethodNotAllowed";
-    case K::kUnsupportedMediaType:
-      return "UnsupportedMediaType";
-    case K::kTimeout:
-      return "Timeout";
-    case K::kServerError:
-      return "ServerError";
-    case K::kTransport:
-      return "Transport";
-    case K::kDecode:
-      return "Decode";
-    case K::kOther:
-      return "Other";
-  }
-  return "Other";
+  return name_of(kKindNames, kind, "Other");
 }
 
 std::string ApiError::describe() const {
@@ -120,17 +91,7 @@ std::string ApiError::describe() const {
 }
 
 const char* content_type(PatchType type) {
-  switch (type) {
-    case PatchType::kMerge:
-      return "application/merge-patch+json";
-    case PatchType::kJson:
-      return "application/json-patch+json";
-    case PatchType::kApply:
-      return "application/apply-patch+yaml";
-    case PatchType::kStrategic:
-      return "application/strategic-merge-patch+json";
-  }
-  return "application/merge-patch+json";
+  return name_of(kPatchContentTypes, type, "application/merge-patch+json");
 }
 
 ApiError status_to_error(const json& st) {
@@ -186,10 +147,10 @@ ApiError decode_status(int code, std::string_view body, std::string_view retry_a
 std::string resource_path(const ResourceRef& ref, const std::string& ns, const std::string& name,
                           const std::string& subresource) {
   std::string p = ref.group.empty() ? "/api/" + ref.version : "/apis/" + ref.group + "/" + ref.version;
-  if (ref.namespaced && !ns.empty()) p += "/namespaces/" + encode(ns);
+  if (ref.namespaced && !ns.empty()) p += "/namespaces/" + http::url_encode(ns);
   p += "/" + ref.plural;
   if (!name.empty()) {
-    p += "/" + encode(name);
+    p += "/" + http::url_encode(name);
     if (!subresource.empty()) p += "/" + subresource;
   }
   return p;

@@ -1,6 +1,6 @@
 #pragma once
 // The typed Kubernetes REST surface the controller uses, as an abstract interface: RestClient
-// (rest_client.hpp) speaks HTTP to a real server, FakeApi (fake_api.hpp) keeps objects in memory so the
+// (rest_client.hpp) speaks HTTP to a real server, FakeApi (test/support/fake_kube_api.hpp) keeps objects in memory so the
 // informer, leader election, events and the reconciler are tested without sockets.
 //
 // Objects are nlohmann::json (the wire shape); any group/version/resource is addressed by a ResourceRef.

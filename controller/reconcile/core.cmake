@@ -39,5 +39,5 @@ add_library(raydog_reconcile_core
   ${CMAKE_CURRENT_LIST_DIR}/status_fields.cpp
   ${CMAKE_CURRENT_LIST_DIR}/status_conditions.cpp)
 target_include_directories(raydog_reconcile_core PUBLIC ${PROJECT_SOURCE_DIR} PRIVATE ${_rdc_gen_dir})
-target_link_libraries(raydog_reconcile_core PUBLIC raydog_api raydog_yellowdog raydog_util
+target_link_libraries(raydog_reconcile_core PUBLIC raydog_api raydog_yellowdog_model raydog_util
   nlohmann_json::nlohmann_json)

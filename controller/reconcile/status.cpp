@@ -1,22 +1,11 @@
 #include "controller/reconcile/status.hpp"
 
-#include <ctime>
-
 #include "controller/reconcile/status_steps.hpp"
 
 namespace raydog::reconcile {
 
 namespace cond = api::condition;
 using namespace status_steps;
-
-std::string format_k8s_time(TimePoint t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 namespace {
 

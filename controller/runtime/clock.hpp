@@ -1,7 +1,7 @@
 #pragma once
 // Time as an interface, so that queues, rate limiters and retry loops can be tested table-driven without
-// sleeping: SteadyClock is the real one (Asio timers on the io_context), FakeClock moves only when a test
-// calls advance() and then runs what fell due, in time order, synchronously.
+// sleeping: SteadyClock is the real one (Asio timers on the io_context); tests use FakeClock
+// (test/support/fake_clock.hpp), which moves only when a test calls advance().
 // <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without including it.
 #include <utility>
 
@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <utility>
 
@@ -50,27 +49,6 @@ class SteadyClock final : public Clock {
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
-};
-
-// A clock for tests. Starts at an arbitrary fixed point; advance() runs every call that falls due.
-class FakeClock final : public Clock {
- public:
-  FakeClock();
-  time_point now() const override { return now_; }
-  TimerId call_at(time_point when, std::function<void()> fn) override;
-  void cancel(TimerId id) override;
-  // Moves time forward by `d`, running due calls in (time, scheduling) order; calls scheduled by those
-  // calls run too when they fall within the new time.
-  void advance(duration d);
-  std::size_t pending() const { return calls_.size(); }
-  // When the next pending call is due (now() when none).
-  time_point next_due() const;
-
- private:
-  time_point now_;
-  TimerId next_id_ = 1;
-  std::map<std::pair<time_point, TimerId>, std::function<void()>> calls_;
-  std::map<TimerId, time_point> by_id_;
 };
 
 }  // namespace raydog::runtime

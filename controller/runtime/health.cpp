@@ -4,12 +4,6 @@
 
 namespace raydog::runtime {
 
-std::string listen_address(std::string_view bind) {
-  if (bind.empty() || bind == "0") return "";
-  if (bind.front() == ':') return "0.0.0.0" + std::string(bind);
-  return std::string(bind);
-}
-
 namespace {
 struct NamedCheck {
   std::string name;
@@ -18,59 +12,51 @@ struct NamedCheck {
 }  // namespace
 
 struct HealthServer::Impl {
-  std::string listen;
   std::vector<NamedCheck> healthz{{"ping", [] { return std::optional<std::string>(); }}};
   std::vector<NamedCheck> readyz{{"ping", [] { return std::optional<std::string>(); }}};
-  std::unique_ptr<http::Server> server;
 };
 
 HealthServer::HealthServer(boost::asio::io_context& ioc, std::string bind_address)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->listen = listen_address(bind_address);
-  if (impl_->listen.empty()) return;
-  http::ServerOptions o;
-  o.listen = impl_->listen;
-  o.body_limit = 64 * 1024;
-  impl_->server =
-      std::make_unique<http::Server>(ioc, o, [this](http::Exchange& ex) -> http::net::awaitable<void> {
-        auto& req = ex.request();
-        const std::string_view target = req.target();
-        const auto q = target.find('?');
-        const std::string_view path = target.substr(0, q);
-        const std::string_view query =
-            q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-        const bool verbose = query.find("verbose") != std::string_view::npos;
-        bool readiness = false;
-        std::string_view only;
-        if (path == "/healthz" || path == "/livez") {
-          readiness = false;
-        } else if (path == "/readyz") {
-          readiness = true;
-        } else if (path.rfind("/healthz/", 0) == 0) {
-          only = path.substr(9);
-        } else if (path.rfind("/readyz/", 0) == 0) {
-          readiness = true;
-          only = path.substr(8);
-        } else {
-          co_await ex.respond(http::make_response(req, http::bhttp::status::not_found, "404 page not found\n",
-                                                  "text/plain; charset=utf-8"));
-          co_return;
-        }
-        Outcome o = evaluate(readiness, only, verbose);
-        const bool unknown = !only.empty() && o.body.empty();
-        // Built outside the co_await: GCC 12 mishandles conditional-operator temporaries inside co_await
-        // expressions (bad free under ASan).
-        http::bhttp::status status = http::bhttp::status::ok;
-        std::string body = o.body;
-        if (unknown) {
-          status = http::bhttp::status::not_found;
-          body = "404 page not found\n";
-        } else if (!o.ok) {
-          status = http::bhttp::status::internal_server_error;
-        }
-        http::Response res = http::make_response(req, status, std::move(body), "text/plain; charset=utf-8");
-        co_await ex.respond(std::move(res));
-      });
+    : ProbeServer(ioc, bind_address, [this](http::Exchange& ex) { return handle(ex); }),
+      impl_(std::make_unique<Impl>()) {}
+
+boost::asio::awaitable<void> HealthServer::handle(http::Exchange& ex) {
+  auto& req = ex.request();
+  const std::string_view target = req.target();
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  const bool verbose = query.find("verbose") != std::string_view::npos;
+  bool readiness = false;
+  std::string_view only;
+  if (path == "/healthz" || path == "/livez") {
+    readiness = false;
+  } else if (path == "/readyz") {
+    readiness = true;
+  } else if (path.rfind("/healthz/", 0) == 0) {
+    only = path.substr(9);
+  } else if (path.rfind("/readyz/", 0) == 0) {
+    readiness = true;
+    only = path.substr(8);
+  } else {
+    co_await ex.respond(http::make_response(req, http::bhttp::status::not_found, "404 page not found\n",
+                                            "text/plain; charset=utf-8"));
+    co_return;
+  }
+  Outcome o = evaluate(readiness, only, verbose);
+  const bool unknown = !only.empty() && o.body.empty();
+  // Built outside the co_await: GCC 12 mishandles conditional-operator temporaries inside co_await
+  // expressions (bad free under ASan).
+  http::bhttp::status status = http::bhttp::status::ok;
+  std::string body = o.body;
+  if (unknown) {
+    status = http::bhttp::status::not_found;
+    body = "404 page not found\n";
+  } else if (!o.ok) {
+    status = http::bhttp::status::internal_server_error;
+  }
+  http::Response res = http::make_response(req, status, std::move(body), "text/plain; charset=utf-8");
+  co_await ex.respond(std::move(res));
 }
 
 HealthServer::~HealthServer() = default;
@@ -108,19 +94,6 @@ HealthServer::Outcome HealthServer::evaluate(bool readiness, std::string_view on
   }
   if (ok) return {true, verbose ? lines + kind + " check passed\n" : "ok"};
   return {false, lines + kind + " check failed\n"};
-}
-
-void HealthServer::start() {
-  if (impl_->server) impl_->server->start();
-}
-void HealthServer::stop() {
-  if (impl_->server) impl_->server->stop();
-}
-bool HealthServer::enabled() const {
-  return impl_->server != nullptr;
-}
-std::string HealthServer::base_url() const {
-  return impl_->server ? impl_->server->base_url() : "";
 }
 
 }  // namespace raydog::runtime

@@ -10,19 +10,14 @@
 #include <string_view>
 #include <vector>
 
-namespace boost::asio {
-class io_context;
-}
+#include "controller/runtime/probe_server.hpp"
 
 namespace raydog::runtime {
 
 // nullopt: healthy; otherwise why not.
 using Check = std::function<std::optional<std::string>()>;
 
-// ":8080" -> "0.0.0.0:8080" (all interfaces); "host:port" unchanged; "0" or "" -> "" (disabled).
-std::string listen_address(std::string_view bind_address);
-
-class HealthServer {
+class HealthServer : public ProbeServer {
  public:
   HealthServer(boost::asio::io_context& ioc, std::string bind_address);
   ~HealthServer();
@@ -31,10 +26,6 @@ class HealthServer {
   // Readiness: e.g. "informer-sync" until the caches synced, "leader" is NOT a readiness check (standbys
   // must stay ready, as in controller-runtime).
   void add_readyz_check(std::string name, Check check);
-  void start();  // throws (with the address) when it cannot listen
-  void stop();
-  bool enabled() const;
-  std::string base_url() const;
 
   struct Outcome {
     bool ok;
@@ -44,6 +35,7 @@ class HealthServer {
   Outcome evaluate(bool readiness, std::string_view only, bool verbose) const;
 
  private:
+  boost::asio::awaitable<void> handle(http::Exchange& ex);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

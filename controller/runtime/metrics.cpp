@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "controller/http/server.hpp"
-#include "controller/runtime/health.hpp"
 
 namespace raydog::runtime {
 
@@ -157,113 +156,66 @@ class PromControllerMetrics final : public ControllerMetrics {
 
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  Family<Counter>& counter(const char* name, const char* help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(*registry);
+  }
+  Family<Gauge>& gauge(const char* name, const char* help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(*registry);
+  }
+  Family<Histogram>& histogram(const char* name, const char* help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(*registry);
+  }
 
-  Family<Counter>& reconcile_total = prometheus::BuildCounter()
-                                         .Name("controller_runtime_reconcile_total")
-                                         .Help("Total number of reconciliations per controller")
-                                         .Register(*registry);
-  Family<Counter>& reconcile_errors = prometheus::BuildCounter()
-                                          .Name("controller_runtime_reconcile_errors_total")
-                                          .Help("Total number of reconciliation errors per controller")
-                                          .Register(*registry);
-  Family<Counter>& terminal_errors =
-      prometheus::BuildCounter()
-          .Name("controller_runtime_terminal_reconcile_errors_total")
-          .Help("Total number of terminal reconciliation errors per controller")
-          .Register(*registry);
-  Family<Counter>& panics = prometheus::BuildCounter()
-                                .Name("controller_runtime_reconcile_panics_total")
-                                .Help("Total number of reconciliation panics per controller")
-                                .Register(*registry);
-  Family<Histogram>& reconcile_time = prometheus::BuildHistogram()
-                                          .Name("controller_runtime_reconcile_time_seconds")
-                                          .Help("Length of time per reconciliation per controller")
-                                          .Register(*registry);
-  Family<Gauge>& max_concurrent = prometheus::BuildGauge()
-                                      .Name("controller_runtime_max_concurrent_reconciles")
-                                      .Help("Maximum number of concurrent reconciles per controller")
-                                      .Register(*registry);
-  Family<Gauge>& active_workers = prometheus::BuildGauge()
-                                      .Name("controller_runtime_active_workers")
-                                      .Help("Number of currently used workers per controller")
-                                      .Register(*registry);
+  Family<Counter>& reconcile_total =
+      counter("controller_runtime_reconcile_total", "Total number of reconciliations per controller");
+  Family<Counter>& reconcile_errors = counter("controller_runtime_reconcile_errors_total",
+                                              "Total number of reconciliation errors per controller");
+  Family<Counter>& terminal_errors = counter("controller_runtime_terminal_reconcile_errors_total",
+                                             "Total number of terminal reconciliation errors per controller");
+  Family<Counter>& panics = counter("controller_runtime_reconcile_panics_total",
+                                    "Total number of reconciliation panics per controller");
+  Family<Histogram>& reconcile_time = histogram("controller_runtime_reconcile_time_seconds",
+                                                "Length of time per reconciliation per controller");
+  Family<Gauge>& max_concurrent = gauge("controller_runtime_max_concurrent_reconciles",
+                                        "Maximum number of concurrent reconciles per controller");
+  Family<Gauge>& active_workers =
+      gauge("controller_runtime_active_workers", "Number of currently used workers per controller");
 
-  Family<Gauge>& wq_depth = prometheus::BuildGauge()
-                                .Name("workqueue_depth")
-                                .Help("Current depth of workqueue by workqueue and priority")
-                                .Register(*registry);
-  Family<Counter>& wq_adds = prometheus::BuildCounter()
-                                 .Name("workqueue_adds_total")
-                                 .Help("Total number of adds handled by workqueue")
-                                 .Register(*registry);
+  Family<Gauge>& wq_depth = gauge("workqueue_depth", "Current depth of workqueue by workqueue and priority");
+  Family<Counter>& wq_adds = counter("workqueue_adds_total", "Total number of adds handled by workqueue");
   Family<Histogram>& wq_latency =
-      prometheus::BuildHistogram()
-          .Name("workqueue_queue_duration_seconds")
-          .Help("How long in seconds an item stays in workqueue before being requested")
-          .Register(*registry);
-  Family<Histogram>& wq_work = prometheus::BuildHistogram()
-                                   .Name("workqueue_work_duration_seconds")
-                                   .Help("How long in seconds processing an item from workqueue takes.")
-                                   .Register(*registry);
-  Family<Counter>& wq_retries = prometheus::BuildCounter()
-                                    .Name("workqueue_retries_total")
-                                    .Help("Total number of retries handled by workqueue")
-                                    .Register(*registry);
+      histogram("workqueue_queue_duration_seconds",
+                "How long in seconds an item stays in workqueue before being requested");
+  Family<Histogram>& wq_work = histogram("workqueue_work_duration_seconds",
+                                         "How long in seconds processing an item from workqueue takes.");
+  Family<Counter>& wq_retries =
+      counter("workqueue_retries_total", "Total number of retries handled by workqueue");
   Family<Gauge>& wq_unfinished =
-      prometheus::BuildGauge()
-          .Name("workqueue_unfinished_work_seconds")
-          .Help(
-              "How many seconds of work has been done that is in progress and hasn't been observed by "
-              "work_duration. Large values indicate stuck threads. One can deduce the number of stuck "
-              "threads by observing the rate at which this increases.")
-          .Register(*registry);
+      gauge("workqueue_unfinished_work_seconds",
+            "How many seconds of work has been done that is in progress and hasn't been observed by "
+            "work_duration. Large values indicate stuck threads. One can deduce the number of stuck "
+            "threads by observing the rate at which this increases.");
   Family<Gauge>& wq_longest =
-      prometheus::BuildGauge()
-          .Name("workqueue_longest_running_processor_seconds")
-          .Help("How many seconds has the longest running processor for workqueue been running.")
-          .Register(*registry);
+      gauge("workqueue_longest_running_processor_seconds",
+            "How many seconds has the longest running processor for workqueue been running.");
 
-  Family<Gauge>& leader = prometheus::BuildGauge()
-                              .Name("leader_election_master_status")
-                              .Help(
-                                  "Gauge of if the reporting system is master of the relevant lease, 0 "
-                                  "indicates backup, 1 indicates master. 'name' is the string used to "
-                                  "identify the lease. Please make sure to group by name.")
-                              .Register(*registry);
-  Family<Counter>& rest_requests =
-      prometheus::BuildCounter()
-          .Name("rest_client_requests_total")
-          .Help("Number of HTTP requests, partitioned by status code, method, and host.")
-          .Register(*registry);
-  Family<Histogram>& rest_latency = prometheus::BuildHistogram()
-                                        .Name("rest_client_request_duration_seconds")
-                                        .Help("Request latency in seconds. Broken down by verb and host.")
-                                        .Register(*registry);
+  Family<Gauge>& leader = gauge("leader_election_master_status",
+                                "Gauge of if the reporting system is master of the relevant lease, 0 "
+                                "indicates backup, 1 indicates master. 'name' is the string used to "
+                                "identify the lease. Please make sure to group by name.");
+  Family<Counter>& rest_requests = counter(
+      "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.");
+  Family<Histogram>& rest_latency = histogram("rest_client_request_duration_seconds",
+                                              "Request latency in seconds. Broken down by verb and host.");
 
-  Family<Gauge>& p_resident = prometheus::BuildGauge()
-                                  .Name("process_resident_memory_bytes")
-                                  .Help("Resident memory size in bytes.")
-                                  .Register(*registry);
-  Family<Gauge>& p_virtual = prometheus::BuildGauge()
-                                 .Name("process_virtual_memory_bytes")
-                                 .Help("Virtual memory size in bytes.")
-                                 .Register(*registry);
-  Family<Counter>& p_cpu = prometheus::BuildCounter()
-                               .Name("process_cpu_seconds_total")
-                               .Help("Total user and system CPU time spent in seconds.")
-                               .Register(*registry);
-  Family<Gauge>& p_start = prometheus::BuildGauge()
-                               .Name("process_start_time_seconds")
-                               .Help("Start time of the process since unix epoch in seconds.")
-                               .Register(*registry);
-  Family<Gauge>& p_fds = prometheus::BuildGauge()
-                             .Name("process_open_fds")
-                             .Help("Number of open file descriptors.")
-                             .Register(*registry);
-  Family<Gauge>& p_max_fds = prometheus::BuildGauge()
-                                 .Name("process_max_fds")
-                                 .Help("Maximum number of open file descriptors.")
-                                 .Register(*registry);
+  Family<Gauge>& p_resident = gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  Family<Gauge>& p_virtual = gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
+  Family<Counter>& p_cpu =
+      counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  Family<Gauge>& p_start =
+      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
+  Family<Gauge>& p_fds = gauge("process_open_fds", "Number of open file descriptors.");
+  Family<Gauge>& p_max_fds = gauge("process_max_fds", "Maximum number of open file descriptors.");
 
   Gauge& resident = p_resident.Add({});
   Gauge& virtual_bytes = p_virtual.Add({});
@@ -344,49 +296,23 @@ prometheus::Registry& Metrics::registry() {
   return *impl_->registry;
 }
 
-struct MetricsServer::Impl {
-  Impl(boost::asio::io_context& ioc, Metrics& metrics, std::string bind) : listen(listen_address(bind)) {
-    if (listen.empty()) return;
-    http::ServerOptions o;
-    o.listen = listen;
-    o.body_limit = 64 * 1024;
-    server =
-        std::make_unique<http::Server>(ioc, o, [&metrics](http::Exchange& ex) -> http::net::awaitable<void> {
-          auto& req = ex.request();
-          const auto target = req.target();
-          const auto path = target.substr(0, target.find('?'));
-          if (path != "/metrics") {
-            co_await ex.respond(http::make_response(req, http::bhttp::status::not_found,
-                                                    "404 page not found\n", "text/plain; charset=utf-8"));
-            co_return;
-          }
-          if (req.method() != http::bhttp::verb::get && req.method() != http::bhttp::verb::head) {
-            co_await ex.respond(http::make_response(req, http::bhttp::status::method_not_allowed,
-                                                    "method not allowed\n", "text/plain; charset=utf-8"));
-            co_return;
-          }
-          co_await ex.respond(http::make_response(req, http::bhttp::status::ok, metrics.scrape(),
-                                                  "text/plain; version=0.0.4; charset=utf-8"));
-        });
-  }
-  std::string listen;
-  std::unique_ptr<http::Server> server;
-};
-
 MetricsServer::MetricsServer(boost::asio::io_context& ioc, Metrics& metrics, std::string bind_address)
-    : impl_(std::make_unique<Impl>(ioc, metrics, std::move(bind_address))) {}
-MetricsServer::~MetricsServer() = default;
-void MetricsServer::start() {
-  if (impl_->server) impl_->server->start();
-}
-void MetricsServer::stop() {
-  if (impl_->server) impl_->server->stop();
-}
-bool MetricsServer::enabled() const {
-  return impl_->server != nullptr;
-}
-std::string MetricsServer::base_url() const {
-  return impl_->server ? impl_->server->base_url() : "";
-}
+    : ProbeServer(ioc, bind_address, [&metrics](http::Exchange& ex) -> http::net::awaitable<void> {
+        auto& req = ex.request();
+        const auto target = req.target();
+        const auto path = target.substr(0, target.find('?'));
+        if (path != "/metrics") {
+          co_await ex.respond(http::make_response(req, http::bhttp::status::not_found, "404 page not found\n",
+                                                  "text/plain; charset=utf-8"));
+          co_return;
+        }
+        if (req.method() != http::bhttp::verb::get && req.method() != http::bhttp::verb::head) {
+          co_await ex.respond(http::make_response(req, http::bhttp::status::method_not_allowed,
+                                                  "method not allowed\n", "text/plain; charset=utf-8"));
+          co_return;
+        }
+        co_await ex.respond(http::make_response(req, http::bhttp::status::ok, metrics.scrape(),
+                                                "text/plain; version=0.0.4; charset=utf-8"));
+      }) {}
 
 }  // namespace raydog::runtime

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "controller/runtime/probe_server.hpp"
 #include "controller/runtime/work_queue.hpp"
 
 namespace boost::asio {
@@ -75,19 +76,9 @@ inline constexpr const char* kDefaultMetricsBindAddress = ":8080";
 inline constexpr const char* kDefaultHealthProbeBindAddress = ":8081";
 
 // Serves GET /metrics (text format 0.0.4) on `bind_address` (":8080" = all interfaces, "0" = disabled).
-class MetricsServer {
+class MetricsServer : public ProbeServer {
  public:
   MetricsServer(boost::asio::io_context& ioc, Metrics& metrics, std::string bind_address);
-  ~MetricsServer();
-  // Throws (with the address) when it cannot listen; does nothing when disabled.
-  void start();
-  void stop();
-  bool enabled() const;
-  std::string base_url() const;  // "http://127.0.0.1:PORT"; empty when disabled
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace raydog::runtime

@@ -76,14 +76,14 @@ json to_json(const YAML::Node& n) {
 
 std::string describe(const YAML::Exception& e) {
   if (e.mark.is_null()) return e.msg;
-  return "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
-         ": " + e.msg;
+  return "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) + ": " +
+         e.msg;
 }
 
 bool needs_quotes(const std::string& s) {
   if (s.empty()) return true;
   json resolved = resolve_plain_scalar(s);
-  if (!resolved.is_string()) return true;  // would read back as bool/number/null
+  if (!resolved.is_string()) return true;               // would read back as bool/number/null
   if (s.find('\n') != std::string::npos) return false;  // emitted as a literal block
   static const std::string special = ":#{}[],&*!|>'\"%@`";
   if (special.find(s.front()) != std::string::npos || s.front() == '-' || s.front() == '?' ||
@@ -120,31 +120,25 @@ void emit(YAML::Emitter& out, const json& j) {
       break;
     }
     case json::value_t::array:
-      if (j.empty()) {
-        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-        break;
-      }
-      out << YAML::BeginSeq;
-      for (const auto& item : j) emit(out, item);
-      out << YAML::EndSeq;
-      break;
-    case json::value_t::object:
-      if (j.empty()) {
-        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-        break;
-      }
-      out << YAML::BeginMap;
+    case json::value_t::object: {
+      const bool seq = j.is_array();
+      // Block style cannot write an empty collection: "[]" / "{}" in flow style.
+      if (j.empty()) out << YAML::Flow;
+      out << (seq ? YAML::BeginSeq : YAML::BeginMap);
       for (auto it = j.begin(); it != j.end(); ++it) {
-        out << YAML::Key;
-        if (needs_quotes(it.key()))
-          out << YAML::DoubleQuoted << it.key();
-        else
-          out << it.key();
-        out << YAML::Value;
+        if (!seq) {
+          out << YAML::Key;
+          if (needs_quotes(it.key()))
+            out << YAML::DoubleQuoted << it.key();
+          else
+            out << it.key();
+          out << YAML::Value;
+        }
         emit(out, it.value());
       }
-      out << YAML::EndMap;
+      out << (seq ? YAML::EndSeq : YAML::EndMap);
       break;
+    }
     default:
       out << YAML::Null;
   }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/util/enum_names.hpp"
+
 namespace raydog::yellowdog {
 namespace {
 
@@ -21,28 +23,19 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
+namespace {
+using K = YdErrorKind;
+// clang-format off
+constexpr EnumName<K> kKindNames[] = {
+    {K::kNotFound, "NotFound"}, {K::kInvalidRequest, "InvalidRequest"},
+    {K::kAlreadyExists, "AlreadyExists"}, {K::kNotAuthorised, "NotAuthorised"},
+    {K::kInvalidStatusTransition, "InvalidStatusTransition"}, {K::kThrottled, "Throttled"},
+    {K::kServerError, "ServerError"}, {K::kTransport, "Transport"}, {K::kProtocol, "Protocol"}};
+// clang-format on
+}  // namespace
+
 std::string_view to_string(YdErrorKind kind) {
-  switch (kind) {
-    case YdErrorKind::kNotFound:
-      return "NotFound";
-    case YdErrorKind::kInvalidRequest:
-      return "InvalidRequest";
-    case YdErrorKind::kAlreadyExists:
-      return "AlreadyExists";
-    case YdErrorKind::kNotAuthorised:
-      return "NotAuthorised";
-    case YdErrorKind::kInvalidStatusTransition:
-      return "InvalidStatusTransition";
-    case YdErrorKind::kThrottled:
-      return "Throttled";
-    case YdErrorKind::kServerError:
-      return "ServerError";
-    case YdErrorKind::kTransport:
-      return "Transport";
-    case YdErrorKind::kProtocol:
-      return "Protocol";
-  }
-  return "Unknown";
+  return name_of(kKindNames, kind, "Unknown");
 }
 
 bool YdError::transient() const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "controller/util/result.hpp"
+#include "controller/util/time.hpp"
 #include "controller/yellowdog/enums.hpp"
 
 namespace raydog::yellowdog {
@@ -256,31 +257,20 @@ struct Slice {
 // ---- JSON ------------------------------------------------------------------------------------------
 // nlohmann ADL hooks, so vectors and nested objects compose. from_json throws nlohmann exceptions on wrong
 // types; use parse<T>() at a boundary to get an error value instead.
+// Every object with a JSON form, once: the declarations below and the definitions in model.cpp expand it.
+// clang-format off
+#define RAYDOG_YD_OBJECTS(X)                                                                  \
+  X(TaskSummary) X(NumericRange) X(RunSpecification) X(TaskGroup) X(WorkRequirement)         \
+  X(WorkRequirementSummary) X(TaskError) X(Task)                                             \
+  X(ComputeRequirementTemplateUsage) X(NodeWorkersTarget) X(AutoShutdown)                    \
+  X(ProvisionedWorkerPoolProperties) X(ProvisionRequest) X(StatusCounts) X(WorkerPool)       \
+  X(WorkerPoolSummary) X(NodeDetails) X(Worker) X(Node) X(InstanceId) X(Instance)            \
+  X(ComputeRequirement)
+// clang-format on
 #define RAYDOG_YD_JSON(T)            \
   void to_json(Json& j, const T& v); \
   void from_json(const Json& j, T& v);
-RAYDOG_YD_JSON(TaskSummary)
-RAYDOG_YD_JSON(NumericRange)
-RAYDOG_YD_JSON(RunSpecification)
-RAYDOG_YD_JSON(TaskGroup)
-RAYDOG_YD_JSON(WorkRequirement)
-RAYDOG_YD_JSON(WorkRequirementSummary)
-RAYDOG_YD_JSON(TaskError)
-RAYDOG_YD_JSON(Task)
-RAYDOG_YD_JSON(ComputeRequirementTemplateUsage)
-RAYDOG_YD_JSON(NodeWorkersTarget)
-RAYDOG_YD_JSON(AutoShutdown)
-RAYDOG_YD_JSON(ProvisionedWorkerPoolProperties)
-RAYDOG_YD_JSON(ProvisionRequest)
-RAYDOG_YD_JSON(StatusCounts)
-RAYDOG_YD_JSON(WorkerPool)
-RAYDOG_YD_JSON(WorkerPoolSummary)
-RAYDOG_YD_JSON(NodeDetails)
-RAYDOG_YD_JSON(Worker)
-RAYDOG_YD_JSON(Node)
-RAYDOG_YD_JSON(InstanceId)
-RAYDOG_YD_JSON(Instance)
-RAYDOG_YD_JSON(ComputeRequirement)
+RAYDOG_YD_OBJECTS(RAYDOG_YD_JSON)
 #undef RAYDOG_YD_JSON
 
 template <class Traits>
@@ -321,12 +311,22 @@ Result<T, std::string> parse_text(std::string_view text) {
 }
 
 // ---- ISO-8601 durations and timestamps (§2.1) -------------------------------------------------------
+// The wire formats live once, in controller/util/time.hpp; these name YellowDog's forms.
 // Accepts "P0D", "PT3M", "P1DT2H30S", "PT1.5S", "-PT1S"; weeks ("P2W"); not years/months (ambiguous).
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+inline std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  return parse_iso_duration(text);
+}
 // Canonical PT form the SDK emits: "PT0S", "PT3M", "PT1H30M", "PT1.5S", days folded into hours.
-std::string format_duration(std::chrono::milliseconds d);
+inline std::string format_duration(std::chrono::milliseconds d) {
+  return format_iso_duration(d);
+}
 // "2026-01-02T03:04:05.678Z", any fraction, "Z" or "+hh:mm"/"-hh:mm".
-std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view text);
-std::string format_timestamp(std::chrono::system_clock::time_point t);  // millisecond precision, Z
+inline std::optional<SystemTime> parse_timestamp(std::string_view text) {
+  return parse_rfc3339(text);
+}
+// Millisecond precision, Z.
+inline std::string format_timestamp(SystemTime t) {
+  return format_rfc3339(t, 3);
+}
 
 }  // namespace raydog::yellowdog

@@ -2,31 +2,16 @@
 
 #include <zlib.h>
 
-#include <cctype>
 #include <stdexcept>
+
+#include "controller/http/url.hpp"
 
 namespace raydog::yellowdog {
 namespace {
 
-std::string percent_encode(std::string_view s, std::string_view keep) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        keep.find(c) != std::string_view::npos) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string seg(std::string_view s) {
-  return encode_path_segment(s);
+std::string with_query(std::string path, const Query& q) {
+  if (q.empty()) return path;
+  return path + "?" + q.encode();
 }
 
 ApiCall call(std::string method, std::string target, std::string operation, RequestClass cls,
@@ -40,14 +25,29 @@ ApiCall call(std::string method, std::string target, std::string operation, Requ
   return c;
 }
 
-std::string with_query(std::string path, const Query& q) {
-  if (q.empty()) return path;
-  return path + "?" + q.encode();
+// A call on one object, `prefix` + id + `suffix`; the operation (for logs and metrics) says "{id}".
+ApiCall on_object(std::string method, std::string_view prefix, std::string_view id, std::string_view suffix,
+                  RequestClass cls, const Query& q = {}, std::optional<std::string> body = std::nullopt) {
+  std::string target = std::string(prefix) + encode_path_segment(id) + std::string(suffix);
+  std::string operation = method + " " + std::string(prefix) + "{id}" + std::string(suffix);
+  return call(std::move(method), with_query(std::move(target), q), std::move(operation), cls,
+              std::move(body));
+}
+ApiCall read_object(std::string_view prefix, std::string_view id, std::string_view suffix = "") {
+  return on_object("GET", prefix, id, suffix, RequestClass::kRead);
 }
 
-void add_page(Query& q, const Page& page) {
+// A search (§3, §5.5): the filters in `q`, then the page.
+ApiCall search(const std::string& path, Query q, const Page& page) {
   if (page.size) q.add("size", std::to_string(*page.size));
   q.add("sliceId", page.slice_id);
+  return call("GET", with_query(path, q), "GET " + path, RequestClass::kRead);
+}
+
+Query abort_query(bool abort) {
+  Query q;
+  q.add("abort", abort ? "true" : "false");
+  return q;
 }
 
 }  // namespace
@@ -74,10 +74,10 @@ std::string Query::encode() const {
 }
 
 std::string encode_path_segment(std::string_view s) {
-  return percent_encode(s, ":");
+  return http::percent_encode(s, ":");
 }
 std::string encode_query_component(std::string_view s) {
-  return percent_encode(s, ":");
+  return http::percent_encode(s, ":");
 }
 
 namespace calls {
@@ -87,33 +87,30 @@ ApiCall provision_worker_pool(const ProvisionRequest& request) {
               RequestClass::kCreate, Json(request).dump());
 }
 ApiCall get_worker_pool(std::string_view id) {
-  return call("GET", "/workerPools/" + seg(id), "GET /workerPools/{id}", RequestClass::kRead);
+  return read_object("/workerPools/", id);
 }
 ApiCall get_worker_pool_by_name(std::string_view ns, std::string_view name) {
-  return call("GET", "/workerPools/" + seg(ns) + "/" + seg(name), "GET /workerPools/{namespace}/{name}",
-              RequestClass::kRead);
+  return call("GET", "/workerPools/" + encode_path_segment(ns) + "/" + encode_path_segment(name),
+              "GET /workerPools/{namespace}/{name}", RequestClass::kRead);
 }
 ApiCall search_worker_pools(const WorkerPoolSearch& s, const Page& page) {
   Query q;
   q.add("namespace", s.namespace_).add("name", s.name).add_all("statuses", s.statuses).add("sliced", "true");
-  add_page(q, page);
-  return call("GET", with_query("/workerPools/", q), "GET /workerPools/", RequestClass::kRead);
+  return search("/workerPools/", std::move(q), page);
 }
 ApiCall shut_down_worker_pool(std::string_view id) {
-  return call("DELETE", "/workerPools/" + seg(id), "DELETE /workerPools/{id}", RequestClass::kIdempotent);
+  return on_object("DELETE", "/workerPools/", id, "", RequestClass::kIdempotent);
 }
 ApiCall resize_worker_pool(std::string_view id, std::int64_t size) {
   Query q;
   q.add("size", std::to_string(size));
-  return call("PUT", with_query("/workerPools/provisioned/" + seg(id), q),
-              "PUT /workerPools/provisioned/{id}", RequestClass::kIdempotent);
+  return on_object("PUT", "/workerPools/provisioned/", id, "", RequestClass::kIdempotent, q);
 }
 ApiCall get_node_of_worker(std::string_view worker_id) {
-  return call("GET", "/workerPools/workers/" + seg(worker_id) + "/node", "GET /workerPools/workers/{id}/node",
-              RequestClass::kRead);
+  return read_object("/workerPools/workers/", worker_id, "/node");
 }
 ApiCall get_node(std::string_view id) {
-  return call("GET", "/workerPools/nodes/" + seg(id), "GET /workerPools/nodes/{id}", RequestClass::kRead);
+  return read_object("/workerPools/nodes/", id);
 }
 ApiCall search_nodes(const NodeSearch& s, const Page& page) {
   Query q;
@@ -121,8 +118,7 @@ ApiCall search_nodes(const NodeSearch& s, const Page& page) {
       .add("workerTag", s.worker_tag)
       .add("instanceId", s.instance_id)
       .add_all("statuses", s.statuses);
-  add_page(q, page);
-  return call("GET", with_query("/workerPools/nodes", q), "GET /workerPools/nodes", RequestClass::kRead);
+  return search("/workerPools/nodes", std::move(q), page);
 }
 
 ApiCall create_work_requirement(const WorkRequirement& wr) {
@@ -134,32 +130,30 @@ ApiCall update_work_requirement(const WorkRequirement& wr) {
   return call("PUT", "/work/requirements", "PUT /work/requirements", RequestClass::kCreate, Json(wr).dump());
 }
 ApiCall get_work_requirement(std::string_view id) {
-  return call("GET", "/work/requirements/" + seg(id), "GET /work/requirements/{id}", RequestClass::kRead);
+  return read_object("/work/requirements/", id);
 }
 ApiCall get_work_requirement_by_name(std::string_view ns, std::string_view name) {
-  return call("GET", "/work/namespaces/" + seg(ns) + "/requirements/" + seg(name),
+  return call("GET",
+              "/work/namespaces/" + encode_path_segment(ns) + "/requirements/" + encode_path_segment(name),
               "GET /work/namespaces/{namespace}/requirements/{name}", RequestClass::kRead);
 }
 ApiCall search_work_requirements(const WorkRequirementSearch& s, const Page& page) {
   Query q;
   q.add("namespace", s.namespace_).add("name", s.name).add("tag", s.tag).add_all("statuses", s.statuses);
   q.add("sliced", "true");
-  add_page(q, page);
-  return call("GET", with_query("/work/requirements", q), "GET /work/requirements", RequestClass::kRead);
+  return search("/work/requirements", std::move(q), page);
 }
 ApiCall cancel_work_requirement(std::string_view id, bool abort) {
-  Query q;
-  q.add("abort", abort ? "true" : "false");
-  return call("PUT", with_query("/work/requirements/" + seg(id) + "/transition/CANCELLING", q),
-              "PUT /work/requirements/{id}/transition/CANCELLING", RequestClass::kIdempotent);
+  return on_object("PUT", "/work/requirements/", id, "/transition/CANCELLING", RequestClass::kIdempotent,
+                   abort_query(abort));
 }
 
 ApiCall add_tasks(std::string_view task_group_id, const std::vector<Task>& tasks) {
-  return call("POST", "/work/taskGroups/" + seg(task_group_id) + "/tasks", "POST /work/taskGroups/{id}/tasks",
-              RequestClass::kCreate, Json(tasks).dump());
+  return on_object("POST", "/work/taskGroups/", task_group_id, "/tasks", RequestClass::kCreate, {},
+                   Json(tasks).dump());
 }
 ApiCall get_task(std::string_view id) {
-  return call("GET", "/work/tasks/" + seg(id), "GET /work/tasks/{id}", RequestClass::kRead);
+  return read_object("/work/tasks/", id);
 }
 ApiCall search_tasks(const TaskSearch& s, const Page& page) {
   Query q;
@@ -168,42 +162,32 @@ ApiCall search_tasks(const TaskSearch& s, const Page& page) {
       .add("name", s.name)
       .add("tag", s.tag)
       .add_all("statuses", s.statuses);
-  add_page(q, page);
-  return call("GET", with_query("/work/tasks", q), "GET /work/tasks", RequestClass::kRead);
+  return search("/work/tasks", std::move(q), page);
 }
 ApiCall cancel_task(std::string_view id, bool abort) {
-  Query q;
-  q.add("abort", abort ? "true" : "false");
-  return call("PUT", with_query("/work/tasks/" + seg(id) + "/cancel", q), "PUT /work/tasks/{id}/cancel",
-              RequestClass::kIdempotent);
+  return on_object("PUT", "/work/tasks/", id, "/cancel", RequestClass::kIdempotent, abort_query(abort));
 }
 
 ApiCall get_compute_requirement(std::string_view id) {
-  return call("GET", "/compute/requirements/" + seg(id), "GET /compute/requirements/{id}",
-              RequestClass::kRead);
+  return read_object("/compute/requirements/", id);
 }
 ApiCall terminate_compute_requirement(std::string_view id) {
-  return call("PUT", "/compute/requirements/" + seg(id) + "/transition/TERMINATED",
-              "PUT /compute/requirements/{id}/transition/TERMINATED", RequestClass::kIdempotent);
+  return on_object("PUT", "/compute/requirements/", id, "/transition/TERMINATED", RequestClass::kIdempotent);
 }
 ApiCall search_instances(const InstanceSearch& s, const Page& page) {
   Query q;
   q.add("computeRequirementId", s.compute_requirement_id).add_all("statuses", s.statuses);
-  add_page(q, page);
-  return call("GET", with_query("/compute/instances", q), "GET /compute/instances", RequestClass::kRead);
+  return search("/compute/instances", std::move(q), page);
 }
 
 ApiCall work_requirement_updates(std::string_view id) {
-  return call("GET", "/work/requirements/" + seg(id) + "/updates", "GET /work/requirements/{id}/updates",
-              RequestClass::kRead);
+  return read_object("/work/requirements/", id, "/updates");
 }
 ApiCall worker_pool_updates(std::string_view id) {
-  return call("GET", "/workerPools/" + seg(id) + "/updates", "GET /workerPools/{id}/updates",
-              RequestClass::kRead);
+  return read_object("/workerPools/", id, "/updates");
 }
 ApiCall compute_requirement_updates(std::string_view id) {
-  return call("GET", "/compute/requirements/" + seg(id) + "/updates",
-              "GET /compute/requirements/{id}/updates", RequestClass::kRead);
+  return read_object("/compute/requirements/", id, "/updates");
 }
 
 }  // namespace calls

@@ -10,9 +10,15 @@
 #include <vector>
 
 #include "controller/yellowdog/model.hpp"
-#include "controller/yellowdog/retry.hpp"
 
 namespace raydog::yellowdog {
+
+// How safe a request is to repeat when its outcome is unknown (retry.hpp decides with it).
+enum class RequestClass {
+  kRead,        // GET: always safe to repeat
+  kIdempotent,  // transitions, DELETE, resize: repeating converges on the same state
+  kCreate,      // POST that creates, PUT of a WR that appends groups: never repeat blindly
+};
 
 struct ApiCall {
   std::string method;               // "GET", "POST", "PUT", "DELETE"

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "controller/yellowdog/errors.hpp"
+#include "controller/yellowdog/requests.hpp"  // RequestClass
 
 namespace raydog::yellowdog {
 
@@ -32,12 +33,6 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, do
 // Parses a Retry-After value: delta-seconds ("120", "1.5" tolerated) or an HTTP-date relative to `now`.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
-
-enum class RequestClass {
-  kRead,        // GET: always safe to repeat
-  kIdempotent,  // transitions, DELETE, resize: repeating converges on the same state
-  kCreate,      // POST that creates, PUT of a WR that appends groups: never repeat blindly
-};
 
 // What happened on the wire, as far as retrying cares.
 struct AttemptFailure {

@@ -7,22 +7,30 @@
 #include <string>
 #include <string_view>
 
+#include "controller/util/time.hpp"
+
 namespace raydog::ydsim {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
 using Millis = std::chrono::milliseconds;
 
+// The wire formats are the project's one implementation (controller/util/time.hpp), so the simulator and
+// the operator cannot drift apart.
 // "2026-01-02T03:04:05.678Z"
-std::string format_timestamp(TimePoint t);
+inline std::string format_timestamp(TimePoint t) {
+  return format_rfc3339(t, 3);
+}
 // Accepts any fractional precision and a 'Z' or "+hh:mm"/"-hh:mm" offset.
-std::optional<TimePoint> parse_timestamp(std::string_view text);
+inline std::optional<TimePoint> parse_timestamp(std::string_view text) {
+  return parse_rfc3339(text);
+}
 
 // ISO-8601 duration, both the day form and the PT form; fractional seconds allowed. nullopt when malformed.
-std::optional<Millis> parse_iso_duration(std::string_view text);
+using raydog::parse_iso_duration;
 // Always the PT form without a day part (what the server most likely answers): "PT0S", "PT3M", "PT1H30M",
 // "PT1.5S".
-std::string format_iso_duration(Millis d);
+using raydog::format_iso_duration;
 
 // Command-line durations: "2s", "500ms", "1m", "1h", "0"; a bare number means seconds.
 std::optional<Millis> parse_cli_duration(std::string_view text);

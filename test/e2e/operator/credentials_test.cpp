@@ -5,7 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "controller/kube/fake_api.hpp"
+#include "test/support/fake_kube_api.hpp"
 #include "controller/util/base64.hpp"
 #include "test/support/run_coroutine.hpp"
 

@@ -51,3 +51,11 @@ TEST_CASE("url_encode/url_decode round trip") {
   }();
   CHECK(url_decode(url_encode(all)) == all);
 }
+
+TEST_CASE("percent_encode: unreserved characters and the caller's `keep` set stay literal") {
+  CHECK(percent_encode("ydid:wr:1 2/3") == "ydid%3Awr%3A1%202%2F3");
+  CHECK(percent_encode("ydid:wr:1 2/3", ":") == "ydid:wr:1%202%2F3");
+  CHECK(percent_encode("AZaz09-._~") == "AZaz09-._~");
+  CHECK(percent_encode(std::string_view("\xff\x00", 2)) == "%FF%00");
+  CHECK(percent_encode("a b") == url_encode("a b"));
+}

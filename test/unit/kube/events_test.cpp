@@ -7,7 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "controller/kube/fake_api.hpp"
+#include "test/support/fake_kube_api.hpp"
 #include "test/unit/kube/io_util.hpp"
 
 using namespace raydog::kube;

@@ -4,7 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "controller/kube/fake_api.hpp"
+#include "test/support/fake_kube_api.hpp"
 #include "test/unit/kube/io_util.hpp"
 
 using namespace raydog::kube;

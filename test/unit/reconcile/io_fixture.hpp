@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "api/json.hpp"
-#include "controller/kube/fake_api.hpp"
+#include "test/support/fake_kube_api.hpp"
 #include "controller/reconcile/act.hpp"
 #include "controller/reconcile/observe.hpp"
 #include "test/support/run_coroutine.hpp"

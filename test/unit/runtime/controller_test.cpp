@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "controller/runtime/controller.hpp"
+#include "test/support/fake_clock.hpp"
 
 using namespace raydog::runtime;
 using namespace std::chrono_literals;

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "controller/runtime/rate_limiter.hpp"
+#include "test/support/fake_clock.hpp"
 
 using namespace raydog::runtime;
 using namespace std::chrono_literals;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "controller/runtime/work_queue.hpp"
+#include "test/support/fake_clock.hpp"
 
 using namespace raydog::runtime;
 using namespace std::chrono_literals;

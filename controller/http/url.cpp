@@ -1,4 +1,4 @@
-#include "controller/http/types.hpp"
+#include "controller/http/url.hpp"
 
 #include <cctype>
 
@@ -67,12 +67,13 @@ bool parse_url(std::string_view text, Url& out) {
   return true;
 }
 
-std::string url_encode(std::string_view s) {
+std::string percent_encode(std::string_view s, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        keep.find(static_cast<char>(c)) != std::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

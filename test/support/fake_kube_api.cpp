@@ -1,4 +1,4 @@
-#include "controller/kube/fake_api.hpp"
+#include "test/support/fake_kube_api.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
