@@ -89,8 +89,15 @@ TEST_CASE("api: version health aggregated and legacy discovery") {
   auto leases = call(api, "GET", "/apis/coordination.k8s.io/v1");
   CHECK(leases.body["resources"][0]["name"] == "leases");
   CHECK(call(api, "GET", "/healthz").code == 200);
-  auto v2 = call(api, "GET", "/openapi/v2");
-  CHECK(v2.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  auto v2 = call(api, "GET", "/openapi/v2");  // JSON unless protobuf is asked for
+  CHECK(v2.body["swagger"] == "2.0");
+  CHECK(v2.body["definitions"]["io.k8s.api.core.v1.ConfigMap"]["x-kubernetes-group-version-kind"][0]["kind"] ==
+        "ConfigMap");
+  ApiRequest pb{"GET", "/openapi/v2", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "", "",
+                "127.0.0.1:1234"};
+  auto v2pb = api.handle(pb);
+  CHECK(v2pb.response.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  CHECK(v2pb.response.body.substr(0, 5) == std::string("\x0a\x03" "2.0", 5));  // Document.swagger = 1
   auto nf = call(api, "GET", "/apis/nope.io/v1/things");
   CHECK(nf.code == 404);
   CHECK(nf.body["message"] == "the server could not find the requested resource");
