@@ -55,9 +55,11 @@ json operation(const ResourceInfo& r, const std::string& id, const std::string& 
   return op;
 }
 
-// The definition of one kind. Built-ins have no schema here (the emulator checks none for them): an untyped
-// schema lets older kubectl accept any field and fall back to its compiled-in types for strategic merge,
-// where a typed-but-empty object would make it reject every field or warn on every apply.
+// The definition of one kind. The emulator has no schemas for built-ins, so their definitions carry no
+// x-kubernetes-group-version-kind: kubectl 1.20 then uses its compiled-in types for strategic merge and skips
+// client-side validation, as with any server whose OpenAPI lacks the kind. (A schema-less definition that
+// names the kind crashes its three-way merge with a nil dereference; a typed-but-empty one rejects every field.)
+// Their paths still name the kind, which is all the dry-run support check reads.
 json definition(const ResourceInfo& r) {
   json s;
   if (r.schema.is_object()) {
@@ -81,7 +83,7 @@ json definition(const ResourceInfo& r) {
   }
   if (!s.contains("description"))
     s["description"] = r.custom ? r.kind + " is a custom resource." : r.kind + " (" + r.api_version() + ").";
-  s["x-kubernetes-group-version-kind"] = json::array({openapi_gvk(r)});
+  if (r.schema.is_object()) s["x-kubernetes-group-version-kind"] = json::array({openapi_gvk(r)});
   return s;
 }
 
