@@ -245,9 +245,12 @@ TEST_CASE("kubectl: get -w and wait for condition - jsonpath - delete (rows 9 10
         {"wait", "--for=jsonpath={.status.phase}=Running", "rdc/x", "--timeout=120s"}, wait_path);
   CHECK(eventually([&] { return contains(file_text(watch_all), "x "); }));
   CHECK(eventually([&] { return contains(file_text(watch_one), "x "); }));
-  // A Ready condition for an older generation does not satisfy wait (observedGeneration rule).
-  REQUIRE_OK(emu.patch_status({"rdc", "x"}, ready_status_patch("0")));
-  REQUIRE(wait->running());
+  // A Ready condition for an older generation does not satisfy wait (observedGeneration rule, kubectl 1.21+:
+  // kubernetes#97408).
+  if (kubectl_has(21, "kubectl wait ignores a condition of an older generation (row 10)")) {
+    REQUIRE_OK(emu.patch_status({"rdc", "x"}, ready_status_patch("0")));
+    REQUIRE_MESSAGE(wait->running(), file_text(wait_ready) << file_text(wait_ready + ".err"));
+  }
   auto gen = emu.kubectl({"get", "rdc", "x", "-o", "jsonpath={.metadata.generation}"});
   REQUIRE_OK(emu.patch_status({"rdc", "x"}, ready_status_patch(gen.out)));
   auto code = wait->wait(std::chrono::seconds(60));
