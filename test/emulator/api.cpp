@@ -7,6 +7,7 @@
 #include "test/emulator/api_internal.hpp"
 #include "test/emulator/discovery.hpp"
 #include "test/emulator/meta.hpp"
+#include "test/emulator/openapi_v2.hpp"
 
 namespace raydog::emulator {
 
@@ -140,9 +141,15 @@ Api::Outcome Api::handle(const ApiRequest& req) {
   if (s0 == "openapi") {
     if (!is_get) return not_found();
     if (segs.size() == 2 && segs[1] == "v2") {
+      // kubectl before 1.27 asks for the protobuf (explain, validation, the dry-run check); other clients
+      // (and curl) get JSON, as from a real server.
+      json doc = openapi_v2_document(registry_);
+      if (req.accept.find("protobuf") == std::string::npos) return ok_json(doc);
       ApiResponse r;
       r.code = 200;
+      // Not the "@v1.0" spelling kubectl asks with: Go's mime parser rejects it in a Content-Type.
       r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+      r.body = openapi_v2_protobuf(doc);
       return {r, nullptr};
     }
     if (segs.size() == 2 && segs[1] == "v3") return ok_json(openapi_v3_root(registry_));

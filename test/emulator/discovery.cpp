@@ -36,21 +36,6 @@ json aggregated_resource(const ResourceInfo& r) {
   return j;
 }
 
-std::string schema_name(const ResourceInfo& r) {
-  if (r.group.empty()) return "io.k8s.api.core." + r.version + "." + r.kind;
-  std::vector<std::string> parts;
-  std::stringstream ss(r.group);
-  std::string p;
-  while (std::getline(ss, p, '.')) parts.insert(parts.begin(), p);
-  std::string out;
-  for (const auto& x : parts) out += x + ".";
-  return out + r.version + "." + r.kind;
-}
-
-json gvk(const ResourceInfo& r) {
-  return {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
-}
-
 json query_param(const std::string& name, const std::string& desc) {
   return {{"name", name},
           {"in", "query"},
@@ -59,10 +44,10 @@ json query_param(const std::string& name, const std::string& desc) {
 }
 
 json operation(const ResourceInfo& r, const std::string& verb, const std::string& action, bool patch) {
-  json ref = {{"$ref", "#/components/schemas/" + schema_name(r)}};
+  json ref = {{"$ref", "#/components/schemas/" + openapi_schema_name(r)}};
   json op = {{"operationId", verb + r.kind},
              {"x-kubernetes-action", action},
-             {"x-kubernetes-group-version-kind", gvk(r)},
+             {"x-kubernetes-group-version-kind", openapi_gvk(r)},
              {"responses",
               {{"200", {{"description", "OK"}, {"content", {{"application/json", {{"schema", ref}}}}}}}}}};
   if (verb == "get") return op;
@@ -97,6 +82,21 @@ std::string hash_of(const json& doc) {
 }
 
 }  // namespace
+
+std::string openapi_schema_name(const ResourceInfo& r) {
+  if (r.group.empty()) return "io.k8s.api.core." + r.version + "." + r.kind;
+  std::vector<std::string> parts;
+  std::stringstream ss(r.group);
+  std::string p;
+  while (std::getline(ss, p, '.')) parts.insert(parts.begin(), p);
+  std::string out;
+  for (const auto& x : parts) out += x + ".";
+  return out + r.version + "." + r.kind;
+}
+
+json openapi_gvk(const ResourceInfo& r) {
+  return {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
+}
 
 json version_info() {
   return {{"major", "1"},
@@ -217,8 +217,8 @@ json openapi_v3_document(const Registry& reg, const std::string& gv_path) {
                       : json{{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
     if (!schema.contains("description") && r.custom)
       schema["description"] = r.kind + " is a custom resource.";
-    schema["x-kubernetes-group-version-kind"] = json::array({gvk(r)});
-    schemas[schema_name(r)] = schema;
+    schema["x-kubernetes-group-version-kind"] = json::array({openapi_gvk(r)});
+    schemas[openapi_schema_name(r)] = schema;
   }
   if (!any) return nullptr;
   return {{"openapi", "3.0.0"},

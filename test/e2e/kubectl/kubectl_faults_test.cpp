@@ -55,10 +55,10 @@ TEST_CASE(
   REQUIRE(wait->running());
   auto gen = emu.kubectl({"get", "rdc", "x", "-o", "jsonpath={.metadata.generation}"});
   REQUIRE_OK(gen);
-  REQUIRE_OK(emu.kubectl(
-      {"patch", "rdc", "x", "--subresource=status", "--type=merge", "-p",
-       R"({"status":{"conditions":[{"type":"Ready","status":"True","reason":"Up","message":"","lastTransitionTime":"2025-05-01T12:00:00Z","observedGeneration":)" +
-           gen.out + "}]}}"}));
+  REQUIRE_OK(emu.patch_status(
+      {"rdc", "x"},
+      R"({"status":{"conditions":[{"type":"Ready","status":"True","reason":"Up","message":"","lastTransitionTime":"2025-05-01T12:00:00Z","observedGeneration":)" +
+          gen.out + "}]}}"));
   auto code = wait->wait(std::chrono::seconds(90));
   REQUIRE(code.has_value());
   CHECK(*code == 0);

@@ -10,6 +10,9 @@
 using namespace raydog::e2e;
 
 namespace {
+// The tests below name the resource by its plural, not the short name `rdc`: kubectl 1.20 expands short names
+// from its discovery cache before it refreshes that cache, so right after a new CRD (cached discovery from
+// the apply) `rdc` is unknown to it even though the server lists it.
 void install_crd(const Emulator& emu) {
   REQUIRE_OK(emu.kubectl({"apply", "-f", test_crd_path()}));
   REQUIRE_OK(
@@ -50,7 +53,7 @@ TEST_CASE(
   INFO(describe(r));
   CHECK(r.exit_code == 0);
   CHECK(r.out == "OK\n");
-  REQUIRE_OK(emu.kubectl({"get", "rdc", "still-serving"}));
+  REQUIRE_OK(emu.kubectl({"get", "raydogclusters", "still-serving"}));
 }
 
 TEST_CASE("scale: 10000 custom resources - create - list - watch from resourceVersion 0") {
@@ -73,7 +76,7 @@ TEST_CASE("scale: 10000 custom resources - create - list - watch from resourceVe
 #endif
                                                       << ")");
   CHECK(contains(r.out, "\"objects\": 10000"));
-  auto count = emu.kubectl({"get", "rdc", "--no-headers"}, "", std::chrono::seconds(120));
+  auto count = emu.kubectl({"get", "raydogclusters", "--no-headers"}, "", std::chrono::seconds(120));
   REQUIRE_OK(count);
   CHECK(std::count(count.out.begin(), count.out.end(), '\n') == 10000);
 }

@@ -4,6 +4,8 @@
 
 #include "controller/util/yaml_json.hpp"
 #include "test/emulator/api.hpp"
+#include "test/emulator/openapi_v2.hpp"
+#include "test/emulator/protobuf.hpp"
 #include "test/support/process.hpp"
 
 using namespace raydog::emulator;
@@ -89,8 +91,19 @@ TEST_CASE("api: version health aggregated and legacy discovery") {
   auto leases = call(api, "GET", "/apis/coordination.k8s.io/v1");
   CHECK(leases.body["resources"][0]["name"] == "leases");
   CHECK(call(api, "GET", "/healthz").code == 200);
-  auto v2 = call(api, "GET", "/openapi/v2");
-  CHECK(v2.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  auto v2 = call(api, "GET", "/openapi/v2");  // JSON unless protobuf is asked for
+  CHECK(v2.body["swagger"] == "2.0");
+  // Built-ins: no schema, so the definition does not claim the kind (kubectl 1.20 uses its own types); the
+  // paths do, for its dry-run check.
+  CHECK(v2.body["definitions"].contains("io.k8s.api.core.v1.ConfigMap"));
+  CHECK_FALSE(v2.body["definitions"]["io.k8s.api.core.v1.ConfigMap"].contains("x-kubernetes-group-version-kind"));
+  CHECK(v2.body["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"]
+               ["x-kubernetes-group-version-kind"]["kind"] == "ConfigMap");
+  ApiRequest pb{"GET", "/openapi/v2", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "", "",
+                "127.0.0.1:1234"};
+  auto v2pb = api.handle(pb);
+  CHECK(v2pb.response.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  CHECK(v2pb.response.body.substr(0, 5) == std::string("\x0a\x03" "2.0", 5));  // Document.swagger = 1
   auto nf = call(api, "GET", "/apis/nope.io/v1/things");
   CHECK(nf.code == 404);
   CHECK(nf.body["message"] == "the server could not find the requested resource");
@@ -401,4 +414,40 @@ TEST_CASE("api: strategic merge patches on built-ins") {
   CHECK_FALSE(p.body["metadata"]["labels"].contains("a"));
   auto ns = call(api, "GET", "/api/v1/namespaces/default");
   CHECK(ns.body["status"]["phase"] == "Active");
+}
+
+TEST_CASE("protobuf writer: varints, doubles, strings and nested messages on the proto3 wire") {
+  ProtoWriter inner;
+  inner.string(1, "ab").boolean(2, false).oneof_boolean(3, false);  // false: left off unless in a oneof
+  ProtoWriter w;
+  w.varint(1, 300).int64(2, 0).dbl(3, 1.0).message(4, inner).repeated_string(5, "");
+  // 300 = varint ac 02; 1.0 = 00..f0 3f little-endian; inner = 0a 02 'a' 'b' 18 00 (5 bytes + 2).
+  const std::string want("\x08\xac\x02"
+                         "\x19\x00\x00\x00\x00\x00\x00\xf0\x3f"
+                         "\x22\x06\x0a\x02"
+                         "ab"
+                         "\x18\x00"
+                         "\x2a\x00",
+                         22);
+  CHECK(w.bytes() == want);
+}
+
+TEST_CASE("openapi v2: CRD schemas as v2 carries them (kubectl 1.20 rules)") {
+  json v3 = {{"type", "object"},
+             {"required", {"a", "n"}},
+             {"properties",
+              {{"a", {{"type", "string"}, {"pattern", "^x"}, {"enum", {"x"}}, {"description", "A."}}},
+               {"n", {{"type", "string"}, {"nullable", true}}},
+               {"free", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true},
+                         {"properties", {{"k", {{"type", "string"}}}}}}},
+               {"any", {{"x-kubernetes-int-or-string", true}, {"anyOf", {{{"type", "integer"}}}}}},
+               {"list", {{"type", "array"}, {"items", {{"type", "integer"}, {"minimum", 0}}}}}}}};
+  json v2 = openapi_v2_schema(v3);
+  CHECK(v2["required"] == json{"a"});  // a nullable property is not required in v2
+  CHECK(v2["properties"]["a"] == json{{"type", "string"}, {"description", "A."}});  // no value validations
+  CHECK_FALSE(v2["properties"]["n"].contains("type"));
+  CHECK_FALSE(v2["properties"]["free"].contains("properties"));
+  CHECK(v2["properties"]["free"]["x-kubernetes-preserve-unknown-fields"] == true);
+  CHECK(v2["properties"]["any"] == json{{"x-kubernetes-int-or-string", true}});
+  CHECK(v2["properties"]["list"]["items"] == json{{"type", "integer"}});
 }
