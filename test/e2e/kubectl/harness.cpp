@@ -85,7 +85,6 @@ test::CommandResult Emulator::patch_status(const std::vector<std::string>& objec
   for (std::string a : {"-o", "name", "-v=6"}) get.push_back(a);
   auto found = kubectl(get);
   if (found.exit_code != 0) return found;
-  std::smatch m;
   std::string url;
   std::regex request(R"(GET (https?://[^ ?]+) 200 OK)");
   for (auto it = std::sregex_iterator(found.err.begin(), found.err.end(), request);
