@@ -14,8 +14,8 @@ json query_param(const std::string& name, const std::string& type, const std::st
 }
 
 json path_param(const std::string& name, const std::string& desc) {
-  return {{"name", name}, {"in", "path"}, {"required", true}, {"type", "string"}, {"uniqueItems", true},
-          {"description", desc}};
+  return {{"name", name},     {"in", "path"},        {"required", true},
+          {"type", "string"}, {"uniqueItems", true}, {"description", desc}};
 }
 
 json ok_response(const json& schema) {
@@ -41,8 +41,8 @@ json operation(const ResourceInfo& r, const std::string& id, const std::string& 
   json params = json::array();
   if (!body_schema.is_null())
     params.push_back({{"name", "body"}, {"in", "body"}, {"required", true}, {"schema", body_schema}});
-  params.push_back(query_param("dryRun", "string",
-                               "When present, indicates that modifications should not be persisted."));
+  params.push_back(
+      query_param("dryRun", "string", "When present, indicates that modifications should not be persisted."));
   params.push_back(query_param(
       "fieldManager", "string",
       "fieldManager is a name associated with the actor or entity that is making these changes."));
@@ -58,8 +58,8 @@ json operation(const ResourceInfo& r, const std::string& id, const std::string& 
 // The definition of one kind. The emulator has no schemas for built-ins, so their definitions carry no
 // x-kubernetes-group-version-kind: kubectl 1.20 then uses its compiled-in types for strategic merge and skips
 // client-side validation, as with any server whose OpenAPI lacks the kind. (A schema-less definition that
-// names the kind crashes its three-way merge with a nil dereference; a typed-but-empty one rejects every field.)
-// Their paths still name the kind, which is all the dry-run support check reads.
+// names the kind crashes its three-way merge with a nil dereference; a typed-but-empty one rejects every
+// field.) Their paths still name the kind, which is all the dry-run support check reads.
 json definition(const ResourceInfo& r) {
   json s;
   if (r.schema.is_object()) {
@@ -69,12 +69,14 @@ json definition(const ResourceInfo& r) {
       json& p = s["properties"];
       if (!p.contains("apiVersion"))
         p["apiVersion"] = {{"type", "string"},
-                           {"description", "APIVersion defines the versioned schema of this representation "
-                                           "of an object."}};
+                           {"description",
+                            "APIVersion defines the versioned schema of this representation "
+                            "of an object."}};
       if (!p.contains("kind"))
         p["kind"] = {{"type", "string"},
-                     {"description", "Kind is a string value representing the REST resource this object "
-                                     "represents."}};
+                     {"description",
+                      "Kind is a string value representing the REST resource this object "
+                      "represents."}};
       if (!p.contains("metadata"))
         p["metadata"] = {{"type", "object"}, {"description", "Standard object's metadata."}};
     }
@@ -144,12 +146,11 @@ json openapi_v2_document(const Registry& reg) {
     json item_params = scope;
     item_params.push_back(path_param("name", "name of the " + r.kind));
     json ref_schema = {{"$ref", ref}};
-    paths[base + "/{name}"] = {
-        {"get", operation(r, "read", "get", false, nullptr)},
-        {"put", operation(r, "replace", "put", true, ref_schema)},
-        {"patch", operation(r, "patch", "patch", true, json{{"type", "object"}})},
-        {"delete", operation(r, "delete", "delete", true, nullptr)},
-        {"parameters", item_params}};
+    paths[base + "/{name}"] = {{"get", operation(r, "read", "get", false, nullptr)},
+                               {"put", operation(r, "replace", "put", true, ref_schema)},
+                               {"patch", operation(r, "patch", "patch", true, json{{"type", "object"}})},
+                               {"delete", operation(r, "delete", "delete", true, nullptr)},
+                               {"parameters", item_params}};
     paths[base] = {{"post", operation(r, "create", "post", true, ref_schema)}, {"parameters", scope}};
     if (r.has_status)
       paths[base + "/{name}/status"] = {
@@ -322,9 +323,8 @@ ProtoWriter operation_message(const json& op) {
 
 ProtoWriter path_item(const json& item) {
   ProtoWriter w;  // PathItem{get 2, put 3, post 4, delete 5, options 6, head 7, patch 8, parameters 9}
-  const std::pair<const char*, int> verbs[] = {{"get", 2},     {"put", 3},  {"post", 4},
-                                               {"delete", 5},  {"options", 6}, {"head", 7},
-                                               {"patch", 8}};
+  const std::pair<const char*, int> verbs[] = {{"get", 2},     {"put", 3},  {"post", 4}, {"delete", 5},
+                                               {"options", 6}, {"head", 7}, {"patch", 8}};
   for (const auto& [verb, field] : verbs)
     if (item.contains(verb)) w.message(field, operation_message(item[verb]));
   if (item.contains("parameters"))

@@ -85,11 +85,10 @@ test::CommandResult Emulator::patch_status(const std::vector<std::string>& objec
   for (std::string a : {"-o", "name", "-v=6"}) get.push_back(a);
   auto found = kubectl(get);
   if (found.exit_code != 0) return found;
-  std::smatch m;
   std::string url;
   std::regex request(R"(GET (https?://[^ ?]+) 200 OK)");
-  for (auto it = std::sregex_iterator(found.err.begin(), found.err.end(), request); it != std::sregex_iterator();
-       ++it)
+  for (auto it = std::sregex_iterator(found.err.begin(), found.err.end(), request);
+       it != std::sregex_iterator(); ++it)
     url = (*it)[1];
   if (url.empty()) return {1, "", "patch_status: no request URL in kubectl -v=6 output:\n" + found.err};
   // The same credentials kubectl uses, from its kubeconfig.
@@ -99,15 +98,23 @@ test::CommandResult Emulator::patch_status(const std::vector<std::string>& objec
   if (cfg.is_discarded()) return {1, "", "patch_status: unreadable kubeconfig:\n" + view.out};
   const auto cluster = cfg["clusters"][0]["cluster"];
   const auto user = cfg["users"][0]["user"];
-  std::vector<std::string> curl = {"curl", "-sS", "--fail-with-body", "-X", "PATCH", "-H",
-                                   "Content-Type: application/merge-patch+json", "--data-binary", "@-"};
+  std::vector<std::string> curl = {"curl",
+                                   "-sS",
+                                   "--fail-with-body",
+                                   "-X",
+                                   "PATCH",
+                                   "-H",
+                                   "Content-Type: application/merge-patch+json",
+                                   "--data-binary",
+                                   "@-"};
   auto write_data = [&](const nlohmann::json& field, const std::string& name) {
     auto bytes = base64_decode(field.get<std::string>());
     test::write_file(dir_.file(name), bytes ? *bytes : "");
     return dir_.file(name);
   };
   if (cluster.contains("certificate-authority-data"))
-    for (std::string a : {std::string("--cacert"), write_data(cluster["certificate-authority-data"], "ca.pem")})
+    for (std::string a :
+         {std::string("--cacert"), write_data(cluster["certificate-authority-data"], "ca.pem")})
       curl.push_back(a);
   if (user.contains("token")) {
     // In a header file, not argv: the token stays out of process listings.

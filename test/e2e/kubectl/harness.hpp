@@ -30,7 +30,8 @@ class Emulator {
   // A merge patch to the object's status subresource: `kubectl patch --subresource=status` where the client
   // has it (1.24+), otherwise the same PATCH sent to .../status with curl, so rows that only need a status
   // as setup run fully with older clients. `object` is what `kubectl get` takes ({"rdc", "x"}).
-  test::CommandResult patch_status(const std::vector<std::string>& object, const std::string& merge_patch) const;
+  test::CommandResult patch_status(const std::vector<std::string>& object,
+                                   const std::string& merge_patch) const;
   test::ProcessOptions client_env() const;
   std::string log() const;  // the emulator's stderr so far
 

@@ -96,8 +96,8 @@ TEST_CASE("project CRD: registers - explains - accepts the samples - rejects the
     }
   }
   MESSAGE("project samples: " << valid << " applied, " << rejected << " invalid rejected"
-                               << (client_rejected ? " (" + std::to_string(client_rejected) +
-                                                         " of them by kubectl " + kubectl_version().git_version +
-                                                         "'s client-side validation too)"
-                                                   : std::string()));
+                              << (client_rejected
+                                      ? " (" + std::to_string(client_rejected) + " of them by kubectl " +
+                                            kubectl_version().git_version + "'s client-side validation too)"
+                                      : std::string()));
 }

@@ -96,14 +96,17 @@ TEST_CASE("api: version health aggregated and legacy discovery") {
   // Built-ins: no schema, so the definition does not claim the kind (kubectl 1.20 uses its own types); the
   // paths do, for its dry-run check.
   CHECK(v2.body["definitions"].contains("io.k8s.api.core.v1.ConfigMap"));
-  CHECK_FALSE(v2.body["definitions"]["io.k8s.api.core.v1.ConfigMap"].contains("x-kubernetes-group-version-kind"));
+  CHECK_FALSE(
+      v2.body["definitions"]["io.k8s.api.core.v1.ConfigMap"].contains("x-kubernetes-group-version-kind"));
   CHECK(v2.body["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"]
                ["x-kubernetes-group-version-kind"]["kind"] == "ConfigMap");
-  ApiRequest pb{"GET", "/openapi/v2", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "", "",
-                "127.0.0.1:1234"};
+  ApiRequest pb{"GET", "/openapi/v2",   "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "",
+                "",    "127.0.0.1:1234"};
   auto v2pb = api.handle(pb);
   CHECK(v2pb.response.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
-  CHECK(v2pb.response.body.substr(0, 5) == std::string("\x0a\x03" "2.0", 5));  // Document.swagger = 1
+  CHECK(v2pb.response.body.substr(0, 5) == std::string("\x0a\x03"
+                                                       "2.0",
+                                                       5));  // Document.swagger = 1
   auto nf = call(api, "GET", "/apis/nope.io/v1/things");
   CHECK(nf.code == 404);
   CHECK(nf.body["message"] == "the server could not find the requested resource");
@@ -422,13 +425,14 @@ TEST_CASE("protobuf writer: varints, doubles, strings and nested messages on the
   ProtoWriter w;
   w.varint(1, 300).int64(2, 0).dbl(3, 1.0).message(4, inner).repeated_string(5, "");
   // 300 = varint ac 02; 1.0 = 00..f0 3f little-endian; inner = 0a 02 'a' 'b' 18 00 (5 bytes + 2).
-  const std::string want("\x08\xac\x02"
-                         "\x19\x00\x00\x00\x00\x00\x00\xf0\x3f"
-                         "\x22\x06\x0a\x02"
-                         "ab"
-                         "\x18\x00"
-                         "\x2a\x00",
-                         22);
+  const std::string want(
+      "\x08\xac\x02"
+      "\x19\x00\x00\x00\x00\x00\x00\xf0\x3f"
+      "\x22\x06\x0a\x02"
+      "ab"
+      "\x18\x00"
+      "\x2a\x00",
+      22);
   CHECK(w.bytes() == want);
 }
 
@@ -438,8 +442,10 @@ TEST_CASE("openapi v2: CRD schemas as v2 carries them (kubectl 1.20 rules)") {
              {"properties",
               {{"a", {{"type", "string"}, {"pattern", "^x"}, {"enum", {"x"}}, {"description", "A."}}},
                {"n", {{"type", "string"}, {"nullable", true}}},
-               {"free", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true},
-                         {"properties", {{"k", {{"type", "string"}}}}}}},
+               {"free",
+                {{"type", "object"},
+                 {"x-kubernetes-preserve-unknown-fields", true},
+                 {"properties", {{"k", {{"type", "string"}}}}}}},
                {"any", {{"x-kubernetes-int-or-string", true}, {"anyOf", {{{"type", "integer"}}}}}},
                {"list", {{"type", "array"}, {"items", {{"type", "integer"}, {"minimum", 0}}}}}}}};
   json v2 = openapi_v2_schema(v3);
