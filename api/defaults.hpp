@@ -20,15 +20,15 @@ inline constexpr std::string_view kDefaultApiUrl = "https://api.yellowdog.ai";
 inline constexpr std::string_view kDefaultKeyIdKey = "keyId";
 inline constexpr std::string_view kDefaultKeySecretKey = "keySecret";
 inline constexpr std::string_view kDefaultBuildTimeout = "10m";
-inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::Delete;
+inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::kDelete;
 // DALiuGE (daliuge-integration.md §1, §2).
 inline constexpr std::int32_t kDefaultDimPort = 8001;
 inline constexpr std::int32_t kDefaultNmPort = 8000;
 inline constexpr std::int32_t kDefaultEventsPort = 5555;
 inline constexpr std::int32_t kDefaultRpcPort = 6666;
 inline constexpr std::string_view kDefaultDlgRoot = "/var/dlg";
-inline constexpr DimAddress kDefaultDimAddress = DimAddress::Private;
-inline constexpr MembershipPolicy kDefaultMembershipPolicy = MembershipPolicy::Immediate;
+inline constexpr DimAddress kDefaultDimAddress = DimAddress::kPrivate;
+inline constexpr MembershipPolicy kDefaultMembershipPolicy = MembershipPolicy::kImmediate;
 // Not in the table: maxDeferral is only allowed with WhenIdle, so it cannot be defaulted by the schema.
 inline constexpr std::string_view kDefaultMaxDeferral = "10m";
 

@@ -47,9 +47,9 @@ const char* type_name(const json& j) {
 // Walks one JSON object: every key the caller asks for is marked as known; finish() reports the rest.
 class ObjectReader {
  public:
-  enum class Unknown { Reject, Ignore };
+  enum class Unknown { kReject, kIgnore };
 
-  ObjectReader(const json& j, std::string path, FieldErrors& errors, Unknown unknown = Unknown::Reject)
+  ObjectReader(const json& j, std::string path, FieldErrors& errors, Unknown unknown = Unknown::kReject)
       : j_(j), path_(std::move(path)), errors_(errors), unknown_(unknown) {
     ok_ = j.is_object();
     if (!ok_) errors_.push_back({path_, std::string("must be an object, got ") + type_name(j)});
@@ -57,7 +57,7 @@ class ObjectReader {
   ObjectReader(const ObjectReader&) = delete;
   ObjectReader& operator=(const ObjectReader&) = delete;
   ~ObjectReader() {
-    if (!ok_ || unknown_ == Unknown::Ignore) return;
+    if (!ok_ || unknown_ == Unknown::kIgnore) return;
     for (auto it = j_.begin(); it != j_.end(); ++it)
       if (!known_.count(it.key())) errors_.push_back({join_path(path_, it.key()), "unknown field"});
   }
@@ -77,7 +77,7 @@ class ObjectReader {
 
   // Nested objects inherit the mode: a lenient status is lenient all the way down.
   Unknown unknown() const { return unknown_; }
-  void ignore_unknown() { unknown_ = Unknown::Ignore; }
+  void ignore_unknown() { unknown_ = Unknown::kIgnore; }
 
  private:
   const json& j_;
@@ -234,7 +234,7 @@ class Decoder : public FieldVisitor {
     }
     // A user's spec is told what it may say; the operator's own status only which value it does not know.
     std::string message = "unsupported value \"" + *s + "\"";
-    if (r_.unknown() == ObjectReader::Unknown::Reject) {
+    if (r_.unknown() == ObjectReader::Unknown::kReject) {
       std::string allowed;
       for (auto name : Spellings<E>::names) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
       message += ": must be one of " + allowed;

@@ -25,11 +25,11 @@ std::string clip(std::string_view s, size_t n) {
 
 std::string_view task_prefix(TaskKind kind) {
   switch (kind) {
-    case TaskKind::Head:
+    case TaskKind::kHead:
       return "head-";
-    case TaskKind::Observability:
+    case TaskKind::kObservability:
       return "observability-";
-    case TaskKind::Worker:
+    case TaskKind::kWorker:
       return "worker-";
   }
   return "task-";
@@ -99,11 +99,11 @@ std::string worker_task_group(std::string_view pool) {
 
 std::string task_group(TaskKind kind, std::string_view pool) {
   switch (kind) {
-    case TaskKind::Head:
+    case TaskKind::kHead:
       return std::string(kHeadTaskGroup);
-    case TaskKind::Observability:
+    case TaskKind::kObservability:
       return std::string(kObservabilityTaskGroup);
-    case TaskKind::Worker:
+    case TaskKind::kWorker:
       return worker_task_group(pool);
   }
   return {};

@@ -29,7 +29,7 @@ inline constexpr std::string_view kPrefix = "rdc-";
 inline constexpr std::string_view kHeadTaskGroup = "head-node";
 inline constexpr std::string_view kObservabilityTaskGroup = "observability-node";
 
-enum class TaskKind { Head, Observability, Worker };
+enum class TaskKind { kHead, kObservability, kWorker };
 
 // True when `s` follows YellowDog's name rule.
 bool is_valid(std::string_view s);

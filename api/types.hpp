@@ -94,12 +94,12 @@ struct YellowDogSpec {
   bool operator==(const YellowDogSpec&) const = default;
 };
 
-enum class DeletionPolicy { Delete, Orphan };
+enum class DeletionPolicy { kDelete, kOrphan };
 
 // DALiuGE (daliuge-integration.md): a Data Island Manager on the head, a Node Manager on every worker; the
 // operator keeps the DIM's node list equal to the ready workers' NMs.
-enum class DimAddress { Private, Public };            // which head IP the operator uses to reach the DIM
-enum class MembershipPolicy { Immediate, WhenIdle };  // planned membership changes: at once, or when idle
+enum class DimAddress { kPrivate, kPublic };            // which head IP the operator uses to reach the DIM
+enum class MembershipPolicy { kImmediate, kWhenIdle };  // planned membership changes: at once, or when idle
 
 struct DaliugePorts {
   std::optional<std::int32_t> dim;     // DIM REST API, default 8001
@@ -137,7 +137,7 @@ struct RayDogClusterSpec {
 // ---------------------------------------------------------------------------------------------------
 // Status
 
-enum class Phase { Pending, Provisioning, Running, Degraded, Suspended, Failed, Deleting };
+enum class Phase { kPending, kProvisioning, kRunning, kDegraded, kSuspended, kFailed, kDeleting };
 
 // metav1.Condition. lastTransitionTime (RFC 3339) changes only when `status` changes.
 struct Condition {

@@ -28,7 +28,7 @@ constexpr const char* kYellowDogNameMessage =
     "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
 
 // The predicates match the CRD's `pattern` keywords by construction: the same pattern text, compiled once.
-enum class Pattern { DnsLabel, DnsSubdomain, ConfigMapKey, TemplateRef, ApiUrl, DaliugeVersion, DlgRoot };
+enum class Pattern { kDnsLabel, kDnsSubdomain, kConfigMapKey, kTemplateRef, kApiUrl, kDaliugeVersion, kDlgRoot };
 
 bool matches(std::string_view s, Pattern p) {
   static const std::array<std::regex, 7> compiled = {
@@ -133,7 +133,7 @@ class Checker {
       if (length(*d.version) > kMaxDaliugeVersionLength)
         fail(path + ".version",
              "must be at most " + std::to_string(kMaxDaliugeVersionLength) + " characters");
-      else if (!matches(*d.version, Pattern::DaliugeVersion))
+      else if (!matches(*d.version, Pattern::kDaliugeVersion))
         fail(path + ".version", "must be a daliuge-engine version such as 6.6.0, got " + quote(*d.version));
     }
     if (d.ports) {
@@ -155,13 +155,13 @@ class Checker {
     if (d.root) {
       if (length(*d.root) > kMaxDlgRootLength)
         fail(path + ".root", "must be at most " + std::to_string(kMaxDlgRootLength) + " characters");
-      else if (!matches(*d.root, Pattern::DlgRoot))
+      else if (!matches(*d.root, Pattern::kDlgRoot))
         fail(path + ".root",
              "must be an absolute path of letters, digits, '.', '_', '-' and '/', got " + quote(*d.root));
     }
     duration(path + ".maxDeferral", d.max_deferral);
     if (d.max_deferral &&
-        d.membership_policy.value_or(kDefaultMembershipPolicy) != MembershipPolicy::WhenIdle)
+        d.membership_policy.value_or(kDefaultMembershipPolicy) != MembershipPolicy::kWhenIdle)
       fail(path + ".maxDeferral", "only allowed with membershipPolicy WhenIdle");
   }
 
@@ -207,23 +207,23 @@ bool under(const std::string& path, const std::string& prefix) {
 }  // namespace
 
 bool is_dns_label(std::string_view s) {
-  return s.size() <= kMaxDnsLabelLength && matches(s, Pattern::DnsLabel);
+  return s.size() <= kMaxDnsLabelLength && matches(s, Pattern::kDnsLabel);
 }
 
 bool is_dns_subdomain(std::string_view s) {
-  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::DnsSubdomain);
+  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::kDnsSubdomain);
 }
 
 bool is_config_map_key(std::string_view s) {
-  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::ConfigMapKey);
+  return s.size() <= kMaxDnsSubdomainLength && matches(s, Pattern::kConfigMapKey);
 }
 
 bool is_template_ref(std::string_view s) {
-  return matches(s, Pattern::TemplateRef);
+  return matches(s, Pattern::kTemplateRef);
 }
 
 bool is_api_url(std::string_view s) {
-  return matches(s, Pattern::ApiUrl);
+  return matches(s, Pattern::kApiUrl);
 }
 
 FieldErrors validate_spec(const RayDogClusterSpec& spec) {

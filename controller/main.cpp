@@ -62,18 +62,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   switch (options->command) {
-    case raydog::cli::Command::Help:
+    case raydog::cli::Command::kHelp:
       std::cout << raydog::cli::usage() << "\nFlags of run:\n" << raydog::cli::controller_usage();
       return 0;
-    case raydog::cli::Command::Version:
+    case raydog::cli::Command::kVersion:
       std::cout << raydog::cli::version() << "\n";
       return 0;
-    case raydog::cli::Command::Crd:
+    case raydog::cli::Command::kCrd:
       std::cout << raydog::api::custom_resource_definition_yaml();
       return std::cout.flush() ? 0 : 1;
-    case raydog::cli::Command::Validate:
+    case raydog::cli::Command::kValidate:
       return validate_files(options->files);
-    case raydog::cli::Command::Run: {
+    case raydog::cli::Command::kRun: {
       auto controller = raydog::cli::parse_controller_flags(options->run_args);
       if (!controller) {
         const bool help = controller.error() == raydog::cli::controller_usage();

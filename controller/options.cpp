@@ -42,7 +42,7 @@ Flags:
 Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
   Options o;
   if (args.empty()) {
-    o.command = Command::Run;
+    o.command = Command::kRun;
     return o;
   }
   const std::string& first = args[0];
@@ -52,29 +52,29 @@ Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
     return o;
   };
   if (first == "-h" || first == "--help" || first == "help") {
-    o.command = Command::Help;
+    o.command = Command::kHelp;
     return o;  // help wins over anything after it, as in most CLIs
   }
   if (first == "--version" || first == "version") {
-    o.command = Command::Version;
+    o.command = Command::kVersion;
     return no_more(first.c_str());
   }
   if (first == "crd") {
-    o.command = Command::Crd;
+    o.command = Command::kCrd;
     for (size_t i = 1; i < args.size(); ++i) {
       if (args[i] == "-h" || args[i] == "--help") {
-        o.command = Command::Help;
+        o.command = Command::kHelp;
         return o;
       }
     }
     return no_more("crd");
   }
   if (first == "validate") {
-    o.command = Command::Validate;
+    o.command = Command::kValidate;
     for (size_t i = 1; i < args.size(); ++i) {
       const std::string& a = args[i];
       if (a == "-h" || a == "--help") {
-        o.command = Command::Help;
+        o.command = Command::kHelp;
         return o;
       }
       if (a.size() > 1 && a[0] == '-') return unexpected(UsageError{"validate: unknown flag " + a});
@@ -84,12 +84,12 @@ Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
     return o;
   }
   if (first == "run") {
-    o.command = Command::Run;
+    o.command = Command::kRun;
     o.run_args.assign(args.begin() + 1, args.end());
     return o;
   }
   if (first.starts_with("-")) {  // the operator's flags; parse_controller_flags judges them
-    o.command = Command::Run;
+    o.command = Command::kRun;
     o.run_args = args;
     return o;
   }

@@ -19,15 +19,15 @@ class YellowDogApi;
 namespace raydog::cli {
 
 enum class Command {
-  Help,      // --help / -h / help: usage on stdout, exit 0
-  Version,   // --version / version
-  Crd,       // crd: print the CustomResourceDefinition YAML
-  Validate,  // validate FILE...: decode, default and validate RayDogCluster manifests
-  Run,       // run [flags] / [flags]: the operator
+  kHelp,      // --help / -h / help: usage on stdout, exit 0
+  kVersion,   // --version / version
+  kCrd,       // crd: print the CustomResourceDefinition YAML
+  kValidate,  // validate FILE...: decode, default and validate RayDogCluster manifests
+  kRun,       // run [flags] / [flags]: the operator
 };
 
 struct Options {
-  Command command = Command::Help;
+  Command command = Command::kHelp;
   std::vector<std::string> files;     // validate
   std::vector<std::string> run_args;  // run: the controller's flags, unparsed
 };

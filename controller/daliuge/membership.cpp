@@ -52,20 +52,20 @@ std::string host_of(std::string_view node) {
 
 std::string_view to_string(Reason r) {
   switch (r) {
-    case Reason::Missing:
+    case Reason::kMissing:
       return "missing";
-    case Reason::Duplicate:
+    case Reason::kDuplicate:
       return "duplicate";
-    case Reason::Dead:
+    case Reason::kDead:
       return "dead";
-    case Reason::Extra:
+    case Reason::kExtra:
       return "unwanted";
   }
   return "?";
 }
 
 std::string describe(const Write& w) {
-  return std::string(w.kind == WriteKind::Add ? "POST " : "DELETE ") + w.key + " (" +
+  return std::string(w.kind == WriteKind::kAdd ? "POST " : "DELETE ") + w.key + " (" +
          std::string(to_string(w.reason)) + ")";
 }
 
@@ -82,15 +82,15 @@ MembershipPlan plan_membership(const MembershipInput& in) {
   std::vector<Write> dead, duplicate, extra, add;
   for (const auto& [key, n] : count) {
     if (desired.count(key)) {
-      for (int i = 1; i < n; ++i) duplicate.push_back({WriteKind::Remove, key, Reason::Duplicate});
+      for (int i = 1; i < n; ++i) duplicate.push_back({WriteKind::kRemove, key, Reason::kDuplicate});
     } else if (in.alive_unwanted.count(key)) {
-      for (int i = 0; i < n; ++i) extra.push_back({WriteKind::Remove, key, Reason::Extra});
+      for (int i = 0; i < n; ++i) extra.push_back({WriteKind::kRemove, key, Reason::kExtra});
     } else {
-      for (int i = 0; i < n; ++i) dead.push_back({WriteKind::Remove, key, Reason::Dead});
+      for (int i = 0; i < n; ++i) dead.push_back({WriteKind::kRemove, key, Reason::kDead});
     }
   }
   for (const auto& key : desired)
-    if (!count.count(key)) add.push_back({WriteKind::Add, key, Reason::Missing});
+    if (!count.count(key)) add.push_back({WriteKind::kAdd, key, Reason::kMissing});
 
   // Removals first: a stale entry fails every session at once, a missing one only narrows the island.
   for (auto* group : {&dead, &duplicate}) plan.writes.insert(plan.writes.end(), group->begin(), group->end());

@@ -38,17 +38,17 @@ std::string canonical_node(std::string_view node);
 // The host part of a node string.
 std::string host_of(std::string_view node);
 
-enum class WriteKind { Add, Remove };
+enum class WriteKind { kAdd, kRemove };
 enum class Reason {
-  Missing,    // desired, not in the DIM's list (new worker, or a restarted DIM): POST
-  Duplicate,  // desired, listed more than once: DELETE the extra copies (POST is not idempotent)
-  Dead,       // listed, its worker is gone or its NM does not answer: DELETE at once, whatever the policy
-  Extra,      // listed, its NM is alive but not wanted (scale-down, removed pool): DELETE (a planned change)
+  kMissing,    // desired, not in the DIM's list (new worker, or a restarted DIM): POST
+  kDuplicate,  // desired, listed more than once: DELETE the extra copies (POST is not idempotent)
+  kDead,       // listed, its worker is gone or its NM does not answer: DELETE at once, whatever the policy
+  kExtra,      // listed, its NM is alive but not wanted (scale-down, removed pool): DELETE (a planned change)
 };
 struct Write {
-  WriteKind kind = WriteKind::Add;
+  WriteKind kind = WriteKind::kAdd;
   std::string key;  // canonical node string
-  Reason reason = Reason::Missing;
+  Reason reason = Reason::kMissing;
   bool operator==(const Write&) const = default;
 };
 std::string_view to_string(Reason r);
@@ -58,7 +58,7 @@ struct MembershipInput {
   std::vector<std::string> desired;  // keys of NMs that must be listed once (duplicates ignored)
   std::vector<std::string> actual;   // GET /api/nodes as returned: duplicates kept, canonicalised here
   // Listed keys whose NM is alive but unwanted (its task is being cancelled, its pool removed): their
-  // removal is a planned change (Reason::Extra). Every other listed key that is not desired is Dead.
+  // removal is a planned change (Reason::kExtra). Every other listed key that is not desired is Dead.
   std::set<std::string> alive_unwanted;
   // False when the last write's outcome is unknown (timeout, unexpected answer) and no GET came since.
   bool actual_fresh = true;

@@ -39,7 +39,7 @@ void Registrar::bind_metrics(prometheus::Registry& registry) {
 }
 
 void Registrar::count(const Write& w) {
-  if (w.kind == WriteKind::Add) {
+  if (w.kind == WriteKind::kAdd) {
     ++added_;
     if (added_metric_) added_metric_->Increment();
   } else {
@@ -152,7 +152,7 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
 
   // 3. The DIM.
   const auto& dim_ip =
-      *spec.dim_address == api::DimAddress::Public ? input.head_public_ip : input.head_private_ip;
+      *spec.dim_address == api::DimAddress::kPublic ? input.head_public_ip : input.head_private_ip;
   if (input.head_private_ip) r.status.dim_url = url_of(*input.head_private_ip, dim_port);
   if (input.head_public_ip) r.status.dim_public_url = url_of(*input.head_public_ip, dim_port);
   std::optional<std::vector<std::string>> actual;
@@ -181,8 +181,8 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
       MembershipPlan plan = plan_membership(in);
       bool planned = false;
       for (const auto& w : plan.writes)
-        planned = planned || w.reason == Reason::Missing || w.reason == Reason::Extra;
-      if (planned && *spec.membership_policy == api::MembershipPolicy::WhenIdle) {
+        planned = planned || w.reason == Reason::kMissing || w.reason == Reason::kExtra;
+      if (planned && *spec.membership_policy == api::MembershipPolicy::kWhenIdle) {
         if (!allowed) {
           auto busy = co_await dim.sessions_active();
           std::optional<bool> active;
@@ -204,7 +204,7 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
         const std::string node = w.key;
         // No co_await inside a conditional expression: GCC 12 destroys its temporary result too early.
         std::optional<DimError> failed;
-        if (w.kind == WriteKind::Add) {
+        if (w.kind == WriteKind::kAdd) {
           auto done = co_await dim.add_node(node);
           if (!done) failed = done.error();
         } else {
@@ -215,13 +215,13 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
           count(w);
           r.performed.push_back(w);
           r.events.push_back({"Normal",
-                              w.kind == WriteKind::Add ? "DaliugeNodeRegistered" : "DaliugeNodeDeregistered",
+                              w.kind == WriteKind::kAdd ? "DaliugeNodeRegistered" : "DaliugeNodeDeregistered",
                               describe(w) + " on the DIM"});
           continue;
         }
         // Uncertain: stop writing; the next round reads the list again before planning anything.
         const bool maybe_gone =
-            w.kind == WriteKind::Remove && failed->kind == DimError::Kind::kStatus && failed->status == 500;
+            w.kind == WriteKind::kRemove && failed->kind == DimError::Kind::kStatus && failed->status == 500;
         if (!maybe_gone) {
           count_error();
           ++r.errors;

@@ -24,7 +24,7 @@ struct Actor {
 
   std::optional<Error> yd_missing() {
     if (ctx.yd) return std::nullopt;
-    return Error{ErrorKind::Unknown, "no YellowDog client (credentials not usable)"};
+    return Error{ErrorKind::kUnknown, "no YellowDog client (credentials not usable)"};
   }
 
   template <class T>
@@ -60,7 +60,7 @@ struct Actor {
       co_return std::nullopt;
     }
     auto err = co_await patch_finalizers(std::move(list));
-    if (err && err->kind == ErrorKind::NotFound) err.reset();  // already gone
+    if (err && err->kind == ErrorKind::kNotFound) err.reset();  // already gone
     if (!err) result.object_gone = true;
     co_return err;
   }
@@ -171,7 +171,7 @@ struct Actor {
         if (const auto* g = wr->find_group(x.task_group_name)) group_id = g->id;
     }
     if (!group_id)
-      co_return Error{ErrorKind::NotFound,
+      co_return Error{ErrorKind::kNotFound,
                       "task group " + x.task_group_name + " not found in the work requirement"};
     auto r = co_await ctx.yd->add_tasks(*group_id, x.tasks);
     if (auto e = yd_error(r)) co_return e;
@@ -240,7 +240,7 @@ net::awaitable<ActResult> act(ActContext ctx, Actions actions) {
       // Every failed external call is an Event too (the recorder aggregates repeats); a Kubernetes 409 or
       // an object that vanished is routine and only requeues.
       const ErrorKind kind = a.result.outcome.error->kind;
-      if (kind != ErrorKind::Conflict && kind != ErrorKind::NotFound)
+      if (kind != ErrorKind::kConflict && kind != ErrorKind::kNotFound)
         co_await a.event("Warning", "ActionFailed", describe(action) + ": " + a.result.outcome.error->message);
       break;
     }

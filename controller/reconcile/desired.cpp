@@ -37,11 +37,11 @@ RoleNames role(TaskKind kind, std::string_view pool, std::string_view pool_base,
 
 std::string role_key(TaskKind kind, std::string_view pool) {
   switch (kind) {
-    case TaskKind::Head:
+    case TaskKind::kHead:
       return "head";
-    case TaskKind::Observability:
+    case TaskKind::kObservability:
       return "observability";
-    case TaskKind::Worker:
+    case TaskKind::kWorker:
       return "worker-" + std::string(pool);
   }
   return {};
@@ -72,13 +72,13 @@ ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation) {
   const std::string ib = incarnation_base(n.base, n.incarnation);
   n.work_requirement = names::work_requirement(ib);
   const api::NodeSpec head = cluster.spec.head.value_or(api::NodeSpec{});
-  n.head = role(TaskKind::Head, {}, names::head_pool(ib), head);
+  n.head = role(TaskKind::kHead, {}, names::head_pool(ib), head);
   if (cluster.spec.observability && cluster.spec.observability->enabled.value_or(false))
     n.observability =
-        role(TaskKind::Observability, {}, names::observability_pool(ib), cluster.spec.observability->node);
+        role(TaskKind::kObservability, {}, names::observability_pool(ib), cluster.spec.observability->node);
   if (cluster.spec.worker_pools)
     for (const auto& p : *cluster.spec.worker_pools)
-      n.workers.push_back(role(TaskKind::Worker, p.name, names::worker_pool(ib, p.name), p.node));
+      n.workers.push_back(role(TaskKind::kWorker, p.name, names::worker_pool(ib, p.name), p.node));
   return n;
 }
 

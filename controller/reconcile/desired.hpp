@@ -36,7 +36,7 @@ std::string role_key(TaskKind kind, std::string_view pool = {});
 
 // The desired shape of one node kind in one incarnation.
 struct RoleNames {
-  TaskKind kind = TaskKind::Head;
+  TaskKind kind = TaskKind::kHead;
   std::string pool;        // spec worker pool name (empty for head/observability)
   std::string key;         // role_key()
   std::string rev;         // 6 hex chars of the hash of the immutable fields

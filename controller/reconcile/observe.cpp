@@ -149,8 +149,8 @@ struct Observer {
   bool fail(const yd::YdResult<T>& r) {
     if (r) return false;
     auto err = classify(r.error());
-    if (err.kind == ErrorKind::NotAuthorised) {
-      o.credentials.state = CredentialsState::NotAuthorised;
+    if (err.kind == ErrorKind::kNotAuthorised) {
+      o.credentials.state = CredentialsState::kNotAuthorised;
       o.credentials.message = "YellowDog rejected the credentials: " + r.error().what();
     }
     o.observe_error = std::move(err);
@@ -506,7 +506,7 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   // A head/observability task still on the worker it was resolved on keeps its address: IPs are only
   // looked up when the task (or its worker) changed. The reconciler passes none on a resync, so a node's
   // status is still re-read every --resync-period.
-  if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::Head)) {
+  if (const auto* t = ob.executing_task(names.head.task_group, names.head.key, TaskKind::kHead)) {
     auto a = addresses ? reusable(addresses->head, *t) : std::nullopt;
     if (!a) a = co_await ob.address(*t);
     if (!a) co_return ob.stats;
@@ -514,7 +514,7 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
   }
   if (names.observability) {
     if (const auto* t = ob.executing_task(names.observability->task_group, names.observability->key,
-                                          TaskKind::Observability)) {
+                                          TaskKind::kObservability)) {
       auto a = addresses ? reusable(addresses->observability, *t) : std::nullopt;
       if (!a) a = co_await ob.address(*t);
       if (!a) co_return ob.stats;

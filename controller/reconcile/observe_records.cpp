@@ -15,20 +15,20 @@ namespace yd = raydog::yellowdog;
 Error classify(const yd::YdError& e) {
   switch (e.kind) {
     case yd::YdErrorKind::kNotAuthorised:
-      return {ErrorKind::NotAuthorised, e.what()};
+      return {ErrorKind::kNotAuthorised, e.what()};
     case yd::YdErrorKind::kInvalidRequest:
     case yd::YdErrorKind::kInvalidStatusTransition:
-      return {ErrorKind::Invalid, e.what()};
+      return {ErrorKind::kInvalid, e.what()};
     case yd::YdErrorKind::kNotFound:
-      return {ErrorKind::NotFound, e.what()};
+      return {ErrorKind::kNotFound, e.what()};
     case yd::YdErrorKind::kThrottled:
     case yd::YdErrorKind::kServerError:
     case yd::YdErrorKind::kTransport:
     case yd::YdErrorKind::kProtocol:
     case yd::YdErrorKind::kAlreadyExists:
-      return {ErrorKind::Transient, e.what()};
+      return {ErrorKind::kTransient, e.what()};
   }
-  return {ErrorKind::Unknown, e.what()};
+  return {ErrorKind::kUnknown, e.what()};
 }
 
 Error classify(const kube::ApiError& e) {
@@ -36,17 +36,17 @@ Error classify(const kube::ApiError& e) {
   switch (e.kind) {
     case K::kConflict:
     case K::kAlreadyExists:
-      return {ErrorKind::Conflict, e.describe()};
+      return {ErrorKind::kConflict, e.describe()};
     case K::kNotFound:
-      return {ErrorKind::NotFound, e.describe()};
+      return {ErrorKind::kNotFound, e.describe()};
     case K::kInvalid:
     case K::kBadRequest:
-      return {ErrorKind::Invalid, e.describe()};
+      return {ErrorKind::kInvalid, e.describe()};
     case K::kUnauthorized:
     case K::kForbidden:
-      return {ErrorKind::Unknown, e.describe()};
+      return {ErrorKind::kUnknown, e.describe()};
     default:
-      return {ErrorKind::Transient, e.describe()};
+      return {ErrorKind::kTransient, e.describe()};
   }
 }
 

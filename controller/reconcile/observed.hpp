@@ -51,29 +51,29 @@ struct PlanOptions {
 // The YellowDog credentials the Secret gave us. Never holds the key values: observe reads the values into
 // the client, only their state reaches plan and status.
 enum class CredentialsState {
-  Unknown,         // not read yet (nothing is planned against YellowDog)
-  Ok,              // Secret and both keys present
-  SecretNotFound,  // the Secret does not exist
-  KeyNotFound,     // the Secret exists, a key is missing or empty
-  NotAuthorised,   // YellowDog answered 401/403 with them
+  kUnknown,         // not read yet (nothing is planned against YellowDog)
+  kOk,              // Secret and both keys present
+  kSecretNotFound,  // the Secret does not exist
+  kKeyNotFound,     // the Secret exists, a key is missing or empty
+  kNotAuthorised,   // YellowDog answered 401/403 with them
 };
 struct CredentialsObservation {
-  CredentialsState state = CredentialsState::Unknown;
+  CredentialsState state = CredentialsState::kUnknown;
   // Which Secret/key, e.g. `Secret "default/yd" has no key "keySecret"`. Never a value.
   std::string message;
 };
 
 // How an error is handled (design §5). observe and act classify; status reports; the loop paces.
 enum class ErrorKind {
-  Transient,      // 429/5xx/transport: backoff with jitter (work queue rate limiter)
-  NotAuthorised,  // YellowDog 401/403: slow retry, Synced=False reason NotAuthorised
-  Invalid,        // YellowDog 4xx validation: terminal until the spec changes
-  Conflict,       // Kubernetes 409: requeue now, no error log
-  NotFound,       // a referenced object vanished between observe and act: requeue
-  Unknown,
+  kTransient,      // 429/5xx/transport: backoff with jitter (work queue rate limiter)
+  kNotAuthorised,  // YellowDog 401/403: slow retry, Synced=False reason NotAuthorised
+  kInvalid,        // YellowDog 4xx validation: terminal until the spec changes
+  kConflict,       // Kubernetes 409: requeue now, no error log
+  kNotFound,       // a referenced object vanished between observe and act: requeue
+  kUnknown,
 };
 struct Error {
-  ErrorKind kind = ErrorKind::Unknown;
+  ErrorKind kind = ErrorKind::kUnknown;
   std::string message;  // secrets never appear here
 };
 

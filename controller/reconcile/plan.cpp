@@ -44,7 +44,7 @@ Flow pacing(Planner& p) {
   if (p.converging && p.wake && *p.wake > after)
     after = std::max(after, std::min(*p.wake, opt.requeue_steady));
   p.requeue(after);
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 std::vector<std::string_view> plan_step_names() {
@@ -57,7 +57,7 @@ Actions plan(const Observed& o, TimePoint now) {
   const View v = view(o, now);
   Planner p{o, v, now, {}, false, std::nullopt};
   for (const auto& step : kSteps)
-    if (step.run(p) == Flow::Stop) break;
+    if (step.run(p) == Flow::kStop) break;
   return std::move(p.out);
 }
 

@@ -48,7 +48,7 @@ std::optional<std::string> role_key_of(const View& v, const std::string& worker_
 
 Flow obsolete_groups(Planner& p) {
   const auto& v = p.v;
-  if (!v.wr || v.bump) return Flow::Continue;
+  if (!v.wr || v.bump) return Flow::kContinue;
   for (const auto& g : v.wr->task_groups) {
     if (any_role(v, [&](const RoleView& r) { return r.group == &g; })) continue;
     if (!drain_ok(v, g.tag)) {
@@ -64,7 +64,7 @@ Flow obsolete_groups(Planner& p) {
       p.converging = true;
     }
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow obsolete_pools(Planner& p) {
@@ -87,7 +87,7 @@ Flow obsolete_pools(Planner& p) {
             "Shutting down worker pool " + name + " (no longer in the spec or replaced)");
     p.converging = true;
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow finished_pool_crs(Planner& p) {
@@ -99,7 +99,7 @@ Flow finished_pool_crs(Planner& p) {
                                                 pool.pool.name.value_or(pool.pool.id)});
     p.converging = true;
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 }  // namespace raydog::reconcile

@@ -6,50 +6,50 @@
 namespace raydog::reconcile {
 
 Flow invalid_spec(Planner& p) {
-  if (p.v.lifecycle != Lifecycle::InvalidSpec) return Flow::Continue;
+  if (p.v.lifecycle != Lifecycle::kInvalidSpec) return Flow::kContinue;
   // Terminal until the spec changes: no YellowDog call, no requeue (the watch brings the next edit).
   if (needs_event(p.c(), "InvalidSpec")) p.event("Warning", "InvalidSpec", api::to_string(p.v.spec_errors));
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 Flow credentials(Planner& p) {
-  if (p.v.lifecycle != Lifecycle::NoCredentials) return Flow::Continue;
+  if (p.v.lifecycle != Lifecycle::kNoCredentials) return Flow::kContinue;
   const auto& creds = p.o.credentials;
   const char* reason =
-      creds.state == CredentialsState::NotAuthorised ? "NotAuthorised" : "CredentialsNotFound";
-  if (creds.state != CredentialsState::Unknown && needs_event(p.c(), reason))
+      creds.state == CredentialsState::kNotAuthorised ? "NotAuthorised" : "CredentialsNotFound";
+  if (creds.state != CredentialsState::kUnknown && needs_event(p.c(), reason))
     p.event("Warning", reason, creds.message);
-  p.requeue(creds.state == CredentialsState::Unknown ? p.o.options.requeue_converging
+  p.requeue(creds.state == CredentialsState::kUnknown ? p.o.options.requeue_converging
                                                      : p.o.options.credentials_retry);
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 Flow observe_failed(Planner& p) {
   // Nothing to plan on a partial observation: the loop retries with backoff.
-  return p.v.lifecycle == Lifecycle::ObserveFailed ? Flow::Stop : Flow::Continue;
+  return p.v.lifecycle == Lifecycle::kObserveFailed ? Flow::kStop : Flow::kContinue;
 }
 
 Flow finalizer(Planner& p) {
   if (!p.v.has_finalizer) p.out.push_back(AddFinalizer{});
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow wr_cancelling(Planner& p) {
-  if (!p.v.wr_cancelling) return Flow::Continue;
+  if (!p.v.wr_cancelling) return Flow::kContinue;
   p.requeue(p.o.options.requeue_converging);  // wait for CANCELLED, then a new incarnation
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 Flow sources(Planner& p) {
-  if (!p.v.source_error) return Flow::Continue;
+  if (!p.v.source_error) return Flow::kContinue;
   if (needs_event(p.c(), "ConfigMapNotFound")) p.event("Warning", "ConfigMapNotFound", *p.v.source_error);
   p.requeue(p.o.options.credentials_retry);
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 Flow incarnation(Planner& p) {
   const auto& v = p.v;
-  if (!v.bump) return Flow::Continue;
+  if (!v.bump) return Flow::kContinue;
   // The old incarnation's WR is finished (or abandoned after a failed build): the cluster is rebuilt
   // under new names, recorded first so a crash before the create is adopted, not duplicated.
   if (v.wr && v.wr->id && wr_alive(*v.wr)) p.out.push_back(CancelWorkRequirement{*v.wr->id, true});
@@ -57,7 +57,7 @@ Flow incarnation(Planner& p) {
   p.event("Normal", "Rebuilding",
           "Starting incarnation " + std::to_string(v.names.incarnation) + " as work requirement " +
               v.names.work_requirement);
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 }  // namespace raydog::reconcile

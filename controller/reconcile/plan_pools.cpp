@@ -28,7 +28,7 @@ Flow provision_pools(Planner& p) {
   provision(p, *p.v.head);
   if (p.v.observability) provision(p, *p.v.observability);
   for (const auto& w : p.v.workers) provision(p, w);
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow resize_pools(Planner& p) {
@@ -49,7 +49,7 @@ Flow resize_pools(Planner& p) {
       p.converging = true;
     }
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 }  // namespace raydog::reconcile

@@ -41,7 +41,7 @@ void singleton(Planner& p, const RoleView& r, const yd::Task* current, const std
   const bool replacing = !r.history.empty();
   std::vector<yd::Task> tasks{task(r.names.kind, next_ordinal_of(r), p.script(r), std::move(env))};
   p.add_tasks(r, std::move(tasks));
-  std::string reason = r.names.kind == TaskKind::Head
+  std::string reason = r.names.kind == TaskKind::kHead
                            ? (replacing ? "HeadReplaced" : "HeadStarted")
                            : (replacing ? "ObservabilityReplaced" : "ObservabilityStarted");
   std::string why = lost        ? ": its node was lost"
@@ -116,7 +116,7 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
       std::vector<yd::Task> add;
       int ordinal = next_ordinal_of(w);
       for (std::int64_t i = have; i < w.desired; ++i)
-        add.push_back(task(TaskKind::Worker, ordinal++, p.script(w), worker_env(v)));
+        add.push_back(task(TaskKind::kWorker, ordinal++, p.script(w), worker_env(v)));
       p.add_tasks(w, std::move(add));
       p.event("Normal", "WorkersAdded",
               "Added " + std::to_string(w.desired - have) + " worker task(s) to pool " + w.names.pool);
@@ -124,7 +124,7 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
       p.converging = true;
     }
   } else if (have > w.desired) {
-    p.out.push_back(CancelTasks{surplus(fresh, have - w.desired, TaskKind::Worker), true});
+    p.out.push_back(CancelTasks{surplus(fresh, have - w.desired, TaskKind::kWorker), true});
     p.event(
         "Normal", "WorkersCancelled",
         "Cancelled " + std::to_string(have - w.desired) + " surplus worker task(s) of pool " + w.names.pool);
@@ -140,15 +140,15 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
 }  // namespace
 
 Flow observability_task(Planner& p) {
-  if (!p.v.observability) return Flow::Continue;
+  if (!p.v.observability) return Flow::kContinue;
   singleton(p, *p.v.observability, p.v.observability_task, p.o.observability, {}, "observability");
   if (!p.v.observability_ip) p.converging = true;
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow head_task(Planner& p) {
   const auto& v = p.v;
-  if (!observability_ready(v)) return Flow::Continue;
+  if (!observability_ready(v)) return Flow::kContinue;
   std::map<std::string, std::string> head_env;
   if (v.observability_ip) head_env[std::string(kObservabilityHostEnv)] = *v.observability_ip;
   if (head_points_elsewhere(v)) {
@@ -159,16 +159,16 @@ Flow head_task(Planner& p) {
                 *v.observability_ip + "; restarting the head and re-pointing the workers");
     singleton(p, *v.head, nullptr, std::nullopt, head_env, "head", true);
     p.converging = true;
-    return Flow::Continue;
+    return Flow::kContinue;
   }
   singleton(p, *v.head, v.head_task, p.o.head, head_env, "head");
   if (!v.head_ip) p.converging = true;
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 Flow worker_tasks(Planner& p) {
   const auto& v = p.v;
-  if (!observability_ready(v) || head_points_elsewhere(v) || !v.head_ip) return Flow::Continue;
+  if (!observability_ready(v) || head_points_elsewhere(v) || !v.head_ip) return Flow::kContinue;
   // The IPs the stale worker tasks point at name the old head (status may already have lost it).
   std::set<std::string> old_ips;
   std::int64_t repointed = 0;
@@ -180,7 +180,7 @@ Flow worker_tasks(Planner& p) {
             "Head IP changed from " + olds + " to " + *v.head_ip + "; re-pointing " +
                 std::to_string(repointed) + " worker task(s)");
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 }  // namespace raydog::reconcile

@@ -33,7 +33,7 @@ std::vector<std::string> ids_from_status(const api::RayDogCluster& c) {
 void give_up_cleanup(Planner& p) {
   const auto& o = p.o;
   std::vector<std::string> ids;
-  const bool blind = o.observe_error || o.credentials.state != CredentialsState::Ok;
+  const bool blind = o.observe_error || o.credentials.state != CredentialsState::kOk;
   if (blind)
     ids = ids_from_status(o.cluster);  // YellowDog unreadable: the last status knows the ids
   else
@@ -58,31 +58,31 @@ bool torn_down(const Observed& o) {
 }
 
 Flow deletion(Planner& p) {
-  if (p.v.lifecycle != Lifecycle::Deleting) return Flow::Continue;
+  if (p.v.lifecycle != Lifecycle::kDeleting) return Flow::kContinue;
   const auto& o = p.o;
   const auto& c = o.cluster;
-  if (!p.v.has_finalizer) return Flow::Stop;
-  if (c.spec.deletion_policy.value_or(api::kDefaultDeletionPolicy) == api::DeletionPolicy::Orphan) {
+  if (!p.v.has_finalizer) return Flow::kStop;
+  if (c.spec.deletion_policy.value_or(api::kDefaultDeletionPolicy) == api::DeletionPolicy::kOrphan) {
     p.event("Normal", "Orphaned", "deletionPolicy is Orphan: YellowDog objects are left running");
     p.out.push_back(RemoveFinalizer{});
-    return Flow::Stop;
+    return Flow::kStop;
   }
   auto deleted_at =
       c.metadata.deletion_timestamp ? yd::parse_timestamp(*c.metadata.deletion_timestamp) : std::nullopt;
   const bool timed_out = deleted_at && p.now - *deleted_at >= o.options.cleanup_timeout;
-  const bool readable = !o.observe_error && o.credentials.state == CredentialsState::Ok;
+  const bool readable = !o.observe_error && o.credentials.state == CredentialsState::kOk;
   if (readable && torn_down(o)) {
     p.event("Normal", "CleanedUp", "YellowDog objects finished; removing the finalizer");
     p.out.push_back(RemoveFinalizer{});
-    return Flow::Stop;
+    return Flow::kStop;
   }
   if (timed_out) {
     give_up_cleanup(p);
-    return Flow::Stop;
+    return Flow::kStop;
   }
   if (!readable) {
     p.requeue(o.options.credentials_retry);
-    return Flow::Stop;
+    return Flow::kStop;
   }
   p.out = teardown(o, o.work_requirement ? &*o.work_requirement : nullptr);
   if (!p.out.empty())
@@ -90,12 +90,12 @@ Flow deletion(Planner& p) {
             "Deleting: cancelling the work requirement, shutting pools down, terminating compute "
             "requirements; the finalizer goes once YellowDog shows them finished");
   p.requeue(o.options.requeue_converging);
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 Flow suspend_or_failed(Planner& p) {
   const auto& v = p.v;
-  if (v.lifecycle != Lifecycle::Suspended && v.lifecycle != Lifecycle::Failed) return Flow::Continue;
+  if (v.lifecycle != Lifecycle::kSuspended && v.lifecycle != Lifecycle::kFailed) return Flow::kContinue;
   const auto& c = p.c();
   if (v.build_timeout)
     p.event("Warning", "BuildTimeout",
@@ -109,12 +109,12 @@ Flow suspend_or_failed(Planner& p) {
                 "changes)");
   Actions down = teardown(p.o, v.wr);
   const bool busy = !down.empty() || !torn_down(p.o);
-  if (!down.empty() && v.lifecycle == Lifecycle::Suspended)
+  if (!down.empty() && v.lifecycle == Lifecycle::kSuspended)
     p.event("Normal", "Suspending",
             "spec.suspend is true: cancelling the work requirement, shutting pools down");
   for (auto& a : down) p.out.push_back(std::move(a));
   if (busy) p.requeue(p.o.options.requeue_converging);
-  return Flow::Stop;
+  return Flow::kStop;
 }
 
 }  // namespace raydog::reconcile

@@ -14,7 +14,7 @@ Flow work_requirement_and_groups(Planner& p) {
     p.out.push_back(CreateWorkRequirement{std::move(wr)});
     p.event("Normal", "WorkRequirementCreated", "Created work requirement " + v.names.work_requirement);
     p.converging = true;
-    return Flow::Continue;
+    return Flow::kContinue;
   }
   std::vector<yd::TaskGroup> missing;
   auto want = [&](const RoleView& r) {
@@ -33,7 +33,7 @@ Flow work_requirement_and_groups(Planner& p) {
     p.event("Normal", "TaskGroupsAdded", "Added task groups " + list + " to " + v.names.work_requirement);
     p.converging = true;
   }
-  return Flow::Continue;
+  return Flow::kContinue;
 }
 
 }  // namespace raydog::reconcile

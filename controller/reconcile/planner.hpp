@@ -36,7 +36,7 @@ struct Planner {
 };
 
 // What a step tells plan(): go on with the next step, or the plan is complete.
-enum class Flow { Continue, Stop };
+enum class Flow { kContinue, kStop };
 
 struct PlanStep {
   std::string_view name;

@@ -59,12 +59,12 @@ CredentialsObservation observation_of(const CredentialsError& e) {
   switch (e.kind) {
     case K::kNoSecretRef:
     case K::kSecretNotFound:
-      return {CredentialsState::SecretNotFound, e.message};
+      return {CredentialsState::kSecretNotFound, e.message};
     case K::kKeyMissing:
     case K::kKeyInvalid:
-      return {CredentialsState::KeyNotFound, e.message};
+      return {CredentialsState::kKeyNotFound, e.message};
     default:
-      return {CredentialsState::Unknown, e.message};
+      return {CredentialsState::kUnknown, e.message};
   }
 }
 
@@ -158,7 +158,7 @@ void Reconciler::decode(Cycle& c, const json& object) {
   c.scope.now = now();
   c.deleting = o.cluster.metadata.deletion_timestamp.has_value();
   c.orphan =
-      o.cluster.spec.deletion_policy.value_or(api::DeletionPolicy::Delete) == api::DeletionPolicy::Orphan;
+      o.cluster.spec.deletion_policy.value_or(api::DeletionPolicy::kDelete) == api::DeletionPolicy::kOrphan;
   if (!o.decode_errors.empty())
     c.log.warn("resource does not decode", {{"errors", api::to_string(o.decode_errors)}});
 }
@@ -192,9 +192,9 @@ net::awaitable<bool> Reconciler::side_work(Cycle& c) {
   report_extensions(c);
   if (!status_changed(c.cluster().status, status)) co_return true;
   if (auto err = co_await write_status(c.cluster(), c.cluster().status, status)) {
-    if (err->kind == ErrorKind::Conflict) {
+    if (err->kind == ErrorKind::kConflict) {
       c.result.after = options_.conflict_requeue;
-    } else if (err->kind != ErrorKind::NotFound) {
+    } else if (err->kind != ErrorKind::kNotFound) {
       c.result.error = err;
       c.result.next = ReconcileResult::Next::kRateLimited;
     }
@@ -212,18 +212,18 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
   Observed& o = c.observed;
   auto ref = secret_ref_of(o.cluster);
   if (!ref) {
-    o.credentials = {CredentialsState::SecretNotFound, "spec.yellowdog.credentialsSecretRef is not set"};
+    o.credentials = {CredentialsState::kSecretNotFound, "spec.yellowdog.credentialsSecretRef is not set"};
     co_return;
   }
   auto creds = co_await credentials_.read(kube_, *ref, c.scope.now);
   if (creds) {
-    o.credentials.state = CredentialsState::Ok;
+    o.credentials.state = CredentialsState::kOk;
     c.yd = clients_.get(o.cluster.spec.yellowdog->api_url.value_or(std::string(api::kDefaultApiUrl)), *creds);
     c.scope.yd = c.yd.get();
   } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
              creds.error().kind == CredentialsError::Kind::kForbidden) {
     o.observe_error = Error{
-        creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::Transient : ErrorKind::Unknown,
+        creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::kTransient : ErrorKind::kUnknown,
         creds.error().message};
   } else {
     o.credentials = observation_of(creds.error());
@@ -264,7 +264,7 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
     if (resync) resynced_[c.key] = now;  // a failed resync is tried again on the next reconcile
   }
   // Rejected keys may have been rotated since we cached them: read the Secret again next time.
-  if (o.credentials.state == CredentialsState::NotAuthorised)
+  if (o.credentials.state == CredentialsState::kNotAuthorised)
     if (auto ref = secret_ref_of(o.cluster)) credentials_.forget(*ref);
   if (!c.observed_yellowdog()) co_return;
   for (auto& p : c.passes) co_await p.pass->observe(c.scope, o);
@@ -330,12 +330,12 @@ net::awaitable<bool> Reconciler::write_status_step(Cycle& c) {
     c.result.acted = true;
     co_return true;
   }
-  if (err->kind == ErrorKind::Conflict) {
+  if (err->kind == ErrorKind::kConflict) {
     c.result.next = ReconcileResult::Next::kRequeueAfter;
     c.result.after = options_.conflict_requeue;
     co_return false;
   }
-  if (err->kind == ErrorKind::NotFound) co_return true;
+  if (err->kind == ErrorKind::kNotFound) co_return true;
   c.log.warn("status write failed", {{"error", err->message}});
   c.result.error = err;
   c.result.next = ReconcileResult::Next::kRateLimited;
@@ -350,16 +350,16 @@ void Reconciler::decide_requeue(Cycle& c) {
   if (err) {
     r.error = err;
     switch (err->kind) {
-      case ErrorKind::Conflict:
+      case ErrorKind::kConflict:
         r.next = ReconcileResult::Next::kRequeueAfter;
         r.after = options_.conflict_requeue;
         break;
-      case ErrorKind::NotFound:
+      case ErrorKind::kNotFound:
         r.next = ReconcileResult::Next::kRequeueAfter;
         r.after = options_.plan.requeue_converging;
         break;
-      case ErrorKind::NotAuthorised:
-      case ErrorKind::Invalid:
+      case ErrorKind::kNotAuthorised:
+      case ErrorKind::kInvalid:
         c.log.warn("reconcile failed", {{"error", err->message}});
         r.next = ReconcileResult::Next::kRequeueAfter;
         r.after = options_.plan.credentials_retry;

@@ -27,11 +27,11 @@ std::string_view userdata_script() {
 
 std::string_view default_script(api::names::TaskKind kind) {
   switch (kind) {
-    case api::names::TaskKind::Head:
+    case api::names::TaskKind::kHead:
       return head();
-    case api::names::TaskKind::Observability:
+    case api::names::TaskKind::kObservability:
       return observability();
-    case api::names::TaskKind::Worker:
+    case api::names::TaskKind::kWorker:
       return worker();
   }
   return {};

@@ -10,7 +10,7 @@ namespace raydog::reconcile {
 
 // observed.decode_errors (except paths under `status`: a status that does not decode is ours to rewrite,
 // not the user's error), then api::validate's errors not about a field that already failed to decode.
-// Non-empty -> Lifecycle::InvalidSpec: no YellowDog call at all.
+// Non-empty -> Lifecycle::kInvalidSpec: no YellowDog call at all.
 api::FieldErrors compute_spec_errors(const Observed& observed);
 
 // observed.spec_errors when recorded, else compute_spec_errors(observed).

@@ -18,17 +18,17 @@ const api::Condition* find(const PreviousStatus& s, std::string_view type) {
 
 std::string error_reason(ErrorKind k) {
   switch (k) {
-    case ErrorKind::Transient:
+    case ErrorKind::kTransient:
       return "TransientError";
-    case ErrorKind::NotAuthorised:
+    case ErrorKind::kNotAuthorised:
       return "NotAuthorised";
-    case ErrorKind::Invalid:
+    case ErrorKind::kInvalid:
       return "YellowDogRejected";
-    case ErrorKind::Conflict:
+    case ErrorKind::kConflict:
       return "Conflict";
-    case ErrorKind::NotFound:
+    case ErrorKind::kNotFound:
       return "ObjectGone";
-    case ErrorKind::Unknown:
+    case ErrorKind::kUnknown:
       return "ReconcileError";
   }
   return "ReconcileError";
@@ -43,49 +43,49 @@ std::string workers_ready_text(const Readiness& r) {
 api::Phase phase_of(const Observed& o, const View& v, const Readiness& ready, bool degraded,
                     const ActOutcome& outcome, const PreviousStatus& previous) {
   switch (v.lifecycle) {
-    case Lifecycle::Deleting:
-      return api::Phase::Deleting;
-    case Lifecycle::Failed:
-      return api::Phase::Failed;
-    case Lifecycle::Suspended:
-      return api::Phase::Suspended;
-    case Lifecycle::InvalidSpec:
-    case Lifecycle::NoCredentials:
-    case Lifecycle::ObserveFailed:
-      return previous && previous->phase ? *previous->phase : api::Phase::Pending;
-    case Lifecycle::Running:
+    case Lifecycle::kDeleting:
+      return api::Phase::kDeleting;
+    case Lifecycle::kFailed:
+      return api::Phase::kFailed;
+    case Lifecycle::kSuspended:
+      return api::Phase::kSuspended;
+    case Lifecycle::kInvalidSpec:
+    case Lifecycle::kNoCredentials:
+    case Lifecycle::kObserveFailed:
+      return previous && previous->phase ? *previous->phase : api::Phase::kPending;
+    case Lifecycle::kRunning:
       break;
   }
   const bool anything = (o.work_requirement && !v.bump) || v.head->pool;
-  if (ready.all) return api::Phase::Running;
-  if (degraded || (ready.was_provisioned && !v.bump)) return api::Phase::Degraded;
-  if (anything || outcome.executed > 0) return api::Phase::Provisioning;
-  return api::Phase::Pending;
+  if (ready.all) return api::Phase::kRunning;
+  if (degraded || (ready.was_provisioned && !v.bump)) return api::Phase::kDegraded;
+  if (anything || outcome.executed > 0) return api::Phase::kProvisioning;
+  return api::Phase::kPending;
 }
 
 Judgement synced_condition(const Observed& o, const View& v, const ActOutcome& outcome,
                            const PreviousStatus& previous) {
-  const bool deleting = v.lifecycle == Lifecycle::Deleting;
-  if (!deleting && v.lifecycle == Lifecycle::InvalidSpec) {
+  const bool deleting = v.lifecycle == Lifecycle::kDeleting;
+  if (!deleting && v.lifecycle == Lifecycle::kInvalidSpec) {
     const std::string errors = api::to_string(v.spec_errors);
     return {{false, "InvalidSpec", errors}, Stall{"InvalidSpec", errors}};
   }
-  if (!deleting && v.lifecycle == Lifecycle::NoCredentials) {
-    if (o.credentials.state == CredentialsState::Unknown)
+  if (!deleting && v.lifecycle == Lifecycle::kNoCredentials) {
+    if (o.credentials.state == CredentialsState::kUnknown)
       return {{false, "CredentialsPending", "YellowDog credentials not read yet"}, std::nullopt};
     std::string reason =
-        o.credentials.state == CredentialsState::NotAuthorised ? "NotAuthorised" : "CredentialsNotFound";
+        o.credentials.state == CredentialsState::kNotAuthorised ? "NotAuthorised" : "CredentialsNotFound";
     return {{false, reason, o.credentials.message}, Stall{reason, o.credentials.message}};
   }
   if (o.observe_error) {
     Judgement j{{false, error_reason(o.observe_error->kind), o.observe_error->message}, std::nullopt};
-    if (o.observe_error->kind == ErrorKind::NotAuthorised)
+    if (o.observe_error->kind == ErrorKind::kNotAuthorised)
       j.stall = Stall{"NotAuthorised", o.observe_error->message};
     return j;
   }
   if (!deleting && v.source_error)
     return {{false, "ConfigMapNotFound", *v.source_error}, Stall{"ConfigMapNotFound", *v.source_error}};
-  if (outcome.error && outcome.error->kind == ErrorKind::Conflict) {
+  if (outcome.error && outcome.error->kind == ErrorKind::kConflict) {
     // A Kubernetes 409 is routine (a newer version exists): requeue, do not flap Synced.
     if (const api::Condition* before = find(previous, cond::kSynced))
       return {{before->status == cond::kTrue, before->reason, before->message}, std::nullopt};
@@ -95,8 +95,8 @@ Judgement synced_condition(const Observed& o, const View& v, const ActOutcome& o
     std::string message = outcome.failed_action ? *outcome.failed_action + ": " + outcome.error->message
                                                 : outcome.error->message;
     Judgement j{{false, error_reason(outcome.error->kind), message}, std::nullopt};
-    if (outcome.error->kind == ErrorKind::Invalid) j.stall = Stall{"YellowDogRejected", message};
-    if (outcome.error->kind == ErrorKind::NotAuthorised) j.stall = Stall{"NotAuthorised", message};
+    if (outcome.error->kind == ErrorKind::kInvalid) j.stall = Stall{"YellowDogRejected", message};
+    if (outcome.error->kind == ErrorKind::kNotAuthorised) j.stall = Stall{"NotAuthorised", message};
     return j;
   }
   return {{true, "Reconciled", ""}, std::nullopt};
@@ -106,17 +106,17 @@ Judgement ready_condition(api::Phase phase, const Observed& o, const View& v, co
                           const std::optional<std::string>& degradation, const PreviousStatus& previous) {
   const auto& c = o.cluster;
   switch (phase) {
-    case api::Phase::Running:
+    case api::Phase::kRunning:
       return {{true, "Running", "head " + v.head_ip.value_or("") + ", " + workers_ready_text(ready)},
               std::nullopt};
-    case api::Phase::Deleting:
+    case api::Phase::kDeleting:
       return {{false, "Deleting", "cleaning up YellowDog objects before the resource goes"}, std::nullopt};
-    case api::Phase::Suspended:
+    case api::Phase::kSuspended:
       return {{false, "Suspended", "spec.suspend is true"}, std::nullopt};
-    case api::Phase::Failed: {
+    case api::Phase::kFailed: {
       const api::Condition* prev_ready = find(previous, cond::kReady);
-      if (v.failure == Failure::LifetimeExpired ||
-          (v.failure == Failure::None && prev_ready && prev_ready->reason == "LifetimeExpired"))
+      if (v.failure == Failure::kLifetimeExpired ||
+          (v.failure == Failure::kNone && prev_ready && prev_ready->reason == "LifetimeExpired"))
         return {{false, "LifetimeExpired",
                  "spec.lifetime " + c.spec.lifetime.value_or("") +
                      " is over: the cluster was torn down; change the spec to rebuild"},
@@ -126,17 +126,17 @@ Judgement ready_condition(api::Phase phase, const Observed& o, const View& v, co
                    "; change the spec to retry"},
               Stall{"BuildTimeout", "the head did not start within buildTimeout; change the spec to retry"}};
     }
-    case api::Phase::Degraded:
+    case api::Phase::kDegraded:
       return {
           {false, "Degraded",
            degradation ? *degradation : workers_ready_text(ready) + (ready.head ? "" : ", head not ready")},
           std::nullopt};
-    case api::Phase::Provisioning:
+    case api::Phase::kProvisioning:
       return {{false, "Provisioning", ready.head ? workers_ready_text(ready) : "waiting for the head node"},
               std::nullopt};
-    case api::Phase::Pending:
+    case api::Phase::kPending:
       return {{false, "Pending",
-               v.lifecycle == Lifecycle::InvalidSpec ? "the spec is invalid" : "nothing provisioned yet"},
+               v.lifecycle == Lifecycle::kInvalidSpec ? "the spec is invalid" : "nothing provisioned yet"},
               std::nullopt};
   }
   return {};
@@ -168,13 +168,13 @@ Verdict provisioned_condition(const Readiness& ready) {
 Verdict reconciling_condition(const Observed& o, const View& v, const Readiness& ready, bool stalled) {
   std::string reason = "Steady";
   if (!stalled) {
-    if (v.lifecycle == Lifecycle::Deleting)
+    if (v.lifecycle == Lifecycle::kDeleting)
       reason = "Deleting";
-    else if (v.lifecycle == Lifecycle::Suspended && !torn_down(o))
+    else if (v.lifecycle == Lifecycle::kSuspended && !torn_down(o))
       reason = "Suspending";
-    else if (v.lifecycle == Lifecycle::Running && !ready.all)
+    else if (v.lifecycle == Lifecycle::kRunning && !ready.all)
       reason = "Progressing";
-    else if (v.lifecycle == Lifecycle::ObserveFailed || v.lifecycle == Lifecycle::NoCredentials)
+    else if (v.lifecycle == Lifecycle::kObserveFailed || v.lifecycle == Lifecycle::kNoCredentials)
       reason = "Retrying";
   }
   const bool on = reason != "Steady";

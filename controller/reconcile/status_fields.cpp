@@ -31,13 +31,13 @@ std::int64_t ready_workers(const RoleView& r, const std::optional<std::string>& 
 }  // namespace
 
 bool yellowdog_blind(const Observed& o, const View& v) {
-  return v.lifecycle == Lifecycle::ObserveFailed ||
-         (v.lifecycle == Lifecycle::Deleting &&
-          (o.observe_error || o.credentials.state != CredentialsState::Ok));
+  return v.lifecycle == Lifecycle::kObserveFailed ||
+         (v.lifecycle == Lifecycle::kDeleting &&
+          (o.observe_error || o.credentials.state != CredentialsState::kOk));
 }
 
 bool live_view(const View& v, bool blind) {
-  return !blind && !v.bump && v.lifecycle != Lifecycle::InvalidSpec;
+  return !blind && !v.bump && v.lifecycle != Lifecycle::kInvalidSpec;
 }
 
 std::optional<api::WorkRequirementStatus> work_requirement_status(const Observed& o, const View& v,
@@ -135,7 +135,7 @@ Readiness readiness(const View& v, bool live_view, const WorkerSummary& workers,
   r.head = live_view && v.head_ip.has_value();
   r.observability = !v.observability || (live_view && v.observability_ip.has_value());
   r.workers = live_view && workers.ready >= workers.desired;
-  r.all = v.lifecycle == Lifecycle::Running && r.head && r.observability && r.workers;
+  r.all = v.lifecycle == Lifecycle::kRunning && r.head && r.observability && r.workers;
   if (previous)
     for (const auto& c : previous->conditions)
       if (c.type == api::condition::kProvisioned) {

@@ -188,20 +188,20 @@ bool timed_out_task(const Observed& o, const yd::WorkRequirement& wr) {
 // Why a held Failed status failed (its Ready reason), when the WR is no longer there to say it.
 Failure failure_of(const api::RayDogClusterStatus& st) {
   for (const auto& c : st.conditions)
-    if (c.type == api::condition::kReady && c.reason == "LifetimeExpired") return Failure::LifetimeExpired;
-  return Failure::BuildTimeout;
+    if (c.type == api::condition::kReady && c.reason == "LifetimeExpired") return Failure::kLifetimeExpired;
+  return Failure::kBuildTimeout;
 }
 
 // The gates in the order they win: a deletion over everything, then the spec, the credentials, a failed
 // observation, suspend.
 Lifecycle gate(const Observed& o, const View& v) {
   const auto& c = o.cluster;
-  if (c.metadata.deletion_timestamp) return Lifecycle::Deleting;
-  if (!v.spec_errors.empty()) return Lifecycle::InvalidSpec;
-  if (o.credentials.state != CredentialsState::Ok) return Lifecycle::NoCredentials;
-  if (o.observe_error) return Lifecycle::ObserveFailed;
-  if (c.spec.suspend.value_or(false)) return Lifecycle::Suspended;
-  return Lifecycle::Running;
+  if (c.metadata.deletion_timestamp) return Lifecycle::kDeleting;
+  if (!v.spec_errors.empty()) return Lifecycle::kInvalidSpec;
+  if (o.credentials.state != CredentialsState::kOk) return Lifecycle::kNoCredentials;
+  if (o.observe_error) return Lifecycle::kObserveFailed;
+  if (c.spec.suspend.value_or(false)) return Lifecycle::kSuspended;
+  return Lifecycle::kRunning;
 }
 
 // A running cluster's current WR decides: failed (build timeout, lifetime over: held until the generation
@@ -211,13 +211,13 @@ void judge_incarnation(const Observed& o, View& v, TimePoint now) {
   const auto& c = o.cluster;
   const auto& prev = c.status;
   const std::int64_t generation = c.metadata.generation.value_or(0);
-  const bool prev_failed = prev && prev->phase == api::Phase::Failed;
-  const bool prev_suspended = prev && prev->phase == api::Phase::Suspended;
+  const bool prev_failed = prev && prev->phase == api::Phase::kFailed;
+  const bool prev_suspended = prev && prev->phase == api::Phase::kSuspended;
   const bool generation_changed = !prev || prev->observed_generation.value_or(-1) != generation;
 
   if (!v.wr) {
     if (prev_failed && !generation_changed) {
-      v.lifecycle = Lifecycle::Failed;  // WR gone from view (e.g. deleted by hand): still held
+      v.lifecycle = Lifecycle::kFailed;  // WR gone from view (e.g. deleted by hand): still held
       v.failure = failure_of(*prev);
     }
     return;
@@ -254,8 +254,8 @@ void judge_incarnation(const Observed& o, View& v, TimePoint now) {
   }
   const bool retry = prev_suspended || (prev_failed && generation_changed);
   if ((failed_looking || expired_looking) && !retry) {
-    v.lifecycle = Lifecycle::Failed;
-    v.failure = failed_looking ? Failure::BuildTimeout : Failure::LifetimeExpired;
+    v.lifecycle = Lifecycle::kFailed;
+    v.failure = failed_looking ? Failure::kBuildTimeout : Failure::kLifetimeExpired;
     v.build_timeout = failed_looking && wr_alive(wr);
     v.lifetime_expired = expired_looking && wr_alive(wr);
   } else if ((failed_looking || expired_looking) && retry && wr_alive(wr)) {
@@ -292,10 +292,10 @@ std::optional<std::string> missing_source(const Observed& o, const View& v) {
       error = u.error();
   };
   const api::NodeSpec head_spec = c.spec.head.value_or(api::NodeSpec{});
-  check(TaskKind::Head, head_spec);
-  if (v.names.observability) check(TaskKind::Observability, c.spec.observability->node);
+  check(TaskKind::kHead, head_spec);
+  if (v.names.observability) check(TaskKind::kObservability, c.spec.observability->node);
   if (c.spec.worker_pools)
-    for (const auto& p : *c.spec.worker_pools) check(TaskKind::Worker, p.node);
+    for (const auto& p : *c.spec.worker_pools) check(TaskKind::kWorker, p.node);
   return error;
 }
 
@@ -329,7 +329,7 @@ View view(const Observed& o, TimePoint now) {
   v.names = names_for(c, o.incarnation);
   v.lifecycle = gate(o, v);
   v.wr = o.work_requirement ? &*o.work_requirement : nullptr;
-  if (v.lifecycle == Lifecycle::Running) judge_incarnation(o, v, now);
+  if (v.lifecycle == Lifecycle::kRunning) judge_incarnation(o, v, now);
   if (v.bump) v.names = names_for(c, o.incarnation + 1);
   analyse_roles(o, v);
   v.source_error = missing_source(o, v);

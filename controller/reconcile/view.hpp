@@ -42,31 +42,31 @@ struct RoleView {
 };
 
 enum class Lifecycle {
-  Deleting,
-  InvalidSpec,
-  NoCredentials,
-  ObserveFailed,
-  Suspended,
-  Failed,   // build timeout or lifetime expired (View::failure), held until metadata.generation changes
-  Running,  // converging or steady
+  kDeleting,
+  kInvalidSpec,
+  kNoCredentials,
+  kObserveFailed,
+  kSuspended,
+  kFailed,   // build timeout or lifetime expired (View::failure), held until metadata.generation changes
+  kRunning,  // converging or steady
 };
 
 // Why a cluster is Failed (held until metadata.generation changes).
 enum class Failure {
-  None,
-  BuildTimeout,     // the head was not EXECUTING within spec.buildTimeout
-  LifetimeExpired,  // spec.lifetime passed since the WR was created, or a task ended TIMED_OUT
+  kNone,
+  kBuildTimeout,     // the head was not EXECUTING within spec.buildTimeout
+  kLifetimeExpired,  // spec.lifetime passed since the WR was created, or a task ended TIMED_OUT
 };
 
 struct View {
   ClusterNames names;  // of the incarnation to converge (after a bump)
-  Lifecycle lifecycle = Lifecycle::Running;
+  Lifecycle lifecycle = Lifecycle::kRunning;
   api::FieldErrors spec_errors;
   std::optional<std::string> source_error;  // a ConfigMap/key the spec refers to is missing
   bool has_finalizer = false;
 
   bool bump = false;                // the incarnation moves to names.incarnation (WR of the old one finished)
-  Failure failure = Failure::None;  // set with Lifecycle::Failed
+  Failure failure = Failure::kNone;  // set with Lifecycle::kFailed
   bool build_timeout = false;       // detected now on a live WR (event + teardown)
   bool lifetime_expired = false;    // detected now on a live WR (event + teardown)
   bool wr_cancelling = false;       // the current WR is CANCELLING: wait before a new incarnation

@@ -134,7 +134,7 @@ struct Run {
   std::string mode, ns, name;
   std::unique_ptr<ChildProcess> op;
   int restarts = 0;
-  enum class Phase { Building, Deleting, Done } phase = Phase::Building;
+  enum class Phase { kBuilding, kDeleting, kDone } phase = Phase::kBuilding;
 };
 
 void start(Env& env, Run& r, bool armed) {
@@ -176,7 +176,7 @@ void fault_batch(Env& env, const std::string& mode, const std::vector<int>& ns) 
   for (;;) {
     bool all_done = true;
     for (auto& r : runs) {
-      if (r.phase == Run::Phase::Done) continue;
+      if (r.phase == Run::Phase::kDone) continue;
       all_done = false;
       if (!r.op->running()) {
         // Only the "exit" mode may end the process; anything else is a crash of the operator.
@@ -186,13 +186,13 @@ void fault_batch(Env& env, const std::string& mode, const std::vector<int>& ns) 
         ++r.restarts;
         start(env, r, false);
       }
-      if (r.phase == Run::Phase::Building && env.is_ready(r.ns, r.name)) {
+      if (r.phase == Run::Phase::kBuilding && env.is_ready(r.ns, r.name)) {
         CAPTURE(r.n);
         check_exact(env, r.ns, r.name, 1);
         auto del = env.kubectl({"delete", "rdc", r.name, "-n", r.ns, "--wait=false"});
         REQUIRE_MESSAGE(del.exit_code == 0, del.err);
-        r.phase = Run::Phase::Deleting;
-      } else if (r.phase == Run::Phase::Deleting && env.cluster_gone(r.ns, r.name)) {
+        r.phase = Run::Phase::kDeleting;
+      } else if (r.phase == Run::Phase::kDeleting && env.cluster_gone(r.ns, r.name)) {
         CAPTURE(r.n);
         INFO(log_of(env, r));
         auto v = view_of(env.sim_get("objects"), "rdc-" + r.ns + "-" + r.name);
@@ -203,13 +203,13 @@ void fault_batch(Env& env, const std::string& mode, const std::vector<int>& ns) 
         std::set<std::string> names;
         for (const auto& p : v.pools) CHECK(names.insert(p.value("name", "")).second);
         r.op->terminate();
-        r.phase = Run::Phase::Done;
+        r.phase = Run::Phase::kDone;
       }
     }
     if (all_done) break;
     if (std::chrono::steady_clock::now() > deadline) {
       for (auto& r : runs)
-        if (r.phase != Run::Phase::Done)
+        if (r.phase != Run::Phase::kDone)
           FAIL_CHECK("n=" << r.n << " did not finish (phase " << static_cast<int>(r.phase) << ")\n"
                           << log_of(env, r));
       break;

@@ -112,7 +112,7 @@ std::map<std::string, std::string> ScriptEnv::create_work_requirement(const std:
 std::string ScriptEnv::add_task(const std::string& group_id, const std::string& name,
                                 const std::string& script, const std::map<std::string, std::string>& env) {
   // The operator's builder (ordinal and kind only shape the name, which we override to keep it readable).
-  yellowdog::Task t = rr::task(rr::TaskKind::Worker, 1, script, env);
+  yellowdog::Task t = rr::task(rr::TaskKind::kWorker, 1, script, env);
   t.name = name;
   json body = json::array({json(t)});
   json added = call("POST", "/work/taskGroups/" + group_id + "/tasks", body);

@@ -11,25 +11,25 @@ using raydog::test::run_command;
 using raydog::test::source_path;
 
 TEST_CASE("cli: parse_flags") {
-  CHECK(parse_flags({"--help"})->command == Command::Help);
-  CHECK(parse_flags({"-h"})->command == Command::Help);
-  CHECK(parse_flags({"help"})->command == Command::Help);
-  CHECK(parse_flags({"crd", "--help"})->command == Command::Help);
-  CHECK(parse_flags({"--version"})->command == Command::Version);
-  CHECK(parse_flags({"crd"})->command == Command::Crd);
+  CHECK(parse_flags({"--help"})->command == Command::kHelp);
+  CHECK(parse_flags({"-h"})->command == Command::kHelp);
+  CHECK(parse_flags({"help"})->command == Command::kHelp);
+  CHECK(parse_flags({"crd", "--help"})->command == Command::kHelp);
+  CHECK(parse_flags({"--version"})->command == Command::kVersion);
+  CHECK(parse_flags({"crd"})->command == Command::kCrd);
   auto v = parse_flags({"validate", "a.yaml", "-"});
   REQUIRE(v.ok());
-  CHECK(v->command == Command::Validate);
+  CHECK(v->command == Command::kValidate);
   CHECK(v->files == std::vector<std::string>{"a.yaml", "-"});
 
-  CHECK(parse_flags({})->command == Command::Run);  // a container's bare entrypoint runs the operator
+  CHECK(parse_flags({})->command == Command::kRun);  // a container's bare entrypoint runs the operator
   auto run = parse_flags({"run", "--kubeconfig", "k"});
   REQUIRE(run.ok());
-  CHECK(run->command == Command::Run);
+  CHECK(run->command == Command::kRun);
   CHECK(run->run_args == std::vector<std::string>{"--kubeconfig", "k"});
   auto flags_first = parse_flags({"--kubeconfig=x", "--leader-elect"});
   REQUIRE(flags_first.ok());
-  CHECK(flags_first->command == Command::Run);
+  CHECK(flags_first->command == Command::kRun);
   CHECK(flags_first->run_args == std::vector<std::string>{"--kubeconfig=x", "--leader-elect"});
   CHECK(parse_flags({"bogus"}).error().message == "unknown command bogus");
   CHECK(parse_flags({"crd", "extra"}).error().message == "crd: unexpected argument extra");

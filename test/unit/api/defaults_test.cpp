@@ -18,7 +18,7 @@ TEST_CASE("defaults: a minimal spec gets every default") {
   CHECK(spec.yellowdog->credentials_secret_ref->key_secret_key == "keySecret");
   CHECK(spec.build_timeout == "10m");
   CHECK(spec.suspend == false);
-  CHECK(spec.deletion_policy == DeletionPolicy::Delete);
+  CHECK(spec.deletion_policy == DeletionPolicy::kDelete);
   CHECK(spec.head->metrics_enabled == false);
   for (const auto& p : *spec.worker_pools) CHECK(p.node.metrics_enabled == false);
   // No parent, no default (the API server's rule): observability stays absent, lifetime has no default.
@@ -30,13 +30,13 @@ TEST_CASE("defaults: explicit values are kept") {
   RayDogClusterSpec spec;
   spec.build_timeout = "1h";
   spec.suspend = true;
-  spec.deletion_policy = DeletionPolicy::Orphan;
+  spec.deletion_policy = DeletionPolicy::kOrphan;
   spec.observability = ObservabilitySpec{true, {}};
   spec.observability->node.metrics_enabled = true;
   apply_defaults(spec);
   CHECK(spec.build_timeout == "1h");
   CHECK(spec.suspend == true);
-  CHECK(spec.deletion_policy == DeletionPolicy::Orphan);
+  CHECK(spec.deletion_policy == DeletionPolicy::kOrphan);
   CHECK(spec.observability->enabled == true);
   CHECK(spec.observability->node.metrics_enabled == true);
 }

@@ -32,8 +32,8 @@ TEST_CASE("json: every field round-trips exactly") {
   auto c = cluster_from_json(in);
   REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
   CHECK(c->spec.head->metrics_enabled == true);
-  CHECK(c->spec.deletion_policy == DeletionPolicy::Orphan);
-  CHECK(c->status->phase == Phase::Running);
+  CHECK(c->spec.deletion_policy == DeletionPolicy::kOrphan);
+  CHECK(c->status->phase == Phase::kRunning);
   CHECK(c->status->worker_pools.at(0).ready_nodes == 3);
   CHECK(c->status->conditions.at(1).observed_generation == std::nullopt);
   CHECK((*c->spec.worker_pools)[1].node.instance_tags->at("gpu") == "a100");
@@ -133,7 +133,7 @@ TEST_CASE("json: apiVersion and kind are checked, metadata and status extras are
   ok["status"] = json{{"phase", "Pending"}, {"futureField", 1}};
   auto c = cluster_from_json(ok);
   REQUIRE(c.ok());
-  CHECK(c->status->phase == Phase::Pending);
+  CHECK(c->status->phase == Phase::kPending);
 }
 
 TEST_CASE("json: a status phase outside the enum is an error") {
@@ -144,7 +144,7 @@ TEST_CASE("json: a status phase outside the enum is an error") {
 
 TEST_CASE("json: status lists are omitted when empty, scalars when unset") {
   RayDogClusterStatus s;
-  s.phase = Phase::Provisioning;
+  s.phase = Phase::kProvisioning;
   CHECK(json(s) == json{{"phase", "Provisioning"}});
   s.conditions.push_back({"Ready", "False", "Provisioning", "", "2026-01-01T00:00:00Z", 1});
   CHECK(json(s)["conditions"][0]["observedGeneration"] == 1);

@@ -30,12 +30,12 @@ TEST_CASE("names: a short cluster keeps readable names") {
   CHECK(names::observability_pool(base) == base + "-obs");
   CHECK(names::worker_pool(base, "cpu") == base + "-w-cpu");
   CHECK(names::worker_tag(names::worker_pool(base, "cpu")) == base + "-w-cpu");
-  CHECK(names::task_group(names::TaskKind::Head) == "head-node");
-  CHECK(names::task_group(names::TaskKind::Observability) == "observability-node");
-  CHECK(names::task_group(names::TaskKind::Worker, "cpu") == "worker-nodes-cpu");
-  CHECK(names::task(names::TaskKind::Head, 1) == "head-00001");
-  CHECK(names::task(names::TaskKind::Observability, 2) == "observability-00002");
-  CHECK(names::task(names::TaskKind::Worker, 123) == "worker-00123");
+  CHECK(names::task_group(names::TaskKind::kHead) == "head-node");
+  CHECK(names::task_group(names::TaskKind::kObservability) == "observability-node");
+  CHECK(names::task_group(names::TaskKind::kWorker, "cpu") == "worker-nodes-cpu");
+  CHECK(names::task(names::TaskKind::kHead, 1) == "head-00001");
+  CHECK(names::task(names::TaskKind::kObservability, 2) == "observability-00002");
+  CHECK(names::task(names::TaskKind::kWorker, 123) == "worker-00123");
 }
 
 TEST_CASE("names: sha256 prefix is the documented hash") {
@@ -99,7 +99,7 @@ TEST_CASE("names: every derived name is valid for random inputs (property)") {
     for (const std::string& n :
          {names::work_requirement(base), names::head_pool(base), names::observability_pool(base),
           names::worker_pool(base, pool), names::worker_task_group(pool),
-          names::task(names::TaskKind::Worker, 99999)}) {
+          names::task(names::TaskKind::kWorker, 99999)}) {
       INFO(n);
       CHECK(names::is_valid(n));
       CHECK(n.size() <= names::kMaxNameLength);
@@ -110,12 +110,12 @@ TEST_CASE("names: every derived name is valid for random inputs (property)") {
 
 TEST_CASE("names: task ordinals round-trip") {
   using names::TaskKind;
-  CHECK(names::task_ordinal(TaskKind::Worker, "worker-00042") == 42);
-  CHECK(names::task_ordinal(TaskKind::Worker, names::task(TaskKind::Worker, 123456)) == 123456);
-  CHECK(names::task_ordinal(TaskKind::Head, "head-00001") == 1);
-  CHECK_FALSE(names::task_ordinal(TaskKind::Head, "worker-00001"));
-  CHECK_FALSE(names::task_ordinal(TaskKind::Worker, "worker-42"));
-  CHECK_FALSE(names::task_ordinal(TaskKind::Worker, "worker-000042"));  // not what task() produces
-  CHECK_FALSE(names::task_ordinal(TaskKind::Worker, "worker-00000"));
-  CHECK_FALSE(names::task_ordinal(TaskKind::Worker, "worker-0004x"));
+  CHECK(names::task_ordinal(TaskKind::kWorker, "worker-00042") == 42);
+  CHECK(names::task_ordinal(TaskKind::kWorker, names::task(TaskKind::kWorker, 123456)) == 123456);
+  CHECK(names::task_ordinal(TaskKind::kHead, "head-00001") == 1);
+  CHECK_FALSE(names::task_ordinal(TaskKind::kHead, "worker-00001"));
+  CHECK_FALSE(names::task_ordinal(TaskKind::kWorker, "worker-42"));
+  CHECK_FALSE(names::task_ordinal(TaskKind::kWorker, "worker-000042"));  // not what task() produces
+  CHECK_FALSE(names::task_ordinal(TaskKind::kWorker, "worker-00000"));
+  CHECK_FALSE(names::task_ordinal(TaskKind::kWorker, "worker-0004x"));
 }

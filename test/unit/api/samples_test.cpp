@@ -61,7 +61,7 @@ TEST_CASE("samples: daliuge.yaml is valid, DALiuGE on with WhenIdle and the defa
   CHECK(d.ports->nm == 8000);
   CHECK(d.ports->events == 5555);
   CHECK(d.ports->rpc == 6666);
-  CHECK(d.membership_policy == MembershipPolicy::WhenIdle);
+  CHECK(d.membership_policy == MembershipPolicy::kWhenIdle);
   CHECK(d.max_deferral == "10m");
 }
 

@@ -16,10 +16,10 @@ const std::string B = "10.0.0.2:8000:5555:6666";
 const std::string C = "10.0.0.3:8000:5555:6666";
 
 Write add(const std::string& k) {
-  return {WriteKind::Add, k, Reason::Missing};
+  return {WriteKind::kAdd, k, Reason::kMissing};
 }
 Write del(const std::string& k, Reason r) {
-  return {WriteKind::Remove, k, r};
+  return {WriteKind::kRemove, k, r};
 }
 
 struct Case {
@@ -54,45 +54,45 @@ TEST_CASE("membership: every rule, table-driven") {
       {"restarted (empty) DIM is repopulated", {{A, B}, {}, {}, true, true}, {add(A), add(B)}, {}, false},
       {"duplicates: one DELETE per extra copy",
        {{A, B}, {A, B, A, A}, {}, true, true},
-       {del(A, Reason::Duplicate), del(A, Reason::Duplicate)},
+       {del(A, Reason::kDuplicate), del(A, Reason::kDuplicate)},
        {},
        false},
-      {"dead entry removed", {{A}, {A, B}, {}, true, true}, {del(B, Reason::Dead)}, {}, false},
+      {"dead entry removed", {{A}, {A, B}, {}, true, true}, {del(B, Reason::kDead)}, {}, false},
       {"dead entry listed twice: two DELETEs",
        {{A}, {B, A, B}, {}, true, true},
-       {del(B, Reason::Dead), del(B, Reason::Dead)},
+       {del(B, Reason::kDead), del(B, Reason::kDead)},
        {},
        false},
       {"unwanted (alive) entry removed as a planned change",
        {{A}, {A, B}, {B}, true, true},
-       {del(B, Reason::Extra)},
+       {del(B, Reason::kExtra)},
        {},
        false},
       {"removals come before adds, dead first",
        {{A, C}, {A, A, B, "10.0.0.9"}, {B}, true, true},
-       {del("10.0.0.9:8000:5555:6666", Reason::Dead), del(A, Reason::Duplicate), del(B, Reason::Extra),
+       {del("10.0.0.9:8000:5555:6666", Reason::kDead), del(A, Reason::kDuplicate), del(B, Reason::kExtra),
         add(C)},
        {},
        false},
       {"WhenIdle holds planned changes, never dead or duplicate removals",
        {{A, C}, {A, A, B, "10.0.0.9"}, {B}, true, false},
-       {del("10.0.0.9:8000:5555:6666", Reason::Dead), del(A, Reason::Duplicate)},
-       {del(B, Reason::Extra), add(C)},
+       {del("10.0.0.9:8000:5555:6666", Reason::kDead), del(A, Reason::kDuplicate)},
+       {del(B, Reason::kExtra), add(C)},
        false},
       {"IP reuse: same key, no second POST", {{A}, {"10.0.0.1:8000"}, {}, true, true}, {}, {}, true},
       {"replacement worker with a different IP: add new, delete old",
        {{B}, {A}, {}, true, true},
-       {del(A, Reason::Dead), add(B)},
+       {del(A, Reason::kDead), add(B)},
        {},
        false},
       {"a hostname entry is not the IP's entry",
        {{A}, {"worker-1", A}, {}, true, true},
-       {del("worker-1:8000:5555:6666", Reason::Dead)},
+       {del("worker-1:8000:5555:6666", Reason::kDead)},
        {},
        false},
       {"ports from the spec are part of the key",
        {{"10.0.0.1:18000:15555:16666"}, {A}, {}, true, true},
-       {del(A, Reason::Dead), add("10.0.0.1:18000:15555:16666")},
+       {del(A, Reason::kDead), add("10.0.0.1:18000:15555:16666")},
        {},
        false},
       {"desired duplicates are one node", {{A, A}, {}, {}, true, true}, {add(A)}, {}, false},
@@ -157,7 +157,7 @@ TEST_CASE("membership: converges on a DIM that loses responses, never writing on
         bool applied = rng() % 4 != 0;
         bool answered = rng() % 4 != 0;
         if (applied) {
-          if (w.kind == WriteKind::Add) {
+          if (w.kind == WriteKind::kAdd) {
             dim.push_back(w.key);
           } else {
             auto it = std::find(dim.begin(), dim.end(), w.key);

@@ -64,7 +64,7 @@ TEST_CASE("registrar: registers answering NMs once, skips unreachable ones, remo
   island.dlg.inject_node("127.1.210.9:" + std::to_string(island.nm_port) + ":5555:6666");  // a dead worker
   net::io_context ioc;
   Registrar reg;
-  auto in = island.input(api::MembershipPolicy::Immediate,
+  auto in = island.input(api::MembershipPolicy::kImmediate,
                          {{"127.1.210.1", true}, {"127.1.210.2", true}, {"127.1.210.3", true}});
   auto r = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, Clock::now()));
   auto nodes = island.dlg.dim_nodes();
@@ -93,7 +93,7 @@ TEST_CASE("registrar: WhenIdle defers planned changes while a session runs, at m
   island.dlg.set_sessions_active(true);
   net::io_context ioc;
   Registrar reg;
-  auto in = island.input(api::MembershipPolicy::WhenIdle, {{"127.1.211.1", true}});
+  auto in = island.input(api::MembershipPolicy::kWhenIdle, {{"127.1.211.1", true}});
   const auto t0 = Clock::now();
   auto r = run_to_completion(ioc, reg.sync("ns/c", in, nullptr, t0));
   CHECK(island.dlg.dim_nodes().empty());  // the dead entry went, the add waits
@@ -115,7 +115,7 @@ TEST_CASE("registrar: the DIM unreachable is DaliugeReady False with a Warning, 
   net::io_context ioc;
   Registrar reg;
   auto r = run_to_completion(
-      ioc, reg.sync("ns/c", island.input(api::MembershipPolicy::Immediate, {}), nullptr, Clock::now()));
+      ioc, reg.sync("ns/c", island.input(api::MembershipPolicy::kImmediate, {}), nullptr, Clock::now()));
   CHECK_FALSE(r.ready);
   CHECK(r.reason == "DimUnreachable");
   REQUIRE(r.events.size() == 1);
@@ -131,7 +131,7 @@ TEST_CASE("registrar: DIM checks every 30 s between steady full reconciles") {
   CHECK_FALSE(reg.due_dim_check("k", 1, t0 + 30s));
   Island island;
   net::io_context ioc;
-  run_to_completion(ioc, reg.sync("k", island.input(api::MembershipPolicy::Immediate, {}), nullptr, t0));
+  run_to_completion(ioc, reg.sync("k", island.input(api::MembershipPolicy::kImmediate, {}), nullptr, t0));
   CHECK(reg.remember_steady("k", 1, 60s, t0) == 30s);
   CHECK(reg.due_dim_check("k", 1, t0 + 30s) == 30s);  // 30 s left until the full reconcile
   CHECK_FALSE(reg.due_dim_check("k", 2, t0 + 30s));   // the spec changed: full reconcile

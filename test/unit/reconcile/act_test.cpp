@@ -204,7 +204,7 @@ TEST_CASE("each action kind sends its request") {
     Actions actions{AddTasks{"nowhere", std::nullopt, {t}}};
     ActResult r = f.act(actions);
     REQUIRE(r.outcome.error.has_value());
-    CHECK(r.outcome.error->kind == ErrorKind::NotFound);
+    CHECK(r.outcome.error->kind == ErrorKind::kNotFound);
     CHECK(f.yd.calls.empty());
   }
   SUBCASE("CancelTasks cancels each task and says so once") {
@@ -265,7 +265,7 @@ TEST_CASE("act is idempotent: the same creates run twice duplicate nothing") {
   CHECK(f.yd.count("provision_worker_pool") == 3);
   CHECK(f.yd.count("get_work_requirement_by_name") == 1);
   REQUIRE(second.outcome.error.has_value());
-  CHECK(second.outcome.error->kind == ErrorKind::Transient);
+  CHECK(second.outcome.error->kind == ErrorKind::kTransient);
   REQUIRE(second.outcome.failed_action.has_value());
   CHECK(second.outcome.failed_action->find("AddTasks") != std::string::npos);
   CHECK(second.yellowdog_calls == static_cast<int>(f.yd.calls.size()));
@@ -295,7 +295,7 @@ TEST_CASE("act stops at the first failure: one ActionFailed Warning, nothing aft
 
   ActResult r = f.act(actions, &o);
   REQUIRE(r.outcome.error.has_value());
-  CHECK(r.outcome.error->kind == ErrorKind::Transient);
+  CHECK(r.outcome.error->kind == ErrorKind::kTransient);
   CHECK(r.outcome.executed == failing);
   REQUIRE(r.outcome.failed_action.has_value());
   CHECK(r.outcome.failed_action->find("CreateWorkRequirement") != std::string::npos);
@@ -326,7 +326,7 @@ TEST_CASE("a create whose response was lost stops act and is not sent again") {
   f.yd.lose_response = [](const InMemoryYellowDog::Call& c) { return c.op == "provision_worker_pool"; };
   ActResult r = f.act(actions, &o);
   REQUIRE(r.outcome.error.has_value());
-  CHECK(r.outcome.error->kind == ErrorKind::Transient);
+  CHECK(r.outcome.error->kind == ErrorKind::kTransient);
   CHECK(r.outcome.executed == 0);
   CHECK(f.yd.count("provision_worker_pool") == 1);
   CHECK(f.yd.pools.size() == 1);  // applied: the next observe adopts it by name
@@ -346,7 +346,7 @@ TEST_CASE("a 409 on the cluster patch only requeues: no ActionFailed, nothing af
     Actions actions{AddFinalizer{}, EmitEvent{"Normal", "After", "never"}};
     ActResult r = f.act(actions);
     REQUIRE(r.outcome.error.has_value());
-    CHECK(r.outcome.error->kind == ErrorKind::Conflict);
+    CHECK(r.outcome.error->kind == ErrorKind::kConflict);
     CHECK(r.outcome.executed == 0);
     CHECK(f.events.events.empty());
     CHECK(finalizers_of(f.stored()).empty());
@@ -365,7 +365,7 @@ TEST_CASE("a 409 on the cluster patch only requeues: no ActionFailed, nothing af
     Actions actions{RecordIncarnation{2, "wr-2"}, CreateWorkRequirement{}};
     ActResult r = f.act(actions);
     REQUIRE(r.outcome.error.has_value());
-    CHECK(r.outcome.error->kind == ErrorKind::Conflict);
+    CHECK(r.outcome.error->kind == ErrorKind::kConflict);
     CHECK_FALSE(r.outcome.recorded_incarnation.has_value());
     CHECK(f.events.events.empty());
     CHECK(f.yd.calls.empty());  // the create that relied on it never ran
@@ -395,7 +395,7 @@ TEST_CASE("objects that vanished: gone is done for teardown, a requeue otherwise
     Actions actions{ResizePool{"ydid:wrkrpool:gone", "gone", 3}, EmitEvent{"Normal", "After", "never"}};
     ActResult r = f.act(actions);
     REQUIRE(r.outcome.error.has_value());
-    CHECK(r.outcome.error->kind == ErrorKind::NotFound);
+    CHECK(r.outcome.error->kind == ErrorKind::kNotFound);
     CHECK(f.events.events.empty());
   }
   SUBCASE("RemoveFinalizer on a cluster already deleted: done, the object is gone") {
@@ -412,7 +412,7 @@ TEST_CASE("objects that vanished: gone is done for teardown, a requeue otherwise
     Actions actions{AddFinalizer{}};
     ActResult r = f.act(actions);
     REQUIRE(r.outcome.error.has_value());
-    CHECK(r.outcome.error->kind == ErrorKind::NotFound);
+    CHECK(r.outcome.error->kind == ErrorKind::kNotFound);
     CHECK(f.events.events.empty());
   }
 }
@@ -450,7 +450,7 @@ TEST_CASE("without a YellowDog client a YellowDog action fails and says so") {
   const Actions actions = plan(o, t0());
   ActResult r = f.act(actions, &o, /*with_yellowdog=*/false);
   REQUIRE(r.outcome.error.has_value());
-  CHECK(r.outcome.error->kind == ErrorKind::Unknown);
+  CHECK(r.outcome.error->kind == ErrorKind::kUnknown);
   CHECK(r.outcome.executed == 0);
   CHECK(r.yellowdog_calls == 0);
   CHECK(f.yd.calls.empty());

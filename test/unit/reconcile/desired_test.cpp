@@ -130,7 +130,7 @@ TEST_CASE("desired: provision request, task group, work requirement and task fol
   c.spec.lifetime.reset();
   CHECK_FALSE(rr::task_group(c, n.head).run_specification.task_timeout.has_value());
 
-  auto t = rr::task(TaskKind::Worker, 3, "echo hi", {{"RAY_HEAD_IP", "10.0.0.1"}});
+  auto t = rr::task(TaskKind::kWorker, 3, "echo hi", {{"RAY_HEAD_IP", "10.0.0.1"}});
   CHECK(t.name == "worker-00003");
   CHECK(t.task_type == "bash");
   CHECK(t.arguments == std::vector<std::string>{"taskdata.txt"});
@@ -141,15 +141,15 @@ TEST_CASE("desired: provision request, task group, work requirement and task fol
 TEST_CASE("desired: script and userdata selection: inline, ConfigMap, built-in default, missing") {
   raydog::api::NodeSpec n;
   std::map<std::string, std::string> sources{{"scripts/head.sh", "from-configmap"}};
-  CHECK(*rr::task_script(TaskKind::Head, n, sources) == std::string(rr::scripts::head()));
-  CHECK(*rr::task_script(TaskKind::Worker, n, sources) == std::string(rr::scripts::worker()));
+  CHECK(*rr::task_script(TaskKind::kHead, n, sources) == std::string(rr::scripts::head()));
+  CHECK(*rr::task_script(TaskKind::kWorker, n, sources) == std::string(rr::scripts::worker()));
   n.start_script_from = raydog::api::ValueSource{raydog::api::ConfigMapKeySelector{"scripts", "head.sh"}};
-  CHECK(*rr::task_script(TaskKind::Head, n, sources) == "from-configmap");
+  CHECK(*rr::task_script(TaskKind::kHead, n, sources) == "from-configmap");
   n.start_script = "inline";
-  CHECK(*rr::task_script(TaskKind::Head, n, sources) == "inline");
+  CHECK(*rr::task_script(TaskKind::kHead, n, sources) == "inline");
   n.start_script.reset();
   n.start_script_from->config_map_key_ref->key = "missing";
-  auto missing = rr::task_script(TaskKind::Head, n, sources);
+  auto missing = rr::task_script(TaskKind::kHead, n, sources);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().find("\"scripts\"") != std::string::npos);
   CHECK(missing.error().find("\"missing\"") != std::string::npos);
@@ -170,13 +170,13 @@ TEST_CASE("desired: current task prefers the executing one, then the newest") {
   tasks[1].status = "EXECUTING";
   tasks[2].name = "head-00003";
   tasks[2].status = "READY";
-  CHECK(rr::current_task(tasks, TaskKind::Head) == &tasks[1]);
+  CHECK(rr::current_task(tasks, TaskKind::kHead) == &tasks[1]);
   tasks[1].status = "ABORTED";
-  CHECK(rr::current_task(tasks, TaskKind::Head) == &tasks[2]);
+  CHECK(rr::current_task(tasks, TaskKind::kHead) == &tasks[2]);
   tasks[2].status = "CANCELLED";
-  CHECK(rr::current_task(tasks, TaskKind::Head) == nullptr);
-  CHECK(rr::next_ordinal(tasks, TaskKind::Head) == 4);
-  CHECK(rr::next_ordinal({}, TaskKind::Head) == 1);
+  CHECK(rr::current_task(tasks, TaskKind::kHead) == nullptr);
+  CHECK(rr::next_ordinal(tasks, TaskKind::kHead) == 4);
+  CHECK(rr::next_ordinal({}, TaskKind::kHead) == 1);
 }
 
 TEST_CASE("scripts: embedded defaults are byte-identical to scripts/ray-*.sh and follow RayDog's rules") {

@@ -77,7 +77,7 @@ struct IoFixture {
   Observed fresh() const {
     Observed o;
     o.cluster = cluster;
-    o.credentials.state = CredentialsState::Ok;
+    o.credentials.state = CredentialsState::kOk;
     o.incarnation = incarnation_from_status(cluster);
     return o;
   }

@@ -67,7 +67,7 @@ TEST_CASE("first observe adopts by deterministic names what a lost create respon
   f.yd.lose_response = [](const InMemoryYellowDog::Call& c) { return c.op == "create_work_requirement"; };
   ActResult acted = f.act(first, &empty);
   REQUIRE(acted.outcome.error.has_value());
-  CHECK(acted.outcome.error->kind == ErrorKind::Transient);
+  CHECK(acted.outcome.error->kind == ErrorKind::kTransient);
   REQUIRE(f.yd.work_requirements.size() == 1);
   REQUIRE(f.yd.pools.size() == 3);
   f.yd.lose_response = nullptr;
@@ -282,7 +282,7 @@ TEST_CASE("an observe error (5xx) stops observe and stays in Observed") {
     Observed o = s.f.fresh();
     ObserveStats stats = s.f.observe(o, s.steady_hints());
     REQUIRE(o.observe_error.has_value());
-    CHECK(o.observe_error->kind == ErrorKind::Transient);
+    CHECK(o.observe_error->kind == ErrorKind::kTransient);
     CHECK(o.observe_error->message.find("500") != std::string::npos);
     CHECK(stats.yellowdog_calls == 1);
     CHECK_FALSE(o.work_requirement.has_value());
@@ -293,7 +293,7 @@ TEST_CASE("an observe error (5xx) stops observe and stays in Observed") {
     Observed o = s.f.fresh();
     ObserveStats stats = s.f.observe(o, ObserveHints{});
     REQUIRE(o.observe_error.has_value());
-    CHECK(o.observe_error->kind == ErrorKind::Transient);
+    CHECK(o.observe_error->kind == ErrorKind::kTransient);
     CHECK(stats.yellowdog_calls == 2);
     CHECK(s.f.yd.count("get_worker_pool") == 0);
     CHECK(o.pools.empty());
@@ -304,7 +304,7 @@ TEST_CASE("an observe error (5xx) stops observe and stays in Observed") {
     Observed o = s.f.fresh();
     s.f.observe(o, ObserveHints{});
     REQUIRE(o.observe_error.has_value());
-    CHECK(o.observe_error->kind == ErrorKind::Transient);
+    CHECK(o.observe_error->kind == ErrorKind::kTransient);
     CHECK(s.f.yd.count("get_compute_requirement") == 1);  // stopped at the first failure
   }
   SUBCASE("401: NotAuthorised, and the credentials are marked rejected") {
@@ -314,8 +314,8 @@ TEST_CASE("an observe error (5xx) stops observe and stays in Observed") {
     Observed o = s.f.fresh();
     s.f.observe(o, ObserveHints{});
     REQUIRE(o.observe_error.has_value());
-    CHECK(o.observe_error->kind == ErrorKind::NotAuthorised);
-    CHECK(o.credentials.state == CredentialsState::NotAuthorised);
+    CHECK(o.observe_error->kind == ErrorKind::kNotAuthorised);
+    CHECK(o.credentials.state == CredentialsState::kNotAuthorised);
   }
   SUBCASE("404 on the WR is no error: it does not exist (yet)") {
     s.f.yd.work_requirements.clear();
@@ -367,7 +367,7 @@ TEST_CASE("observe_sources reads the ConfigMap keys the spec refers to") {
     Observed o = f.fresh();
     f.read_sources(o);
     REQUIRE(o.observe_error.has_value());
-    CHECK(o.observe_error->kind == ErrorKind::Transient);
+    CHECK(o.observe_error->kind == ErrorKind::kTransient);
     CHECK(o.sources.empty());
   }
 }

@@ -73,7 +73,7 @@ TEST_CASE(
     CHECK(w.live_tasks("head-node").size() == 1);
     CHECK(w.live_tasks("worker-nodes-cpu").size() == 2);
     CHECK(w.live_tasks("worker-nodes-gpu").size() == 1);
-    CHECK(w.phase() == raydog::api::Phase::Running);
+    CHECK(w.phase() == raydog::api::Phase::kRunning);
   }
 }
 
@@ -161,7 +161,7 @@ TEST_CASE("plan: failed worker task is replaced after a backoff that doubles, De
   INFO(World::dump(a));
   CHECK(count_of<rr::AddTasks>(a) == 0);  // within the first 5 s backoff
   CHECK(std::get<rr::RequeueAfter>(a.back()).after <= 4s);
-  CHECK(w.phase() == raydog::api::Phase::Degraded);
+  CHECK(w.phase() == raydog::api::Phase::kDegraded);
   CHECK(w.cond_status("Ready") == "False");
   CHECK(w.condition("Ready")->message.find("ray start exited 1") != std::string::npos);
   CHECK(w.o.cluster.status->worker_pools[0].health == "Degraded");
@@ -185,7 +185,7 @@ TEST_CASE("plan: failed worker task is replaced after a backoff that doubles, De
   a = w.reconcile();
   CHECK(count_of<rr::AddTasks>(a) == 1);
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
 }
 
 TEST_CASE("plan: head lost -> new head, workers re-pointed at the new IP with an event naming both IPs") {
@@ -308,7 +308,7 @@ TEST_CASE("plan: spec changes: pool added, resized up and down, removed") {
     w.converge();
     CHECK(w.live_tasks("worker-nodes-cpu").empty());
     CHECK(w.live_pools() == 2);
-    CHECK(w.phase() == raydog::api::Phase::Running);
+    CHECK(w.phase() == raydog::api::Phase::kRunning);
   }
   SUBCASE("removed") {
     pools.erase(pools.begin());
@@ -369,7 +369,7 @@ TEST_CASE("plan: suspend tears down, resume builds a new incarnation recorded be
   CHECK(count_of<rr::TerminateComputeRequirement>(a) == 3);
   CHECK(yellowdog_calls(a) == 7);
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Suspended);
+  CHECK(w.phase() == raydog::api::Phase::kSuspended);
   CHECK(w.cond_status("Ready") == "False");
   CHECK(w.cond_reason("Ready") == "Suspended");
   CHECK(w.cond_status("Reconciling") == "False");
@@ -389,7 +389,7 @@ TEST_CASE("plan: suspend tears down, resume builds a new incarnation recorded be
   REQUIRE(wr.size() == 1);
   CHECK(wr[0]->work_requirement.name == rr::names_for(w.o.cluster, 1).base + "-2");
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
   CHECK(w.o.cluster.status->work_requirement->name == rr::names_for(w.o.cluster, 1).base + "-2");
   CHECK(w.live_pools() == 3);
 }
@@ -404,7 +404,7 @@ TEST_CASE("plan: build timeout -> Failed, teardown, held until the generation ch
   CHECK(has_event(a, "BuildTimeout"));
   CHECK(count_of<rr::CancelWorkRequirement>(a) == 1);
   CHECK(count_of<rr::ShutdownPool>(a) == 3);
-  CHECK(w.phase() == raydog::api::Phase::Failed);
+  CHECK(w.phase() == raydog::api::Phase::kFailed);
   CHECK(w.cond_reason("Ready") == "BuildTimeout");
   CHECK(w.cond_status("Stalled") == "True");
   CHECK(w.cond_reason("Stalled") == "BuildTimeout");
@@ -415,16 +415,16 @@ TEST_CASE("plan: build timeout -> Failed, teardown, held until the generation ch
     INFO(World::dump(held));
     CHECK(yellowdog_calls(held) == 0);
     CHECK_FALSE(has_event(held, "BuildTimeout"));
-    CHECK(w.phase() == raydog::api::Phase::Failed);
+    CHECK(w.phase() == raydog::api::Phase::kFailed);
   }
   w.o.cluster.metadata.generation = 2;  // the user fixes the spec
   Actions b = w.reconcile();
   INFO(World::dump(b));
   CHECK(count_of<rr::RecordIncarnation>(b) == 1);
   CHECK(count_of<rr::CreateWorkRequirement>(b) == 1);
-  CHECK(w.phase() == raydog::api::Phase::Provisioning);
+  CHECK(w.phase() == raydog::api::Phase::kProvisioning);
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
 }
 
 TEST_CASE("plan: spec edited while the failed build is still being torn down -> old WR cancelled, rebuilt") {
@@ -434,14 +434,14 @@ TEST_CASE("plan: spec edited while the failed build is still being torn down -> 
   auto a = rr::plan(w.o, w.now);  // the timeout is detected, but act fails before anything runs
   auto outcome = w.apply(a, 0);
   w.o.cluster.status = rr::compute_status(w.o, outcome, w.o.cluster.status, w.now);
-  CHECK(w.phase() == raydog::api::Phase::Failed);
+  CHECK(w.phase() == raydog::api::Phase::kFailed);
   w.o.cluster.metadata.generation = 2;
   Actions b = w.reconcile();
   INFO(World::dump(b));
   CHECK(count_of<rr::CancelWorkRequirement>(b) == 1);
   CHECK(index_of<rr::CancelWorkRequirement>(b) < index_of<rr::RecordIncarnation>(b));
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
   CHECK(w.live_pools() == 3);
 }
 
@@ -454,7 +454,7 @@ TEST_CASE("plan: deletion with policy Delete waits for YellowDog, then removes t
   CHECK(count_of<rr::ShutdownPool>(a) == 3);
   CHECK(count_of<rr::TerminateComputeRequirement>(a) == 3);
   CHECK(count_of<rr::RemoveFinalizer>(a) == 0);  // not before YellowDog shows them finished
-  CHECK(w.phase() == raydog::api::Phase::Deleting);
+  CHECK(w.phase() == raydog::api::Phase::kDeleting);
   CHECK(w.cond_reason("Ready") == "Deleting");
   Actions b = w.reconcile();
   INFO(World::dump(b));
@@ -465,7 +465,7 @@ TEST_CASE("plan: deletion with policy Delete waits for YellowDog, then removes t
 
 TEST_CASE("plan: deletion with policy Orphan removes the finalizer without touching YellowDog") {
   World w = running_world();
-  w.o.cluster.spec.deletion_policy = raydog::api::DeletionPolicy::Orphan;
+  w.o.cluster.spec.deletion_policy = raydog::api::DeletionPolicy::kOrphan;
   w.o.cluster.metadata.deletion_timestamp = w.ts();
   Actions a = w.reconcile();
   INFO(World::dump(a));
@@ -512,7 +512,7 @@ TEST_CASE("plan: invalid spec -> no YellowDog action at all, a Warning event onc
   CHECK(w.cond_reason("Synced") == "InvalidSpec");
   CHECK(w.condition("Synced")->message.find("spec.workerPools[0].nodes") != std::string::npos);
   CHECK(w.cond_status("Stalled") == "True");
-  CHECK(w.phase() == raydog::api::Phase::Pending);
+  CHECK(w.phase() == raydog::api::Phase::kPending);
   Actions again = w.reconcile();
   CHECK(again.empty());  // the event is not repeated for the same generation
   // Fixing the spec resumes.
@@ -520,7 +520,7 @@ TEST_CASE("plan: invalid spec -> no YellowDog action at all, a Warning event onc
   w.o.cluster.spec.head->compute_requirement_template = "ns/head";
   w.o.cluster.metadata.generation = 2;
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
   CHECK(w.cond_status("Stalled") == "False");
 }
 
@@ -529,9 +529,9 @@ TEST_CASE("plan: credentials missing or refused -> condition naming the Secret/k
     rr::CredentialsState state;
     const char* reason;
   };
-  for (Row row : {Row{rr::CredentialsState::SecretNotFound, "CredentialsNotFound"},
-                  Row{rr::CredentialsState::KeyNotFound, "CredentialsNotFound"},
-                  Row{rr::CredentialsState::NotAuthorised, "NotAuthorised"}}) {
+  for (Row row : {Row{rr::CredentialsState::kSecretNotFound, "CredentialsNotFound"},
+                  Row{rr::CredentialsState::kKeyNotFound, "CredentialsNotFound"},
+                  Row{rr::CredentialsState::kNotAuthorised, "NotAuthorised"}}) {
     CAPTURE(row.reason);
     World w;
     w.o.credentials.state = row.state;
@@ -565,7 +565,7 @@ TEST_CASE("plan: missing ConfigMap for a script -> ConfigMapNotFound, nothing cr
 
 TEST_CASE("plan: observe failure plans nothing, WR finished from outside -> new incarnation") {
   World w = running_world();
-  w.o.observe_error = rr::Error{rr::ErrorKind::Transient, "503 from YellowDog"};
+  w.o.observe_error = rr::Error{rr::ErrorKind::kTransient, "503 from YellowDog"};
   CHECK(rr::plan(w.o, w.now).empty());
   w.o.observe_error.reset();
   w.o.work_requirement->status = "CANCELLED";
@@ -574,7 +574,7 @@ TEST_CASE("plan: observe failure plans nothing, WR finished from outside -> new 
   CHECK(count_of<rr::RecordIncarnation>(a) == 1);
   CHECK(count_of<rr::CreateWorkRequirement>(a) == 1);
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
   CHECK(w.live_pools() == 3);  // the first incarnation's pools were drained
 }
 
@@ -597,7 +597,7 @@ TEST_CASE("plan: a task group that finished anyway is replaced by a new group at
   CHECK(adds[0]->task_group_name == n.workers[0].task_group + "-g2");
   CHECK(adds[0]->tasks.size() == 2);
   w.converge();
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
   CHECK(w.live_tasks(n.workers[0].task_group).size() == 2);
 }
 
@@ -608,5 +608,5 @@ TEST_CASE("plan: a running cluster never hits the build timeout later") {
   INFO(World::dump(a));
   CHECK_FALSE(has_event(a, "BuildTimeout"));
   CHECK(mutations(a) == 0);
-  CHECK(w.phase() == raydog::api::Phase::Running);
+  CHECK(w.phase() == raydog::api::Phase::kRunning);
 }

@@ -34,11 +34,11 @@ TEST_CASE("rules: decode errors -> InvalidSpec with the field path, Stalled, no 
     const rr::View v = rr::view(w.o, w.now);
     Actions a = w.reconcile();
     if (!row.path_in_message) {
-      CHECK(v.lifecycle == rr::Lifecycle::Running);
+      CHECK(v.lifecycle == rr::Lifecycle::kRunning);
       CHECK(count_of<ProvisionPool>(a) > 0);
       continue;
     }
-    CHECK(v.lifecycle == rr::Lifecycle::InvalidSpec);
+    CHECK(v.lifecycle == rr::Lifecycle::kInvalidSpec);
     CHECK(yellowdog_calls(a) == 0);
     CHECK(mutations(a) == 0);
     CHECK(has_event(a, "InvalidSpec"));
@@ -71,7 +71,7 @@ namespace {
 World running() {
   World w;
   w.converge();
-  REQUIRE(w.phase() == api::Phase::Running);
+  REQUIRE(w.phase() == api::Phase::kRunning);
   return w;
 }
 
@@ -98,7 +98,7 @@ TEST_CASE(
   CHECK(count_of<AddTasks>(a) == 0);
   CHECK(count_of<ProvisionPool>(a) == 0);
   w.converge();
-  CHECK(w.phase() == api::Phase::Failed);
+  CHECK(w.phase() == api::Phase::kFailed);
   CHECK(w.cond_reason("Ready") == "LifetimeExpired");
   CHECK(w.cond_status("Stalled") == "True");
   CHECK(w.cond_reason("Stalled") == "LifetimeExpired");
@@ -118,7 +118,7 @@ TEST_CASE(
   Actions b = w.reconcile();
   CHECK(count_of<RecordIncarnation>(b) == 1);
   w.converge();
-  CHECK(w.phase() == api::Phase::Running);
+  CHECK(w.phase() == api::Phase::kRunning);
   CHECK(w.cond_status("Stalled") == "False");
 }
 
@@ -146,7 +146,7 @@ TEST_CASE("rules: a task that ended TIMED_OUT ends the cluster's lifetime: not r
     if (row.expired) {
       CHECK(has_event(a, "LifetimeExpired"));
       CHECK(count_of<AddTasks>(a) == 0);
-      CHECK(w.phase() == api::Phase::Failed);
+      CHECK(w.phase() == api::Phase::kFailed);
       CHECK(w.cond_reason("Ready") == "LifetimeExpired");
     } else {
       CHECK_FALSE(has_event(a, "LifetimeExpired"));
@@ -162,7 +162,7 @@ TEST_CASE("rules: no lifetime -> never expires") {
   w.now += 24h * 400;
   Actions a = w.reconcile();
   CHECK(mutations(a) == 0);
-  CHECK(w.phase() == api::Phase::Running);
+  CHECK(w.phase() == api::Phase::kRunning);
 }
 
 TEST_CASE("rules: the observability node moves -> head and workers re-pointed at its new IP") {
@@ -172,7 +172,7 @@ TEST_CASE("rules: the observability node moves -> head and workers re-pointed at
   obs.node.compute_requirement_template = "ydid:crt:000000:obs";
   w.o.cluster.spec.observability = obs;
   w.converge();
-  REQUIRE(w.phase() == api::Phase::Running);
+  REQUIRE(w.phase() == api::Phase::kRunning);
   REQUIRE(w.o.observability);
   const std::string old_ip = *w.o.observability->private_ip;
   // The observability task fails (e.g. its VM died): a new one starts elsewhere with another IP.
@@ -203,7 +203,7 @@ TEST_CASE("rules: the observability node moves -> head and workers re-pointed at
     }
   CHECK(checked == 4);  // head + 2 cpu + 1 gpu
   CHECK(live_worker_tasks(w) == 3);
-  CHECK(w.phase() == api::Phase::Running);
+  CHECK(w.phase() == api::Phase::kRunning);
 }
 
 TEST_CASE("rules: kstatus Reconciling/Stalled on every terminal path") {
@@ -247,12 +247,12 @@ TEST_CASE("rules: kstatus Reconciling/Stalled on every terminal path") {
        "False", "True", "InvalidSpec"},
       {"credentials missing",
        [](World& w) {
-         w.o.credentials = {CredentialsState::KeyNotFound, "Secret \"team/yd\" has no key \"keySecret\""};
+         w.o.credentials = {CredentialsState::kKeyNotFound, "Secret \"team/yd\" has no key \"keySecret\""};
        },
        "False", "True", "CredentialsNotFound"},
       {"credentials refused",
        [](World& w) {
-         w.o.credentials = {CredentialsState::NotAuthorised, "YellowDog answered 401"};
+         w.o.credentials = {CredentialsState::kNotAuthorised, "YellowDog answered 401"};
        },
        "False", "True", "NotAuthorised"},
       {"ConfigMap missing",
@@ -264,7 +264,7 @@ TEST_CASE("rules: kstatus Reconciling/Stalled on every terminal path") {
        "False", "True", "ConfigMapNotFound"},
       {"YellowDog unreachable",
        [](World& w) {
-         w.o.observe_error = Error{ErrorKind::Transient, "HTTP 503"};
+         w.o.observe_error = Error{ErrorKind::kTransient, "HTTP 503"};
        },
        "True", "False", nullptr},
       {"deleting",
@@ -295,7 +295,7 @@ TEST_CASE("rules: cleanup timeout while YellowDog is unreadable lists the ids th
   const std::string pool_id = *w.o.cluster.status->worker_pools[0].worker_pool_id;
   const std::string cr_id = *w.o.cluster.status->worker_pools[0].compute_requirement_id;
   w.o.cluster.metadata.deletion_timestamp = w.ts();
-  w.o.observe_error = Error{ErrorKind::Transient, "HTTP 500"};
+  w.o.observe_error = Error{ErrorKind::kTransient, "HTTP 500"};
   w.o.work_requirement.reset();  // what a failed observe leaves
   w.o.pools.clear();
   w.o.tasks.clear();
@@ -305,7 +305,7 @@ TEST_CASE("rules: cleanup timeout while YellowDog is unreadable lists the ids th
   REQUIRE(w.o.cluster.status->work_requirement);
   CHECK(w.o.cluster.status->work_requirement->id == wr_id);
   CHECK(w.o.cluster.status->worker_pools[0].worker_pool_id == pool_id);
-  CHECK(w.phase() == api::Phase::Deleting);
+  CHECK(w.phase() == api::Phase::kDeleting);
   w.now += 11min;
   Actions a = w.reconcile();
   INFO(World::dump(a));
@@ -340,7 +340,7 @@ TEST_CASE("rules: desired_nodes reads a per-pool override before spec nodes (the
   CHECK(w.live_tasks("worker-nodes-cpu").size() == 3);
   REQUIRE(w.o.cluster.status);
   CHECK(w.o.cluster.status->worker_pools[0].desired_nodes == 3);
-  CHECK(w.phase() == api::Phase::Running);
+  CHECK(w.phase() == api::Phase::kRunning);
   // Never negative; a pool without an override keeps its spec count.
   w.o.desired_nodes_override["cpu"] = -4;
   CHECK(rr::desired_nodes(w.o, cpu) == 0);
@@ -355,14 +355,14 @@ TEST_CASE("rules: spec errors recorded once are the ones plan and status read") 
   w.o.decode_errors.clear();
   CHECK(rr::compute_spec_errors(w.o).empty());
   CHECK(rr::spec_errors(w.o).size() == 1);
-  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::InvalidSpec);
+  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::kInvalidSpec);
   Actions a = w.reconcile();
   CHECK(mutations(a) == 0);
   CHECK(w.cond_reason("Synced") == "InvalidSpec");
   // Unrecorded (an Observed built by hand): computed when asked.
   w.o.spec_errors.reset();
   CHECK(rr::spec_errors(w.o).empty());
-  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::Running);
+  CHECK(rr::view(w.o, w.now).lifecycle == rr::Lifecycle::kRunning);
 }
 
 TEST_CASE("rules: plan runs its named steps in order, gates first and pacing last") {
@@ -395,7 +395,7 @@ TEST_CASE("rules: describe names an action and what it touches, never a script o
   CHECK(rr::describe(cancel) == "CancelTasks 2 (abort): ydid:task:1 ydid:task:2");
   rr::AddTasks add;
   add.task_group_name = "worker-nodes-cpu-abc123";
-  add.tasks.push_back(rr::task(TaskKind::Worker, 1, "#!/bin/bash\necho secret-script", {}));
+  add.tasks.push_back(rr::task(TaskKind::kWorker, 1, "#!/bin/bash\necho secret-script", {}));
   const std::string line = rr::describe(add);
   CHECK(line == "AddTasks 1 to worker-nodes-cpu-abc123: worker-00001");
   CHECK(line.find("secret-script") == std::string::npos);

@@ -46,12 +46,12 @@ TEST_CASE("status: every condition is present with observedGeneration, phase tab
     CHECK(cond(st, "Reconciling")->status == s.reconciling);
   };
   // The status written after the first reconcile reflects the observation before act (nothing yet).
-  check({"fresh", api::Phase::Provisioning, "Provisioning", "True"});
+  check({"fresh", api::Phase::kProvisioning, "Provisioning", "True"});
   w.progress();
   w.reconcile();
-  check({"head up, workers added", api::Phase::Provisioning, "Provisioning", "True"});
+  check({"head up, workers added", api::Phase::kProvisioning, "Provisioning", "True"});
   w.converge();
-  check({"running", api::Phase::Running, "Running", "False"});
+  check({"running", api::Phase::kRunning, "Running", "False"});
   const auto& st = *w.o.cluster.status;
   CHECK(cond(st, "HeadReady")->status == "True");
   CHECK(cond(st, "WorkersReady")->status == "True");
@@ -120,7 +120,7 @@ TEST_CASE("status: lastTransitionTime moves only when a condition's status chang
   CHECK(cond(degraded, "Ready")->last_transition_time != ready_since);
   CHECK(cond(degraded, "Synced")->last_transition_time == synced_since);
   CHECK(cond(degraded, "Provisioned")->status == "True");  // kept once reached
-  CHECK(degraded.phase == api::Phase::Degraded);
+  CHECK(degraded.phase == api::Phase::kDegraded);
   CHECK(cond(degraded, "Reconciling")->status == "True");
 
   // Only a timestamp differs: not a change.
@@ -139,10 +139,10 @@ TEST_CASE("status: act errors are classified into Synced reasons, a Kubernetes 4
     const char* reason;
     const char* stalled;
   };
-  for (Row row : {Row{rr::ErrorKind::Transient, "TransientError", "False"},
-                  Row{rr::ErrorKind::NotAuthorised, "NotAuthorised", "True"},
-                  Row{rr::ErrorKind::Invalid, "YellowDogRejected", "True"},
-                  Row{rr::ErrorKind::NotFound, "ObjectGone", "False"}}) {
+  for (Row row : {Row{rr::ErrorKind::kTransient, "TransientError", "False"},
+                  Row{rr::ErrorKind::kNotAuthorised, "NotAuthorised", "True"},
+                  Row{rr::ErrorKind::kInvalid, "YellowDogRejected", "True"},
+                  Row{rr::ErrorKind::kNotFound, "ObjectGone", "False"}}) {
     CAPTURE(row.reason);
     rr::ActOutcome out;
     out.error = rr::Error{row.kind, "HTTP 4xx"};
@@ -154,7 +154,7 @@ TEST_CASE("status: act errors are classified into Synced reasons, a Kubernetes 4
     CHECK(cond(st, "Stalled")->status == row.stalled);
   }
   rr::ActOutcome conflict;
-  conflict.error = rr::Error{rr::ErrorKind::Conflict, "409"};
+  conflict.error = rr::Error{rr::ErrorKind::kConflict, "409"};
   auto st = rr::compute_status(w.o, conflict, w.o.cluster.status, w.now);
   CHECK_FALSE(rr::status_changed(w.o.cluster.status, st));
 }
@@ -163,7 +163,7 @@ TEST_CASE("status: observe failure keeps YellowDog-derived fields, Synced=False,
   World w;
   w.converge();
   auto before = *w.o.cluster.status;
-  w.o.observe_error = rr::Error{rr::ErrorKind::Transient, "connection refused"};
+  w.o.observe_error = rr::Error{rr::ErrorKind::kTransient, "connection refused"};
   auto st = rr::compute_status(w.o, rr::ActOutcome{}, w.o.cluster.status, w.now);
   CHECK(st.head == before.head);
   CHECK(st.endpoints == before.endpoints);
@@ -177,14 +177,14 @@ TEST_CASE("status: observe failure keeps YellowDog-derived fields, Synced=False,
 
 TEST_CASE("status: secrets never reach status (credential message names Secret/key only)") {
   World w;
-  w.o.credentials.state = rr::CredentialsState::KeyNotFound;
+  w.o.credentials.state = rr::CredentialsState::kKeyNotFound;
   w.o.credentials.message = "Secret \"team/yd\" has no key \"keySecret\"";
   auto st = rr::compute_status(w.o, rr::ActOutcome{}, std::nullopt, w.now);
   CHECK(cond(st, "Synced")->reason == "CredentialsNotFound");
   CHECK(cond(st, "Synced")->message.find("keySecret") != std::string::npos);
   CHECK(cond(st, "Stalled")->status == "True");
   CHECK(cond(st, "Reconciling")->status == "False");
-  CHECK(st.phase == api::Phase::Pending);
+  CHECK(st.phase == api::Phase::kPending);
   CHECK_FALSE(st.head.has_value());
 }
 

@@ -99,7 +99,7 @@ struct World {
 
   World() {
     o.cluster = sample_cluster();
-    o.credentials.state = CredentialsState::Ok;
+    o.credentials.state = CredentialsState::kOk;
   }
 
   std::string id(const char* kind) { return std::string("ydid:") + kind + ":" + std::to_string(next_id++); }
@@ -133,7 +133,7 @@ struct World {
     ActOutcome outcome;
     for (const auto& a : actions) {
       if (outcome.executed >= limit) {
-        outcome.error = Error{ErrorKind::Transient, "injected failure"};
+        outcome.error = Error{ErrorKind::kTransient, "injected failure"};
         outcome.failed_action = describe(a);
         break;
       }
