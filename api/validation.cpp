@@ -28,7 +28,15 @@ constexpr const char* kYellowDogNameMessage =
     "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
 
 // The predicates match the CRD's `pattern` keywords by construction: the same pattern text, compiled once.
-enum class Pattern { kDnsLabel, kDnsSubdomain, kConfigMapKey, kTemplateRef, kApiUrl, kDaliugeVersion, kDlgRoot };
+enum class Pattern {
+  kDnsLabel,
+  kDnsSubdomain,
+  kConfigMapKey,
+  kTemplateRef,
+  kApiUrl,
+  kDaliugeVersion,
+  kDlgRoot
+};
 
 bool matches(std::string_view s, Pattern p) {
   static const std::array<std::regex, 7> compiled = {

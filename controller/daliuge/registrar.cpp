@@ -189,8 +189,7 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
           if (busy) active = *busy;
           if (!pc.pending_since) pc.pending_since = now;
           Millis max_deferral = std::chrono::minutes(10);  // api::kDefaultMaxDeferral
-          if (auto d =
-                  spec.max_deferral.value_or(std::string(api::kDefaultMaxDeferral)).parsed())
+          if (auto d = spec.max_deferral.value_or(std::string(api::kDefaultMaxDeferral)).parsed())
             max_deferral = std::chrono::duration_cast<Millis>(*d);
           allowed = planned_changes_allowed(true, active, pc.pending_since, max_deferral, now);
         }

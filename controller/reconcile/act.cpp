@@ -241,7 +241,8 @@ net::awaitable<ActResult> act(ActContext ctx, Actions actions) {
       // an object that vanished is routine and only requeues.
       const ErrorKind kind = a.result.outcome.error->kind;
       if (kind != ErrorKind::kConflict && kind != ErrorKind::kNotFound)
-        co_await a.event("Warning", "ActionFailed", describe(action) + ": " + a.result.outcome.error->message);
+        co_await a.event("Warning", "ActionFailed",
+                         describe(action) + ": " + a.result.outcome.error->message);
       break;
     }
     ++a.result.outcome.executed;

@@ -20,7 +20,7 @@ Flow credentials(Planner& p) {
   if (creds.state != CredentialsState::kUnknown && needs_event(p.c(), reason))
     p.event("Warning", reason, creds.message);
   p.requeue(creds.state == CredentialsState::kUnknown ? p.o.options.requeue_converging
-                                                     : p.o.options.credentials_retry);
+                                                      : p.o.options.credentials_retry);
   return Flow::kStop;
 }
 

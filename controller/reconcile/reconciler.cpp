@@ -222,9 +222,9 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
     c.scope.yd = c.yd.get();
   } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
              creds.error().kind == CredentialsError::Kind::kForbidden) {
-    o.observe_error = Error{
-        creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::kTransient : ErrorKind::kUnknown,
-        creds.error().message};
+    o.observe_error = Error{creds.error().kind == CredentialsError::Kind::kTransient ? ErrorKind::kTransient
+                                                                                     : ErrorKind::kUnknown,
+                            creds.error().message};
   } else {
     o.credentials = observation_of(creds.error());
   }

@@ -65,11 +65,11 @@ struct View {
   std::optional<std::string> source_error;  // a ConfigMap/key the spec refers to is missing
   bool has_finalizer = false;
 
-  bool bump = false;                // the incarnation moves to names.incarnation (WR of the old one finished)
+  bool bump = false;  // the incarnation moves to names.incarnation (WR of the old one finished)
   Failure failure = Failure::kNone;  // set with Lifecycle::kFailed
-  bool build_timeout = false;       // detected now on a live WR (event + teardown)
-  bool lifetime_expired = false;    // detected now on a live WR (event + teardown)
-  bool wr_cancelling = false;       // the current WR is CANCELLING: wait before a new incarnation
+  bool build_timeout = false;        // detected now on a live WR (event + teardown)
+  bool lifetime_expired = false;     // detected now on a live WR (event + teardown)
+  bool wr_cancelling = false;        // the current WR is CANCELLING: wait before a new incarnation
   const yellowdog::WorkRequirement* wr = nullptr;  // current incarnation's WR (null after a bump)
 
   std::optional<RoleView> head;

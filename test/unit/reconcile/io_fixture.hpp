@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "api/json.hpp"
-#include "test/support/fake_kube_api.hpp"
 #include "controller/reconcile/act.hpp"
 #include "controller/reconcile/observe.hpp"
+#include "test/support/fake_kube_api.hpp"
 #include "test/support/run_coroutine.hpp"
 #include "test/unit/reconcile/in_memory_yellowdog.hpp"
 #include "test/unit/reconcile/world.hpp"
