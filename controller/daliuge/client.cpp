@@ -41,6 +41,18 @@ DimError status_error(const std::string& what, const http::Response& res) {
   return d;
 }
 
+// POST or DELETE /api/node/<node>: 200, or the error naming the request.
+boost::asio::awaitable<Result<Done, DimError>> write_node(http::Client& client,
+                                                          std::chrono::milliseconds timeout,
+                                                          http::bhttp::verb verb, std::string node) {
+  const std::string target = "/api/node/" + node;
+  const std::string what = std::string(http::bhttp::to_string(verb)) + " " + target;
+  auto res = co_await client.send(request(verb, target), timeout);
+  if (!res) co_return unexpected(transport_error(what, res.error()));
+  if (res->result() != http::bhttp::status::ok) co_return unexpected(status_error(what, *res));
+  co_return Done{};
+}
+
 }  // namespace
 
 DimClient::DimClient(boost::asio::any_io_executor ex, const std::string& base_url,
@@ -73,22 +85,13 @@ boost::asio::awaitable<Result<std::vector<std::string>, DimError>> DimClient::no
 }
 
 boost::asio::awaitable<Result<Done, DimError>> DimClient::add_node(std::string node) {
-  const std::string target = "/api/node/" + node;
-  const std::string what = "POST " + target;
-  auto res = co_await http_->send(request(http::bhttp::verb::post, target), timeout_);
-  if (!res) co_return unexpected(transport_error(what, res.error()));
-  if (res->result() != http::bhttp::status::ok) co_return unexpected(status_error(what, *res));
-  co_return Done{};
+  co_return co_await write_node(*http_, timeout_, http::bhttp::verb::post, std::move(node));
 }
 
+// A 500 HTML answer to DELETE means the node was not listed ("possibly already gone", §4.11); the caller
+// re-reads the list rather than trusting either answer.
 boost::asio::awaitable<Result<Done, DimError>> DimClient::remove_node(std::string node) {
-  const std::string target = "/api/node/" + node;
-  const std::string what = "DELETE " + target;
-  auto res = co_await http_->send(request(http::bhttp::verb::delete_, target), timeout_);
-  if (!res) co_return unexpected(transport_error(what, res.error()));
-  // 500 HTML: the node was not listed ("possibly already gone", §4.11); the caller re-reads.
-  if (res->result() != http::bhttp::status::ok) co_return unexpected(status_error(what, *res));
-  co_return Done{};
+  co_return co_await write_node(*http_, timeout_, http::bhttp::verb::delete_, std::move(node));
 }
 
 boost::asio::awaitable<Result<bool, DimError>> DimClient::sessions_active() {

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <map>
 
+#include "controller/util/enum_names.hpp"
+
 namespace raydog::daliuge {
 namespace {
 
@@ -51,17 +53,11 @@ std::string host_of(std::string_view node) {
 }
 
 std::string_view to_string(Reason r) {
-  switch (r) {
-    case Reason::kMissing:
-      return "missing";
-    case Reason::kDuplicate:
-      return "duplicate";
-    case Reason::kDead:
-      return "dead";
-    case Reason::kExtra:
-      return "unwanted";
-  }
-  return "?";
+  static constexpr EnumName<Reason> kNames[] = {{Reason::kMissing, "missing"},
+                                                {Reason::kDuplicate, "duplicate"},
+                                                {Reason::kDead, "dead"},
+                                                {Reason::kExtra, "unwanted"}};
+  return name_of(kNames, r, "?");
 }
 
 std::string describe(const Write& w) {

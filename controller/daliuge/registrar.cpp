@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "api/conditions.hpp"
 #include "api/defaults.hpp"
 #include "api/duration.hpp"
 #include "controller/daliuge/client.hpp"
@@ -300,10 +301,8 @@ void merge_status(api::RayDogClusterStatus& status, const std::optional<api::Ray
               conds.end());
   status.daliuge.reset();
   if (!enabled) return;
-  const api::Condition* before = nullptr;
-  if (previous)
-    for (const auto& c : previous->conditions)
-      if (c.type == api::condition::kDaliugeReady) before = &c;
+  const api::Condition* before =
+      previous ? api::find_condition(previous->conditions, api::condition::kDaliugeReady) : nullptr;
   if (!result) {
     if (previous) status.daliuge = previous->daliuge;
     if (before) {
@@ -320,9 +319,7 @@ void merge_status(api::RayDogClusterStatus& status, const std::optional<api::Ray
   c.reason = result->reason;
   c.message = result->message;
   c.observed_generation = status.observed_generation;
-  c.last_transition_time = before && before->status == c.status && !before->last_transition_time.empty()
-                               ? before->last_transition_time
-                               : reconcile::format_k8s_time(now);
+  api::stamp_transition(c, before, format_rfc3339(now));
   conds.push_back(std::move(c));
 }
 

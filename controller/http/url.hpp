@@ -26,6 +26,11 @@ std::string percent_encode(std::string_view s, std::string_view keep = {});
 inline std::string url_encode(std::string_view s) {
   return percent_encode(s);
 }
-std::string url_decode(std::string_view s);  // %XX and '+' -> ' ' (query semantics)
+// %XX -> the byte, for either direction of percent_encode; a stray '%' stays literal. '+' becomes ' ' only
+// with plus_is_space (query semantics, application/x-www-form-urlencoded); in a path '+' is itself.
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
+inline std::string url_decode(std::string_view s) {  // a query's key or value
+  return percent_decode(s, true);
+}
 
 }  // namespace raydog::http

@@ -1,5 +1,7 @@
 #include "controller/reconcile/status.hpp"
 
+#include "api/conditions.hpp"
+
 #include "controller/reconcile/status_steps.hpp"
 
 namespace raydog::reconcile {
@@ -24,16 +26,7 @@ struct Conditions {
     c.reason = std::move(v.reason);
     c.message = std::move(v.message);
     c.observed_generation = generation;
-    const api::Condition* before = nullptr;
-    if (previous)
-      for (const auto& p : previous->conditions)
-        if (p.type == type) {
-          before = &p;
-          break;
-        }
-    c.last_transition_time = before && before->status == c.status && !before->last_transition_time.empty()
-                                 ? before->last_transition_time
-                                 : now;
+    api::stamp_transition(c, previous ? api::find_condition(previous->conditions, type) : nullptr, now);
     out.push_back(std::move(c));
   }
 };
@@ -73,7 +66,7 @@ api::RayDogClusterStatus compute_status(const Observed& o, const ActOutcome& out
 
   // Phase and conditions.
   st.phase = phase_of(o, v, ready, degradation.has_value(), outcome, previous);
-  Conditions conds{previous, generation, format_k8s_time(now), {}};
+  Conditions conds{previous, generation, format_rfc3339(now), {}};
   Judgement sync = synced_condition(o, v, outcome, previous);
   Judgement ready_verdict = ready_condition(*st.phase, o, v, ready, degradation, previous);
   const std::optional<Stall> stall = sync.stall ? sync.stall : ready_verdict.stall;

@@ -27,8 +27,4 @@ api::RayDogClusterStatus compute_status(const Observed& observed, const ActOutco
 bool status_changed(const api::RayDogClusterStatus& a, const api::RayDogClusterStatus& b);
 bool status_changed(const std::optional<api::RayDogClusterStatus>& a, const api::RayDogClusterStatus& b);
 
-// RFC 3339 UTC with second precision ("2026-11-22T15:04:05Z"), as Kubernetes writes metav1.Time: the
-// project's one formatter (controller/util/time.hpp) under the name status and its tests use.
-inline std::string format_k8s_time(TimePoint t) { return format_rfc3339(t); }
-
 }  // namespace raydog::reconcile

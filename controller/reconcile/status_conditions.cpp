@@ -1,7 +1,9 @@
 // compute_status steps for the phase and the conditions (Synced, Ready, HeadReady, WorkersReady,
 // Provisioned, kstatus Reconciling/Stalled).
+#include "api/conditions.hpp"
 #include "controller/reconcile/plan.hpp"
 #include "controller/reconcile/status_steps.hpp"
+#include "controller/util/enum_names.hpp"
 
 namespace raydog::reconcile::status_steps {
 
@@ -10,28 +12,16 @@ namespace cond = api::condition;
 namespace {
 
 const api::Condition* find(const PreviousStatus& s, std::string_view type) {
-  if (!s) return nullptr;
-  for (const auto& c : s->conditions)
-    if (c.type == type) return &c;
-  return nullptr;
+  return s ? api::find_condition(s->conditions, type) : nullptr;
 }
 
+// The Synced/Ready reason for an error of each kind.
 std::string error_reason(ErrorKind k) {
-  switch (k) {
-    case ErrorKind::kTransient:
-      return "TransientError";
-    case ErrorKind::kNotAuthorised:
-      return "NotAuthorised";
-    case ErrorKind::kInvalid:
-      return "YellowDogRejected";
-    case ErrorKind::kConflict:
-      return "Conflict";
-    case ErrorKind::kNotFound:
-      return "ObjectGone";
-    case ErrorKind::kUnknown:
-      return "ReconcileError";
-  }
-  return "ReconcileError";
+  static constexpr EnumName<ErrorKind> kReasons[] = {
+      {ErrorKind::kTransient, "TransientError"},  {ErrorKind::kNotAuthorised, "NotAuthorised"},
+      {ErrorKind::kInvalid, "YellowDogRejected"}, {ErrorKind::kConflict, "Conflict"},
+      {ErrorKind::kNotFound, "ObjectGone"},       {ErrorKind::kUnknown, "ReconcileError"}};
+  return name_of(kReasons, k, "ReconcileError");
 }
 
 std::string workers_ready_text(const Readiness& r) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "controller/http/url.hpp"
 #include "test/emulator/api_internal.hpp"
 #include "test/emulator/discovery.hpp"
 #include "test/emulator/meta.hpp"
@@ -15,23 +16,6 @@ std::string dump_json(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string> parse_query(const std::string& query) {
   std::map<std::string, std::string> q;
   std::stringstream ss(query);
@@ -39,8 +23,8 @@ std::map<std::string, std::string> parse_query(const std::string& query) {
   while (std::getline(ss, kv, '&')) {
     if (kv.empty()) continue;
     auto eq = kv.find('=');
-    std::string k = percent_decode(kv.substr(0, eq));
-    std::string v = eq == std::string::npos ? "" : percent_decode(kv.substr(eq + 1));
+    std::string k = http::url_decode(kv.substr(0, eq));
+    std::string v = eq == std::string::npos ? "" : http::url_decode(kv.substr(eq + 1));
     q.emplace(k, v);  // first occurrence wins
   }
   return q;
@@ -103,7 +87,7 @@ std::vector<std::string> split_path(const std::string& path) {
   std::stringstream ss(path);
   std::string s;
   while (std::getline(ss, s, '/'))
-    if (!s.empty()) segs.push_back(percent_decode(s));
+    if (!s.empty()) segs.push_back(http::percent_decode(s));
   return segs;
 }
 

@@ -115,7 +115,6 @@ class Api {
 
 // Helpers exposed for tests.
 std::map<std::string, std::string> parse_query(const std::string& query);
-std::string percent_decode(const std::string& s);
 bool query_true(const std::string& v);
 std::string dump_json(const json& j);  // never throws on invalid UTF-8
 

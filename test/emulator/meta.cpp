@@ -28,40 +28,6 @@ std::string new_uid() {
   return s;
 }
 
-std::string format_time(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string format_micro_time(std::chrono::system_clock::time_point t) {
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
-  std::string s = format_time(secs);
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us));
-  return s.substr(0, s.size() - 1) + frac;
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
-  std::tm tm{};
-  int y, mo, d, h, mi, s;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
-    return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  std::time_t tt = timegm(&tm);
-  if (tt == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(tt);
-}
-
 std::string random_suffix() {
   static const std::string alphabet = "bcdfghjklmnpqrstvwxz2456789";
   std::uniform_int_distribution<size_t> d(0, alphabet.size() - 1);

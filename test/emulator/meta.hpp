@@ -3,15 +3,24 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "controller/util/time.hpp"
 
 namespace raydog::emulator {
 
 std::string new_uid();
-// RFC 3339 UTC with seconds precision ("2025-05-01T12:00:00Z").
-std::string format_time(std::chrono::system_clock::time_point t);
-// With 6 fractional digits (MicroTime).
-std::string format_micro_time(std::chrono::system_clock::time_point t);
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text);
+// metav1.Time ("2025-05-01T12:00:00Z") and MicroTime (six fractional digits): the project's one RFC 3339
+// implementation (controller/util/time.hpp), so the emulator and the operator read each other's times alike.
+inline std::string format_time(std::chrono::system_clock::time_point t) {
+  return format_rfc3339(t, 0);
+}
+inline std::string format_micro_time(std::chrono::system_clock::time_point t) {
+  return format_rfc3339(t, 6);
+}
+inline std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text) {
+  return parse_rfc3339(text);
+}
 // generateName suffix: 5 chars from "bcdfghjklmnpqrstvwxz2456789".
 std::string random_suffix();
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <functional>
 
+#include "controller/http/url.hpp"
 #include "test/yellowdog-sim/serialize.hpp"
 
 namespace raydog::ydsim {
@@ -121,13 +122,6 @@ Route route(const std::string& m, const std::vector<std::string>& s) {
   return Route{};
 }
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -241,23 +235,6 @@ Result<json, ApiError> parse_body(const std::string& body) {
 
 }  // namespace
 
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
-
 ParsedTarget parse_target(std::string_view target) {
   ParsedTarget out;
   auto qpos = target.find('?');
@@ -267,7 +244,7 @@ ParsedTarget parse_target(std::string_view target) {
   while (start <= path.size()) {
     auto slash = path.find('/', start);
     if (slash == std::string_view::npos) slash = path.size();
-    out.segments.push_back(percent_decode(path.substr(start, slash - start), false));
+    out.segments.push_back(http::percent_decode(path.substr(start, slash - start)));
     start = slash + 1;
   }
   if (!out.segments.empty() && out.segments.back().empty()) out.segments.pop_back();  // trailing slash
@@ -280,8 +257,8 @@ ParsedTarget parse_target(std::string_view target) {
       std::string_view kv = q.substr(p, amp - p);
       if (!kv.empty()) {
         auto eq = kv.find('=');
-        std::string k = percent_decode(kv.substr(0, eq), true);
-        std::string v = eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1), true);
+        std::string k = http::url_decode(kv.substr(0, eq));
+        std::string v = eq == std::string_view::npos ? "" : http::url_decode(kv.substr(eq + 1));
         out.query.emplace(std::move(k), std::move(v));
       }
       p = amp + 1;

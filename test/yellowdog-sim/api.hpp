@@ -24,7 +24,6 @@ struct ParsedTarget {
   Query query;
 };
 ParsedTarget parse_target(std::string_view target);
-std::string percent_decode(std::string_view s, bool plus_is_space);
 bool query_true(const Query& q, const std::string& key);  // case-insensitive "true"
 
 struct ApiRequest {

@@ -59,3 +59,10 @@ TEST_CASE("percent_encode: unreserved characters and the caller's `keep` set sta
   CHECK(percent_encode(std::string_view("\xff\x00", 2)) == "%FF%00");
   CHECK(percent_encode("a b") == url_encode("a b"));
 }
+
+TEST_CASE("percent_decode: a path keeps '+', a query turns it into a space") {
+  CHECK(percent_decode("a+b%2Bc") == "a+b+c");
+  CHECK(percent_decode("a+b%2Bc", true) == "a b+c");
+  CHECK(percent_decode("%e2%9C%93") == "\xe2\x9c\x93");  // either hex case
+  CHECK(percent_decode("trailing%2") == "trailing%2");
+}

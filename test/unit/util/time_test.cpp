@@ -11,7 +11,7 @@ using raydog::parse_iso_duration;
 using raydog::parse_rfc3339;
 
 namespace {
-// What reconcile/status.cpp's format_k8s_time writes (strftime of to_time_t): the byte-for-byte reference.
+// What status times used to be written with (strftime of to_time_t): the byte-for-byte reference.
 std::string strftime_reference(system_clock::time_point t) {
   std::time_t tt = system_clock::to_time_t(t);
   std::tm tm{};

@@ -17,7 +17,7 @@ std::vector<std::string> split_path(const std::string& path) {
   while (start <= path.size()) {
     auto end = path.find('/', start);
     if (end == std::string::npos) end = path.size();
-    out.push_back(http::url_decode(path.substr(start, end - start)));
+    out.push_back(http::percent_decode(path.substr(start, end - start)));
     start = end + 1;
   }
   return out;
