@@ -106,7 +106,7 @@ bool parse_duration_flag(const std::string& v, std::chrono::milliseconds& out) {
   return true;
 }
 
-enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel };
+enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel, kAllowedUrls };
 
 struct Flag {
   Kind kind;
@@ -154,6 +154,7 @@ const std::map<std::string, Flag>& flags() {
       {"--yellowdog-retry-base", duration(&O::yellowdog_retry_base)},
       {"--yellowdog-max-retries", number(&O::yellowdog_max_retries, 0)},
       {"--yellowdog-request-timeout", duration(&O::yellowdog_request_timeout)},
+      {"--yellowdog-allowed-urls", {Kind::kAllowedUrls, nullptr, nullptr, nullptr, 0}},
   };
   return table;
 }
@@ -199,6 +200,8 @@ std::string controller_usage() {
   --yellowdog-retry-base D           first retry backoff of YellowDog reads (default 10s)
   --yellowdog-max-retries N          (default 3)
   --yellowdog-request-timeout D      (default 60s)
+  --yellowdog-allowed-urls LIST      origins apiURL may name, comma-separated scheme://host[:port], port *
+                                     = any; YellowDog keys go nowhere else (default https://api.yellowdog.ai)
 )";
 }
 
@@ -248,6 +251,14 @@ Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<
         log::Level lvl;
         if (!log::parse_level(value, lvl)) err = flag + ": must be debug, info, warn or error";
         o.*f.text = value;
+        break;
+      }
+      case Kind::kAllowedUrls: {
+        auto urls = yellowdog::AllowedUrls::parse(value);
+        if (urls)
+          o.yellowdog_allowed_urls = std::move(*urls);
+        else
+          err = urls.error();  // names the flag and the entry
         break;
       }
       case Kind::kBool:

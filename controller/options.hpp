@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controller/util/result.hpp"
+#include "controller/yellowdog/allowed_urls.hpp"
 
 namespace raydog::yellowdog {
 class YellowDogApi;
@@ -76,6 +77,8 @@ struct ControllerOptions {
   std::chrono::milliseconds yellowdog_retry_base{std::chrono::seconds(10)};
   int yellowdog_max_retries = 3;
   std::chrono::milliseconds yellowdog_request_timeout{std::chrono::seconds(60)};
+  // The origins spec.yellowdog.apiURL may name (--yellowdog-allowed-urls): keys go nowhere else.
+  yellowdog::AllowedUrls yellowdog_allowed_urls;
 
   // Test hook: wraps every YellowDog client the controller makes (fault injection, call counting).
   std::function<std::shared_ptr<yellowdog::YellowDogApi>(std::shared_ptr<yellowdog::YellowDogApi>)>

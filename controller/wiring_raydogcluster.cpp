@@ -52,6 +52,7 @@ reconcile::ReconcilerOptions reconciler_options(const cli::ControllerOptions& op
   ro.plan.requeue_steady = options.requeue_steady;
   ro.snapshot_max_age = options.resync_period;
   ro.credentials_cache_ttl = options.credentials_cache_ttl;
+  ro.allowed_api_urls = options.yellowdog_allowed_urls;
   ro.plan.credentials_retry =
       std::min<Millis>(std::chrono::seconds(30), std::max(options.requeue_steady, Millis(1000)));
   return ro;

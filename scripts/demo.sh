@@ -77,7 +77,8 @@ stage "Installing the CRD and starting raydog-operator"
 kubectl apply -f crds/raydog.io_raydogclusters.yaml
 kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=30s
 "$BIN/raydog-operator" --kubeconfig "$KUBECONFIG" --health-probe-bind-address 127.0.0.1:0 \
-  --metrics-bind-address 127.0.0.1:0 --log-format text --requeue-converging 1s >"$WORK/operator.log" 2>&1 &
+  --metrics-bind-address 127.0.0.1:0 --log-format text --requeue-converging 1s \
+  --yellowdog-allowed-urls 'http://127.0.0.1:*' >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 
 stage "Applying a credentials Secret, node-setup ConfigMaps and the heterogeneous sample (apiURL -> simulator)"

@@ -108,6 +108,9 @@ struct Observed {
   // spec.workerPools[].nodes. Empty from observe: the spec decides. The seam for an autoscaler: it fills
   // a count per pool it manages, and every reader (view, plan, status, observe's pool lookups) follows it.
   std::map<std::string, std::int64_t> desired_nodes_override;
+  // Why spec.yellowdog.apiURL may not receive keys (--yellowdog-allowed-urls), when it may not. Set before
+  // the Secret would be read; then neither the Secret nor YellowDog is touched.
+  std::optional<std::string> api_url_refusal;
   CredentialsObservation credentials;
 
   // Reading YellowDog failed: plan returns nothing (the loop retries with backoff) and status keeps the

@@ -14,6 +14,7 @@ namespace {
 constexpr std::array kSteps{
     PlanStep{"deletion", deletion},
     PlanStep{"invalid spec", invalid_spec},
+    PlanStep{"api URL not allowed", api_url_not_allowed},
     PlanStep{"credentials", credentials},
     PlanStep{"observe failed", observe_failed},
     PlanStep{"suspend or failed", suspend_or_failed},

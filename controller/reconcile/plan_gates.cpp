@@ -12,6 +12,14 @@ Flow invalid_spec(Planner& p) {
   return Flow::kStop;
 }
 
+Flow api_url_not_allowed(Planner& p) {
+  if (p.v.lifecycle != Lifecycle::kApiUrlNotAllowed) return Flow::kContinue;
+  // Terminal until the spec or the operator's flags change (a restart re-reads every cluster): the keys
+  // never leave for a server the admin did not list, so there is nothing to retry.
+  if (needs_event(p.c(), "ApiURLNotAllowed")) p.event("Warning", "ApiURLNotAllowed", *p.o.api_url_refusal);
+  return Flow::kStop;
+}
+
 Flow credentials(Planner& p) {
   if (p.v.lifecycle != Lifecycle::kNoCredentials) return Flow::kContinue;
   const auto& creds = p.o.credentials;

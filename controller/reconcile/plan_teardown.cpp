@@ -71,6 +71,14 @@ Flow deletion(Planner& p) {
       c.metadata.deletion_timestamp ? yd::parse_timestamp(*c.metadata.deletion_timestamp) : std::nullopt;
   const bool timed_out = deleted_at && p.now - *deleted_at >= o.options.cleanup_timeout;
   const bool readable = !o.observe_error && o.credentials.state == CredentialsState::kOk;
+  if (o.api_url_refusal && ids_from_status(c).empty()) {
+    // apiURL left the allow-list (or the finalizer came from elsewhere) and the status names nothing we
+    // created there: nothing to clean up, and nothing to wait for.
+    p.event("Normal", "CleanedUp",
+            "Nothing of this cluster is recorded on YellowDog; removing the finalizer");
+    p.out.push_back(RemoveFinalizer{});
+    return Flow::kStop;
+  }
   if (readable && torn_down(o)) {
     p.event("Normal", "CleanedUp", "YellowDog objects finished; removing the finalizer");
     p.out.push_back(RemoveFinalizer{});

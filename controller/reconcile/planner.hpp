@@ -58,7 +58,9 @@ Actions teardown(const Observed& o, const yellowdog::WorkRequirement* wr,
 // plan_teardown.cpp
 Flow deletion(Planner& p);  // deletionTimestamp: Orphan, teardown, CleanedUp or CleanupTimedOut
 // plan_gates.cpp
-Flow invalid_spec(Planner& p);    // Warning InvalidSpec once per generation; no YellowDog call
+Flow invalid_spec(Planner& p);  // Warning InvalidSpec once per generation; no YellowDog call
+Flow api_url_not_allowed(
+    Planner& p);                  // Warning ApiURLNotAllowed once per generation; no Secret read, no call
 Flow credentials(Planner& p);     // CredentialsNotFound/NotAuthorised once per generation; slow retry
 Flow observe_failed(Planner& p);  // no plan: the work queue backs off
 // plan_teardown.cpp

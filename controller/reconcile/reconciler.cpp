@@ -210,6 +210,13 @@ net::awaitable<bool> Reconciler::side_work(Cycle& c) {
 net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
   if (!c.scope.valid || (c.deleting && c.orphan)) co_return;
   Observed& o = c.observed;
+  const auto& yd_spec = o.cluster.spec.yellowdog;
+  const std::string api_url =
+      yd_spec && yd_spec->api_url ? *yd_spec->api_url : std::string(api::kDefaultApiUrl);
+  if (auto why = options_.allowed_api_urls.refusal(api_url)) {
+    o.api_url_refusal = std::move(*why);  // before the Secret: its values must not even be loaded
+    co_return;
+  }
   auto ref = secret_ref_of(o.cluster);
   if (!ref) {
     o.credentials = {CredentialsState::kSecretNotFound, "spec.yellowdog.credentialsSecretRef is not set"};
@@ -218,7 +225,7 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
   auto creds = co_await credentials_.read(kube_, *ref, c.scope.now);
   if (creds) {
     o.credentials.state = CredentialsState::kOk;
-    c.yd = clients_.get(o.cluster.spec.yellowdog->api_url.value_or(std::string(api::kDefaultApiUrl)), *creds);
+    c.yd = clients_.get(api_url, *creds);
     c.scope.yd = c.yd.get();
   } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
              creds.error().kind == CredentialsError::Kind::kForbidden) {

@@ -22,6 +22,7 @@
 #include "controller/reconcile/credentials.hpp"
 #include "controller/reconcile/extension.hpp"
 #include "controller/reconcile/observe.hpp"
+#include "controller/yellowdog/allowed_urls.hpp"
 
 namespace raydog::reconcile {
 
@@ -33,6 +34,8 @@ struct ReconcilerOptions {
   Millis credentials_cache_ttl = std::chrono::minutes(5);
   Millis conflict_requeue{200};
   bool steady_snapshots = true;
+  // Where keys may go (--yellowdog-allowed-urls); the default: https://api.yellowdog.ai only.
+  yellowdog::AllowedUrls allowed_api_urls;
 };
 
 struct ReconcileResult {

@@ -40,6 +40,7 @@ api::Phase phase_of(const Observed& o, const View& v, const Readiness& ready, bo
     case Lifecycle::kSuspended:
       return api::Phase::kSuspended;
     case Lifecycle::kInvalidSpec:
+    case Lifecycle::kApiUrlNotAllowed:
     case Lifecycle::kNoCredentials:
     case Lifecycle::kObserveFailed:
       return previous && previous->phase ? *previous->phase : api::Phase::kPending;
@@ -60,6 +61,8 @@ Judgement synced_condition(const Observed& o, const View& v, const ActOutcome& o
     const std::string errors = api::to_string(v.spec_errors);
     return {{false, "InvalidSpec", errors}, Stall{"InvalidSpec", errors}};
   }
+  if (!deleting && v.lifecycle == Lifecycle::kApiUrlNotAllowed)
+    return {{false, "ApiURLNotAllowed", *o.api_url_refusal}, Stall{"ApiURLNotAllowed", *o.api_url_refusal}};
   if (!deleting && v.lifecycle == Lifecycle::kNoCredentials) {
     if (o.credentials.state == CredentialsState::kUnknown)
       return {{false, "CredentialsPending", "YellowDog credentials not read yet"}, std::nullopt};

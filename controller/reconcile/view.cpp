@@ -192,12 +192,13 @@ Failure failure_of(const api::RayDogClusterStatus& st) {
   return Failure::kBuildTimeout;
 }
 
-// The gates in the order they win: a deletion over everything, then the spec, the credentials, a failed
-// observation, suspend.
+// The gates in the order they win: a deletion over everything, then the spec, the API URL, the
+// credentials, a failed observation, suspend.
 Lifecycle gate(const Observed& o, const View& v) {
   const auto& c = o.cluster;
   if (c.metadata.deletion_timestamp) return Lifecycle::kDeleting;
   if (!v.spec_errors.empty()) return Lifecycle::kInvalidSpec;
+  if (o.api_url_refusal) return Lifecycle::kApiUrlNotAllowed;
   if (o.credentials.state != CredentialsState::kOk) return Lifecycle::kNoCredentials;
   if (o.observe_error) return Lifecycle::kObserveFailed;
   if (c.spec.suspend.value_or(false)) return Lifecycle::kSuspended;

@@ -44,6 +44,7 @@ struct RoleView {
 enum class Lifecycle {
   kDeleting,
   kInvalidSpec,
+  kApiUrlNotAllowed,  // spec.yellowdog.apiURL is not in --yellowdog-allowed-urls
   kNoCredentials,
   kObserveFailed,
   kSuspended,

@@ -457,7 +457,8 @@ def run_one(args, n, workdir):
         op_argv = [os.path.join(bin_dir, "raydog-operator"), "run", "--kubeconfig", kubeconfig,
                    "--metrics-bind-address", f"127.0.0.1:{mport}",
                    "--health-probe-bind-address", f"127.0.0.1:{hport}",
-                   "--log-format", "json", "--log-level", "info"] + args.operator_flag
+                   "--log-format", "json", "--log-level", "info",
+                   "--yellowdog-allowed-urls", "http://127.0.0.1:*"] + args.operator_flag
         op = Proc("raydog-operator", op_argv, workdir)
         procs.append(op)
         health = Http(f"http://127.0.0.1:{hport}", timeout=5)

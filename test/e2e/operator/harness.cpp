@@ -69,6 +69,7 @@ std::unique_ptr<ChildProcess> Env::spawn_operator(std::vector<std::string> extra
                                    "5s",
                                    "--log-format",
                                    "text"};
+  if (allow_loopback_yellowdog) argv.insert(argv.end(), {"--yellowdog-allowed-urls", "http://127.0.0.1:*"});
   for (auto& e : extra) argv.push_back(e);
   ProcessOptions po;
   po.stderr_file = dir.file(log_name);
@@ -131,9 +132,7 @@ static json curl_json(const std::vector<std::string>& argv) {
   return j;
 }
 
-std::optional<json> Env::get_cluster(const std::string& ns, const std::string& name) {
-  // A plain GET with curl: polled every 100 ms, and a kubectl process costs ~10x more (the flows that
-  // matter to users run the real kubectl; this is only the test's eye).
+const std::string& Env::api_url() {
   if (api_url_.empty()) {
     const std::string config = read_file(kubeconfig_);
     auto pos = config.find("server: ");
@@ -143,13 +142,29 @@ std::optional<json> Env::get_cluster(const std::string& ns, const std::string& n
     while (!api_url_.empty() && (api_url_.back() == '"' || api_url_.back() == ' ')) api_url_.pop_back();
     if (!api_url_.empty() && api_url_.front() == '"') api_url_.erase(0, 1);
   }
+  return api_url_;
+}
+
+std::optional<json> Env::get_cluster(const std::string& ns, const std::string& name) {
+  // A plain GET with curl: polled every 100 ms, and a kubectl process costs ~10x more (the flows that
+  // matter to users run the real kubectl; this is only the test's eye).
   auto r = run_command({"curl", "-sS", "-f",
-                        api_url_ + "/apis/raydog.io/v1alpha1/namespaces/" + ns + "/raydogclusters/" + name},
+                        api_url() + "/apis/raydog.io/v1alpha1/namespaces/" + ns + "/raydogclusters/" + name},
                        {}, std::chrono::seconds(30));
   if (r.exit_code != 0) return std::nullopt;
   auto j = json::parse(r.out, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   return j;
+}
+
+json Env::emulator_stats() {
+  return curl_json({"curl", "-sS", "-f", api_url() + "/_emulator/stats"});
+}
+
+void Env::emulator_reset_counters() {
+  auto r = run_command({"curl", "-sS", "-f", "-X", "POST", api_url() + "/_emulator/reset-counters"}, {},
+                       std::chrono::seconds(30));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 }
 
 json Env::sim_get(const std::string& path) {

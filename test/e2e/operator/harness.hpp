@@ -24,6 +24,10 @@ class Env {
   explicit Env(SimOptions sim = {});
   ~Env();
 
+  // The simulator listens on http://127.0.0.1:<port>: every operator the harness starts allows that origin
+  // (--yellowdog-allowed-urls) unless a test clears this to run with the operator's default list.
+  bool allow_loopback_yellowdog = true;
+
   // Starts (or restarts) the operator with extra flags; stop_operator() SIGTERMs it.
   void start_operator(std::vector<std::string> extra = {});
   // Another operator process (not the one start_operator manages), e.g. one per namespace with
@@ -46,6 +50,9 @@ class Env {
   json sim_get(const std::string& path);   // GET <sim>/_sim/...
   json sim_post(const std::string& path);  // POST <sim>/_sim/...
   const std::string& sim_url() const { return sim_url_; }
+  // kube-emulator's request counters ({"requests": {"GET secrets": 2, ...}}, test/emulator/request_stats).
+  json emulator_stats();
+  void emulator_reset_counters();
 
   // The credentials Secret and the ConfigMaps the heterogeneous sample needs, in `ns`.
   void apply_prerequisites(const std::string& ns);
@@ -66,6 +73,7 @@ class Env {
 
  private:
   std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
+  const std::string& api_url();  // the emulator's base URL, read from the kubeconfig once
   std::string kubeconfig_, sim_url_, api_url_;
   int operator_runs_ = 0;
 };

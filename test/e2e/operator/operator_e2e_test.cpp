@@ -233,3 +233,51 @@ TEST_CASE("operator e2e: missing credentials Secret is named in Synced") {
       30s));
   CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
 }
+
+TEST_CASE(
+    "operator e2e: with the default --yellowdog-allowed-urls a loopback apiURL gets ApiURLNotAllowed, no "
+    "Secret read and no YellowDog request; allowed, the same cluster converges") {
+  Env env;
+  env.allow_loopback_yellowdog = false;  // the operator's own default: https://api.yellowdog.ai only
+  env.apply_prerequisites("allow");
+  // From here every Secret request is the operator's (the harness's apply above wrote the Secret).
+  env.emulator_reset_counters();
+  env.start_operator();
+  env.apply(env.sample("c1", "allow"));
+  INFO(env.operator_log());
+  std::optional<json> synced;
+  REQUIRE(env.eventually(
+      [&] {
+        auto c = env.get_cluster("allow", "c1");
+        synced = c ? condition(*c, "Synced") : std::nullopt;
+        return synced && synced->value("reason", "") == "ApiURLNotAllowed";
+      },
+      30s));
+  const std::string message = synced->value("message", "");
+  CHECK(synced->value("status", "") == "False");
+  CHECK(message.find("\"" + env.sim_url() + "\"") != std::string::npos);
+  CHECK(message.find("--yellowdog-allowed-urls") != std::string::npos);
+  auto c = env.get_cluster("allow", "c1");
+  REQUIRE(c);
+  auto stalled = condition(*c, "Stalled");
+  REQUIRE(stalled);
+  CHECK(stalled->value("status", "") == "True");
+  CHECK(stalled->value("reason", "") == "ApiURLNotAllowed");
+  CHECK(c->value("metadata", json::object()).value("finalizers", json::array()).empty());  // nothing to clean
+  REQUIRE(env.eventually([&] { return !env.events("allow", "c1", "ApiURLNotAllowed").empty(); }, 30s));
+  CHECK(env.events("allow", "c1", "ApiURLNotAllowed").front().value("type", "") == "Warning");
+  // Nothing reached the simulator, and the operator never asked for the Secret.
+  CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
+  for (const auto& [key, count] : env.emulator_stats().value("requests", json::object()).items()) {
+    CAPTURE(key);
+    CHECK(key.find("secrets") == std::string::npos);
+  }
+  const std::string log = env.operator_log_full();
+  CHECK(log.find("test-key-secret") == std::string::npos);
+
+  // The admin lists the simulator's origin: the same cluster converges, and deletes cleanly.
+  env.allow_loopback_yellowdog = true;
+  env.start_operator();
+  wait_ready(env, "allow", "c1");
+  delete_and_check_clean(env, "allow", "c1");
+}

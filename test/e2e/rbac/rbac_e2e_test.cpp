@@ -205,8 +205,8 @@ TEST_CASE(
     argv.push_back(arg);
   }
   REQUIRE(leader_elect);
-  argv.insert(argv.end(),
-              {"--requeue-converging=200ms", "--yellowdog-retry-base=20ms", "--shutdown-grace=5s"});
+  argv.insert(argv.end(), {"--requeue-converging=200ms", "--yellowdog-retry-base=20ms", "--shutdown-grace=5s",
+                           "--yellowdog-allowed-urls=http://127.0.0.1:*"});
   ProcessOptions po;
   po.env["POD_NAMESPACE"] = kSystemNs;
   po.stderr_file = c.dir.file("operator.log");

@@ -124,7 +124,9 @@ struct Operator {
                                      "--metrics-bind-address",
                                      "127.0.0.1:0",
                                      "--shutdown-grace",
-                                     "5s"};
+                                     "5s",
+                                     "--yellowdog-allowed-urls",
+                                     "http://127.0.0.1:*"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ProcessOptions po;
     po.stderr_file = log_file;

@@ -51,7 +51,8 @@ struct OperatorEnv {
         std::vector<std::string>{raydog::test::bin_path("raydog-operator"), "--kubeconfig", kubeconfig,
                                  "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address",
                                  "127.0.0.1:0", "--requeue-converging", "200ms", "--yellowdog-retry-base",
-                                 "20ms", "--shutdown-grace", "5s", "--log-format", "text"},
+                                 "20ms", "--shutdown-grace", "5s", "--log-format", "text",
+                                 "--yellowdog-allowed-urls", "http://127.0.0.1:*"},
         po);
   }
   ~OperatorEnv() { op.reset(); }

@@ -76,6 +76,12 @@ TEST_CASE("cli: --help, --version and a usage error") {
   CHECK(bad_value.exit_code == 2);
   CHECK(bad_value.err.starts_with("raydog-operator: --requeue-steady: not a duration: soon\n"));
   CHECK(bad.out.empty());
+  auto bad_origin = run_command(
+      {bin_path("raydog-operator"), "run", "--yellowdog-allowed-urls", "https://api.yellowdog.ai/v1"});
+  CHECK(bad_origin.exit_code == 2);
+  CHECK(bad_origin.err.starts_with(
+      "raydog-operator: --yellowdog-allowed-urls: \"https://api.yellowdog.ai/v1\": "
+      "an origin is scheme://host[:port], without a path\n"));
 }
 
 TEST_CASE("cli: validate reports each file") {
@@ -107,4 +113,19 @@ TEST_CASE("cli: validate reports each file") {
   auto missing = run_command({bin_path("raydog-operator"), "validate", "/nonexistent/x.yaml"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err == "/nonexistent/x.yaml: cannot read\n");
+}
+
+TEST_CASE("cli: --yellowdog-allowed-urls defaults to the public API and takes a list") {
+  auto defaults = raydog::cli::parse_controller_flags({});
+  REQUIRE(defaults);
+  CHECK(defaults->yellowdog_allowed_urls.to_string() == "https://api.yellowdog.ai");
+  auto listed =
+      raydog::cli::parse_controller_flags({"--yellowdog-allowed-urls=https://yd.example,http://127.0.0.1:*"});
+  REQUIRE(listed);
+  CHECK_FALSE(listed->yellowdog_allowed_urls.refusal("http://127.0.0.1:4000").has_value());
+  CHECK(
+      listed->yellowdog_allowed_urls.refusal("https://api.yellowdog.ai").has_value());  // replaced, not added
+  auto bad = raydog::cli::parse_controller_flags({"--yellowdog-allowed-urls", ""});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error() == "--yellowdog-allowed-urls: no origin given");
 }

@@ -549,6 +549,71 @@ TEST_CASE("plan: credentials missing or refused -> condition naming the Secret/k
   }
 }
 
+TEST_CASE(
+    "plan: an apiURL outside --yellowdog-allowed-urls -> ApiURLNotAllowed, Stalled, no finalizer, no call") {
+  World w;
+  w.o.api_url_refusal = "apiURL \"http://127.0.0.1:9\" is not allowed (its origin is not listed): ...";
+  w.o.credentials.state = rr::CredentialsState::kUnknown;  // the loop never reads the Secret then
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  CHECK(mutations(a) == 0);
+  CHECK(count_of<rr::AddFinalizer>(a) == 0);  // nothing will exist to clean up
+  CHECK(count_of<rr::RequeueAfter>(a) == 0);  // terminal until the spec or the operator's flags change
+  CHECK(has_event(a, "ApiURLNotAllowed"));
+  for (const auto* e : all_of<rr::EmitEvent>(a))
+    if (e->reason == "ApiURLNotAllowed") {
+      CHECK(e->type == "Warning");
+      CHECK(e->message == *w.o.api_url_refusal);
+    }
+  CHECK(w.cond_reason("Synced") == "ApiURLNotAllowed");
+  CHECK(w.condition("Synced")->message == *w.o.api_url_refusal);
+  CHECK(w.cond_status("Stalled") == "True");
+  CHECK(w.cond_reason("Stalled") == "ApiURLNotAllowed");
+  CHECK(w.phase() == raydog::api::Phase::kPending);
+  CHECK_FALSE(has_event(w.reconcile(), "ApiURLNotAllowed"));  // once per generation
+}
+
+TEST_CASE("plan: an invalid spec wins over a refused apiURL (it names the field to fix first)") {
+  World w;
+  w.o.api_url_refusal = "apiURL ... is not allowed";
+  w.o.cluster.spec.worker_pools->at(0).nodes = -1;
+  Actions a = w.reconcile();
+  CHECK(has_event(a, "InvalidSpec"));
+  CHECK_FALSE(has_event(a, "ApiURLNotAllowed"));
+}
+
+TEST_CASE("plan: deleting a cluster whose apiURL left the allow-list never calls YellowDog") {
+  // What the loop observes then: the refusal, and no credentials (the Secret is not read).
+  auto refuse_and_delete = [](World& w) {
+    w.o.cluster.metadata.deletion_timestamp = w.ts();
+    w.o.api_url_refusal = "apiURL ... is not allowed";
+    w.o.credentials.state = rr::CredentialsState::kUnknown;
+  };
+  SUBCASE("nothing recorded in status: the finalizer goes at once") {
+    World w;
+    w.o.cluster.metadata.finalizers = std::vector<std::string>{std::string(rr::kFinalizer)};
+    refuse_and_delete(w);
+    Actions a = w.reconcile();
+    INFO(World::dump(a));
+    CHECK(count_of<rr::RemoveFinalizer>(a) == 1);
+    CHECK(yellowdog_calls(a) == 0);
+  }
+  SUBCASE("YellowDog ids in status: kept until the cleanup timeout, which names them") {
+    World w = running_world();
+    refuse_and_delete(w);
+    Actions a = w.reconcile();
+    INFO(World::dump(a));
+    CHECK(count_of<rr::RemoveFinalizer>(a) == 0);
+    CHECK(yellowdog_calls(a) == 0);
+    w.now += 11min;
+    Actions b = w.reconcile();
+    INFO(World::dump(b));
+    CHECK(count_of<rr::RemoveFinalizer>(b) == 1);
+    CHECK(has_event(b, "CleanupTimedOut"));
+    CHECK(yellowdog_calls(b) == 0);
+  }
+}
+
 TEST_CASE("plan: missing ConfigMap for a script -> ConfigMapNotFound, nothing created") {
   World w;
   w.o.cluster.spec.head->start_script_from =

@@ -245,6 +245,12 @@ TEST_CASE("rules: kstatus Reconciling/Stalled on every terminal path") {
          w.o.decode_errors = {{"spec.head.bogus", "unknown field"}};
        },
        "False", "True", "InvalidSpec"},
+      {"apiURL not allowed",
+       [](World& w) {
+         w.o.api_url_refusal = "apiURL \"http://x.example\" is not allowed";
+         w.o.credentials = {};
+       },
+       "False", "True", "ApiURLNotAllowed"},
       {"credentials missing",
        [](World& w) {
          w.o.credentials = {CredentialsState::kKeyNotFound, "Secret \"team/yd\" has no key \"keySecret\""};
@@ -368,6 +374,7 @@ TEST_CASE("rules: spec errors recorded once are the ones plan and status read") 
 TEST_CASE("rules: plan runs its named steps in order, gates first and pacing last") {
   const std::vector<std::string_view> expected{"deletion",
                                                "invalid spec",
+                                               "api URL not allowed",
                                                "credentials",
                                                "observe failed",
                                                "suspend or failed",
