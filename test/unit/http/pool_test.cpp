@@ -7,7 +7,7 @@ using namespace raydog::http;
 using namespace raydog::http::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("pool: concurrent sends on one client each get an answer; idle connections are capped") {
+TEST_CASE("pool: concurrent sends on one client each get an answer, idle connections are capped") {
   run([](net::io_context& ioc) -> net::awaitable<void> {
     std::size_t peak = 0;
     Server server(ioc, {}, [&](Exchange& ex) -> net::awaitable<void> {
@@ -77,7 +77,7 @@ TEST_CASE("IPv6 loopback: [::1]:0 server and client (skipped when the host has n
   });
 }
 
-TEST_CASE("HEAD responses carry no body; streams read Content-Length and empty bodies") {
+TEST_CASE("HEAD responses carry no body, streams read Content-Length and empty bodies") {
   run([](net::io_context& ioc) -> net::awaitable<void> {
     Server server(ioc, {}, [](Exchange& ex) -> net::awaitable<void> {
       const auto target = ex.request().target();

@@ -152,7 +152,7 @@ TEST_CASE("malformed request: 400, and the server keeps serving") {
   });
 }
 
-TEST_CASE("a handler that throws or does not answer gives 500; the server survives") {
+TEST_CASE("a handler that throws or does not answer gives 500, the server survives") {
   run([](net::io_context& ioc) -> net::awaitable<void> {
     std::vector<std::string> errors;
     ServerOptions opts;
@@ -331,7 +331,7 @@ TEST_CASE("client timeouts: a server that never answers, connect to a closed por
   });
 }
 
-TEST_CASE("drop(): the client gets kClosed; a dropped POST is not resent") {
+TEST_CASE("drop(): the client gets kClosed, a dropped POST is not resent") {
   run([](net::io_context& ioc) -> net::awaitable<void> {
     int posts = 0;
     Server server(ioc, {}, [&](Exchange& ex) -> net::awaitable<void> {

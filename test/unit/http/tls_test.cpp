@@ -140,7 +140,7 @@ TEST_CASE("tls: verified round trip, keep-alive reuse, streaming") {
   });
 }
 
-TEST_CASE("tls: the wrong CA fails verification; insecure_skip_verify connects anyway") {
+TEST_CASE("tls: the wrong CA fails verification, insecure_skip_verify connects anyway") {
   const Pki& p = pki();
   run([&](net::io_context& ioc) -> net::awaitable<void> {
     Server server(ioc, tls_server(p.server_crt, p.server_key), who_am_i());
@@ -189,7 +189,7 @@ TEST_CASE("tls: host name verification and the server_name override") {
   });
 }
 
-TEST_CASE("tls: client certificates are seen as client_cert_cn; set_tls rotates them") {
+TEST_CASE("tls: client certificates are seen as client_cert_cn, set_tls rotates them") {
   const Pki& p = pki();
   run([&](net::io_context& ioc) -> net::awaitable<void> {
     Server server(ioc, tls_server(p.server_crt, p.server_key, p.ca_crt), who_am_i());

@@ -127,7 +127,7 @@ TEST_CASE("leader election: a lone candidate creates the Lease in the documented
   CHECK(released["leaseDurationSeconds"] == 1);
 }
 
-TEST_CASE("leader election: two candidates, exactly one leader; a clean stop hands over at once") {
+TEST_CASE("leader election: two candidates, exactly one leader, a clean stop hands over at once") {
   boost::asio::io_context io;
   FakeApi api(io.get_executor());
   Candidate a(io, api, "a"), b(io, api, "b");

@@ -29,7 +29,7 @@ World running_world() {
 }  // namespace
 
 TEST_CASE(
-    "plan: fresh cluster: finalizer first, every pool early, WR, head task; no workers before the head") {
+    "plan: fresh cluster: finalizer first, every pool early, WR, head task, no workers before the head") {
   World w;
   Actions a = rr::plan(w.o, w.now);
   INFO(World::dump(a));

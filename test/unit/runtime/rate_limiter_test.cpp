@@ -20,7 +20,7 @@ TEST_CASE("item exponential: 5ms doubling to the 1000s cap, per item, forget res
   CHECK(l.when("a") == 5ms);
 }
 
-TEST_CASE("bucket: burst 100 free, then 10 qps; refills with time") {
+TEST_CASE("bucket: burst 100 free, then 10 qps, refills with time") {
   FakeClock clock;
   BucketRateLimiter l(clock, 10.0, 100);
   for (int i = 0; i < 100; ++i) REQUIRE(l.when("x") == 0s);

@@ -103,7 +103,7 @@ TEST_CASE("work queue: table of add/get/done sequences") {
   }
 }
 
-TEST_CASE("work queue: add_after fires at the due time; the earliest of several delays wins") {
+TEST_CASE("work queue: add_after fires at the due time, the earliest of several delays wins") {
   FakeClock clock;
   CountingMetrics m;
   WorkQueue q(clock, exp_limiter(), &m);
@@ -124,7 +124,7 @@ TEST_CASE("work queue: add_after fires at the due time; the earliest of several 
   CHECK(m.adds == 2);
 }
 
-TEST_CASE("work queue: add_rate_limited backs off exponentially; forget resets") {
+TEST_CASE("work queue: add_rate_limited backs off exponentially, forget resets") {
   FakeClock clock;
   WorkQueue q(clock, exp_limiter());
   const std::chrono::milliseconds expected[] = {5ms, 10ms, 20ms, 40ms};

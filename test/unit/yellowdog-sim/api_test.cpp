@@ -143,7 +143,7 @@ TEST_CASE("searches: sliced=true pages, plain arrays without it, filters, repeat
 }
 
 TEST_CASE(
-    "worker pool search: trailing slash, sliced and plain; task, node and instance searches are sliced") {
+    "worker pool search: trailing slash, sliced and plain, task, node and instance searches are sliced") {
   SimFixture f(SimConfig{}, 2);
   for (int i = 0; i < 5; ++i)
     f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p" + std::to_string(i), 1));
