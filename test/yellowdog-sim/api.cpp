@@ -330,6 +330,38 @@ std::optional<json> Api::entity_for_updates(Simulator& sim, const std::vector<st
 }
 
 ApiResponse Api::handle(const ApiRequest& req) {
+  ApiResponse r = dispatch(req);
+  if (!req.key_id.empty() && (req.method == "POST" || req.method == "PUT") && r.status / 100 == 2)
+    record_creator(req.key_id, r.body);
+  return r;
+}
+
+namespace {
+// Every YellowDog id in `j` (objects and arrays, any depth).
+void collect_ids(const json& j, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if ((k == "id" || k == "computeRequirementId") && v.is_string() &&
+          v.get_ref<const std::string&>().starts_with("ydid:"))
+        out.push_back(v.get<std::string>());
+      else if (v.is_structured())
+        collect_ids(v, out);
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) collect_ids(v, out);
+  }
+}
+}  // namespace
+
+void Api::record_creator(const std::string& key_id, const std::string& response_body) {
+  const json j = json::parse(response_body, nullptr, false);
+  if (j.is_discarded()) return;
+  std::vector<std::string> ids;
+  collect_ids(j, ids);
+  for (auto& id : ids) created_by_.try_emplace(std::move(id), key_id);  // the first creator stays
+}
+
+ApiResponse Api::dispatch(const ApiRequest& req) {
   ParsedTarget t = parse_target(req.target);
   if (!t.segments.empty() && t.segments[0] == "_sim") return handle_sim(req.method, t, req.body);
   Route r = route(req.method, t.segments);
@@ -572,6 +604,7 @@ ApiResponse Api::handle_sim(const std::string& m, const ParsedTarget& t, const s
   auto n = s.size();
   if (n == 2 && s[1] == "stats" && m == "GET") return json_response(200, stats());
   if (n == 2 && s[1] == "objects" && m == "GET") return json_response(200, objects());
+  if (n == 2 && s[1] == "created-by" && m == "GET") return json_response(200, json(created_by_));
   if (n == 2 && s[1] == "reset-counters" && m == "POST") {
     calls_.clear();
     injected_ = dropped_ = 0;

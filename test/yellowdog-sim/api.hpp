@@ -30,6 +30,7 @@ struct ApiRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query as received
   std::string body;    // already decompressed
+  std::string key_id;  // the application key that authenticated it (empty: authentication is off)
 };
 struct ApiResponse {
   int status = 200;
@@ -86,6 +87,7 @@ class Api {
   static bool is_updates_path(const std::vector<std::string>& segments);
 
  private:
+  ApiResponse dispatch(const ApiRequest& req);
   ApiResponse handle_sim(const std::string& method, const ParsedTarget& t, const std::string& body);
   json stats() const;
   json objects() const;
@@ -93,6 +95,10 @@ class Api {
   Simulator& sim_;
   std::size_t page_size_;
   FaultSettings faults_;
+  // Which application key created each object (id -> key id), from the ids a successful POST/PUT answers
+  // with: what lets a test with two tenants check that no object was created with the other's key.
+  std::map<std::string, std::string> created_by_;
+  void record_creator(const std::string& key_id, const std::string& response_body);
   std::map<std::string, std::uint64_t> calls_;
   std::uint64_t injected_ = 0, dropped_ = 0;
 };

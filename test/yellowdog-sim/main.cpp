@@ -17,6 +17,7 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "usage: yellowdog-sim [--listen 127.0.0.1:0] [--write-url FILE] [--key-id ID --key-secret S]\n"
+         "  [--key ID:SECRET]... (more application keys: one per tenant)\n"
          "  [--boot-delay D] [--register-delay D] [--task-start-delay D] [--terminate-delay D]\n"
          "  [--time-scale X] [--fail-rate P --fail-codes 500,503,429] [--lose-response-rate P]\n"
          "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
@@ -51,6 +52,7 @@ double double_arg(const std::string& flag, const std::string& v, double lo, doub
 int main(int argc, char** argv) {
   SimConfig config;
   SimServerOptions options;
+  std::string key_id, key_secret;  // --key-id/--key-secret: one more key, the single-tenant spelling
   FaultSettings faults;
   std::string write_url;
   for (int i = 1; i < argc; ++i) {
@@ -73,10 +75,17 @@ int main(int argc, char** argv) {
     else if (flag == "--write-url")
       write_url = next();
     else if (flag == "--key-id")
-      options.key_id = next();
+      key_id = next();
     else if (flag == "--key-secret")
-      options.key_secret = next();
-    else if (flag == "--boot-delay")
+      key_secret = next();
+    else if (flag == "--key") {
+      // ID:SECRET, repeatable: one application key per tenant. The id is what /_sim/created-by shows.
+      const std::string key = next();
+      const auto colon = key.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == key.size())
+        fail("--key: expected ID:SECRET");  // never echo the value: it holds a secret
+      options.keys.emplace_back(key.substr(0, colon), key.substr(colon + 1));
+    } else if (flag == "--boot-delay")
       config.boot_delay = duration_arg(flag, next());
     else if (flag == "--register-delay")
       config.register_delay = duration_arg(flag, next());
@@ -115,7 +124,8 @@ int main(int argc, char** argv) {
       fail("unknown flag " + flag);
     }
   }
-  if (options.key_id.empty() != options.key_secret.empty()) fail("--key-id and --key-secret go together");
+  if (key_id.empty() != key_secret.empty()) fail("--key-id and --key-secret go together");
+  if (!key_id.empty()) options.keys.emplace_back(key_id, key_secret);
 
   boost::asio::io_context ioc;
   SimServer server(ioc, config, options, faults);

@@ -78,8 +78,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
         injector(config.seed),
         ticker(ioc) {
     api.faults() = std::move(faults);
-    if (!options.key_id.empty() || !options.key_secret.empty())
-      expected_auth = "yd-key " + options.key_id + ":" + options.key_secret;
+    for (const auto& [id, secret] : options.keys)
+      accepted_auth.emplace_back("yd-key " + id + ":" + secret, id);
   }
 
   TimePoint sim_now() const {
@@ -161,12 +161,17 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     if (control || std::chrono::steady_clock::now() - last_tick_real >= kRequestTickGap) tick();
 
     FaultInjector::Decision decision;
+    std::string caller;  // the key id that authenticated the request
     if (!control) {
       api.count_call(Api::pattern(method, parsed.segments));
       decision = injector.decide(api.faults());
-      if (!expected_auth.empty()) {
+      if (!accepted_auth.empty()) {
         auto it = req.find(bhttp::field::authorization);
-        if (it == req.end() || !same(it->value(), expected_auth)) {
+        const std::string* key = nullptr;
+        if (it != req.end())
+          for (const auto& [header, id] : accepted_auth)
+            if (same(it->value(), header)) key = &id;
+        if (!key) {
           // Never echo what was sent: it may be a (wrong) secret. (Named locals around co_await: GCC 12
           // double-destroys some temporaries inside co_await expressions.)
           ApiResponse r =
@@ -174,6 +179,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
           co_await respond(ex, r);
           co_return;
         }
+        caller = *key;
       }
       if (api.faults().latency.count() > 0) {
         net::steady_timer t(ioc);
@@ -207,7 +213,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       co_await stream_updates(ex, parsed.segments);
       co_return;
     }
-    ApiResponse r = api.handle(ApiRequest{method, target, std::move(body)});
+    ApiResponse r = api.handle(ApiRequest{method, target, std::move(body), std::move(caller)});
     if (decision.lose_response) {
       api.count_fault(true);
       ex.drop();  // the write was applied; the client never hears about it
@@ -225,7 +231,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
   Api api;
   FaultInjector injector;
   net::steady_timer ticker;
-  std::string expected_auth;
+  std::vector<std::pair<std::string, std::string>> accepted_auth;  // (Authorization value, key id)
   std::unique_ptr<http::Server> server;
   std::unique_ptr<TaskExecutor> executor;
   bool stopped = false;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "test/yellowdog-sim/api.hpp"
 
@@ -17,8 +19,9 @@ namespace raydog::ydsim {
 
 struct SimServerOptions {
   std::string listen = "127.0.0.1:0";
-  std::string key_id, key_secret;  // both empty: no authentication
-  double time_scale = 1.0;         // simulated seconds per real second
+  // Application keys (id, secret) accepted as `Authorization: yd-key ID:SECRET`; empty: no authentication.
+  std::vector<std::pair<std::string, std::string>> keys;
+  double time_scale = 1.0;  // simulated seconds per real second
   std::size_t page_size = 50;
   Millis tick_interval{50};  // real time between scheduler ticks
   std::string execute_dir;   // non-empty: run EXECUTING bash tasks as real processes here
