@@ -5,6 +5,7 @@
 // Everything is driven through the binary's flags, its JSON log lines, kubectl and curl.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <memory>
@@ -527,4 +528,125 @@ TEST_CASE(
   CHECK(op.logged("shutdown grace expired with reconciles in flight"));
   CHECK(op.logged("released lease"));
   CHECK(cluster.lease_holder().empty());
+}
+
+namespace {
+
+// What the simulator holds of RayDogCluster default/<name> ("rdc-default-<name>..." names): every WR and
+// pool ever created (finished ones too, so a duplicate shows), and the tasks of those WRs.
+struct Built {
+  int work_requirements = 0, live_work_requirements = 0, pools = 0, live_pools = 0, tasks = 0,
+      executing_tasks = 0;
+};
+Built built(const json& objects, const std::string& name) {
+  Built b;
+  const std::string prefix = "rdc-default-" + name + "-";
+  auto ours = [&](const json& o) { return o.value("name", "").rfind(prefix, 0) == 0; };
+  std::vector<std::string> groups;
+  for (const auto& wr : objects.value("workRequirements", json::array()))
+    if (ours(wr)) {
+      ++b.work_requirements;
+      const std::string s = wr.value("status", "");
+      b.live_work_requirements += s != "COMPLETED" && s != "CANCELLED" && s != "FAILED";
+      for (const auto& g : wr.value("taskGroups", json::array())) groups.push_back(g.value("id", ""));
+    }
+  for (const auto& p : objects.value("workerPools", json::array()))
+    if (ours(p)) {
+      ++b.pools;
+      const std::string s = p.value("status", "");
+      b.live_pools += s != "SHUTDOWN" && s != "TERMINATED";
+    }
+  for (const auto& t : objects.value("tasks", json::array()))
+    if (std::find(groups.begin(), groups.end(), t.value("taskGroupId", "")) != groups.end()) {
+      ++b.tasks;
+      b.executing_tasks += t.value("status", "") == "EXECUTING";
+    }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "runtime e2e failover: the leader is killed while clusters are built, the standby leads within 20 s with "
+    "the default timings, every cluster converges with exactly its objects and deletion leaves nothing") {
+  Cluster cluster;
+  cluster.apply_crd();
+  SlowYellowDog yd(cluster, "20ms");  // every YellowDog call in flight for a while: work is cut mid-way
+  // The default Lease timings (15 s lease, 10 s renew deadline, 2 s retry period, with jitter).
+  Operator a(cluster, "operator-a", {"--requeue-converging", "500ms"});
+  Operator b(cluster, "operator-b", {"--requeue-converging", "500ms"});
+  std::string holder;
+  REQUIRE(eventually(
+      [&] {
+        holder = cluster.lease_holder();
+        return holder == a.identity || holder == b.identity;
+      },
+      60s));
+  Operator& leader = holder == a.identity ? a : b;
+  Operator& standby = holder == a.identity ? b : a;
+  REQUIRE_MESSAGE(eventually([&] { return leader.logged("Starting workers"); }, 60s), leader.log());
+
+  const int kClusters = 8;
+  std::string manifests;
+  for (int i = 0; i < kClusters; ++i) {
+    std::string y = yd.cluster_yaml();
+    y.replace(y.find("name: slow"), 10, "name: c" + std::to_string(i));
+    y.replace(y.find("nodes: 1"), 8, "nodes: 2");
+    manifests += "---\n" + y;
+  }
+  auto applied = cluster.kubectl({"apply", "-f", "-"}, manifests);
+  REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
+  // Kill the leader once YellowDog work has started but before the clusters are built.
+  REQUIRE_MESSAGE(
+      eventually(
+          [&] {
+            const json objects = json::parse(http_get(yd.url + "/_sim/objects").body, nullptr, false);
+            return objects.is_object() && !objects.value("workRequirements", json::array()).empty();
+          },
+          60s),
+      leader.log());
+  const auto killed = std::chrono::steady_clock::now();
+  leader.process->kill9();
+  // Nobody leads now: the clusters' state is what the killed leader left, and it is not finished.
+  auto left = cluster.kubectl(
+      {"get", "rdc", "-n", "default", "-o",
+       "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\" \"}{end}"});
+  REQUIRE_MESSAGE(left.exit_code == 0, left.err);
+  int ready_at_kill = 0;
+  for (std::size_t pos = left.out.find("True"); pos != std::string::npos;
+       pos = left.out.find("True", pos + 1))
+    ++ready_at_kill;
+  MESSAGE(ready_at_kill << " of " << kClusters << " clusters Ready when the leader was killed");
+  CHECK(ready_at_kill < kClusters);
+  REQUIRE_MESSAGE(eventually([&] { return cluster.lease_holder() == standby.identity; }, 60s), standby.log());
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  MESSAGE("standby holds the Lease " << took << " s after the leader was killed (default timings)");
+  CHECK(took <= 20.0);
+
+  auto ready =
+      cluster.kubectl({"wait", "--for=condition=Ready", "rdc", "--all", "-n", "default", "--timeout=180s"});
+  REQUIRE_MESSAGE(ready.exit_code == 0, ready.err << ready.out << standby.log());
+  const json objects = json::parse(http_get(yd.url + "/_sim/objects").body, nullptr, false);
+  REQUIRE(objects.is_object());
+  for (int i = 0; i < kClusters; ++i) {
+    const Built got = built(objects, "c" + std::to_string(i));
+    CAPTURE(i);
+    CHECK(got.work_requirements == 1);  // exactly what the spec asks for: no duplicate after the takeover
+    CHECK(got.pools == 2);              // head and cpu
+    CHECK(got.live_pools == 2);
+    CHECK(got.tasks == 3);  // the head and two workers, none twice
+    CHECK(got.executing_tasks == 3);
+  }
+
+  auto del = cluster.kubectl({"delete", "rdc", "--all", "-n", "default", "--timeout=180s"});
+  REQUIRE_MESSAGE(del.exit_code == 0, del.err << standby.log());
+  const json after = json::parse(http_get(yd.url + "/_sim/objects").body, nullptr, false);
+  REQUIRE(after.is_object());
+  for (int i = 0; i < kClusters; ++i) {
+    const Built got = built(after, "c" + std::to_string(i));
+    CAPTURE(i);
+    CHECK(got.live_work_requirements == 0);
+    CHECK(got.live_pools == 0);
+    CHECK(got.executing_tasks == 0);
+  }
 }
