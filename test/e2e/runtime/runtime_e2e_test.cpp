@@ -339,6 +339,24 @@ TEST_CASE("runtime e2e tls: the same over verified TLS with a bearer token, whic
   CHECK(read_file(cluster.dir.file("operator.log")).find(token) == std::string::npos);
 }
 
+namespace {
+
+// Waits until one of the two holds the Lease; returns (leader, standby).
+std::pair<Operator&, Operator&> leader_and_standby(Cluster& cluster, Operator& a, Operator& b,
+                                                   std::chrono::milliseconds timeout) {
+  std::string holder;
+  REQUIRE(eventually(
+      [&] {
+        holder = cluster.lease_holder();
+        return holder == a.identity || holder == b.identity;
+      },
+      timeout));
+  if (holder == a.identity) return {a, b};
+  return {b, a};
+}
+
+}  // namespace
+
 TEST_CASE("runtime e2e leader election: two operators, one leader, SIGKILL it and the other takes over") {
   Cluster cluster;
   cluster.apply_crd();
@@ -348,15 +366,7 @@ TEST_CASE("runtime e2e leader election: two operators, one leader, SIGKILL it an
   Operator a(cluster, "operator-a", fast);
   Operator b(cluster, "operator-b", fast);
   REQUIRE(a.identity != b.identity);
-  std::string holder;
-  REQUIRE(eventually(
-      [&] {
-        holder = cluster.lease_holder();
-        return holder == a.identity || holder == b.identity;
-      },
-      30s));
-  Operator& leader = holder == a.identity ? a : b;
-  Operator& standby = holder == a.identity ? b : a;
+  auto [leader, standby] = leader_and_standby(cluster, a, b, 30s);
   REQUIRE(eventually([&] { return leader.master_status() == 1; }, 30s));
   // Several retry periods later there is still exactly one leader, and the standby stays ready.
   std::this_thread::sleep_for(1500ms);
@@ -575,15 +585,7 @@ TEST_CASE(
   // The default Lease timings (15 s lease, 10 s renew deadline, 2 s retry period, with jitter).
   Operator a(cluster, "operator-a", {"--requeue-converging", "500ms"});
   Operator b(cluster, "operator-b", {"--requeue-converging", "500ms"});
-  std::string holder;
-  REQUIRE(eventually(
-      [&] {
-        holder = cluster.lease_holder();
-        return holder == a.identity || holder == b.identity;
-      },
-      60s));
-  Operator& leader = holder == a.identity ? a : b;
-  Operator& standby = holder == a.identity ? b : a;
+  auto [leader, standby] = leader_and_standby(cluster, a, b, 60s);
   REQUIRE_MESSAGE(eventually([&] { return leader.logged("Starting workers"); }, 60s), leader.log());
 
   const int kClusters = 8;
