@@ -1,10 +1,13 @@
 #include "controller/options.hpp"
 
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include "api/duration.hpp"
+#include "controller/http/client.hpp"
 #include "controller/runtime/log.hpp"
 
 #ifndef RAYDOG_VERSION
@@ -106,7 +109,7 @@ bool parse_duration_flag(const std::string& v, std::chrono::milliseconds& out) {
   return true;
 }
 
-enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel, kAllowedUrls };
+enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel, kAllowedUrls, kCaFile };
 
 struct Flag {
   Kind kind;
@@ -155,6 +158,7 @@ const std::map<std::string, Flag>& flags() {
       {"--yellowdog-max-retries", number(&O::yellowdog_max_retries, 0)},
       {"--yellowdog-request-timeout", duration(&O::yellowdog_request_timeout)},
       {"--yellowdog-allowed-urls", {Kind::kAllowedUrls, nullptr, nullptr, nullptr, 0}},
+      {"--yellowdog-ca-file", {Kind::kCaFile, nullptr, nullptr, nullptr, 0}},
   };
   return table;
 }
@@ -202,6 +206,7 @@ std::string controller_usage() {
   --yellowdog-request-timeout D      (default 60s)
   --yellowdog-allowed-urls LIST      origins apiURL may name, comma-separated scheme://host[:port], port *
                                      = any; YellowDog keys go nowhere else (default https://api.yellowdog.ai)
+  --yellowdog-ca-file PATH           PEM CA bundle trusted for YellowDog besides the system store
 )";
 }
 
@@ -259,6 +264,20 @@ Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<
           o.yellowdog_allowed_urls = std::move(*urls);
         else
           err = urls.error();  // names the flag and the entry
+        break;
+      }
+      case Kind::kCaFile: {
+        std::ifstream in(value, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in) {
+          err = flag + ": cannot read " + value;
+        } else if (auto why = http::ca_pem_error(text.str())) {
+          err = flag + ": " + value + ": " + *why;
+        } else {
+          o.yellowdog_ca_file = value;
+          o.yellowdog_ca_pem = text.str();
+        }
         break;
       }
       case Kind::kBool:

@@ -112,6 +112,7 @@ class ClusterController final : public KindController {
     yo.retry.cap = std::max(options.yellowdog_retry_base, std::chrono::milliseconds(60s));
     yo.retry.max_retries = options.yellowdog_max_retries;
     yo.request_timeout = options.yellowdog_request_timeout;
+    yo.ca_pem = options.yellowdog_ca_pem;
     std::shared_ptr<yellowdog::YellowDogApi> client =
         std::make_shared<yellowdog::YellowDogClient>(shared.io.get_executor(), std::move(yo));
     return options.wrap_client ? options.wrap_client(std::move(client)) : client;

@@ -32,10 +32,11 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& tls) {
     ctx->set_verify_mode(ssl::verify_none);
   } else {
     ctx->set_verify_mode(ssl::verify_peer);
-    if (tls.ca_pem.empty()) {
+    if (tls.ca_pem.empty() || tls.ca_adds_to_system) {
       ctx->set_default_verify_paths(ec);
       if (ec) throw std::invalid_argument("tls: cannot load the system CA store: " + ec.message());
-    } else {
+    }
+    if (!tls.ca_pem.empty()) {
       ctx->add_certificate_authority(net::buffer(tls.ca_pem), ec);
       if (ec)
         throw std::invalid_argument("tls: the CA data is not a readable PEM certificate: " + ec.message());
@@ -458,6 +459,16 @@ const Url& Client::url() const {
 
 void Client::close_idle() {
   impl_->close_idle();
+}
+
+std::optional<std::string> ca_pem_error(const std::string& pem) {
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return std::string("no PEM certificate in it");
+  ssl::context ctx(ssl::context::tls_client);
+  error_code ec;
+  ctx.add_certificate_authority(net::buffer(pem), ec);
+  if (ec) return "not a readable PEM certificate bundle: " + ec.message();
+  return std::nullopt;
 }
 
 }  // namespace raydog::http

@@ -16,12 +16,17 @@
 namespace raydog::http {
 
 struct TlsOptions {
-  std::string ca_pem;           // trusted CAs (PEM); empty: the system store
-  std::string client_cert_pem;  // client certificate (PEM), with client_key_pem
+  std::string ca_pem;              // trusted CAs (PEM); empty: the system store
+  bool ca_adds_to_system = false;  // true: ca_pem is trusted besides the system store, not instead of it
+  std::string client_cert_pem;     // client certificate (PEM), with client_key_pem
   std::string client_key_pem;
   bool insecure_skip_verify = false;
   std::string server_name;  // overrides the host for SNI and certificate verification
 };
+
+// nullopt when `pem` holds at least one readable PEM certificate (what TlsOptions::ca_pem needs), else why
+// not. Checked where a CA bundle enters (a flag, a kubeconfig), so a bad file fails at once, by name.
+std::optional<std::string> ca_pem_error(const std::string& pem);
 
 struct ClientOptions {
   std::string base_url;  // "http(s)://host:port[/prefix]"; request targets are appended to the prefix

@@ -24,7 +24,7 @@ namespace raydog::yellowdog {
 struct YellowDogClientOptions {
   std::string base_url = "https://api.yellowdog.ai";  // older deployments: ".../api"
   Credentials credentials;
-  std::string ca_pem;  // extra trusted CAs (PEM), e.g. for a test server; empty: the system store
+  std::string ca_pem;  // extra trusted CAs (PEM) besides the system store (--yellowdog-ca-file)
   RetryPolicy retry;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(15)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // one attempt, end to end

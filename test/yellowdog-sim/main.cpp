@@ -21,7 +21,7 @@ void usage(std::ostream& out) {
          "  [--boot-delay D] [--register-delay D] [--task-start-delay D] [--terminate-delay D]\n"
          "  [--time-scale X] [--fail-rate P --fail-codes 500,503,429] [--lose-response-rate P]\n"
          "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
-         "  [--strict-repeat] [--execute-tasks DIR]\n"
+         "  [--strict-repeat] [--execute-tasks DIR] [--tls-cert FILE --tls-key FILE]\n"
          "durations: 2s, 500ms, 1m (a bare number means seconds)\n";
 }
 
@@ -29,6 +29,15 @@ void usage(std::ostream& out) {
   std::cerr << "yellowdog-sim: " << msg << "\n";
   usage(std::cerr);
   std::exit(2);
+}
+
+// The whole content of a PEM file named by a flag.
+std::string file_arg(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) fail(flag + ": cannot read " + path);
+  return text.str();
 }
 
 Millis duration_arg(const std::string& flag, const std::string& v) {
@@ -113,6 +122,10 @@ int main(int argc, char** argv) {
       config.strict_repeat = true;
     else if (flag == "--execute-tasks")
       options.execute_dir = next();
+    else if (flag == "--tls-cert")
+      options.tls_cert_pem = file_arg(flag, next());
+    else if (flag == "--tls-key")
+      options.tls_key_pem = file_arg(flag, next());
     else if (flag == "--fail-codes") {
       faults.fail_codes.clear();
       std::stringstream ss(next());
@@ -125,6 +138,8 @@ int main(int argc, char** argv) {
     }
   }
   if (key_id.empty() != key_secret.empty()) fail("--key-id and --key-secret go together");
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty())
+    fail("--tls-cert and --tls-key go together");
   if (!key_id.empty()) options.keys.emplace_back(key_id, key_secret);
 
   boost::asio::io_context ioc;

@@ -257,6 +257,8 @@ void SimServer::start() {
   so.listen = impl_->options.listen;
   so.body_limit = 64 * 1024 * 1024;
   so.error_log = [](std::string_view what) { std::cerr << "yellowdog-sim: " << what << "\n"; };
+  if (!impl_->options.tls_cert_pem.empty())
+    so.tls = http::make_server_tls_context(impl_->options.tls_cert_pem, impl_->options.tls_key_pem);
   std::weak_ptr<Impl> weak = impl_;
   // The lambda only forwards: a coroutine lambda's captures would die with the lambda object.
   impl_->server = std::make_unique<http::Server>(impl_->ioc, so,

@@ -23,8 +23,9 @@ struct SimServerOptions {
   std::vector<std::pair<std::string, std::string>> keys;
   double time_scale = 1.0;  // simulated seconds per real second
   std::size_t page_size = 50;
-  Millis tick_interval{50};  // real time between scheduler ticks
-  std::string execute_dir;   // non-empty: run EXECUTING bash tasks as real processes here
+  Millis tick_interval{50};               // real time between scheduler ticks
+  std::string execute_dir;                // non-empty: run EXECUTING bash tasks as real processes here
+  std::string tls_cert_pem, tls_key_pem;  // both set: serve HTTPS with this certificate chain and key
 };
 
 class SimServer {

@@ -23,6 +23,7 @@ Env::Env(SimOptions sim) {
                                        "--task-start-delay",
                                        "100ms"};
   for (auto& f : sim.extra) sim_argv.push_back(f);
+  sim_ca_file_ = sim.ca_file;
   ProcessOptions so;
   so.stderr_file = dir.file("sim.log");
   sim_ = std::make_unique<ChildProcess>(sim_argv, so);
@@ -168,10 +169,14 @@ void Env::emulator_reset_counters() {
 }
 
 json Env::sim_get(const std::string& path) {
-  return curl_json({"curl", "-sS", "-f", sim_url_ + "/_sim/" + path});
+  std::vector<std::string> argv = {"curl", "-sS", "-f", sim_url_ + "/_sim/" + path};
+  if (!sim_ca_file_.empty()) argv.insert(argv.end(), {"--cacert", sim_ca_file_});
+  return curl_json(argv);
 }
 json Env::sim_post(const std::string& path) {
-  return curl_json({"curl", "-sS", "-f", "-X", "POST", sim_url_ + "/_sim/" + path});
+  std::vector<std::string> argv = {"curl", "-sS", "-f", "-X", "POST", sim_url_ + "/_sim/" + path};
+  if (!sim_ca_file_.empty()) argv.insert(argv.end(), {"--cacert", sim_ca_file_});
+  return curl_json(argv);
 }
 
 void Env::apply_prerequisites(const std::string& ns) {

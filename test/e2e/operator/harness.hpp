@@ -17,6 +17,7 @@ using nlohmann::json;
 
 struct SimOptions {
   std::vector<std::string> extra;  // more yellowdog-sim flags
+  std::string ca_file;             // with --tls-cert: the CA the harness's curl trusts for /_sim/
 };
 
 class Env {
@@ -74,6 +75,7 @@ class Env {
  private:
   std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
   const std::string& api_url();  // the emulator's base URL, read from the kubeconfig once
+  std::string sim_ca_file_;
   std::string kubeconfig_, sim_url_, api_url_;
   int operator_runs_ = 0;
 };

@@ -1,6 +1,7 @@
 // End to end: the real kubectl against kube-emulator, the operator process, and yellowdog-sim.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <optional>
 
 #include "test/e2e/operator/harness.hpp"
@@ -36,6 +37,20 @@ void wait_ready(Env& env, const std::string& ns, const std::string& name) {
   INFO(env.operator_log());
   const std::string output = r.err + r.out;
   REQUIRE_MESSAGE(r.exit_code == 0, output);
+}
+
+// The cluster's Synced condition once `wanted` accepts it (nullopt after 60 s).
+std::optional<json> wait_synced(Env& env, const std::string& ns, const std::string& name,
+                                const std::function<bool(const json&)>& wanted) {
+  std::optional<json> synced;
+  const bool seen = env.eventually(
+      [&] {
+        auto c = env.get_cluster(ns, name);
+        synced = c ? condition(*c, "Synced") : std::nullopt;
+        return synced && wanted(*synced);
+      },
+      60s);
+  return seen ? synced : std::nullopt;
 }
 
 // After delete: the resource is gone, no WR is live and every pool is shut down.
@@ -245,14 +260,9 @@ TEST_CASE(
   env.start_operator();
   env.apply(env.sample("c1", "allow"));
   INFO(env.operator_log());
-  std::optional<json> synced;
-  REQUIRE(env.eventually(
-      [&] {
-        auto c = env.get_cluster("allow", "c1");
-        synced = c ? condition(*c, "Synced") : std::nullopt;
-        return synced && synced->value("reason", "") == "ApiURLNotAllowed";
-      },
-      30s));
+  std::optional<json> synced = wait_synced(
+      env, "allow", "c1", [](const json& s) { return s.value("reason", "") == "ApiURLNotAllowed"; });
+  REQUIRE(synced);
   const std::string message = synced->value("message", "");
   CHECK(synced->value("status", "") == "False");
   CHECK(message.find("\"" + env.sim_url() + "\"") != std::string::npos);
@@ -282,4 +292,35 @@ TEST_CASE(
   env.start_operator();
   wait_ready(env, "allow", "c1");
   delete_and_check_clean(env, "allow", "c1");
+}
+
+TEST_CASE("operator e2e: a YellowDog endpoint with a private CA is trusted only with --yellowdog-ca-file") {
+  TempDir certs;
+  const std::string cert = certs.file("yellowdog.pem"), key = certs.file("yellowdog.key");
+  auto made =
+      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                   "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                  {}, 60s);
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  SimOptions so;
+  so.extra = {"--tls-cert", cert, "--tls-key", key};
+  so.ca_file = cert;
+  Env env(so);
+  REQUIRE(env.sim_url().rfind("https://127.0.0.1:", 0) == 0);
+  env.apply_prerequisites("pca");
+  // Without the CA: verification stays on, the handshake fails, and no request reaches the simulator.
+  env.start_operator({"--yellowdog-allowed-urls", "https://127.0.0.1:*"});
+  env.apply(env.sample("c1", "pca"));
+  INFO(env.operator_log());
+  std::optional<json> synced = wait_synced(env, "pca", "c1", [](const json& s) {
+    return s.value("status", "") == "False" &&
+           s.value("message", "").find("certificate") != std::string::npos;
+  });
+  REQUIRE(synced);
+  MESSAGE("Synced without the CA: " << synced->value("reason", "") << ": " << synced->value("message", ""));
+  CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
+  // With the CA file the same endpoint is trusted (besides the system store): the cluster converges.
+  env.start_operator({"--yellowdog-allowed-urls", "https://127.0.0.1:*", "--yellowdog-ca-file", cert});
+  wait_ready(env, "pca", "c1");
+  delete_and_check_clean(env, "pca", "c1");
 }

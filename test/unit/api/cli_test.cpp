@@ -1,6 +1,8 @@
 // The raydog-operator binary's command line: parse_flags (unit) and the built binary (end to end).
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "controller/options.hpp"
 #include "test/support/process.hpp"
 
@@ -128,4 +130,25 @@ TEST_CASE("cli: --yellowdog-allowed-urls defaults to the public API and takes a 
   auto bad = raydog::cli::parse_controller_flags({"--yellowdog-allowed-urls", ""});
   REQUIRE_FALSE(bad);
   CHECK(bad.error() == "--yellowdog-allowed-urls: no origin given");
+}
+
+TEST_CASE("cli: --yellowdog-ca-file must name a readable PEM bundle") {
+  raydog::test::TempDir dir;
+  auto missing = raydog::cli::parse_controller_flags({"--yellowdog-ca-file", dir.file("absent.pem")});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error() == "--yellowdog-ca-file: cannot read " + dir.file("absent.pem"));
+  { std::ofstream(dir.file("junk.pem")) << "not a certificate\n"; }
+  auto junk = raydog::cli::parse_controller_flags({"--yellowdog-ca-file=" + dir.file("junk.pem")});
+  REQUIRE_FALSE(junk);
+  CHECK(junk.error() == "--yellowdog-ca-file: " + dir.file("junk.pem") + ": no PEM certificate in it");
+  {
+    std::ofstream(dir.file("broken.pem"))
+        << "-----BEGIN CERTIFICATE-----\nbm90IGRlcg==\n-----END CERTIFICATE-----\n";
+  }
+  auto broken = raydog::cli::parse_controller_flags({"--yellowdog-ca-file", dir.file("broken.pem")});
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error().find("not a readable PEM certificate bundle") != std::string::npos);
+  auto none = raydog::cli::parse_controller_flags({});
+  REQUIRE(none);
+  CHECK(none->yellowdog_ca_pem.empty());  // the system store alone
 }
