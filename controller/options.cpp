@@ -1,14 +1,13 @@
 #include "controller/options.hpp"
 
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include "api/duration.hpp"
 #include "controller/http/client.hpp"
 #include "controller/runtime/log.hpp"
+#include "controller/util/files.hpp"
 
 #ifndef RAYDOG_VERSION
 #define RAYDOG_VERSION "0.0.0-dev"
@@ -267,17 +266,13 @@ Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<
         break;
       }
       case Kind::kCaFile: {
-        std::ifstream in(value, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in) {
-          err = flag + ": cannot read " + value;
-        } else if (auto why = http::ca_pem_error(text.str())) {
+        auto text = read_small_file(value);
+        if (!text)
+          err = flag + ": cannot read " + value + ": " + text.error();
+        else if (auto why = http::ca_pem_error(*text))
           err = flag + ": " + value + ": " + *why;
-        } else {
-          o.yellowdog_ca_file = value;
-          o.yellowdog_ca_pem = text.str();
-        }
+        else
+          o.yellowdog_ca_pem = std::move(*text);
         break;
       }
       case Kind::kBool:

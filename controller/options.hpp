@@ -79,9 +79,8 @@ struct ControllerOptions {
   std::chrono::milliseconds yellowdog_request_timeout{std::chrono::seconds(60)};
   // The origins spec.yellowdog.apiURL may name (--yellowdog-allowed-urls): keys go nowhere else.
   yellowdog::AllowedUrls yellowdog_allowed_urls;
-  // --yellowdog-ca-file: the PEM bundle's path and content, trusted for YellowDog besides the system store
-  // (a private endpoint, a TLS-inspecting proxy). Verification stays on: no flag turns it off.
-  std::string yellowdog_ca_file;
+  // --yellowdog-ca-file: the PEM bundle's content, trusted for YellowDog besides the system store (a
+  // private endpoint, a TLS-inspecting proxy). Verification stays on: no flag turns it off.
   std::string yellowdog_ca_pem;
 
   // Test hook: wraps every YellowDog client the controller makes (fault injection, call counting).

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "controller/util/base64.hpp"
+#include "controller/util/files.hpp"
 #include "controller/util/yaml_json.hpp"
 
 namespace raydog::kube {
@@ -56,11 +57,9 @@ struct Where {
 
 // Reads a whole (small) file; the error names the path and errno text.
 Result<std::string, std::string> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected("cannot read " + quote(path) + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_small_file(path);
+  if (!text) return unexpected("cannot read " + quote(path) + ": " + text.error());
+  return text;
 }
 
 std::string resolve_path(const std::string& dir, const std::string& p) {

@@ -1,15 +1,17 @@
 #pragma once
-// Small string helpers shared by config readers (kubeconfig, token files, service-account files).
+// Small string helpers shared by config readers (kubeconfig, token files, service-account files) and
+// flag values.
 #include <string>
 
 namespace raydog {
 
-// Drops trailing whitespace and newlines (files usually end with one) and leading spaces/tabs.
+// Drops spaces, tabs, CR and LF at both ends (files usually end with a newline; a comma-separated flag
+// value written as a YAML block has them after each comma).
 inline std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
+  auto blank = [](char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; };
+  while (!s.empty() && blank(s.back())) s.pop_back();
   std::size_t b = 0;
-  while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (b < s.size() && blank(s[b])) ++b;
   return s.substr(b);
 }
 

@@ -4,18 +4,13 @@
 #include <cctype>
 
 #include "controller/http/url.hpp"
+#include "controller/util/strings.hpp"
 
 namespace raydog::yellowdog {
 namespace {
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
 }
 
@@ -75,7 +70,7 @@ Result<AllowedUrls, std::string> AllowedUrls::parse(std::string_view list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = std::min(list.find(',', start), list.size());
-    const std::string_view entry = trim(list.substr(start, comma - start));
+    const std::string entry = trim(std::string(list.substr(start, comma - start)));
     start = comma + 1;
     if (entry.empty()) continue;  // "a,,b" and a trailing comma are harmless
     std::string_view text = entry;

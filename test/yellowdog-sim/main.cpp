@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "controller/util/files.hpp"
 #include "test/yellowdog-sim/server.hpp"
 
 using namespace raydog::ydsim;
@@ -33,11 +34,10 @@ void usage(std::ostream& out) {
 
 // The whole content of a PEM file named by a flag.
 std::string file_arg(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty()) fail(flag + ": cannot read " + path);
-  return text.str();
+  auto text = raydog::read_small_file(path);
+  if (!text) fail(flag + ": cannot read " + path + ": " + text.error());
+  if (text->empty()) fail(flag + ": " + path + " is empty");
+  return *text;
 }
 
 Millis duration_arg(const std::string& flag, const std::string& v) {

@@ -168,15 +168,16 @@ void Env::emulator_reset_counters() {
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 }
 
-json Env::sim_get(const std::string& path) {
-  std::vector<std::string> argv = {"curl", "-sS", "-f", sim_url_ + "/_sim/" + path};
+json Env::sim_call(const std::string& method, const std::string& path) {
+  std::vector<std::string> argv = {"curl", "-sS", "-f", "-X", method, sim_url_ + "/_sim/" + path};
   if (!sim_ca_file_.empty()) argv.insert(argv.end(), {"--cacert", sim_ca_file_});
   return curl_json(argv);
 }
+json Env::sim_get(const std::string& path) {
+  return sim_call("GET", path);
+}
 json Env::sim_post(const std::string& path) {
-  std::vector<std::string> argv = {"curl", "-sS", "-f", "-X", "POST", sim_url_ + "/_sim/" + path};
-  if (!sim_ca_file_.empty()) argv.insert(argv.end(), {"--cacert", sim_ca_file_});
-  return curl_json(argv);
+  return sim_call("POST", path);
 }
 
 void Env::apply_prerequisites(const std::string& ns) {

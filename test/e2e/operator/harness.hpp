@@ -74,6 +74,7 @@ class Env {
 
  private:
   std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
+  json sim_call(const std::string& method, const std::string& path);  // curl <sim>/_sim/<path>
   const std::string& api_url();  // the emulator's base URL, read from the kubeconfig once
   std::string sim_ca_file_;
   std::string kubeconfig_, sim_url_, api_url_;

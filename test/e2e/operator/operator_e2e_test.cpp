@@ -12,12 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::optional<json> condition(const json& cluster, const std::string& type) {
-  for (const auto& c : cluster.value("status", json::object()).value("conditions", json::array()))
-    if (c.value("type", "") == type) return c;
-  return std::nullopt;
-}
-
 std::string phase(Env& env, const std::string& ns, const std::string& name) {
   auto c = env.get_cluster(ns, name);
   return c ? c->value("status", json::object()).value("phase", "") : "";
@@ -46,7 +40,7 @@ std::optional<json> wait_synced(Env& env, const std::string& ns, const std::stri
   const bool seen = env.eventually(
       [&] {
         auto c = env.get_cluster(ns, name);
-        synced = c ? condition(*c, "Synced") : std::nullopt;
+        synced = c ? condition_of(*c, "Synced") : std::nullopt;
         return synced && wanted(*synced);
       },
       60s);
@@ -154,12 +148,12 @@ TEST_CASE("operator e2e: invalid spec is reported with the field, no YellowDog c
     REQUIRE(env.eventually(
         [&] {
           auto c = env.get_cluster("bad", "broken");
-          auto s = c ? condition(*c, "Synced") : std::nullopt;
+          auto s = c ? condition_of(*c, "Synced") : std::nullopt;
           return s && s->value("status", "") == "False" && s->value("reason", "") == "InvalidSpec";
         },
         30s));
     auto c = env.get_cluster("bad", "broken");
-    CHECK(condition(*c, "Synced")->value("message", "").find("spec.yellowdog.namespace") !=
+    CHECK(condition_of(*c, "Synced")->value("message", "").find("spec.yellowdog.namespace") !=
           std::string::npos);
   }
   CHECK(env.sim_get("stats").value("totalCalls", -1) == 0);
@@ -241,7 +235,7 @@ TEST_CASE("operator e2e: missing credentials Secret is named in Synced") {
   REQUIRE(env.eventually(
       [&] {
         auto c = env.get_cluster("nocreds", "c1");
-        auto s = c ? condition(*c, "Synced") : std::nullopt;
+        auto s = c ? condition_of(*c, "Synced") : std::nullopt;
         return s && s->value("status", "") == "False" &&
                s->value("message", "").find("yellowdog-credentials") != std::string::npos;
       },
@@ -269,7 +263,7 @@ TEST_CASE(
   CHECK(message.find("--yellowdog-allowed-urls") != std::string::npos);
   auto c = env.get_cluster("allow", "c1");
   REQUIRE(c);
-  auto stalled = condition(*c, "Stalled");
+  auto stalled = condition_of(*c, "Stalled");
   REQUIRE(stalled);
   CHECK(stalled->value("status", "") == "True");
   CHECK(stalled->value("reason", "") == "ApiURLNotAllowed");

@@ -136,7 +136,8 @@ TEST_CASE("cli: --yellowdog-ca-file must name a readable PEM bundle") {
   raydog::test::TempDir dir;
   auto missing = raydog::cli::parse_controller_flags({"--yellowdog-ca-file", dir.file("absent.pem")});
   REQUIRE_FALSE(missing);
-  CHECK(missing.error() == "--yellowdog-ca-file: cannot read " + dir.file("absent.pem"));
+  CHECK(missing.error() ==
+        "--yellowdog-ca-file: cannot read " + dir.file("absent.pem") + ": No such file or directory");
   { std::ofstream(dir.file("junk.pem")) << "not a certificate\n"; }
   auto junk = raydog::cli::parse_controller_flags({"--yellowdog-ca-file=" + dir.file("junk.pem")});
   REQUIRE_FALSE(junk);

@@ -80,6 +80,10 @@ TEST_CASE("allowed urls: a listed port, any port, IPv6 and several origins") {
   CHECK(allowed(a, "https://api.example:443"));
   CHECK(a.to_string() ==
         "https://yd.example.com:8443,http://127.0.0.1:*,http://[::1]:*,https://API.example/");
+  // A YAML block scalar puts a newline (and indentation) after each comma.
+  const AllowedUrls block = list("https://yd.example.com,\n  http://127.0.0.1:*\n");
+  CHECK(allowed(block, "http://127.0.0.1:4000"));
+  CHECK(allowed(block, "https://yd.example.com"));
 }
 
 TEST_CASE("allowed urls: a flag value that is not a list of origins is an error naming the entry") {
