@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/http/proxy.hpp"
 #include "controller/util/result.hpp"
 #include "controller/yellowdog/allowed_urls.hpp"
 
@@ -82,6 +83,9 @@ struct ControllerOptions {
   // --yellowdog-ca-file: the PEM bundle's content, trusted for YellowDog besides the system store (a
   // private endpoint, a TLS-inspecting proxy). Verification stays on: no flag turns it off.
   std::string yellowdog_ca_pem;
+  // HTTPS_PROXY/HTTP_PROXY/NO_PROXY as read once at start (run_controller): every client the operator
+  // makes (Kubernetes unless its kubeconfig names a proxy-url, YellowDog, DALiuGE) routes by them.
+  http::EgressProxies egress;
 
   // Test hook: wraps every YellowDog client the controller makes (fault injection, call counting).
   std::function<std::shared_ptr<yellowdog::YellowDogApi>(std::shared_ptr<yellowdog::YellowDogApi>)>

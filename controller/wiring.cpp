@@ -86,6 +86,7 @@ class Operator {
 
 bool Operator::connect(const kube::RestConfig& config) {
   kube::RestOptions rest_options;
+  rest_options.egress = options_.egress;
   rest_options.on_request = [this](const kube::RequestMetric& m) {
     metrics_.observe_rest_request(m.method, m.host, m.code, m.latency.count());
   };
@@ -99,7 +100,9 @@ bool Operator::connect(const kube::RestConfig& config) {
   log::root().info("starting",
                    {{"server", config.server},
                     {"origin", config.origin},
-                    {"namespace", options_.watch_namespace.empty() ? "*" : options_.watch_namespace}});
+                    {"namespace", options_.watch_namespace.empty() ? "*" : options_.watch_namespace},
+                    {"kubernetesProxy", config.proxy ? config.proxy->display() : std::string("from the environment")},
+                    {"egress", options_.egress.describe()}});
   recorder_ = std::make_unique<kube::EventRecorder>(io_.get_executor(), *api_);
   shared_.emplace(Shared{io_, *api_, *recorder_, metrics_, options_});
   return true;
@@ -273,13 +276,23 @@ int Operator::run() {
 
 }  // namespace
 
-int run_controller(const cli::ControllerOptions& options) {
+int run_controller(const cli::ControllerOptions& flags) {
   log::Level level = log::Level::kInfo;
   log::Format format = log::Format::kJson;
-  log::parse_level(options.log_level, level);
-  log::parse_format(options.log_format, format);
+  log::parse_level(flags.log_level, level);
+  log::parse_format(flags.log_format, format);
   log::configure(level, format);
   const auto& log = log::root();
+
+  // The proxy environment is read once, here, and checked like a flag: a malformed one stops the process
+  // with a message naming the variable rather than sending keys somewhere nobody meant.
+  auto egress = http::EgressProxies::from_environment();
+  if (!egress.error.empty()) {
+    log.error("cannot use the proxy environment", {{"error", egress.error}});
+    return 2;
+  }
+  cli::ControllerOptions options = flags;
+  options.egress = egress.proxies;
 
   kube::LoadOptions load;
   load.kubeconfig = options.kubeconfig;

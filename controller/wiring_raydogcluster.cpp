@@ -66,6 +66,7 @@ class ClusterController final : public KindController {
         clients_([&shared](const std::string& url, const reconcile::Credentials& c) {
           return make_client(shared, url, c);
         }),
+        daliuge_(registrar_options(shared.options)),
         reconciler_(shared.api, std::move(lookup), clients_, &events_, reconciler_options(shared.options),
                     reconcile::Extensions{&daliuge_}) {
     // DALiuGE registration counters live in the same registry as everything else on /metrics.
@@ -102,6 +103,12 @@ class ClusterController final : public KindController {
   }
 
  private:
+  static daliuge::RegistrarOptions registrar_options(const cli::ControllerOptions& options) {
+    daliuge::RegistrarOptions o;
+    o.egress = options.egress;
+    return o;
+  }
+
   static std::shared_ptr<yellowdog::YellowDogApi> make_client(Shared& shared, const std::string& url,
                                                               const reconcile::Credentials& c) {
     const cli::ControllerOptions& options = shared.options;
@@ -113,6 +120,7 @@ class ClusterController final : public KindController {
     yo.retry.max_retries = options.yellowdog_max_retries;
     yo.request_timeout = options.yellowdog_request_timeout;
     yo.ca_pem = options.yellowdog_ca_pem;
+    yo.egress = options.egress;
     std::shared_ptr<yellowdog::YellowDogApi> client =
         std::make_shared<yellowdog::YellowDogClient>(shared.io.get_executor(), std::move(yo));
     return options.wrap_client ? options.wrap_client(std::move(client)) : client;

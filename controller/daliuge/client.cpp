@@ -9,9 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-http::ClientOptions options_for(const std::string& base_url, std::chrono::milliseconds timeout) {
+http::ClientOptions options_for(const std::string& base_url, std::chrono::milliseconds timeout,
+                                const http::EgressProxies& egress) {
   http::ClientOptions o;
   o.base_url = base_url;
+  o.egress = egress;
   o.connect_timeout = timeout;
   o.request_timeout = timeout;
   o.max_idle_connections = 0;  // no pooled connection, hence no automatic resend of a write
@@ -56,10 +58,10 @@ boost::asio::awaitable<Result<Done, DimError>> write_node(http::Client& client,
 }  // namespace
 
 DimClient::DimClient(boost::asio::any_io_executor ex, const std::string& base_url,
-                     std::chrono::milliseconds timeout)
+                     std::chrono::milliseconds timeout, const http::EgressProxies& egress)
     : base_url_(base_url),
       timeout_(timeout),
-      http_(std::make_unique<http::Client>(ex, options_for(base_url, timeout))) {}
+      http_(std::make_unique<http::Client>(ex, options_for(base_url, timeout, egress))) {}
 
 DimClient::~DimClient() = default;
 
@@ -113,8 +115,8 @@ boost::asio::awaitable<Result<bool, DimError>> DimClient::sessions_active() {
 }
 
 boost::asio::awaitable<bool> nm_answers(boost::asio::any_io_executor ex, std::string ip, int port,
-                                        std::chrono::milliseconds timeout) {
-  http::Client client(ex, options_for("http://" + ip + ":" + std::to_string(port), timeout));
+                                        std::chrono::milliseconds timeout, http::EgressProxies egress) {
+  http::Client client(ex, options_for("http://" + ip + ":" + std::to_string(port), timeout, egress));
   auto res = co_await client.send(request(http::bhttp::verb::get, "/api"), timeout);
   co_return res && res->result() == http::bhttp::status::ok;
 }

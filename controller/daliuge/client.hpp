@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/http/proxy.hpp"
 #include "controller/util/result.hpp"
 
 namespace raydog::http {
@@ -44,7 +45,8 @@ struct DimError {
 class DimClient {
  public:
   // base_url: "http://IP:PORT". Throws std::invalid_argument when it is not an http URL.
-  DimClient(boost::asio::any_io_executor ex, const std::string& base_url, std::chrono::milliseconds timeout);
+  DimClient(boost::asio::any_io_executor ex, const std::string& base_url, std::chrono::milliseconds timeout,
+            const http::EgressProxies& egress = {});
   ~DimClient();
   DimClient(const DimClient&) = delete;
   DimClient& operator=(const DimClient&) = delete;
@@ -65,6 +67,6 @@ class DimClient {
 
 // GET http://ip:port/api answers 200 within `timeout` (the NM is up: §2 "Readiness").
 boost::asio::awaitable<bool> nm_answers(boost::asio::any_io_executor ex, std::string ip, int port,
-                                        std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout, http::EgressProxies egress = {});
 
 }  // namespace raydog::daliuge

@@ -143,7 +143,7 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
   MembershipInput in;
   for (auto& nm : nms) {
     const std::string ip = nm.ip;
-    nm.answers = co_await nm_answers(ex, ip, *spec.ports->nm, options_.nm_timeout);
+    nm.answers = co_await nm_answers(ex, ip, *spec.ports->nm, options_.nm_timeout, options_.egress);
     if (!nm.answers) continue;
     if (nm.ref->wanted)
       in.desired.push_back(nm.key);
@@ -164,7 +164,7 @@ net::awaitable<SyncResult> Registrar::sync(std::string key, Collected input, yel
     r.reason = "DimNotReady";
     r.message = "the head node is not running yet";
   } else {
-    DimClient dim(ex, url_of(*dim_ip, dim_port), options_.dim_timeout);
+    DimClient dim(ex, url_of(*dim_ip, dim_port), options_.dim_timeout, options_.egress);
     std::optional<bool> allowed;  // the WhenIdle gate, asked at most once per pass
     for (int round = 0; round < kMaxRounds; ++round) {
       auto got = co_await dim.nodes();

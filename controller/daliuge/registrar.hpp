@@ -23,6 +23,7 @@
 #include "api/types.hpp"
 #include "controller/daliuge/cluster.hpp"
 #include "controller/daliuge/membership.hpp"
+#include "controller/http/proxy.hpp"
 
 namespace prometheus {
 class Registry;
@@ -41,6 +42,7 @@ inline constexpr Millis kDimCheckInterval{std::chrono::seconds(30)};
 inline constexpr int kMaxRounds = 4;
 
 struct RegistrarOptions {
+  http::EgressProxies egress;  // the DIM and NM probes honour HTTP_PROXY/NO_PROXY like every client
   Millis dim_timeout{std::chrono::seconds(5)};
   Millis nm_timeout{std::chrono::seconds(2)};
   Millis dim_check_interval = kDimCheckInterval;

@@ -163,6 +163,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   ClientOptions options;
   Url url;
   std::shared_ptr<ssl::context> ctx;  // null for plain http
+  std::optional<ProxyEndpoint> proxy;  // set: every connection is a CONNECT tunnel through it
   std::vector<std::unique_ptr<Conn>> idle;
 
   std::string endpoint_name() const { return url.host_header(); }
@@ -202,16 +203,55 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     req.prepare_payload();
   }
 
+  // Asks the proxy for a tunnel to the target (RFC 9110 §9.3.6) on a fresh TCP connection. Any 2xx opens
+  // it; anything else is a refusal, reported with the proxy's status line (Proxy-Authorization never is).
+  net::awaitable<Result<Done, TransportError>> open_tunnel(beast::tcp_stream& stream, Clock::time_point deadline) {
+    using K = TransportError::Kind;
+    auto self = shared_from_this();
+    const std::string where = "proxy " + proxy->display() + " CONNECT " + endpoint_name();
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, endpoint_name(), 11};
+    req.set(bhttp::field::host, endpoint_name());
+    req.set(bhttp::field::user_agent, options.user_agent);
+    if (!proxy->authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy->authorization);
+    stream.expires_at(deadline);
+    error_code ec;
+    co_await bhttp::async_write(stream, req, redirect_error(use_awaitable, ec));
+    if (ec) co_return unexpected(classify(ec, where, false));
+    // A CONNECT answer has no body whatever its headers say; bytes after the head belong to the tunnel,
+    // and a proxy may not send any before we speak.
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.skip(true);
+    parser.header_limit(64 * 1024);
+    beast::flat_buffer buffer;
+    co_await bhttp::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    if (ec == beast::error::timeout) co_return unexpected(make_error(K::kTimeout, ec, where + ": timed out"));
+    if (ec) co_return unexpected(classify(ec, where, false));
+    const auto& res = parser.get();
+    if (res.result_int() / 100 != 2) {
+      std::string reason = std::to_string(res.result_int()) + " " + std::string(res.reason());
+      if (res.result() == bhttp::status::proxy_authentication_required)
+        reason += proxy->authorization.empty() ? " (no credentials in the proxy URL)" : " (credentials refused)";
+      co_return unexpected(make_error(K::kConnect, {}, where + ": refused: " + reason));
+    }
+    if (buffer.size() > 0)
+      co_return unexpected(make_error(K::kProtocol, {}, where + ": the proxy sent bytes before the tunnel opened"));
+    stream.expires_never();
+    co_return Done{};
+  }
+
   net::awaitable<Result<std::unique_ptr<Conn>, TransportError>> connect(Clock::time_point deadline) {
     using K = TransportError::Kind;
     auto self = shared_from_this();
     const auto connect_deadline = std::min(deadline, Clock::now() + options.connect_timeout);
-    const std::string where = endpoint_name();
+    // With a proxy the TCP connection goes to the proxy, and the tunnel to the target is asked for next.
+    const std::string& dial_host = proxy ? proxy->host : url.host;
+    const std::string& dial_port = proxy ? proxy->port : url.port;
+    const std::string where = proxy ? "proxy " + proxy->display() + " (for " + endpoint_name() + ")" : endpoint_name();
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
-    auto address = net::ip::make_address(url.host, ec);
+    auto address = net::ip::make_address(dial_host, ec);
     if (!ec) {
-      endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(url.port)));
+      endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(dial_port)));
     } else {
       // Asio 1.74 has no per-operation cancellation: a timer cancels the resolver. Both handlers hold the
       // resolver by shared_ptr, so whichever runs last is safe.
@@ -222,14 +262,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         if (!e) resolver->cancel();
       });
       ec = {};
-      auto results = co_await resolver->async_resolve(url.host, url.port, redirect_error(use_awaitable, ec));
+      auto results = co_await resolver->async_resolve(dial_host, dial_port, redirect_error(use_awaitable, ec));
       const bool expired = guard.expiry() <= Clock::now();
       guard.cancel();
       if (ec) {
         if (expired || ec == net::error::operation_aborted) {
-          co_return unexpected(make_error(K::kTimeout, ec, "resolve " + url.host + ": timed out"));
+          co_return unexpected(make_error(K::kTimeout, ec, "resolve " + dial_host + ": timed out"));
         }
-        co_return unexpected(make_error(K::kConnect, ec, "resolve " + url.host + ": " + ec.message()));
+        co_return unexpected(make_error(K::kConnect, ec, "resolve " + dial_host + ": " + ec.message()));
       }
       for (const auto& r : results) endpoints.push_back(r.endpoint());
     }
@@ -243,6 +283,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (ec) co_return unexpected(make_error(K::kConnect, ec, "connect " + where + ": " + ec.message()));
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
+    if (proxy) {
+      auto tunnel = co_await open_tunnel(*tcp_stream, connect_deadline);
+      if (!tunnel) co_return unexpected(std::move(tunnel).error());
+    }
+    const std::string target = endpoint_name();
     if (!ctx) {
       tcp_stream->expires_never();
       conn->plain = std::move(tcp_stream);
@@ -257,13 +302,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     ec = {};
     co_await conn->tls->async_handshake(ssl::stream_base::client, redirect_error(use_awaitable, ec));
     if (ec == beast::error::timeout) {
-      co_return unexpected(make_error(K::kTimeout, ec, "tls handshake " + where + ": timed out"));
+      co_return unexpected(make_error(K::kTimeout, ec, "tls handshake " + target + ": timed out"));
     }
     if (ec) {
       std::string reason = ec.message();
       const long verify = SSL_get_verify_result(conn->tls->native_handle());
       if (verify != X509_V_OK) reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-      co_return unexpected(make_error(K::kTls, ec, "tls handshake " + where + ": " + reason));
+      co_return unexpected(make_error(K::kTls, ec, "tls handshake " + target + ": " + reason));
     }
     beast::get_lowest_layer(*conn->tls).expires_never();
     co_return conn;
@@ -371,6 +416,7 @@ Client::Client(net::any_io_executor ex, ClientOptions options) : impl_(std::make
     throw std::invalid_argument("http client: '" + options.base_url + "' is not an http(s) URL");
   }
   if (impl_->url.tls()) impl_->ctx = make_tls_context(options.tls);
+  impl_->proxy = options.egress.route(impl_->url);
   impl_->options = std::move(options);
 }
 
@@ -451,6 +497,10 @@ void Client::set_tls(TlsOptions tls) {
   impl_->ctx = std::move(ctx);
   impl_->options.tls = std::move(tls);
   impl_->close_idle();
+}
+
+const std::optional<ProxyEndpoint>& Client::proxy() const {
+  return impl_->proxy;
 }
 
 const Url& Client::url() const {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/http/proxy.hpp"
 #include "controller/http/types.hpp"
 #include "controller/util/result.hpp"
 
@@ -36,6 +37,9 @@ struct ClientOptions {
   std::size_t max_idle_connections = 8;
   std::size_t body_limit = 256 * 1024 * 1024;
   std::string user_agent = "raydog-operator";
+  // Egress proxies (proxy.hpp): when they route base_url through a proxy, every connection is a CONNECT
+  // tunnel through it (TLS, when the base URL is https, runs end to end inside). Default: direct.
+  EgressProxies egress;
 };
 
 // A transport failure: nothing (complete) was received. `message` never contains header values
@@ -80,6 +84,8 @@ class Client {
   net::awaitable<Result<std::unique_ptr<Stream>, TransportError>> open_stream(
       Request req, std::optional<std::chrono::milliseconds> head_timeout = {});
 
+  // The proxy this client tunnels through, if any.
+  const std::optional<ProxyEndpoint>& proxy() const;
   // Replaces TLS client material (rotated exec-plugin certificates); new connections use it.
   void set_tls(TlsOptions tls);
   const Url& url() const;

@@ -345,8 +345,12 @@ Result<RestConfig, ConfigError> resolve(const std::vector<FileData>& files, cons
     return unexpected(
         cl.where.at("server").error("must be an http:// or https:// URL, got " + quote(cl.server)));
   while (rc.server.size() > 8 && rc.server.back() == '/') rc.server.pop_back();
-  if (!cl.proxy_url.empty())
-    return unexpected(cl.where.at("proxy-url").error("proxies are not supported by raydog-operator"));
+  if (!cl.proxy_url.empty()) {  // as client-go: it wins over HTTPS_PROXY for this cluster, NO_PROXY included
+    auto proxy = http::parse_proxy_url(cl.proxy_url, "proxy-url");
+    if (!proxy.endpoint)
+      return unexpected(cl.where.at("proxy-url").error(proxy.error.substr(std::string("proxy-url: ").size())));
+    rc.proxy = std::move(proxy.endpoint);
+  }
   rc.insecure_skip_tls_verify = cl.insecure;
   rc.tls_server_name = cl.tls_server_name;
   auto ca = inline_or_file_pem(cl.where, "certificate-authority", cl.dir, cl.ca_data, cl.ca_file);

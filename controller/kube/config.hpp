@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "controller/http/proxy.hpp"
 #include "controller/util/result.hpp"
 
 namespace raydog::kube {
@@ -37,6 +38,7 @@ struct RestConfig {
   std::string ca_pem;  // empty: system trust store
   bool insecure_skip_tls_verify = false;
   std::string tls_server_name;
+  std::optional<http::ProxyEndpoint> proxy;  // the cluster's proxy-url: every request tunnels through it
 
   std::string token;       // static bearer token (wins over token_file, as in client-go)
   std::string token_file;  // re-read periodically and on 401 (rotated service-account tokens)

@@ -228,6 +228,7 @@ Result<std::unique_ptr<RestClient>, ConfigError> RestClient::create(net::any_io_
   co.connect_timeout = impl->options.connect_timeout;
   co.request_timeout = impl->options.request_timeout;
   co.user_agent = impl->options.user_agent;
+  co.egress = rc.proxy ? http::EgressProxies::always(*rc.proxy) : impl->options.egress;
   try {
     impl->client = std::make_unique<http::Client>(ex, co);
   } catch (const std::exception& e) {

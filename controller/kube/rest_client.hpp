@@ -38,6 +38,8 @@ struct RestOptions {
   std::chrono::milliseconds retry_cap{std::chrono::seconds(30)};
   std::chrono::milliseconds token_file_refresh{std::chrono::minutes(1)};
   std::string user_agent = "raydog-operator/0.1.0";
+  // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (client-go reads them too); a kubeconfig proxy-url wins over them.
+  http::EgressProxies egress;
   std::function<void(const RequestMetric&)> on_request;
 };
 

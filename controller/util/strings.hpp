@@ -1,6 +1,7 @@
 #pragma once
 // Small string helpers shared by config readers (kubeconfig, token files, service-account files) and
 // flag values.
+#include <cctype>
 #include <string>
 
 namespace raydog {
@@ -13,6 +14,12 @@ inline std::string trim(std::string s) {
   std::size_t b = 0;
   while (b < s.size() && blank(s[b])) ++b;
   return s.substr(b);
+}
+
+// ASCII lower case (host names, schemes: compared case-insensitively).
+inline std::string ascii_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace raydog

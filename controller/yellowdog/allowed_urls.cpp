@@ -9,11 +9,6 @@
 namespace raydog::yellowdog {
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A host the resolver sees as written: a DNS name (letters, digits, '-', '.') or an IP literal. Anything
 // else (a '%', a backslash, a space) is a trick or a typo, and refused rather than guessed at.
 bool plain_host(std::string_view host) {
@@ -44,7 +39,7 @@ Result<http::Url, std::string> parse_target(std::string_view text) {
   http::Url u;
   if (!http::parse_url(text, u)) return unexpected(std::string("not an http:// or https:// URL"));
   if (!plain_host(u.host)) return unexpected("host \"" + u.host + "\" is not a plain DNS name or IP address");
-  u.host = lower(u.host);
+  u.host = ascii_lower(u.host);
   return u;
 }
 

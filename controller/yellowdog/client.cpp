@@ -69,6 +69,7 @@ YellowDogClient::YellowDogClient(net::any_io_executor ex, YellowDogClientOptions
   o.base_url = options_.base_url;
   o.tls.ca_pem = options_.ca_pem;
   o.tls.ca_adds_to_system = true;  // --yellowdog-ca-file adds a private CA; public certificates stay trusted
+  o.egress = options_.egress;
   o.connect_timeout = options_.connect_timeout;
   o.request_timeout = options_.request_timeout;
   o.user_agent = options_.user_agent;

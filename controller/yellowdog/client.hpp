@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/http/proxy.hpp"
 #include "controller/yellowdog/api.hpp"
 #include "controller/yellowdog/retry.hpp"
 
@@ -25,6 +26,7 @@ struct YellowDogClientOptions {
   std::string base_url = "https://api.yellowdog.ai";  // older deployments: ".../api"
   Credentials credentials;
   std::string ca_pem;  // extra trusted CAs (PEM) besides the system store (--yellowdog-ca-file)
+  http::EgressProxies egress;  // HTTPS_PROXY/HTTP_PROXY/NO_PROXY as the operator read them at start
   RetryPolicy retry;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(15)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // one attempt, end to end

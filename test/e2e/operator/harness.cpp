@@ -53,7 +53,7 @@ std::unique_ptr<ChildProcess> Env::spawn_operator(std::vector<std::string> extra
                                                   const std::string& log_name) {
   std::vector<std::string> argv = {bin_path("raydog-operator-e2e"),
                                    "--kubeconfig",
-                                   kubeconfig_,
+                                   operator_kubeconfig.empty() ? kubeconfig_ : operator_kubeconfig,
                                    "--health-probe-bind-address",
                                    "127.0.0.1:0",
                                    "--metrics-bind-address",
@@ -74,6 +74,10 @@ std::unique_ptr<ChildProcess> Env::spawn_operator(std::vector<std::string> extra
   for (auto& e : extra) argv.push_back(e);
   ProcessOptions po;
   po.stderr_file = dir.file(log_name);
+  for (const char* name : {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+                           "ALL_PROXY", "all_proxy"})
+    po.env[name] = "";
+  for (const auto& [name, value] : operator_env) po.env[name] = value;
   return std::make_unique<ChildProcess>(argv, po);
 }
 

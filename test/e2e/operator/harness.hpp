@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "test/support/process.hpp"
@@ -19,6 +21,12 @@ struct SimOptions {
   std::vector<std::string> extra;  // more yellowdog-sim flags
   std::string ca_file;             // with --tls-cert: the CA the harness's curl trusts for /_sim/
 };
+// A simulator started with these extra flags (a function, not aggregate init: -Wmissing-field-initializers).
+inline SimOptions sim_flags(std::vector<std::string> extra) {
+  SimOptions o;
+  o.extra = std::move(extra);
+  return o;
+}
 
 class Env {
  public:
@@ -28,6 +36,12 @@ class Env {
   // The simulator listens on http://127.0.0.1:<port>: every operator the harness starts allows that origin
   // (--yellowdog-allowed-urls) unless a test clears this to run with the operator's default list.
   bool allow_loopback_yellowdog = true;
+  // Environment of every operator the harness starts. The proxy variables are cleared first (a machine's
+  // own HTTPS_PROXY must not route the tests); set them here to test egress proxies.
+  std::map<std::string, std::string> operator_env;
+  // The kubeconfig operators get; empty: the emulator's own (kubeconfig()).
+  std::string operator_kubeconfig;
+  const std::string& kubeconfig() const { return kubeconfig_; }
 
   // Starts (or restarts) the operator with extra flags; stop_operator() SIGTERMs it.
   void start_operator(std::vector<std::string> extra = {});

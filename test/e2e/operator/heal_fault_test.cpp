@@ -122,7 +122,7 @@ constexpr int kParallel = 10;  // runs at once in one shard (each its own namesp
 
 // Zero simulator delays and short requeues: the matrix measures correctness, not timing.
 SimOptions fast_sim() {
-  return SimOptions{{"--boot-delay", "0", "--register-delay", "0", "--task-start-delay", "0"}};
+  return sim_flags({"--boot-delay", "0", "--register-delay", "0", "--task-start-delay", "0"});
 }
 
 // One run of the matrix: its own namespace, cluster and operator process (`--namespace`, so runs do not

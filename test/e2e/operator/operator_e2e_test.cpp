@@ -3,8 +3,10 @@
 
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "test/e2e/operator/harness.hpp"
+#include "test/support/connect_proxy.hpp"
 
 using namespace raydog::test;
 using namespace raydog::test::op;
@@ -317,4 +319,93 @@ TEST_CASE("operator e2e: a YellowDog endpoint with a private CA is trusted only 
   env.start_operator({"--yellowdog-allowed-urls", "https://127.0.0.1:*", "--yellowdog-ca-file", cert});
   wait_ready(env, "pca", "c1");
   delete_and_check_clean(env, "pca", "c1");
+}
+
+TEST_CASE("operator e2e: behind an egress proxy every YellowDog and Kubernetes request tunnels through it") {
+  // The simulator serves HTTPS with a private CA, so the tunnel carries end-to-end TLS the proxy cannot read.
+  TempDir certs;
+  const std::string cert = certs.file("yellowdog.pem"), key = certs.file("yellowdog.key");
+  auto made =
+      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                   "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                  {}, 60s);
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  SimOptions so;
+  so.extra = {"--tls-cert", cert, "--tls-key", key};
+  so.ca_file = cert;
+  Env env(so);
+  ConnectProxy proxy;
+  const std::string sim_target = env.sim_url().substr(std::string("https://").size());
+  const std::string kube_server = [&] {
+    const std::string text = read_file(env.kubeconfig());
+    const auto at = text.find("server: ") + 8;
+    return text.substr(at, text.find('\n', at) - at);
+  }();
+  const std::string kube_target = kube_server.substr(kube_server.find("://") + 3);
+  // The Kubernetes client follows its kubeconfig's proxy-url (which, as in client-go, wins over NO_PROXY);
+  // YellowDog follows HTTPS_PROXY.
+  std::string kubeconfig = read_file(env.kubeconfig());
+  kubeconfig.insert(kubeconfig.find('\n', kubeconfig.find("server: ")) + 1, "    proxy-url: " + proxy.url() + "\n");
+  write_file(env.dir.file("kubeconfig-proxied"), kubeconfig);
+  env.operator_kubeconfig = env.dir.file("kubeconfig-proxied");
+  env.operator_env = {{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "localhost," + kube_target}};
+  env.apply_prerequisites("egress");
+  env.start_operator({"--yellowdog-allowed-urls", "https://127.0.0.1:*", "--yellowdog-ca-file", cert});
+  env.apply(env.sample("c1", "egress"));
+  wait_ready(env, "egress", "c1");
+  CHECK(proxy.connects_to(sim_target) >= 1);
+  CHECK(proxy.connects_to(kube_target) >= 1);
+  for (const auto& target : proxy.connects()) {  // nothing else was asked for
+    CAPTURE(target);
+    CHECK((target == sim_target || target == kube_target));
+  }
+  CHECK(env.operator_log_full().find("https targets via " + proxy.url()) != std::string::npos);
+
+  // The proxy starts refusing: YellowDog is out of reach, the condition says why, the simulator sees
+  // nothing, and the operator backs off instead of storming. (The operator restarts with a direct
+  // Kubernetes connection first, so that only YellowDog depends on the proxy.)
+  env.operator_kubeconfig.clear();
+  env.operator_env["NO_PROXY"] = kube_target;
+  env.start_operator({"--yellowdog-allowed-urls", "https://127.0.0.1:*", "--yellowdog-ca-file", cert});
+  proxy.set_refuse_status(403);
+  const auto calls_before = env.sim_get("stats").value("totalCalls", -1);
+  auto scaled = env.kubectl({"patch", "rdc", "c1", "-n", "egress", "--type=json", "-p",
+                             R"([{"op":"replace","path":"/spec/workerPools/0/nodes","value":2}])"});
+  REQUIRE_MESSAGE(scaled.exit_code == 0, scaled.err);
+  std::optional<json> synced = wait_synced(env, "egress", "c1", [](const json& s) {
+    return s.value("status", "") == "False" && s.value("message", "").find("refused: 403") != std::string::npos;
+  });
+  INFO(env.operator_log());
+  REQUIRE(synced);
+  MESSAGE("Synced while the proxy refuses: " << synced->value("reason", "") << ": " << synced->value("message", ""));
+  CHECK(synced->value("message", "").find(proxy.url()) != std::string::npos);
+  // No retry storm: the work queue's per-key backoff doubles, so each window of 3 s sees fewer attempts
+  // than the one before (each attempt is one reconcile's 4 tries, with the harness's 20 ms retry base).
+  const auto first_mark = proxy.connects_to(sim_target);
+  std::this_thread::sleep_for(3s);
+  const auto second_mark = proxy.connects_to(sim_target);
+  std::this_thread::sleep_for(3s);
+  const auto first_window = second_mark - first_mark, second_window = proxy.connects_to(sim_target) - second_mark;
+  MESSAGE("refused CONNECTs to YellowDog: " << first_window << " in one 3 s window, " << second_window
+                                            << " in the next");
+  CHECK(second_window < first_window);
+  CHECK(env.sim_get("stats").value("totalCalls", -1) == calls_before);
+
+  proxy.set_refuse_status(0);
+  delete_and_check_clean(env, "egress", "c1");
+}
+
+TEST_CASE("operator e2e: a malformed proxy environment stops the operator at start, naming the variable") {
+  Env env;
+  env.operator_env = {{"HTTPS_PROXY", "http://proxy.invalid:3128"}, {"NO_PROXY", "10.0.0.0/33"}};
+  env.start_operator();
+  REQUIRE(env.eventually([&] { return !env.operator_running(); }, 20s));
+  const std::string log = env.operator_log_full();
+  INFO(log);
+  CHECK(log.find("NO_PROXY: entry \"10.0.0.0/33\": the prefix length must be 0-32") != std::string::npos);
+  env.operator_env = {{"HTTPS_PROXY", "https://user:pa55word@proxy.invalid:3128"}};
+  env.start_operator();
+  REQUIRE(env.eventually([&] { return !env.operator_running(); }, 20s));
+  CHECK(env.operator_log_full().find("https:// proxies (TLS to the proxy) are not supported") != std::string::npos);
+  CHECK(env.operator_log_full().find("pa55word") == std::string::npos);
 }

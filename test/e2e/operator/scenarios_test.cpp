@@ -83,7 +83,7 @@ TEST_CASE("operator scenario: deletionPolicy Orphan removes the finalizer and le
 TEST_CASE(
     "operator scenario: buildTimeout -> Failed, Stalled, torn down, held, rebuilt after a spec change") {
   // Tasks never start within the test: the head cannot reach EXECUTING.
-  Env env(SimOptions{{"--task-start-delay", "1h"}});
+  Env env(sim_flags({"--task-start-delay", "1h"}));
   env.apply_prerequisites("bt");
   env.start_operator({"--log-format", "json", "--log-level", "debug"});
   env.apply(small_cluster(env, "b1", "bt", 1, "  buildTimeout: 3s\n"));

@@ -88,7 +88,7 @@ TEST_CASE(
     "deleting one Secret stalls only that tenant, no secret in Events, status or log") {
   const std::vector<Tenant> tenants = {{"tenant-a", "key-a", "secret-a-7f3e0c"},
                                        {"tenant-b", "key-b", "secret-b-91c2d4"}};
-  Env env(SimOptions{{"--key", "key-a:secret-a-7f3e0c", "--key", "key-b:secret-b-91c2d4"}});
+  Env env(sim_flags({"--key", "key-a:secret-a-7f3e0c", "--key", "key-b:secret-b-91c2d4"}));
   for (const auto& t : tenants) env.apply(tenant_yaml(t));
   // Credentials re-read on every reconcile, so a deleted Secret is noticed at the next poll.
   env.start_operator({"--credentials-cache-ttl", "0s"});

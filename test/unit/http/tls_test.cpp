@@ -1,6 +1,7 @@
 // TLS: a test CA, server and client certificates made with the openssl CLI in a TempDir.
 #include <doctest/doctest.h>
 
+#include "test/support/connect_proxy.hpp"
 #include "test/support/process.hpp"
 #include "test/unit/http/test_util.hpp"
 
@@ -241,4 +242,31 @@ TEST_CASE("tls: unreadable material is rejected without echoing it") {
   CHECK_THROWS_AS(make_server_tls_context("junk", p.server_key), std::invalid_argument);
   // A plain URL ignores TLS material entirely.
   CHECK_NOTHROW(Client(ioc.get_executor(), tls_client("http://127.0.0.1:1", bad_ca)));
+}
+
+TEST_CASE("tls: through a CONNECT proxy the handshake and verification are end to end") {
+  const Pki& p = pki();
+  rt::ConnectProxy proxy;
+  run([&](net::io_context& ioc) -> net::awaitable<void> {
+    Server server(ioc, tls_server(p.server_crt, p.server_key), who_am_i());
+    server.start();
+    auto egress = EgressProxies::parse(proxy.url(), "", "");
+    REQUIRE(egress.error.empty());
+    ClientOptions trusted = tls_client(server.base_url(), with_ca(p.ca_crt));
+    trusted.egress = egress.proxies;
+    Client client(ioc.get_executor(), trusted);
+    auto ok = co_await client.send(make_request(bhttp::verb::get, "/"));
+    REQUIRE(ok.ok());
+    CHECK(ok->body() == "tls|");
+    CHECK(proxy.tunnels_opened() == 1);
+    // The proxy cannot vouch for the server: the wrong CA still fails, naming the target, not the proxy.
+    ClientOptions untrusted = tls_client(server.base_url(), with_ca(p.other_ca_crt));
+    untrusted.egress = egress.proxies;
+    Client wrong(ioc.get_executor(), untrusted);
+    auto r = co_await wrong.send(make_request(bhttp::verb::get, "/"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == TransportError::Kind::kTls);
+    CHECK(r.error().message.starts_with("tls handshake 127.0.0.1:" + std::to_string(server.local_endpoint().port())));
+    CHECK(proxy.tunnels_opened() == 2);
+  });
 }

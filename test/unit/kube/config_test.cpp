@@ -168,12 +168,14 @@ TEST_CASE("kubeconfig: malformed inputs name the file, the field and the problem
        "",
        "/tmp/kc: users[0].user.exec.interactiveMode: \"Always\" needs a terminal; raydog-operator runs "
        "non-interactively"},
-      {"proxy",
+      {"socks proxy",
        "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1', proxy-url: "
-       "'http://127.0.0.1:3128'}\n"
+       "'socks5://u:pw@127.0.0.1:1080'}\n"
        "users:\n- name: u\n" +
            ctx,
-       "", "/tmp/kc: clusters[0].cluster.proxy-url: proxies are not supported by raydog-operator"},
+       "",
+       "/tmp/kc: clusters[0].cluster.proxy-url: 'socks5://***@127.0.0.1:1080': the proxy scheme 'socks5' is not "
+       "supported; use http://"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
@@ -186,6 +188,18 @@ TEST_CASE("kubeconfig: malformed inputs name the file, the field and the problem
       CHECK(rc.error().message == c.message);
     }
   }
+}
+
+TEST_CASE("kubeconfig: proxy-url routes every request of that cluster through the proxy") {
+  const std::string yaml =
+      "clusters:\n- name: c\n  cluster: {server: 'https://10.0.0.1:6443', proxy-url: "
+      "'http://ops:pw@proxy.corp.example:3128'}\nusers:\n- name: u\n  user: {token: t}\n"
+      "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+  auto rc = raydog::kube::parse_kubeconfig(yaml, "/tmp/kc");
+  REQUIRE(rc.ok());
+  REQUIRE(rc->proxy);
+  CHECK(rc->proxy->display() == "http://proxy.corp.example:3128");
+  CHECK(rc->proxy->authorization == "Basic b3BzOnB3");  // ops:pw
 }
 
 TEST_CASE("kubeconfig: error messages never contain credential values") {

@@ -24,7 +24,7 @@ struct SimFixture {
     return call_raw(method, target, body.is_null() ? std::string() : body.dump());
   }
   Reply call_raw(const std::string& method, const std::string& target, const std::string& body) {
-    ApiResponse r = api.handle(ApiRequest{method, target, body});
+    ApiResponse r = api.handle(ApiRequest{method, target, body, ""});  // authentication off in the fixture
     Reply out{r.status, r.body.empty() ? json() : json::parse(r.body)};
     return out;
   }
