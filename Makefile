@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps build bins build-asan test demo crd fmt clean bench run docker-build fresh-check
+.PHONY: all deps build bins build-asan test demo crd fmt clean bench run docker-build fresh-check fuzz
 
 all: build
 
@@ -68,6 +68,11 @@ bench: deps
 	@cmake -S . -B $(BENCH_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DRAYDOG_TESTS=OFF -DRAYDOG_SANITIZE=OFF -DRAYDOG_BIN_DIR=$(CURDIR)/$(BENCH_DIR)/bin >/dev/null
 	@cmake --build $(BENCH_DIR) -j $(JOBS) --target raydog-operator kube-emulator yellowdog-sim
 	@/usr/bin/python3 test/bench/raydog_bench.py --bin-dir $(CURDIR)/$(BENCH_DIR)/bin --out $(CURDIR)/$(BENCH_DIR)/results.json $(BENCH_ARGS)
+
+# libFuzzer targets built with clang-14 in build/fuzz, each run FUZZ_SECONDS (test/fuzz/README.md). Not part
+# of `make test`, which replays the corpora with the normal build (fuzz_corpus_test).
+fuzz:
+	@bash test/fuzz/run.sh
 
 # The README's two commands on a bare Debian bookworm (debootstrap in a scratch folder; needs root; ~20 min).
 # Not part of `make test`. Run it before resolving an issue that touches setup, manifests, dependencies or

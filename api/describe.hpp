@@ -90,6 +90,8 @@ template <class T>
 struct Default {
   T value;
 };
+template <class T>
+Default(T) -> Default<T>;  // spelled out for clang 14 (no aggregate deduction before clang 17; make fuzz)
 // Description of each item of a list of objects.
 struct ItemDoc {
   std::string_view text;

@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
   python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps lua5.4
 )
+# `make fuzz` only: Debian's clang and its libFuzzer runtime.
+[ "${1:-}" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
 # kubectl: keep whatever the machine has (1.32 here); Debian's kubernetes-client (1.20) otherwise.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/daliuge/dim_wire.hpp"
 #include "controller/http/client.hpp"
 
 namespace raydog::daliuge {
@@ -70,20 +71,10 @@ boost::asio::awaitable<Result<std::vector<std::string>, DimError>> DimClient::no
   auto res = co_await http_->send(request(http::bhttp::verb::get, "/api/nodes"), timeout_);
   if (!res) co_return unexpected(transport_error(what, res.error()));
   if (res->result() != http::bhttp::status::ok) co_return unexpected(status_error(what, *res));
-  json j = json::parse(res->body(), nullptr, false);
-  std::vector<std::string> out;
-  if (j.is_array()) {
-    for (const auto& n : j) {
-      if (!n.is_string()) {
-        j = nullptr;
-        break;
-      }
-      out.push_back(n.get<std::string>());
-    }
-  }
-  if (!j.is_array())
-    co_return unexpected(DimError{DimError::Kind::kProtocol, 200, false, what + ": not a JSON array"});
-  co_return out;
+  auto nodes = parse_node_list(res->body());
+  if (!nodes)
+    co_return unexpected(DimError{DimError::Kind::kProtocol, 200, false, what + ": not a JSON array of strings"});
+  co_return std::move(*nodes);
 }
 
 boost::asio::awaitable<Result<Done, DimError>> DimClient::add_node(std::string node) {
@@ -101,17 +92,10 @@ boost::asio::awaitable<Result<bool, DimError>> DimClient::sessions_active() {
   auto res = co_await http_->send(request(http::bhttp::verb::get, "/api/sessions"), timeout_);
   if (!res) co_return unexpected(transport_error(what, res.error()));
   if (res->result() != http::bhttp::status::ok) co_return unexpected(status_error(what, *res));
-  json j = json::parse(res->body(), nullptr, false);
-  if (!j.is_array())
+  auto active = parse_sessions_active(res->body());
+  if (!active)
     co_return unexpected(DimError{DimError::Kind::kProtocol, 200, false, what + ": not a JSON array"});
-  for (const auto& s : j) {
-    if (!s.is_object() || !s.contains("status") || !s["status"].is_object()) continue;
-    for (const auto& [node, state] : s["status"].items()) {
-      (void)node;
-      if (state.is_number_integer() && state.get<int>() >= 0 && state.get<int>() <= 3) co_return true;
-    }
-  }
-  co_return false;
+  co_return *active;
 }
 
 boost::asio::awaitable<bool> nm_answers(boost::asio::any_io_executor ex, std::string ip, int port,

@@ -13,6 +13,7 @@
 
 #include "controller/util/base64.hpp"
 #include "controller/util/files.hpp"
+#include "controller/util/json_read.hpp"
 #include "controller/util/yaml_json.hpp"
 
 namespace raydog::kube {
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::string quote(std::string_view s) {
-  return json(std::string(s)).dump();
+  return json_text(json(std::string(s)));  // YAML may hold invalid UTF-8: shown as U+FFFD, never thrown
 }
 
 const char* type_name(const json& v) {

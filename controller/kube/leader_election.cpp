@@ -1,5 +1,7 @@
 #include "controller/kube/leader_election.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +13,7 @@
 #include <random>
 
 #include "controller/kube/time.hpp"
+#include "controller/util/json_read.hpp"
 
 namespace raydog::kube {
 
@@ -91,7 +94,7 @@ json LeaderElector::lease_spec(const json& old_spec, bool renewing) const {
   spec["renewTime"] = now;
   if (!renewing) {
     spec["acquireTime"] = now;
-    spec["leaseTransitions"] = old_spec.is_object() ? old_spec.value("leaseTransitions", 0) + 1 : 0;
+    spec["leaseTransitions"] = old_spec.is_object() ? json_int_or(old_spec, "leaseTransitions", 0) + 1 : 0;
   }
   return spec;
 }
@@ -119,20 +122,21 @@ net::awaitable<bool> LeaderElector::try_acquire_or_renew() {
     co_return true;
   }
   json lease = std::move(*got);
-  json spec = lease.value("spec", json::object());
+  // Anyone with write access to the Lease can put anything in it: read it without trusting its types.
+  json spec = json_object_or_empty(lease, "spec");
   const auto now = std::chrono::steady_clock::now();
   if (spec != observed_spec_) {
     observed_spec_ = spec;
     observed_time_ = now;
   }
-  std::string holder = spec.value("holderIdentity", "");
+  std::string holder = json_string_or(spec, "holderIdentity");
   if (holder != observed_holder_) {
     observed_holder_ = holder;
     if (config_.on_new_leader && !holder.empty()) config_.on_new_leader(holder);
   }
   const bool ours = holder == config_.identity;
   if (!holder.empty() && !ours) {
-    auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 15));
+    auto duration = std::chrono::seconds(std::clamp<std::int64_t>(json_int_or(spec, "leaseDurationSeconds", 15), 1, 3600));
     if (now < observed_time_ + duration) {
       if (leader_) lose_leadership("lease held by another identity");
       co_return false;  // someone else holds a live lease
@@ -174,7 +178,7 @@ net::awaitable<void> LeaderElector::release() {
   auto got = co_await api_.get(resources::kLeases, config_.lease_namespace, config_.lease_name, "");
   if (!got) co_return;
   json lease = std::move(*got);
-  if (lease["spec"].value("holderIdentity", "") != config_.identity) co_return;
+  if (json_string_or(json_object_or_empty(lease, "spec"), "holderIdentity") != config_.identity) co_return;
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = format_micro_time(std::chrono::system_clock::now());

@@ -4,6 +4,7 @@
 
 #include "controller/http/url.hpp"
 #include "controller/util/enum_names.hpp"
+#include "controller/util/json_read.hpp"
 
 namespace raydog::kube {
 namespace {
@@ -100,7 +101,8 @@ ApiError status_to_error(const json& st) {
     auto it = o.find(k);
     return (it != o.end() && it->is_string()) ? it->get<std::string>() : std::string();
   };
-  if (auto it = st.find("code"); it != st.end() && it->is_number_integer()) e.code = it->get<int>();
+  const std::int64_t code = json_int_or(st, "code", 0);
+  e.code = code >= 100 && code <= 999 ? static_cast<int>(code) : 0;  // an HTTP code or nothing
   e.reason = str(st, "reason");
   e.message = str(st, "message");
   if (auto d = st.find("details"); d != st.end() && d->is_object()) {
@@ -111,8 +113,9 @@ ApiError status_to_error(const json& st) {
                             str(cause, "message"), str(cause, "field")});
       }
     }
-    if (auto r = d->find("retryAfterSeconds"); r != d->end() && r->is_number_integer())
-      e.retry_after = std::chrono::seconds(r->get<long>());
+    // Seconds as Kubernetes sends them; a negative or absurd value is ignored (a day at most).
+    if (const std::int64_t r = json_int_or(*d, "retryAfterSeconds", -1); r >= 0 && r <= 86400)
+      e.retry_after = std::chrono::seconds(r);
   }
   e.kind = kind_for(e.code, e.reason);
   return e;
@@ -121,7 +124,7 @@ ApiError status_to_error(const json& st) {
 ApiError decode_status(int code, std::string_view body, std::string_view retry_after_header) {
   ApiError e;
   json st = json::parse(body, nullptr, false);
-  if (!st.is_discarded() && st.is_object() && st.value("kind", "") == "Status") {
+  if (!st.is_discarded() && json_string_or(st, "kind") == "Status") {
     e = status_to_error(st);
     if (e.code == 0) e.code = code;
     if (code != 0 && e.code != code) e.code = code;  // the HTTP status is what happened on the wire
@@ -139,7 +142,7 @@ ApiError decode_status(int code, std::string_view body, std::string_view retry_a
     long secs = 0;
     auto [p, ec] = std::from_chars(retry_after_header.data(),
                                    retry_after_header.data() + retry_after_header.size(), secs);
-    if (ec == std::errc() && secs >= 0) e.retry_after = std::chrono::seconds(secs);
+    if (ec == std::errc() && secs >= 0 && secs <= 86400) e.retry_after = std::chrono::seconds(secs);
   }
   return e;
 }
@@ -192,24 +195,6 @@ std::string resource_version_of(const json& object) {
   if (md == object.end() || !md->is_object()) return "";
   auto rv = md->find("resourceVersion");
   return (rv != md->end() && rv->is_string()) ? rv->get<std::string>() : "";
-}
-
-net::awaitable<Result<ObjectList, ApiError>> list_all(Api& api, ResourceRef ref, std::string ns,
-                                                      ListOptions options) {
-  ObjectList all;
-  bool first = true;
-  for (;;) {
-    auto page = co_await api.list(ref, ns, options);
-    if (!page) co_return unexpected(std::move(page.error()));
-    if (first) all.resource_version = page->resource_version;
-    first = false;
-    for (auto& item : page->items) all.items.push_back(std::move(item));
-    if (page->continue_token.empty()) break;
-    options.continue_token = page->continue_token;
-    options.resource_version.clear();  // RV + continue together is a 400
-    options.resource_version_match.clear();
-  }
-  co_return all;
 }
 
 }  // namespace raydog::kube

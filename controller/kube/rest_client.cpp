@@ -9,6 +9,7 @@
 #include "controller/http/client.hpp"
 #include "controller/kube/credentials.hpp"
 #include "controller/runtime/log.hpp"
+#include "controller/util/json_read.hpp"
 
 namespace raydog::kube {
 namespace {
@@ -256,9 +257,9 @@ net::awaitable<Result<ObjectList, ApiError>> RestClient::list(ResourceRef ref, s
       co_await impl_->send_json(bhttp::verb::get, resource_path(ref, ns) + list_query(options), "", "", true);
   if (!j) co_return unexpected(std::move(j.error()));
   ObjectList out;
-  const json& md = j->contains("metadata") ? (*j)["metadata"] : json::object();
-  out.resource_version = md.value("resourceVersion", "");
-  out.continue_token = md.value("continue", "");
+  const json md = json_object_or_empty(*j, "metadata");
+  out.resource_version = json_string_or(md, "resourceVersion");
+  out.continue_token = json_string_or(md, "continue");
   if (auto it = j->find("items"); it != j->end() && it->is_array()) {
     for (auto& item : *it) {
       fill_type(item, ref);

@@ -1,5 +1,7 @@
 #include "controller/runtime/log.hpp"
 
+#include "controller/util/json_read.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -90,7 +92,7 @@ void Logger::log(Level level, std::string_view msg, std::initializer_list<Field>
   } else {
     line = timestamp() + " " + level_name(level) + " " + std::string(msg);
     auto add = [&](const Field& f) {
-      line += " " + f.key + "=" + (f.value.is_string() ? f.value.get<std::string>() : f.value.dump());
+      line += " " + f.key + "=" + (f.value.is_string() ? f.value.get<std::string>() : json_text(f.value));
     };
     for (const auto& f : fields_) add(f);
     for (const auto& f : fields) add(f);

@@ -79,6 +79,10 @@ std::optional<SystemTime> parse_rfc3339(std::string_view s) {
   // Day 1 of the month plus (d - 1) days: a day past the month's end rolls over as timegm() does.
   const sys_days first(year_month_day(year(y), month(static_cast<unsigned>(mo)), day(1)));
   const auto whole = first + days(d - 1) + hours(h) + minutes(mi) + seconds(sec) - offset;
+  // The clock counts nanoseconds in 64 bits (years 1678-2262): later or earlier instants are not
+  // representable, and converting them would overflow.
+  if (whole <= time_point_cast<seconds>(SystemTime::min()) || whole >= time_point_cast<seconds>(SystemTime::max()))
+    return std::nullopt;
   return time_point_cast<SystemTime::duration>(whole + frac);
 }
 
@@ -136,14 +140,18 @@ std::optional<std::chrono::milliseconds> parse_iso_duration(std::string_view s) 
     total_ms += value * unit_ms;
     any = true;
   }
-  if (!any) return std::nullopt;
+  // About 31,700 years: far beyond any real duration, and safely inside int64 milliseconds (llround of a
+  // larger value is undefined; found by fuzz_durations).
+  if (!any || !(total_ms < 1e15)) return std::nullopt;
   const auto ms = std::chrono::milliseconds(std::llround(total_ms));
   return negative ? -ms : ms;
 }
 
 std::string format_iso_duration(std::chrono::milliseconds d) {
   std::string out = d.count() < 0 ? "-PT" : "PT";
-  const long long ms = d.count() < 0 ? -d.count() : d.count();
+  // Magnitude as unsigned: negating the most negative count would overflow.
+  const unsigned long long ms = d.count() < 0 ? 0ULL - static_cast<unsigned long long>(d.count())
+                                              : static_cast<unsigned long long>(d.count());
   const long long h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
   if (h) out += std::to_string(h) + "H";
   if (m) out += std::to_string(m) + "M";

@@ -15,7 +15,8 @@ using SystemTime = std::chrono::system_clock::time_point;
 // (Kubernetes MicroTime).
 std::string format_rfc3339(SystemTime t, int fraction_digits = 0);
 // "YYYY-MM-DD(T|t| )HH:MM:SS[(.|,)digits](Z|z|+HH:MM|-HH:MM)": any number of fractional digits, kept to
-// the clock's precision. nullopt when malformed or a field is out of range.
+// the clock's precision. nullopt when malformed, a field is out of range, or the instant is outside the
+// clock's range (about 1678-2262).
 std::optional<SystemTime> parse_rfc3339(std::string_view text);
 
 // ISO-8601 duration in the day form (weeks, days) or the PT form (hours, minutes, fractional seconds),

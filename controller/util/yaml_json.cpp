@@ -4,6 +4,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <regex>
 
 namespace raydog {
@@ -27,6 +31,21 @@ bool could_be_number(const std::string& s) {
 }
 
 // YAML 1.2 core schema resolution of a plain (unquoted) scalar.
+// Numbers beyond what JSON can carry stay the text they were (std::stod/stoll threw instead: found by
+// fuzz_kubeconfig). A double overflows to infinity, which JSON has no word for.
+json real_or_text(const std::string& s) {
+  const double v = std::strtod(s.c_str(), nullptr);
+  if (std::isinf(v) || std::isnan(v)) return s;
+  return v;
+}
+// "0x..." or "0o...": unsigned digits after a two-character prefix.
+json integer_or_text(const std::string& s, std::size_t prefix, int base) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data() + prefix, s.data() + s.size(), v, base);
+  if (ec != std::errc() || p != s.data() + s.size()) return s;
+  return v;
+}
+
 json resolve_plain_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -37,16 +56,24 @@ json resolve_plain_scalar(const std::string& s) {
     const char* b = s.data() + (s[0] == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
-    return std::stod(s);  // out of int64 range: keep the magnitude
+    return real_or_text(s);  // out of int64 range: keep the magnitude
   }
-  if (std::regex_match(s, kHex)) return std::stoll(s, nullptr, 16);
-  if (std::regex_match(s, kOctal)) return std::stoll(s.substr(2), nullptr, 8);
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (std::regex_match(s, kHex)) return integer_or_text(s, 2, 16);
+  if (std::regex_match(s, kOctal)) return integer_or_text(s, 2, 8);
+  if (std::regex_match(s, kFloat)) return real_or_text(s);
   if (std::regex_match(s, kInf) || std::regex_match(s, kNan)) return s;  // JSON has no inf/nan
   return s;
 }
 
-json to_json(const YAML::Node& n) {
+// Aliases make a few lines expand into billions of values ("billion laughs"); no manifest or kubeconfig
+// comes near this many.
+constexpr std::size_t kMaxValues = 1'000'000;
+
+json to_json(const YAML::Node& n, std::size_t& budget) {
+  if (budget == 0)
+    throw YAML::Exception(n.Mark(), "the document expands to more than " + std::to_string(kMaxValues) +
+                                        " values (nested aliases?)");
+  --budget;
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -59,14 +86,14 @@ json to_json(const YAML::Node& n) {
       return n.Scalar();
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& item : n) arr.push_back(to_json(item));
+      for (const auto& item : n) arr.push_back(to_json(item, budget));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
       for (const auto& kv : n) {
         // Kubernetes objects only have string keys; non-string keys are stringified as kubectl does.
-        obj[kv.first.Scalar()] = to_json(kv.second);
+        obj[kv.first.Scalar()] = to_json(kv.second, budget);
       }
       return obj;
     }
@@ -74,10 +101,16 @@ json to_json(const YAML::Node& n) {
   return nullptr;
 }
 
-std::string describe(const YAML::Exception& e) {
+json to_json(const YAML::Node& n) {
+  std::size_t budget = kMaxValues;
+  return to_json(n, budget);
+}
+
+// `first_line`: the line (0-based) the parsed text starts at in the whole stream.
+std::string describe(const YAML::Exception& e, int first_line = 0) {
   if (e.mark.is_null()) return e.msg;
-  return "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) + ": " +
-         e.msg;
+  return "line " + std::to_string(first_line + e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
+         ": " + e.msg;
 }
 
 bool needs_quotes(const std::string& s) {
@@ -144,9 +177,44 @@ void emit(YAML::Emitter& out, const json& j) {
   }
 }
 
+// YAML is UTF-8 text (the API server's decoder refuses anything else, and so must we: JSON strings holding
+// invalid UTF-8 throw later, when dumped). nullopt when valid, else where the first bad byte is.
+std::optional<ParseError> invalid_utf8(std::string_view s) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) n = 1, cp = c;
+    else if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
+    bool ok = n > 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF.
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    ok = ok && cp >= kMin[n] && !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+    if (!ok) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return ParseError{"line " + std::to_string(line) + ", column " + std::to_string(column) +
+                        ": invalid UTF-8 (byte " + hex + "): YAML must be UTF-8 text"};
+    }
+    if (c == '\n') line += 1, column = 1;
+    else column += 1;
+    i += n;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<json, ParseError> yaml_to_json(std::string_view yaml) {
+  if (auto bad = invalid_utf8(yaml)) return unexpected(std::move(*bad));
   try {
     return to_json(YAML::Load(std::string(yaml)));
   } catch (const YAML::Exception& e) {
@@ -155,16 +223,39 @@ Result<json, ParseError> yaml_to_json(std::string_view yaml) {
 }
 
 Result<std::vector<json>, ParseError> yaml_documents_to_json(std::string_view yaml) {
-  try {
-    std::vector<json> docs;
-    for (const auto& node : YAML::LoadAll(std::string(yaml))) {
-      if (node.IsNull() || !node.IsDefined()) continue;
-      docs.push_back(to_json(node));
+  if (auto bad = invalid_utf8(yaml)) return unexpected(std::move(*bad));
+  // Split at "---" lines ourselves, as kubectl's YAML reader does, and load each document on its own:
+  // yaml-cpp 0.7's LoadAll never returns (and allocates without bound) on a stream that starts with a
+  // stray ',' (found by fuzz_yaml_json), while Load reports it.
+  std::vector<json> docs;
+  std::size_t start = 0;
+  int start_line = 0, line = 0;
+  auto load = [&](std::size_t end) -> std::optional<ParseError> {
+    const std::string_view text = yaml.substr(start, end - start);
+    try {
+      YAML::Node node = YAML::Load(std::string(text));
+      if (node.IsDefined() && !node.IsNull()) docs.push_back(to_json(node));
+    } catch (const YAML::Exception& e) {
+      return ParseError{describe(e, start_line)};
     }
-    return docs;
-  } catch (const YAML::Exception& e) {
-    return unexpected(ParseError{describe(e)});
+    return std::nullopt;
+  };
+  for (std::size_t pos = 0; pos <= yaml.size();) {
+    const std::size_t nl = yaml.find('\n', pos);
+    const std::size_t end = nl == std::string_view::npos ? yaml.size() : nl + 1;
+    std::string_view l = yaml.substr(pos, end - pos);
+    const bool separator = l.substr(0, 3) == "---" && l.substr(3).find_first_not_of(" \t\r\n") == std::string_view::npos;
+    if (separator) {
+      if (auto e = load(pos)) return unexpected(std::move(*e));
+      start = end;
+      start_line = line + 1;
+    }
+    ++line;
+    if (nl == std::string_view::npos) break;
+    pos = end;
   }
+  if (auto e = load(yaml.size())) return unexpected(std::move(*e));
+  return docs;
 }
 
 std::string json_to_yaml(const json& j) {

@@ -357,3 +357,12 @@ TEST_CASE("in-cluster: env, IPv6 hosts, POD_NAMESPACE and missing files") {
   REQUIRE(rc.ok());
   CHECK(rc->namespace_name == "from-file");
 }
+
+// Found by fuzz_kubeconfig: a name holding invalid UTF-8 made the error message's quoting throw.
+TEST_CASE("kubeconfig: invalid UTF-8 is an error naming the file and position, not an exception") {
+  const std::string yaml = "clusters:\n- name: \"c\xff\"\n  cluster: {server: 'https://127.0.0.1:1'}\n";
+  auto rc = raydog::kube::parse_kubeconfig(yaml, "/tmp/kc");
+  REQUIRE_FALSE(rc.ok());
+  CHECK(rc.error().message.find("/tmp/kc") != std::string::npos);
+  CHECK(rc.error().message.find("invalid UTF-8") != std::string::npos);
+}

@@ -320,3 +320,20 @@ TEST_CASE("rest: a dead server is a transport error, retried for GET only up to 
   CHECK(r.error().kind == ApiError::Kind::kTransport);
   CHECK(r.error().message.find("must-not-be-sent") == std::string::npos);
 }
+
+// Found by fuzz_http_response: a body whose "kind" was an object made nlohmann's value() throw.
+TEST_CASE("rest: decode_status never throws on a body of the wrong shape") {
+  auto e = decode_status(422, R"({"kind":{"causes":[]},"message":"x"})");
+  CHECK(e.code == 422);
+  CHECK(e.message == R"({"kind":{"causes":[]},"message":"x"})");  // not a Status: the body, as text
+  e = decode_status(409, R"({"kind":"Status","code":"409","reason":7,"message":["x"],"details":{"causes":5,
+                           "retryAfterSeconds":-3}})");
+  CHECK(e.code == 409);
+  CHECK(e.reason.empty());
+  CHECK(e.message.empty());
+  CHECK_FALSE(e.retry_after.has_value());
+  e = decode_status(429, R"({"kind":"Status","code":99999999999,"details":{"retryAfterSeconds":99999999999}})",
+                    "99999999999999");
+  CHECK(e.code == 429);
+  CHECK_FALSE(e.retry_after.has_value());  // absurd waits are ignored, not overflowed
+}

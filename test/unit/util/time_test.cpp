@@ -92,3 +92,22 @@ TEST_CASE("time: ISO-8601 durations") {
   for (auto d : {0ms, 1ms, 999ms, 61001ms, milliseconds(90061001)})
     CHECK(parse_iso_duration(format_iso_duration(d)) == d);
 }
+
+// Found by fuzz_durations: year 4436 overflowed the nanosecond clock (undefined behaviour).
+TEST_CASE("parse_rfc3339 refuses instants the nanosecond clock cannot hold") {
+  CHECK_FALSE(parse_rfc3339("4436-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(parse_rfc3339("0001-01-01T00:00:00Z").has_value());
+  CHECK(parse_rfc3339("2262-01-01T00:00:00Z").has_value());
+  CHECK(parse_rfc3339("1970-01-01T00:00:00Z").has_value());
+}
+
+// Found by fuzz_durations: llround of a huge duration, and negating the most negative one, were undefined.
+TEST_CASE("ISO durations: absurd magnitudes are refused, the extremes format without overflow") {
+  CHECK_FALSE(raydog::parse_iso_duration("PT99999999999999999999H").has_value());
+  CHECK_FALSE(raydog::parse_iso_duration("-P99999999999999D").has_value());
+  CHECK(raydog::parse_iso_duration("P365D") == std::chrono::hours(24 * 365));
+  const std::string lowest = raydog::format_iso_duration(std::chrono::milliseconds::min());
+  CHECK(lowest.rfind("-PT", 0) == 0);
+  CHECK(lowest == "-PT2562047788015H12M55.808S");
+}

@@ -60,3 +60,53 @@ TEST_CASE("json_to_yaml round-trips, quoting strings that would change type") {
   REQUIRE(back.ok());
   CHECK(*back == j);
 }
+
+// Found by fuzz_yaml_json: yaml-cpp passes invalid UTF-8 through, and nlohmann's dump() then throws.
+TEST_CASE("yaml_to_json refuses invalid UTF-8 with its position, as the API server's decoder does") {
+  for (std::string_view bad : {std::string_view("a: b\nc: d\xff\n"), std::string_view("a: b\nc: \xc0\xaf\n"),
+                               std::string_view("a: b\nc: \xed\xa0\x80\n"), std::string_view("a: b\nc: \xe2\x82\n")}) {
+    auto one = raydog::yaml_to_json(bad);
+    REQUIRE_FALSE(one.ok());
+    CHECK(one.error().message.rfind("line 2, column ", 0) == 0);
+    CHECK(one.error().message.find("invalid UTF-8") != std::string::npos);
+    CHECK_FALSE(raydog::yaml_documents_to_json(bad).ok());
+  }
+  auto fine = raydog::yaml_to_json("name: \xc3\xa9t\xc3\xa9 \xf0\x9f\x90\xb6\n");  // "été 🐶"
+  REQUIRE(fine.ok());
+  CHECK((*fine)["name"] == "\xc3\xa9t\xc3\xa9 \xf0\x9f\x90\xb6");
+}
+
+// Found by fuzz_kubeconfig and fuzz_yaml_json.
+TEST_CASE("yaml_to_json keeps numbers JSON cannot carry as text, and bounds alias expansion") {
+  auto j = raydog::yaml_to_json("hex: 0xFFFFFFFFFFFFFFFFFFFF\noct: 0o7777777777777777777777777\nbig: 1e999\nok: 0x1F\n");
+  REQUIRE(j.ok());
+  CHECK((*j)["hex"] == "0xFFFFFFFFFFFFFFFFFFFF");
+  CHECK((*j)["oct"] == "0o7777777777777777777777777");
+  CHECK((*j)["big"] == "1e999");
+  CHECK((*j)["ok"] == 31);
+  // Nine levels of ten aliases: a billion values from a few hundred bytes.
+  std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string p = "*a" + std::to_string(i - 1);
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p + "," + p + "," + p + "," + p + "," + p +
+              "," + p + "," + p + "," + p + "," + p + "," + p + "]\n";
+  }
+  auto bomb = raydog::yaml_to_json(laughs);
+  REQUIRE_FALSE(bomb.ok());
+  CHECK(bomb.error().message.find("expands to more than 1000000 values") != std::string::npos);
+}
+
+// Found by fuzz_yaml_json: yaml-cpp 0.7's LoadAll never returns on a stream starting with a stray ','.
+TEST_CASE("yaml_documents_to_json splits at --- lines itself and returns on a stray comma") {
+  auto r = raydog::yaml_documents_to_json(",,\n");  // returns at all (yaml-cpp's Load reads it as null)
+  REQUIRE(r.ok());
+  CHECK(r->empty());
+  auto docs = raydog::yaml_documents_to_json("a: 1\n---\n\n--- \nb: [2, 3]\n...\n---\nc: x\n");
+  REQUIRE(docs.ok());
+  REQUIRE(docs->size() == 3);
+  CHECK((*docs)[1]["b"][1] == 3);
+  auto bad = raydog::yaml_documents_to_json("a: 1\n---\nb: 2\nc: [\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.rfind("line ", 0) == 0);
+  CHECK(bad.error().message.rfind("line 1,", 0) != 0);  // counted in the whole stream, not the document
+}
