@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -31,6 +32,35 @@ bool could_be_number(const std::string& s) {
 }
 
 // YAML 1.2 core schema resolution of a plain (unquoted) scalar.
+// The length of the well-formed UTF-8 sequence at s[i], 0 when there is none: no overlong forms, no UTF-16
+// surrogates, nothing past U+10FFFF.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c < 0x80) n = 1, cp = c;
+  else if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  return cp >= kMin[n] && !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF ? n : 0;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 // Numbers beyond what JSON can carry stay the text they were (std::stod/stoll threw instead: found by
 // fuzz_kubeconfig). A double overflows to infinity, which JSON has no word for.
 json real_or_text(const std::string& s) {
@@ -68,17 +98,25 @@ json resolve_plain_scalar(const std::string& s) {
 // Aliases make a few lines expand into billions of values ("billion laughs"); no manifest or kubeconfig
 // comes near this many.
 constexpr std::size_t kMaxValues = 1'000'000;
+// An alias inside its own anchor makes yaml-cpp build a cycle (found by fuzz_yaml_json: a stack overflow);
+// no Kubernetes object nests anywhere near this deep.
+constexpr int kMaxDepth = 256;
 
-json to_json(const YAML::Node& n, std::size_t& budget) {
+json to_json(const YAML::Node& n, std::size_t& budget, int depth) {
   if (budget == 0)
     throw YAML::Exception(n.Mark(), "the document expands to more than " + std::to_string(kMaxValues) +
                                         " values (nested aliases?)");
+  if (depth > kMaxDepth)
+    throw YAML::Exception(n.Mark(), "nesting deeper than " + std::to_string(kMaxDepth) +
+                                        " levels (an alias inside its own anchor?)");
   --budget;
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
+      // Escapes can make what the text check let through invalid ("\\uD800" is a lone surrogate).
+      if (!valid_utf8(n.Scalar())) throw YAML::Exception(n.Mark(), "the string is not valid UTF-8 once unescaped");
       // Tag "!" marks a quoted (non-plain) scalar: always a string. "?" is plain: resolve it.
       if (n.Tag() == "?") return resolve_plain_scalar(n.Scalar());
       if (n.Tag() == "tag:yaml.org,2002:int") return resolve_plain_scalar(n.Scalar());
@@ -86,14 +124,16 @@ json to_json(const YAML::Node& n, std::size_t& budget) {
       return n.Scalar();
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& item : n) arr.push_back(to_json(item, budget));
+      for (const auto& item : n) arr.push_back(to_json(item, budget, depth + 1));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
       for (const auto& kv : n) {
         // Kubernetes objects only have string keys; non-string keys are stringified as kubectl does.
-        obj[kv.first.Scalar()] = to_json(kv.second, budget);
+        if (!valid_utf8(kv.first.Scalar()))
+          throw YAML::Exception(kv.first.Mark(), "the key is not valid UTF-8 once unescaped");
+        obj[kv.first.Scalar()] = to_json(kv.second, budget, depth + 1);
       }
       return obj;
     }
@@ -103,7 +143,7 @@ json to_json(const YAML::Node& n, std::size_t& budget) {
 
 json to_json(const YAML::Node& n) {
   std::size_t budget = kMaxValues;
-  return to_json(n, budget);
+  return to_json(n, budget, 0);
 }
 
 // `first_line`: the line (0-based) the parsed text starts at in the whole stream.
@@ -111,6 +151,14 @@ std::string describe(const YAML::Exception& e, int first_line = 0) {
   if (e.mark.is_null()) return e.msg;
   return "line " + std::to_string(first_line + e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
          ": " + e.msg;
+}
+
+// yaml-cpp writes a literal block as "|" (clip chomping): it reads back with exactly one final newline, and a
+// first line that starts with a space would need an indentation indicator yaml-cpp does not write. Other
+// multi-line strings go double-quoted (found by fuzz_yaml_json).
+bool literal_block_reads_back(const std::string& s) {
+  if (s.find('\n') == std::string::npos || s.front() == ' ' || s.front() == '\n') return false;
+  return s.back() == '\n' && (s.size() < 2 || s[s.size() - 2] != '\n');
 }
 
 bool needs_quotes(const std::string& s) {
@@ -144,9 +192,16 @@ void emit(YAML::Emitter& out, const json& j) {
       break;
     case json::value_t::string: {
       const auto& s = j.get_ref<const std::string&>();
-      if (s.find('\n') != std::string::npos)
+      // Control characters (a NUL, a tab, CR) only survive inside double quotes, as escapes; written
+      // plain or as a literal block they did not read back (found by fuzz_yaml_json).
+      const bool controls = std::any_of(s.begin(), s.end(), [](char c) {
+        return (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f;
+      });
+      if (controls)
+        out << YAML::DoubleQuoted << s;
+      else if (literal_block_reads_back(s))
         out << YAML::Literal << s;
-      else if (needs_quotes(s))
+      else if (needs_quotes(s) || s.find('\n') != std::string::npos)
         out << YAML::DoubleQuoted << s;
       else
         out << s;
@@ -177,32 +232,27 @@ void emit(YAML::Emitter& out, const json& j) {
   }
 }
 
-// YAML is UTF-8 text (the API server's decoder refuses anything else, and so must we: JSON strings holding
-// invalid UTF-8 throw later, when dumped). nullopt when valid, else where the first bad byte is.
+// YAML is printable UTF-8 text (the API server's decoder refuses anything else, and so must we: JSON strings
+// holding invalid UTF-8 throw later, when dumped). nullopt when valid, else where the first bad byte is.
 std::optional<ParseError> invalid_utf8(std::string_view s) {
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) n = 1, cp = c;
-    else if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-    bool ok = n > 0 && i + n <= s.size();
-    for (std::size_t k = 1; ok && k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF.
-    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    ok = ok && cp >= kMin[n] && !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
-    if (!ok) {
+    const std::size_t n = utf8_length(s, i);
+    if (n == 0) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "0x%02X", c);
       return ParseError{"line " + std::to_string(line) + ", column " + std::to_string(column) +
                         ": invalid UTF-8 (byte " + hex + "): YAML must be UTF-8 text"};
+    }
+    // YAML streams hold printable characters only (YAML 1.2 §5.1): no C0 control but TAB, LF and CR (DEL is
+    // let through: yaml-cpp writes it raw inside double quotes). A leading NUL would also make yaml-cpp
+    // guess UTF-32 and invent characters (found by fuzz_yaml_json).
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return ParseError{"line " + std::to_string(line) + ", column " + std::to_string(column) +
+                        ": control character " + hex + " is not allowed in YAML"};
     }
     if (c == '\n') line += 1, column = 1;
     else column += 1;

@@ -61,6 +61,19 @@ void delete_and_check_clean(Env& env, const std::string& ns, const std::string& 
   CHECK(v.tasks_in("EXECUTING") == 0);
 }
 
+// A simulator serving HTTPS with a self-signed certificate for 127.0.0.1 (its own CA), written to `cert`.
+SimOptions private_ca_sim(const TempDir& certs, const std::string& cert) {
+  const std::string key = certs.file("yellowdog.key");
+  auto made =
+      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                   "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                  {}, 60s);
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  SimOptions so = sim_flags({"--tls-cert", cert, "--tls-key", key});
+  so.ca_file = cert;
+  return so;
+}
+
 }  // namespace
 
 TEST_CASE("operator e2e: heterogeneous sample Ready, resize, remove pool, suspend/resume, delete") {
@@ -292,16 +305,8 @@ TEST_CASE(
 
 TEST_CASE("operator e2e: a YellowDog endpoint with a private CA is trusted only with --yellowdog-ca-file") {
   TempDir certs;
-  const std::string cert = certs.file("yellowdog.pem"), key = certs.file("yellowdog.key");
-  auto made =
-      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                   "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
-                  {}, 60s);
-  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
-  SimOptions so;
-  so.extra = {"--tls-cert", cert, "--tls-key", key};
-  so.ca_file = cert;
-  Env env(so);
+  const std::string cert = certs.file("yellowdog.pem");
+  Env env(private_ca_sim(certs, cert));
   REQUIRE(env.sim_url().rfind("https://127.0.0.1:", 0) == 0);
   env.apply_prerequisites("pca");
   // Without the CA: verification stays on, the handshake fails, and no request reaches the simulator.
@@ -324,16 +329,8 @@ TEST_CASE("operator e2e: a YellowDog endpoint with a private CA is trusted only 
 TEST_CASE("operator e2e: behind an egress proxy every YellowDog and Kubernetes request tunnels through it") {
   // The simulator serves HTTPS with a private CA, so the tunnel carries end-to-end TLS the proxy cannot read.
   TempDir certs;
-  const std::string cert = certs.file("yellowdog.pem"), key = certs.file("yellowdog.key");
-  auto made =
-      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                   "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
-                  {}, 60s);
-  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
-  SimOptions so;
-  so.extra = {"--tls-cert", cert, "--tls-key", key};
-  so.ca_file = cert;
-  Env env(so);
+  const std::string cert = certs.file("yellowdog.pem");
+  Env env(private_ca_sim(certs, cert));
   ConnectProxy proxy;
   const std::string sim_target = env.sim_url().substr(std::string("https://").size());
   const std::string kube_server = [&] {

@@ -60,13 +60,7 @@ TEST_CASE("proxy: requests and streams travel through one CONNECT tunnel per con
     CHECK(proxy.connects_to(target_of(server)) == 1);  // keep-alive reuses the tunnel
     auto s = co_await client.open_stream(make_request(bhttp::verb::get, "/watch"));
     REQUIRE(s.ok());
-    std::vector<std::string> lines;
-    for (;;) {
-      auto l = co_await (*s)->next_line(5s);
-      REQUIRE(l.ok());
-      if (!l->has_value()) break;
-      lines.push_back(**l);
-    }
+    const std::vector<std::string> lines = co_await read_lines(**s);
     CHECK(lines == std::vector<std::string>{"one", "two"});
     CHECK(proxy.connects_to(target_of(server)) == 2);  // a stream has its own connection, hence tunnel
     CHECK(proxy.tunnels_opened() == 2);

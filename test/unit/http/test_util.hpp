@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "controller/http/client.hpp"
 #include "controller/http/server.hpp"
@@ -69,6 +70,17 @@ inline net::awaitable<std::string> raw_exchange(
     if (ec) break;
   }
   co_return out;
+}
+
+// Every line of a stream until its clean end (REQUIREs no transport error).
+inline net::awaitable<std::vector<std::string>> read_lines(Stream& stream) {
+  std::vector<std::string> lines;
+  for (;;) {
+    auto l = co_await stream.next_line(std::chrono::seconds(5));
+    REQUIRE(l.ok());
+    if (!l->has_value()) co_return lines;
+    lines.push_back(**l);
+  }
 }
 
 inline net::awaitable<void> sleep_for(std::chrono::milliseconds d) {

@@ -130,13 +130,7 @@ TEST_CASE("tls: verified round trip, keep-alive reuse, streaming") {
     }
     auto s = co_await client.open_stream(make_request(bhttp::verb::get, "/watch"));
     REQUIRE(s.ok());
-    std::vector<std::string> lines;
-    for (;;) {
-      auto l = co_await (*s)->next_line(5s);
-      REQUIRE(l.ok());
-      if (!l->has_value()) break;
-      lines.push_back(**l);
-    }
+    const std::vector<std::string> lines = co_await read_lines(**s);
     CHECK(lines == std::vector<std::string>{R"({"a":1})", R"({"b":2})"});
   });
 }

@@ -62,7 +62,12 @@ TEST_CASE("json_to_yaml round-trips, quoting strings that would change type") {
 }
 
 // Found by fuzz_yaml_json: yaml-cpp passes invalid UTF-8 through, and nlohmann's dump() then throws.
-TEST_CASE("yaml_to_json refuses invalid UTF-8 with its position, as the API server's decoder does") {
+TEST_CASE("yaml_to_json refuses invalid UTF-8 and control characters with their position") {
+  // A leading NUL made yaml-cpp read the stream as UTF-32 and invent characters (fuzz_yaml_json).
+  auto nul = raydog::yaml_to_json(std::string_view("\0\0\0 v\n", 6));
+  REQUIRE_FALSE(nul.ok());
+  CHECK(nul.error().message == "line 1, column 1: control character 0x00 is not allowed in YAML");
+  CHECK(raydog::yaml_to_json("a: \"tab\there\"\r\nb: 1\n").ok());
   for (std::string_view bad : {std::string_view("a: b\nc: d\xff\n"), std::string_view("a: b\nc: \xc0\xaf\n"),
                                std::string_view("a: b\nc: \xed\xa0\x80\n"), std::string_view("a: b\nc: \xe2\x82\n")}) {
     auto one = raydog::yaml_to_json(bad);
@@ -109,4 +114,30 @@ TEST_CASE("yaml_documents_to_json splits at --- lines itself and returns on a st
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.rfind("line ", 0) == 0);
   CHECK(bad.error().message.rfind("line 1,", 0) != 0);  // counted in the whole stream, not the document
+}
+
+// Found by fuzz_yaml_json: a NUL written as a plain scalar did not read back.
+TEST_CASE("json_to_yaml double-quotes strings with control characters, so they read back") {
+  for (const std::string& s : {std::string("\0\0\0 v", 6), std::string("tab\there"), std::string("cr\r\nlf"),
+                              std::string(" lead\nline"), std::string("\x7f")}) {
+    const nlohmann::json j = {{"k", s}};
+    const std::string yaml = raydog::json_to_yaml(j);
+    auto back = raydog::yaml_to_json(yaml);
+    INFO(yaml);
+    REQUIRE(back.ok());
+    CHECK(*back == j);
+  }
+}
+
+// Found by fuzz_yaml_json: a recursive alias is a cycle (stack overflow); a \uD800 escape a lone surrogate.
+TEST_CASE("yaml_to_json refuses recursive aliases and escapes that unescape to invalid UTF-8") {
+  auto cycle = raydog::yaml_to_json("a: &x {b: *x}\n");
+  REQUIRE_FALSE(cycle.ok());
+  CHECK(cycle.error().message.find("nesting deeper than 256 levels") != std::string::npos);
+  auto surrogate = raydog::yaml_to_json("a: \"\\uD800\"\n");
+  REQUIRE_FALSE(surrogate.ok());
+  CHECK(surrogate.error().message.rfind("line 1, column ", 0) == 0);  // yaml-cpp's words or ours
+  auto fine = raydog::yaml_to_json("a: \"\\u00e9\\t\"\n");
+  REQUIRE(fine.ok());
+  CHECK((*fine)["a"] == "\xc3\xa9\t");
 }
