@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost-dev libboost-system-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps lua5.4
 )
 # `make fuzz` only: Debian's clang and its libFuzzer runtime.

@@ -183,6 +183,7 @@ ProxyParse parse_proxy_url(std::string_view text_in, std::string_view source) {
     const std::string user = percent_decode(userinfo.substr(0, colon));
     const std::string password = colon == std::string::npos ? "" : percent_decode(userinfo.substr(colon + 1));
     p.authorization = "Basic " + base64_encode(user + ":" + password);
+    p.userinfo = userinfo;
   }
   Url u;
   if (rest.empty() || !parse_url("http://" + rest, u) || !u.prefix.empty())

@@ -32,6 +32,7 @@ struct ProxyEndpoint {
   std::string host;           // without brackets
   std::string port;           // "3128"
   std::string authorization;  // "Basic ..." from the URL's userinfo, or empty; never logged
+  std::string userinfo;       // that userinfo as written ("user:pass", percent-encoded), for gRPC's proxy URI
   std::string display() const;  // "http://host:port", credentials left out (for logs and errors)
   bool operator==(const ProxyEndpoint&) const = default;
 };

@@ -1,0 +1,242 @@
+#include "controller/ray/head_client.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "ray_autoscaler.grpc.pb.h"
+#include "ray_gcs.grpc.pb.h"
+
+namespace raydog::ray {
+namespace {
+
+namespace net = boost::asio;
+namespace pb = ::ray::rpc;
+namespace apb = ::ray::rpc::autoscaler;
+
+constexpr const char* kClusterIdKey = "ray_cluster_id";
+
+std::string hex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+HeadError error_of(const grpc::Status& s, const std::string& what) {
+  HeadError e;
+  e.message = what + ": " + std::to_string(s.error_code()) + " " + s.error_message();
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      e.kind = HeadError::Kind::kUnreachable;
+      e.message = what + ": unreachable: " + s.error_message();
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      e.kind = HeadError::Kind::kTimeout;
+      e.message = what + ": no answer before the deadline";
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      e.kind = HeadError::Kind::kAuth;
+      break;
+    default:
+      // GCS answers a wrong cluster id with "Wrong cluster ID token in request!" (ray-gcs.md §2.4.1).
+      e.kind = s.error_message().find("cluster ID") != std::string::npos ? HeadError::Kind::kAuth
+                                                                          : HeadError::Kind::kOther;
+  }
+  return e;
+}
+
+// One unary call through the callback API, resumed on `ex`. The state (context, request, reply) lives
+// until gRPC completes, however the awaiting coroutine ends; the work guard keeps the io_context running
+// while gRPC holds the call.
+template <class Request, class Reply>
+struct Call {
+  grpc::ClientContext context;
+  Request request;
+  Reply reply;
+};
+
+template <class Request, class Reply, class Start>
+net::awaitable<grpc::Status> unary(net::any_io_executor ex, std::shared_ptr<Call<Request, Reply>> call,
+                                   Start start) {
+  auto tracked = net::prefer(ex, net::execution::outstanding_work.tracked);
+  auto initiation = [call, tracked, start](auto handler) mutable {
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    start(call, [call, tracked, shared](grpc::Status status) {
+      net::post(tracked, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
+    });
+  };
+  grpc::Status status =
+      co_await net::async_initiate<decltype(net::use_awaitable), void(grpc::Status)>(initiation, net::use_awaitable);
+  co_return status;
+}
+
+NodeStatus status_of(apb::NodeStatus s) {
+  switch (s) {
+    case apb::RUNNING: return NodeStatus::kRunning;
+    case apb::DEAD: return NodeStatus::kDead;
+    case apb::IDLE: return NodeStatus::kIdle;
+    case apb::DRAINING: return NodeStatus::kDraining;
+    default: return NodeStatus::kUnspecified;
+  }
+}
+
+// The gRPC proxy for `address` by the operator's egress rules: set explicitly, and gRPC's own environment
+// lookup (grpc_proxy, https_proxy, no_grpc_proxy with other NO_PROXY rules) switched off.
+grpc::ChannelArguments channel_arguments(const std::string& address, const http::EgressProxies& egress) {
+  grpc::ChannelArguments args;
+  http::Url target;
+  std::optional<http::ProxyEndpoint> proxy;
+  if (http::parse_url("http://" + address, target)) proxy = egress.route(target);
+  if (proxy) {
+    const std::string auth = proxy->userinfo.empty() ? "" : proxy->userinfo + "@";
+    args.SetString(GRPC_ARG_HTTP_PROXY, "http://" + auth + proxy->display().substr(7));
+  } else {
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  }
+  // A head that went away is tried again soon (the next poll), not after gRPC's 2-minute backoff cap.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  return args;
+}
+
+}  // namespace
+
+const char* to_string(NodeStatus s) {
+  switch (s) {
+    case NodeStatus::kRunning: return "RUNNING";
+    case NodeStatus::kDead: return "DEAD";
+    case NodeStatus::kIdle: return "IDLE";
+    case NodeStatus::kDraining: return "DRAINING";
+    default: return "UNSPECIFIED";
+  }
+}
+
+std::string RayNode::hex_id() const {
+  return hex(node_id);
+}
+
+struct HeadClient::Impl {
+  net::any_io_executor ex;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::NodeInfoGcsService::Stub> node_info;
+  std::unique_ptr<apb::AutoscalerStateService::Stub> autoscaler;
+};
+
+HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientOptions options)
+    : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
+  impl_->ex = std::move(ex);
+  impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+                                             channel_arguments(address_, options_.egress));
+  impl_->node_info = pb::NodeInfoGcsService::NewStub(impl_->channel);
+  impl_->autoscaler = apb::AutoscalerStateService::NewStub(impl_->channel);
+}
+
+HeadClient::~HeadClient() = default;
+
+net::awaitable<Result<std::string, HeadError>> HeadClient::cluster_id() {
+  if (!cluster_id_hex_.empty()) co_return cluster_id_hex_;
+  auto impl = impl_;
+  auto call = std::make_shared<Call<pb::GetClusterIdRequest, pb::GetClusterIdReply>>();
+  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  auto start = [impl](auto c, auto done) {
+    impl->node_info->async()->GetClusterId(&c->context, &c->request, &c->reply, std::move(done));
+  };
+  const grpc::Status status = co_await unary(impl->ex, call, start);
+  const std::string what = "GetClusterId " + address_;
+  if (!status.ok()) co_return unexpected(error_of(status, what));
+  if (call->reply.status().code() != 0) {
+    co_return unexpected(HeadError{HeadError::Kind::kProtocol, what + ": GCS status " +
+                                                                   std::to_string(call->reply.status().code()) +
+                                                                   " " + call->reply.status().message()});
+  }
+  if (call->reply.cluster_id().empty())
+    co_return unexpected(HeadError{HeadError::Kind::kProtocol, what + ": no cluster id in the answer"});
+  cluster_id_hex_ = hex(call->reply.cluster_id());
+  co_return cluster_id_hex_;
+}
+
+net::awaitable<Result<ClusterState, HeadError>> HeadClient::cluster_state() {
+  auto id = co_await cluster_id();
+  if (!id) co_return unexpected(std::move(id).error());
+  auto impl = impl_;
+  auto call = std::make_shared<Call<apb::GetClusterResourceStateRequest, apb::GetClusterResourceStateReply>>();
+  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  call->context.AddMetadata(kClusterIdKey, *id);
+  call->request.set_last_seen_cluster_resource_state_version(0);  // see the header: always safe
+  auto start = [impl](auto c, auto done) {
+    impl->autoscaler->async()->GetClusterResourceState(&c->context, &c->request, &c->reply, std::move(done));
+  };
+  const grpc::Status status = co_await unary(impl->ex, call, start);
+  if (!status.ok()) {
+    HeadError e = error_of(status, "GetClusterResourceState " + address_);
+    if (e.kind == HeadError::Kind::kAuth) cluster_id_hex_.clear();  // handshake again next time
+    co_return unexpected(std::move(e));
+  }
+  const auto& st = call->reply.cluster_resource_state();
+  ClusterState out;
+  out.version = st.cluster_resource_state_version();
+  out.session_name = st.cluster_session_name();
+  out.session_changed = !session_name_.empty() && session_name_ != out.session_name;
+  session_name_ = out.session_name;
+  out.nodes.reserve(static_cast<std::size_t>(st.node_states_size()));
+  for (const auto& n : st.node_states()) {
+    RayNode node;
+    node.node_id = n.node_id();
+    node.instance_id = n.instance_id();
+    node.node_type = n.ray_node_type_name();
+    node.status = status_of(n.status());
+    node.idle_ms = n.idle_duration_ms();
+    node.ip = n.node_ip_address();
+    node.total.insert(n.total_resources().begin(), n.total_resources().end());
+    node.available.insert(n.available_resources().begin(), n.available_resources().end());
+    out.nodes.push_back(std::move(node));
+  }
+  for (const auto& p : st.pending_resource_requests()) {
+    ResourceDemand d;
+    d.shape.insert(p.request().resources_bundle().begin(), p.request().resources_bundle().end());
+    d.count = p.count();
+    out.pending.push_back(std::move(d));
+  }
+  co_return out;
+}
+
+net::awaitable<Result<DrainOutcome, HeadError>> HeadClient::drain(
+    std::string node_id, DrainReason reason, std::string message,
+    std::optional<std::chrono::system_clock::time_point> deadline) {
+  auto id = co_await cluster_id();
+  if (!id) co_return unexpected(std::move(id).error());
+  auto impl = impl_;
+  auto call = std::make_shared<Call<apb::DrainNodeRequest, apb::DrainNodeReply>>();
+  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  call->context.AddMetadata(kClusterIdKey, *id);
+  call->request.set_node_id(node_id);
+  call->request.set_reason(reason == DrainReason::kIdleTermination ? apb::DRAIN_NODE_REASON_IDLE_TERMINATION
+                                                                   : apb::DRAIN_NODE_REASON_PREEMPTION);
+  call->request.set_reason_message(message);
+  if (deadline) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline->time_since_epoch()).count();
+    call->request.set_deadline_timestamp_ms(ms > 0 ? ms : 0);
+  }
+  auto start = [impl](auto c, auto done) {
+    impl->autoscaler->async()->DrainNode(&c->context, &c->request, &c->reply, std::move(done));
+  };
+  const grpc::Status status = co_await unary(impl->ex, call, start);
+  if (!status.ok()) {
+    HeadError e = error_of(status, "DrainNode " + address_ + " node " + hex(node_id));
+    if (e.kind == HeadError::Kind::kAuth) cluster_id_hex_.clear();
+    co_return unexpected(std::move(e));
+  }
+  co_return DrainOutcome{call->reply.is_accepted(), call->reply.rejection_reason_message()};
+}
+
+}  // namespace raydog::ray

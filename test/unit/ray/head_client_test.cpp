@@ -1,0 +1,106 @@
+// The Ray head client against a fake GCS over real gRPC (test/ray-fake): handshake and metadata, the
+// version rule, node states, drains, and errors that name the head.
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "controller/ray/head_client.hpp"
+#include "test/ray-fake/fake_gcs.hpp"
+#include "test/support/run_coroutine.hpp"
+
+using namespace raydog::ray;
+using raydog::test::FakeGcs;
+using raydog::test::FakeRayNode;
+using raydog::test::run_to_completion;
+namespace net = boost::asio;
+
+namespace {
+
+std::vector<FakeRayNode> three_nodes() {
+  return {{"head-id-0001", "task-head", "head", "RUNNING", 0, {{"CPU", 0}, {"node:__internal_head__", 1}}, false},
+          {"node-id-0002", "task-a", "cpu", "IDLE", 90'000, {{"CPU", 8}}, false},
+          {"node-id-0003", "task-b", "cpu", "RUNNING", 0, {{"CPU", 8}}, false}};
+}
+
+}  // namespace
+
+TEST_CASE("ray head client: handshake once, cluster id on every call, versions never newer than served") {
+  FakeGcs gcs;
+  gcs.set_nodes(three_nodes());
+  net::io_context io;
+  HeadClient client(io.get_executor(), gcs.address());
+  for (int i = 0; i < 3; ++i) {
+    auto state = run_to_completion(io, client.cluster_state());
+    REQUIRE_MESSAGE(state.ok(), state.error().message);
+    CHECK(state->version == i + 1);
+    CHECK(state->session_name == "session_fake_1");
+    CHECK_FALSE(state->session_changed);
+    REQUIRE(state->nodes.size() == 3);
+    CHECK(state->nodes[0].is_head());
+    CHECK(state->nodes[1].instance_id == "task-a");
+    CHECK(state->nodes[1].node_type == "cpu");
+    CHECK(state->nodes[1].status == NodeStatus::kIdle);
+    CHECK(state->nodes[1].idle_ms == 90'000);
+    CHECK(state->nodes[2].status == NodeStatus::kRunning);
+    CHECK(state->nodes[2].total.at("CPU") == 8.0);
+    CHECK(state->nodes[1].hex_id() == "6e6f64652d69642d30303032");
+  }
+  // A new incarnation (a restarted head): its counter starts again, the client notices the session.
+  gcs.restart("session_fake_2");
+  auto after = run_to_completion(io, client.cluster_state());
+  REQUIRE(after.ok());
+  CHECK(after->version == 1);
+  CHECK(after->session_changed);
+  const auto calls = gcs.calls();
+  REQUIRE(calls.size() == 5);
+  CHECK(calls[0].method == "GetClusterId");
+  for (std::size_t i = 1; i < calls.size(); ++i) {
+    CHECK(calls[i].method == "GetClusterResourceState");
+    CHECK(calls[i].last_seen == 0);
+  }
+  CHECK(gcs.violations().empty());
+}
+
+TEST_CASE("ray head client: drains are accepted or rejected as Ray decides, with the reason sent") {
+  FakeGcs gcs;
+  auto nodes = three_nodes();
+  nodes[1].reject_drain = true;
+  gcs.set_nodes(nodes);
+  net::io_context io;
+  HeadClient client(io.get_executor(), gcs.address());
+  auto rejected = run_to_completion(io, client.drain("node-id-0002", DrainReason::kIdleTermination, "idle 90s > 60s"));
+  REQUIRE(rejected.ok());
+  CHECK_FALSE(rejected->accepted);
+  CHECK(rejected->rejection == "The node to be idle terminated is no longer idle.");
+  auto busy = run_to_completion(io, client.drain("node-id-0003", DrainReason::kIdleTermination, "idle"));
+  REQUIRE(busy.ok());
+  CHECK_FALSE(busy->accepted);  // RUNNING: no longer idle
+  auto preempted = run_to_completion(
+      io, client.drain("node-id-0003", DrainReason::kPreemption, "scale down",
+                       std::chrono::system_clock::now() + std::chrono::minutes(10)));
+  REQUIRE(preempted.ok());
+  CHECK(preempted->accepted);
+  CHECK(gcs.nodes()[2].status == "DRAINING");
+  const auto calls = gcs.calls();
+  REQUIRE(calls.size() == 4);  // one handshake, three drains
+  CHECK(calls[3].reason == "PREEMPTION");
+  CHECK(calls[3].accepted == true);
+  CHECK(gcs.violations().empty());
+}
+
+TEST_CASE("ray head client: an unreachable head is a precise error, within the deadline") {
+  net::io_context io;
+  net::ip::tcp::acceptor closed(io, {net::ip::make_address("127.0.0.1"), 0});
+  const std::string address = "127.0.0.1:" + std::to_string(closed.local_endpoint().port());
+  closed.close();
+  HeadClientOptions options;
+  options.deadline = std::chrono::milliseconds(1500);
+  HeadClient client(io.get_executor(), address, options);
+  const auto started = std::chrono::steady_clock::now();
+  auto state = run_to_completion(io, client.cluster_state());
+  REQUIRE_FALSE(state.ok());
+  CHECK((state.error().kind == HeadError::Kind::kUnreachable || state.error().kind == HeadError::Kind::kTimeout));
+  CHECK(state.error().message.find("GetClusterId " + address) == 0);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+}
