@@ -1,0 +1,112 @@
+// ray-channels-bench: what gRPC channels to N Ray heads cost, to choose the head client's channel strategy
+// (issue 19). A fake GCS on loopback in a child process (`--serve`, so its connections are not counted);
+// N channels each with its own subchannel (a local subchannel pool, as N distinct head addresses would
+// have), each making one GetClusterResourceState call. Prints this process's RSS: before gRPC, with N
+// persistent channels, after dropping them, and after N more channels opened for one call and dropped.
+//   ray-channels-bench [N]   (default 1000)
+#include <grpcpp/grpcpp.h>
+#include <sys/prctl.h>
+
+#include <csignal>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "ray_autoscaler.grpc.pb.h"
+#include "test/ray-fake/fake_gcs.hpp"
+
+namespace {
+
+double rss_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+bool one_call(const std::shared_ptr<grpc::Channel>& channel, const std::string& cluster_id_hex) {
+  auto stub = ray::rpc::autoscaler::AutoscalerStateService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx.AddMetadata("ray_cluster_id", cluster_id_hex);
+  ray::rpc::autoscaler::GetClusterResourceStateRequest req;
+  ray::rpc::autoscaler::GetClusterResourceStateReply reply;
+  return stub->GetClusterResourceState(&ctx, req, &reply).ok();
+}
+
+std::shared_ptr<grpc::Channel> channel_to(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel, as for distinct heads
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--serve") {  // the child: serve until the parent goes
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    raydog::test::FakeGcs gcs;
+    std::string id_hex;
+    for (unsigned char c : gcs.cluster_id()) {
+      char b[3];
+      std::snprintf(b, sizeof b, "%02x", c);
+      id_hex += b;
+    }
+    std::printf("%s %s\n", gcs.address().c_str(), id_hex.c_str());
+    std::fflush(stdout);
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
+  const int n = argc > 1 ? std::stoi(argv[1]) : 1000;
+  const double before = rss_mb();
+  // The server in a child: popen gives us its stdout; PR_SET_PDEATHSIG ends it with us.
+  FILE* server = popen((std::string(argv[0]) + " --serve").c_str(), "r");
+  char buf[256] = {};
+  if (server == nullptr || std::fgets(buf, sizeof buf, server) == nullptr) return 1;
+  std::string address = buf, id_hex;
+  id_hex = address.substr(address.find(' ') + 1);
+  address = address.substr(0, address.find(' '));
+  while (!id_hex.empty() && (id_hex.back() == '\n' || id_hex.back() == '\r')) id_hex.pop_back();
+  struct Gcs {
+    std::string addr;
+    const std::string& address() const { return addr; }
+  } gcs{address};
+  // Warm gRPC up with one call, so its fixed cost is not counted per channel.
+  if (!one_call(channel_to(gcs.address()), id_hex)) return 1;
+  const double warm = rss_mb();
+  // Channels opened for one call and dropped first (what a per-poll strategy costs), then kept ones.
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i)
+    if (!one_call(channel_to(gcs.address()), id_hex)) return 1;
+  const double per_call_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const double after_per_call = rss_mb();
+  std::vector<std::shared_ptr<grpc::Channel>> kept;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    kept.push_back(channel_to(gcs.address()));
+    if (!one_call(kept.back(), id_hex)) return 1;
+  }
+  const double persistent_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto t2 = std::chrono::steady_clock::now();
+  for (const auto& c : kept)
+    if (!one_call(c, id_hex)) return 1;
+  const double reuse_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  const double with_persistent = rss_mb();
+  std::printf("channels                                   %d\n", n);
+  std::printf("RSS before gRPC (MB)                       %.1f\n", before);
+  std::printf("RSS after the first call (MB)              %.1f  (+%.1f: gRPC's fixed client cost)\n", warm,
+              warm - before);
+  std::printf("RSS after %d one-call channels (MB)      %.1f  (%+.1f)\n", n, after_per_call, after_per_call - warm);
+  std::printf("RSS with %d channels kept (MB)           %.1f  (%.1f KB per channel)\n", n, with_persistent,
+              (with_persistent - after_per_call) * 1024.0 / n);
+  std::printf("ms per call: new channel each time         %.2f\n", per_call_s * 1000.0 / n);
+  std::printf("ms per call: opening a kept channel        %.2f\n", persistent_s * 1000.0 / n);
+  std::printf("ms per call: on a kept, connected channel  %.2f\n", reuse_s * 1000.0 / n);
+  return 0;
+}
