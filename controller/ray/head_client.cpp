@@ -134,6 +134,7 @@ struct HeadClient::Impl {
 
 HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientOptions options)
     : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
+  cluster_id_hex_ = options_.cluster_id;
   impl_->ex = std::move(ex);
   impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
                                              channel_arguments(address_, options_.egress));

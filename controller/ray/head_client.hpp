@@ -80,6 +80,9 @@ struct HeadError {
 struct HeadClientOptions {
   std::chrono::milliseconds deadline{std::chrono::seconds(5)};  // per call, the handshake included
   http::EgressProxies egress;  // gRPC's own proxy environment lookup is off; this decides (README)
+  // The head's cluster id (hex) from an earlier client: clients are made per poll (a kept channel costs
+  // ~38 KB), so the caller keeps the id and a steady poll is one call. Empty: handshake first.
+  std::string cluster_id;
 };
 
 class HeadClient {
@@ -97,6 +100,8 @@ class HeadClient {
       std::optional<std::chrono::system_clock::time_point> deadline = std::nullopt);
 
   const std::string& address() const { return address_; }
+  // The cluster id in use (hex): what the handshake returned or the options gave; empty after a refusal.
+  const std::string& cluster_id_hex() const { return cluster_id_hex_; }
 
  private:
   struct Impl;

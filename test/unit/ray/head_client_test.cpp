@@ -104,3 +104,37 @@ TEST_CASE("ray head client: an unreachable head is a precise error, within the d
   CHECK(state.error().message.find("GetClusterId " + address) == 0);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
+
+TEST_CASE("ray head client: a cluster id kept from an earlier poll skips the handshake, a refused one is redone") {
+  FakeGcs gcs;
+  gcs.set_nodes(three_nodes());
+  net::io_context io;
+  std::string id;
+  {
+    HeadClient first(io.get_executor(), gcs.address());
+    REQUIRE(run_to_completion(io, first.cluster_state()).ok());
+    id = first.cluster_id_hex();
+  }
+  REQUIRE_FALSE(id.empty());
+  HeadClientOptions known;
+  known.cluster_id = id;
+  HeadClient next(io.get_executor(), gcs.address(), known);  // the next poll: one call
+  REQUIRE(run_to_completion(io, next.cluster_state()).ok());
+  auto calls = gcs.calls();
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[2].method == "GetClusterResourceState");
+  CHECK(gcs.violations().empty());
+
+  // An id from another incarnation of the head: refused, forgotten, and the next call handshakes again.
+  HeadClientOptions stale;
+  stale.cluster_id = "00ff";
+  HeadClient moved(io.get_executor(), gcs.address(), stale);
+  auto refused = run_to_completion(io, moved.cluster_state());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == HeadError::Kind::kAuth);
+  CHECK(moved.cluster_id_hex().empty());
+  auto again = run_to_completion(io, moved.cluster_state());
+  REQUIRE(again.ok());
+  CHECK(moved.cluster_id_hex() == id);
+  CHECK(gcs.violations() == std::vector<std::string>{"GetClusterResourceState: wrong ray_cluster_id"});
+}
