@@ -44,16 +44,6 @@ bool same_prefix(const Address& a, const Address& b, int prefix) {
   return (a.bytes[static_cast<std::size_t>(whole)] & mask) == (b.bytes[static_cast<std::size_t>(whole)] & mask);
 }
 
-bool valid_port(std::string_view p) {
-  if (p.empty() || p.size() > 5) return false;
-  unsigned v = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  return v >= 1 && v <= 65535;
-}
-
 // A DNS name as NO_PROXY lists it: letters, digits, '-', '_', '.'.
 bool plain_domain(std::string_view d) {
   if (d.empty()) return false;
@@ -107,13 +97,13 @@ std::optional<Bypass> parse_bypass(std::string entry, std::string& error) {
     host = entry.substr(1, close - 1);
     const std::string after = entry.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':' || !valid_port(after.substr(1))) return fail("the port must be 1-65535");
+      if (after.front() != ':' || !is_port(after.substr(1))) return fail("the port must be 1-65535");
       b.port = after.substr(1);
     }
   } else if (std::count(entry.begin(), entry.end(), ':') == 1) {  // host:port or v4:port
     const auto colon = entry.find(':');
     host = entry.substr(0, colon);
-    if (!valid_port(entry.substr(colon + 1))) return fail("the port must be 1-65535");
+    if (!is_port(entry.substr(colon + 1))) return fail("the port must be 1-65535");
     b.port = entry.substr(colon + 1);
   }
   if (const auto slash = host.find('/'); slash != std::string::npos) {  // CIDR

@@ -9,6 +9,16 @@ std::string Url::host_header() const {
   return h + ":" + port;
 }
 
+bool is_port(std::string_view p) {
+  if (p.empty() || p.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v >= 1 && v <= 65535;
+}
+
 bool parse_url(std::string_view text, Url& out) {
   Url u;
   std::string_view rest;
@@ -48,13 +58,7 @@ bool parse_url(std::string_view text, Url& out) {
     if (u.host.empty()) return false;
   }
   if (!port.empty()) {
-    if (port.size() > 5) return false;
-    unsigned value = 0;
-    for (char c : port) {
-      if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) return false;
+    if (!is_port(port)) return false;
     u.port = std::string(port);
   } else {
     u.port = u.tls() ? "443" : "80";

@@ -16,6 +16,8 @@ struct Url {
   bool tls() const { return scheme == "https"; }
   std::string host_header() const;  // "host:port" with brackets for IPv6
 };
+// A TCP port as URLs and NO_PROXY entries spell it: 1-5 digits, 1-65535.
+bool is_port(std::string_view p);
 // nullopt-like: returns false and leaves `out` untouched when `text` is not an http(s) URL.
 bool parse_url(std::string_view text, Url& out);
 

@@ -11,6 +11,8 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
+#include "controller/util/strings.hpp"
+
 namespace raydog::ray {
 namespace {
 
@@ -19,17 +21,6 @@ namespace pb = ::ray::rpc;
 namespace apb = ::ray::rpc::autoscaler;
 
 constexpr const char* kClusterIdKey = "ray_cluster_id";
-
-std::string hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 HeadError error_of(const grpc::Status& s, const std::string& what) {
   HeadError e;
@@ -64,6 +55,15 @@ struct Call {
   Request request;
   Reply reply;
 };
+
+// A call with the per-call deadline and, once the handshake is done, the cluster id as metadata.
+template <class Request, class Reply>
+std::shared_ptr<Call<Request, Reply>> new_call(std::chrono::milliseconds deadline, const std::string& cluster_id_hex) {
+  auto call = std::make_shared<Call<Request, Reply>>();
+  call->context.set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!cluster_id_hex.empty()) call->context.AddMetadata(kClusterIdKey, cluster_id_hex);
+  return call;
+}
 
 template <class Request, class Reply, class Start>
 net::awaitable<grpc::Status> unary(net::any_io_executor ex, std::shared_ptr<Call<Request, Reply>> call,
@@ -122,7 +122,7 @@ const char* to_string(NodeStatus s) {
 }
 
 std::string RayNode::hex_id() const {
-  return hex(node_id);
+  return hex_encode(node_id);
 }
 
 struct HeadClient::Impl {
@@ -144,11 +144,16 @@ HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientO
 
 HeadClient::~HeadClient() = default;
 
+HeadError HeadClient::failed(const grpc::Status& status, const std::string& what) {
+  HeadError e = error_of(status, what);
+  if (e.kind == HeadError::Kind::kAuth) cluster_id_hex_.clear();  // handshake again next time
+  return e;
+}
+
 net::awaitable<Result<std::string, HeadError>> HeadClient::cluster_id() {
   if (!cluster_id_hex_.empty()) co_return cluster_id_hex_;
   auto impl = impl_;
-  auto call = std::make_shared<Call<pb::GetClusterIdRequest, pb::GetClusterIdReply>>();
-  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  auto call = new_call<pb::GetClusterIdRequest, pb::GetClusterIdReply>(options_.deadline, "");
   auto start = [impl](auto c, auto done) {
     impl->node_info->async()->GetClusterId(&c->context, &c->request, &c->reply, std::move(done));
   };
@@ -162,7 +167,7 @@ net::awaitable<Result<std::string, HeadError>> HeadClient::cluster_id() {
   }
   if (call->reply.cluster_id().empty())
     co_return unexpected(HeadError{HeadError::Kind::kProtocol, what + ": no cluster id in the answer"});
-  cluster_id_hex_ = hex(call->reply.cluster_id());
+  cluster_id_hex_ = hex_encode(call->reply.cluster_id());
   co_return cluster_id_hex_;
 }
 
@@ -170,19 +175,13 @@ net::awaitable<Result<ClusterState, HeadError>> HeadClient::cluster_state() {
   auto id = co_await cluster_id();
   if (!id) co_return unexpected(std::move(id).error());
   auto impl = impl_;
-  auto call = std::make_shared<Call<apb::GetClusterResourceStateRequest, apb::GetClusterResourceStateReply>>();
-  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
-  call->context.AddMetadata(kClusterIdKey, *id);
+  auto call = new_call<apb::GetClusterResourceStateRequest, apb::GetClusterResourceStateReply>(options_.deadline, *id);
   call->request.set_last_seen_cluster_resource_state_version(0);  // see the header: always safe
   auto start = [impl](auto c, auto done) {
     impl->autoscaler->async()->GetClusterResourceState(&c->context, &c->request, &c->reply, std::move(done));
   };
   const grpc::Status status = co_await unary(impl->ex, call, start);
-  if (!status.ok()) {
-    HeadError e = error_of(status, "GetClusterResourceState " + address_);
-    if (e.kind == HeadError::Kind::kAuth) cluster_id_hex_.clear();  // handshake again next time
-    co_return unexpected(std::move(e));
-  }
+  if (!status.ok()) co_return unexpected(failed(status, "GetClusterResourceState " + address_));
   const auto& st = call->reply.cluster_resource_state();
   ClusterState out;
   out.version = st.cluster_resource_state_version();
@@ -217,9 +216,7 @@ net::awaitable<Result<DrainOutcome, HeadError>> HeadClient::drain(
   auto id = co_await cluster_id();
   if (!id) co_return unexpected(std::move(id).error());
   auto impl = impl_;
-  auto call = std::make_shared<Call<apb::DrainNodeRequest, apb::DrainNodeReply>>();
-  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
-  call->context.AddMetadata(kClusterIdKey, *id);
+  auto call = new_call<apb::DrainNodeRequest, apb::DrainNodeReply>(options_.deadline, *id);
   call->request.set_node_id(node_id);
   call->request.set_reason(reason == DrainReason::kIdleTermination ? apb::DRAIN_NODE_REASON_IDLE_TERMINATION
                                                                    : apb::DRAIN_NODE_REASON_PREEMPTION);
@@ -232,11 +229,7 @@ net::awaitable<Result<DrainOutcome, HeadError>> HeadClient::drain(
     impl->autoscaler->async()->DrainNode(&c->context, &c->request, &c->reply, std::move(done));
   };
   const grpc::Status status = co_await unary(impl->ex, call, start);
-  if (!status.ok()) {
-    HeadError e = error_of(status, "DrainNode " + address_ + " node " + hex(node_id));
-    if (e.kind == HeadError::Kind::kAuth) cluster_id_hex_.clear();
-    co_return unexpected(std::move(e));
-  }
+  if (!status.ok()) co_return unexpected(failed(status, "DrainNode " + address_ + " node " + hex_encode(node_id)));
   co_return DrainOutcome{call->reply.is_accepted(), call->reply.rejection_reason_message()};
 }
 

@@ -27,6 +27,10 @@
 #include "controller/http/proxy.hpp"
 #include "controller/util/result.hpp"
 
+namespace grpc {
+class Status;
+}
+
 namespace raydog::ray {
 
 enum class NodeStatus { kUnspecified, kRunning, kDead, kIdle, kDraining };
@@ -106,6 +110,8 @@ class HeadClient {
  private:
   struct Impl;
   boost::asio::awaitable<Result<std::string, HeadError>> cluster_id();
+  // The error of a failed call after the handshake; a refused cluster id is forgotten.
+  HeadError failed(const grpc::Status& status, const std::string& what);
 
   std::string address_;
   HeadClientOptions options_;

@@ -3,6 +3,7 @@
 // flag values.
 #include <cctype>
 #include <string>
+#include <string_view>
 
 namespace raydog {
 
@@ -14,6 +15,18 @@ inline std::string trim(std::string s) {
   std::size_t b = 0;
   while (b < s.size() && blank(s[b])) ++b;
   return s.substr(b);
+}
+
+// Bytes as lower-case hex ("\x12\xab" -> "12ab"): binary ids (Ray node and cluster ids) in text.
+inline std::string hex_encode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
 }
 
 // ASCII lower case (host names, schemes: compared case-insensitively).

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ray_autoscaler.grpc.pb.h"
+#include "controller/util/strings.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
 
 namespace {
@@ -52,12 +53,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--serve") {  // the child: serve until the parent goes
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     raydog::test::FakeGcs gcs;
-    std::string id_hex;
-    for (unsigned char c : gcs.cluster_id()) {
-      char b[3];
-      std::snprintf(b, sizeof b, "%02x", c);
-      id_hex += b;
-    }
+    const std::string id_hex = raydog::hex_encode(gcs.cluster_id());
     std::printf("%s %s\n", gcs.address().c_str(), id_hex.c_str());
     std::fflush(stdout);
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));

@@ -30,6 +30,11 @@ struct NamedTarget {
 };
 const std::vector<NamedTarget>& all_targets();
 
+// The fuzzer's bytes as text.
+inline std::string_view text_of(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
 // A property every input must keep was broken: prints `what` and aborts.
 [[noreturn]] void violated(std::string_view what);
 

@@ -21,10 +21,6 @@
 namespace raydog::fuzz {
 namespace {
 
-std::string_view text_of(const std::uint8_t* data, std::size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
-
 // The first byte chooses a mode, the rest is the input.
 std::pair<std::uint8_t, std::string_view> mode_and_text(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return {0, {}};
@@ -137,7 +133,7 @@ int egress(const std::uint8_t* data, std::size_t size) {
     const std::string_view http = first == std::string_view::npos ? std::string_view{} : text.substr(first + 1, second - first - 1);
     const std::string_view no_proxy = second == std::string_view::npos ? std::string_view{} : text.substr(second + 1);
     auto parsed = http::EgressProxies::parse(https, http, no_proxy);
-    if (parsed.error.empty() == false && parsed.proxies.any()) violated("egress: an error with routes set");
+    if (!parsed.error.empty() && parsed.proxies.any()) violated("egress: an error with routes set");
     for (const char* target : {"https://api.yellowdog.ai", "http://10.0.0.7:8001", "https://[::1]:6443"}) {
       http::Url u;
       if (!http::parse_url(target, u)) violated("egress: a fixed URL does not parse");

@@ -15,10 +15,6 @@
 namespace raydog::fuzz {
 namespace {
 
-std::string_view text_of(const std::uint8_t* data, std::size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
-
 // A body that parsed re-encodes into JSON that parses into the same type again.
 template <class T>
 void round_trip(std::string_view body, const char* type) {

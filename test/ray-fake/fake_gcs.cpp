@@ -5,21 +5,13 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
+#include "controller/util/strings.hpp"
+
 namespace raydog::test {
 namespace {
 
 namespace pb = ::ray::rpc;
 namespace apb = ::ray::rpc::autoscaler;
-
-std::string hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 apb::NodeStatus status_of(const std::string& s) {
   if (s == "RUNNING") return apb::RUNNING;
@@ -50,7 +42,7 @@ struct FakeGcs::Impl final : pb::NodeInfoGcsService::Service, apb::AutoscalerSta
       violations.push_back(method + ": no ray_cluster_id metadata");
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "Wrong cluster ID token in request!");
     }
-    if (std::string(it->second.data(), it->second.size()) != hex(id)) {
+    if (std::string(it->second.data(), it->second.size()) != hex_encode(id)) {
       violations.push_back(method + ": wrong ray_cluster_id");
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "Wrong cluster ID token in request!");
     }
