@@ -11,6 +11,7 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
+#include "controller/ray/grpc_library.hpp"
 #include "controller/util/strings.hpp"
 
 namespace raydog::ray {
@@ -134,6 +135,7 @@ struct HeadClient::Impl {
 
 HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientOptions options)
     : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
+  keep_grpc_initialised();
   cluster_id_hex_ = options_.cluster_id;
   impl_->ex = std::move(ex);
   impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),

@@ -5,6 +5,7 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
+#include "controller/ray/grpc_library.hpp"
 #include "controller/util/strings.hpp"
 
 namespace raydog::test {
@@ -121,6 +122,7 @@ struct FakeGcs::Impl final : pb::NodeInfoGcsService::Service, apb::AutoscalerSta
 };
 
 FakeGcs::FakeGcs() : impl_(std::make_unique<Impl>()) {
+  ray::keep_grpc_initialised();  // one gRPC start per process, as the head client does
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &impl_->port);
   builder.RegisterService(static_cast<pb::NodeInfoGcsService::Service*>(impl_.get()));
