@@ -11,7 +11,7 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
-#include "controller/ray/grpc_library.hpp"
+#include "controller/ray/grpc_pump.hpp"
 #include "controller/util/strings.hpp"
 
 namespace raydog::ray {
@@ -47,14 +47,16 @@ HeadError error_of(const grpc::Status& s, const std::string& what) {
   return e;
 }
 
-// One unary call through the callback API, resumed on `ex`. The state (context, request, reply) lives
-// until gRPC completes, however the awaiting coroutine ends; the work guard keeps the io_context running
-// while gRPC holds the call.
+// One unary call on the process's completion queue (grpc_pump.hpp), resumed on `ex`. The state (context,
+// request, reply, status, reader) lives until gRPC completes, however the awaiting coroutine ends; the
+// work guard keeps the io_context running while gRPC holds the call.
 template <class Request, class Reply>
 struct Call {
   grpc::ClientContext context;
   Request request;
   Reply reply;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Reply>> reader;
 };
 
 // A call with the per-call deadline and, once the handshake is done, the cluster id as metadata.
@@ -66,15 +68,30 @@ std::shared_ptr<Call<Request, Reply>> new_call(std::chrono::milliseconds deadlin
   return call;
 }
 
-template <class Request, class Reply, class Start>
+// `prepare(call, queue)` returns the stub's PrepareAsync<Method> reader.
+template <class Request, class Reply, class Prepare>
 net::awaitable<grpc::Status> unary(net::any_io_executor ex, std::shared_ptr<Call<Request, Reply>> call,
-                                   Start start) {
+                                   Prepare prepare) {
   auto tracked = net::prefer(ex, net::execution::outstanding_work.tracked);
-  auto initiation = [call, tracked, start](auto handler) mutable {
-    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    start(call, [call, tracked, shared](grpc::Status status) {
-      net::post(tracked, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
-    });
+  using Tracked = decltype(tracked);
+  auto initiation = [call, tracked, prepare](auto handler) mutable {
+    using Handler = decltype(handler);
+    struct Done final : QueuedCompletion {
+      Done(std::shared_ptr<Call<Request, Reply>> c, Tracked e, Handler h)
+          : call(std::move(c)), ex(std::move(e)), handler(std::move(h)) {}
+      std::shared_ptr<Call<Request, Reply>> call;
+      Tracked ex;
+      Handler handler;
+      void complete(bool ok) override {
+        // A unary Finish always completes ok; anything else is gRPC giving up on the call.
+        grpc::Status status = ok ? call->status : grpc::Status(grpc::StatusCode::CANCELLED, "call abandoned");
+        net::post(ex, [h = std::move(handler), status = std::move(status)]() mutable { std::move(h)(std::move(status)); });
+      }
+    };
+    grpc::CompletionQueue& queue = completion_queue();
+    call->reader = prepare(call, &queue);
+    call->reader->StartCall();
+    call->reader->Finish(&call->reply, &call->status, new Done(call, tracked, std::move(handler)));
   };
   grpc::Status status =
       co_await net::async_initiate<decltype(net::use_awaitable), void(grpc::Status)>(initiation, net::use_awaitable);
@@ -135,7 +152,6 @@ struct HeadClient::Impl {
 
 HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientOptions options)
     : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
-  keep_grpc_initialised();
   cluster_id_hex_ = options_.cluster_id;
   impl_->ex = std::move(ex);
   impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
@@ -156,8 +172,8 @@ net::awaitable<Result<std::string, HeadError>> HeadClient::cluster_id() {
   if (!cluster_id_hex_.empty()) co_return cluster_id_hex_;
   auto impl = impl_;
   auto call = new_call<pb::GetClusterIdRequest, pb::GetClusterIdReply>(options_.deadline, "");
-  auto start = [impl](auto c, auto done) {
-    impl->node_info->async()->GetClusterId(&c->context, &c->request, &c->reply, std::move(done));
+  auto start = [impl](auto c, grpc::CompletionQueue* q) {
+    return impl->node_info->PrepareAsyncGetClusterId(&c->context, c->request, q);
   };
   const grpc::Status status = co_await unary(impl->ex, call, start);
   const std::string what = "GetClusterId " + address_;
@@ -179,8 +195,8 @@ net::awaitable<Result<ClusterState, HeadError>> HeadClient::cluster_state() {
   auto impl = impl_;
   auto call = new_call<apb::GetClusterResourceStateRequest, apb::GetClusterResourceStateReply>(options_.deadline, *id);
   call->request.set_last_seen_cluster_resource_state_version(0);  // see the header: always safe
-  auto start = [impl](auto c, auto done) {
-    impl->autoscaler->async()->GetClusterResourceState(&c->context, &c->request, &c->reply, std::move(done));
+  auto start = [impl](auto c, grpc::CompletionQueue* q) {
+    return impl->autoscaler->PrepareAsyncGetClusterResourceState(&c->context, c->request, q);
   };
   const grpc::Status status = co_await unary(impl->ex, call, start);
   if (!status.ok()) co_return unexpected(failed(status, "GetClusterResourceState " + address_));
@@ -227,8 +243,8 @@ net::awaitable<Result<DrainOutcome, HeadError>> HeadClient::drain(
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline->time_since_epoch()).count();
     call->request.set_deadline_timestamp_ms(ms > 0 ? ms : 0);
   }
-  auto start = [impl](auto c, auto done) {
-    impl->autoscaler->async()->DrainNode(&c->context, &c->request, &c->reply, std::move(done));
+  auto start = [impl](auto c, grpc::CompletionQueue* q) {
+    return impl->autoscaler->PrepareAsyncDrainNode(&c->context, c->request, q);
   };
   const grpc::Status status = co_await unary(impl->ex, call, start);
   if (!status.ok()) co_return unexpected(failed(status, "DrainNode " + address_ + " node " + hex_encode(node_id)));

@@ -9,9 +9,9 @@
 // back would be unsafe: a GCS restarted on the same address behind a transparently reconnected channel
 // cannot be told apart before the call, and its counter starts again from 0.
 //
-// Bridge: gRPC's callback API. Each call keeps its context, request and reply in one shared state; gRPC
-// completes it on one of its own threads, and the completion is posted to the caller's executor, where the
-// coroutine resumes. No thread of ours blocks, no completion queue is polled.
+// Bridge: one process-wide completion queue drained by one thread (grpc_pump.hpp, which says why not the
+// callback API); each completion is posted to the caller's executor, where the coroutine resumes. No
+// thread of ours blocks on a call.
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio/any_io_executor.hpp>

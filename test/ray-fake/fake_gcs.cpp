@@ -5,7 +5,7 @@
 #include "ray_autoscaler.grpc.pb.h"
 #include "ray_gcs.grpc.pb.h"
 
-#include "controller/ray/grpc_library.hpp"
+#include "controller/ray/grpc_pump.hpp"
 #include "controller/util/strings.hpp"
 
 namespace raydog::test {
