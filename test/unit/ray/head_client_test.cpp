@@ -4,8 +4,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <mutex>
 
 #include "controller/ray/head_client.hpp"
+#include "controller/util/strings.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
 #include "test/support/run_coroutine.hpp"
 
@@ -17,10 +20,24 @@ namespace net = boost::asio;
 
 namespace {
 
+// Fields set one by one: an aggregate initializer would have to name every member (-Wmissing-field-initializers).
+FakeRayNode node(std::string id, std::string task, std::string type, std::string status, std::int64_t idle_ms,
+                 raydog::test::RayResources total, std::string ip) {
+  FakeRayNode n;
+  n.node_id = std::move(id);
+  n.instance_id = std::move(task);
+  n.node_type = std::move(type);
+  n.status = std::move(status);
+  n.idle_ms = idle_ms;
+  n.total = std::move(total);
+  n.ip = std::move(ip);
+  return n;
+}
+
 std::vector<FakeRayNode> three_nodes() {
-  return {{"head-id-0001", "task-head", "head", "RUNNING", 0, {{"CPU", 0}, {"node:__internal_head__", 1}}, false},
-          {"node-id-0002", "task-a", "cpu", "IDLE", 90'000, {{"CPU", 8}}, false},
-          {"node-id-0003", "task-b", "cpu", "RUNNING", 0, {{"CPU", 8}}, false}};
+  return {node("head-id-0001", "task-head", "head", "RUNNING", 0, {{"CPU", 0}, {"node:__internal_head__", 1}}, "127.3.0.1"),
+          node("node-id-0002", "task-a", "cpu", "IDLE", 90'000, {{"CPU", 8}}, "127.3.0.2"),
+          node("node-id-0003", "task-b", "cpu", "RUNNING", 0, {{"CPU", 8}}, "127.3.0.3")};
 }
 
 }  // namespace
@@ -44,6 +61,9 @@ TEST_CASE("ray head client: handshake once, cluster id on every call, versions n
     CHECK(state->nodes[1].idle_ms == 90'000);
     CHECK(state->nodes[2].status == NodeStatus::kRunning);
     CHECK(state->nodes[2].total.at("CPU") == 8.0);
+    CHECK(state->nodes[2].available.at("CPU") == 0.0);  // RUNNING without explicit availability: none free
+    CHECK(state->nodes[1].available.at("CPU") == 8.0);
+    CHECK(state->nodes[1].ip == "127.3.0.2");
     CHECK(state->nodes[1].hex_id() == "6e6f64652d69642d30303032");
   }
   // A new incarnation (a restarted head): its counter starts again, the client notices the session.
@@ -137,4 +157,81 @@ TEST_CASE("ray head client: a cluster id kept from an earlier poll skips the han
   REQUIRE(again.ok());
   CHECK(moved.cluster_id_hex() == id);
   CHECK(gcs.violations() == std::vector<std::string>{"GetClusterResourceState: wrong ray_cluster_id"});
+}
+
+TEST_CASE("fake GCS: two addresses, pending demand, drains handed over, aging idle time, faults, refusal when taken") {
+  std::atomic<std::int64_t> now_ms{1'000'000};
+  std::atomic<int> fail_next{0};
+  std::vector<raydog::test::FakeGcsCall> seen;
+  std::mutex seen_mu;
+  raydog::test::FakeGcsOptions o;
+  o.listen = {"127.0.0.1:0", "127.0.0.1:0"};
+  o.session_name = "session_two";
+  o.cluster_id = std::string(28, '\x07');
+  o.clock_ms = [&] { return now_ms.load(); };
+  o.fault = [&](const std::string&) { return fail_next.exchange(0); };
+  o.on_call = [&](const raydog::test::FakeGcsCall& c) {
+    std::lock_guard lock(seen_mu);
+    seen.push_back(c);
+  };
+  o.keep_records = false;
+  FakeGcs gcs(o);
+  REQUIRE(gcs.addresses().size() == 2);
+  CHECK(gcs.addresses()[0] != gcs.addresses()[1]);
+  raydog::test::FakeClusterState st;
+  st.nodes = three_nodes();
+  st.nodes[1].available = raydog::test::RayResources{{"CPU", 5}};
+  st.pending = {{{{"CPU", 4}}, 3}};
+  gcs.set_state(st);
+  now_ms += 2'500;  // the idle node has been idle 2.5 s longer than set
+
+  net::io_context io;
+  HeadClient client(io.get_executor(), gcs.addresses()[1]);
+  auto state = run_to_completion(io, client.cluster_state());
+  REQUIRE_MESSAGE(state.ok(), state.error().message);
+  CHECK(state->session_name == "session_two");
+  CHECK(client.cluster_id_hex() == raydog::hex_encode(std::string(28, '\x07')));
+  CHECK(state->nodes[1].idle_ms == 92'500);
+  CHECK(state->nodes[1].available.at("CPU") == 5.0);
+  REQUIRE(state->pending.size() == 1);
+  CHECK(state->pending[0].count == 3);
+  CHECK(state->pending[0].shape.at("CPU") == 4.0);
+
+  // An accepted drain is handed to the owner once; a state set meanwhile keeps the node DRAINING.
+  auto drained = run_to_completion(io, client.drain("node-id-0002", DrainReason::kIdleTermination, "idle"));
+  REQUIRE(drained.ok());
+  CHECK(drained->accepted);
+  gcs.set_state(st);  // the owner's view, from before it took the drain
+  CHECK(gcs.nodes()[1].status == "DRAINING");
+  auto drains = gcs.take_drains();
+  REQUIRE(drains.size() == 1);
+  CHECK(drains[0].node_id == "node-id-0002");
+  CHECK(drains[0].reason == "IDLE_TERMINATION");
+  CHECK(drains[0].at_ms == now_ms.load());
+  CHECK(gcs.take_drains().empty());
+
+  // An injected failure is answered with its code and applies nothing.
+  fail_next = 14;  // UNAVAILABLE
+  auto failed = run_to_completion(io, client.drain("node-id-0003", DrainReason::kPreemption, "x"));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().kind == HeadError::Kind::kUnreachable);
+  CHECK(gcs.take_drains().empty());
+  {
+    std::lock_guard lock(seen_mu);
+    REQUIRE(seen.size() == 4);  // handshake, state, drain, the failed drain
+    CHECK(seen[3].fault == "UNAVAILABLE");
+    CHECK_FALSE(seen[3].accepted.has_value());
+  }
+  CHECK(gcs.calls().empty());  // keep_records = false
+
+  // An address another server holds is refused (SO_REUSEPORT off), naming it.
+  raydog::test::FakeGcsOptions taken;
+  taken.listen = {gcs.addresses()[0]};
+  std::string refusal;
+  try {
+    FakeGcs second(taken);
+  } catch (const std::runtime_error& e) {
+    refusal = e.what();
+  }
+  CHECK(refusal.find("cannot listen on " + gcs.addresses()[0]) != std::string::npos);
 }
