@@ -202,7 +202,8 @@ std::string custom_resource_definition_yaml() {
 
 std::vector<std::string> cel_rules() {
   return {kRuleStartScript,      kRuleUserData, kRuleObservabilityTemplate, kRuleSecretKeysDiffer,
-          kRulePositiveDuration, kRuleTagKeys,  kRulePortsDistinct,         kRuleMaxDeferralWhenIdle};
+          kRulePositiveDuration, kRuleTagKeys,  kRulePortsDistinct,         kRuleMaxDeferralWhenIdle,
+          kRuleHeadAccessNoneNeedsNoHead};
 }
 
 }  // namespace raydog::api

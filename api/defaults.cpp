@@ -78,4 +78,10 @@ void apply_defaults(RayDogCluster& cluster) {
   apply_defaults(cluster.spec);
 }
 
+DimAddress dim_address_of(const RayDogClusterSpec& spec) {
+  if (spec.daliuge && spec.daliuge->dim_address) return *spec.daliuge->dim_address;
+  return spec.head_access.value_or(kDefaultHeadAccess) == HeadAccess::kPublic ? DimAddress::kPublic
+                                                                               : DimAddress::kPrivate;
+}
+
 }  // namespace raydog::api

@@ -21,12 +21,18 @@ inline constexpr std::string_view kDefaultKeyIdKey = "keyId";
 inline constexpr std::string_view kDefaultKeySecretKey = "keySecret";
 inline constexpr std::string_view kDefaultBuildTimeout = "10m";
 inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::kDelete;
+// The Ray view (controller/ray, ray-gcs.md).
+inline constexpr HeadAccess kDefaultHeadAccess = HeadAccess::kPrivate;
+inline constexpr std::string_view kDefaultRayJoinTimeout = "5m";
+inline constexpr std::string_view kDefaultHeadUnresponsiveTimeout = "2m";
+inline constexpr std::string_view kDefaultDrainTimeout = "10m";
 // DALiuGE (daliuge-integration.md §1, §2).
 inline constexpr std::int32_t kDefaultDimPort = 8001;
 inline constexpr std::int32_t kDefaultNmPort = 8000;
 inline constexpr std::int32_t kDefaultEventsPort = 5555;
 inline constexpr std::int32_t kDefaultRpcPort = 6666;
 inline constexpr std::string_view kDefaultDlgRoot = "/var/dlg";
+// Not in the table: dimAddress follows headAccess when absent (dim_address_of()).
 inline constexpr DimAddress kDefaultDimAddress = DimAddress::kPrivate;
 inline constexpr MembershipPolicy kDefaultMembershipPolicy = MembershipPolicy::kImmediate;
 // Not in the table: maxDeferral is only allowed with WhenIdle, so it cannot be defaulted by the schema.
@@ -46,5 +52,9 @@ void apply_defaults(nlohmann::json& resource);
 // The same on typed values (round-trips through JSON so that there is one implementation).
 void apply_defaults(RayDogClusterSpec& spec);
 void apply_defaults(RayDogCluster& cluster);
+
+// The head address the operator uses for the DIM: spec.daliuge.dimAddress when set, else the one
+// spec.headAccess names (Public or Private; None never reaches the DIM, validation forbids DALiuGE there).
+DimAddress dim_address_of(const RayDogClusterSpec& spec);
 
 }  // namespace raydog::api

@@ -19,6 +19,9 @@ inline constexpr const char* kRuleTagKeys = "self.all(k, size(k) >= 1 && size(k)
 inline constexpr const char* kRulePortsDistinct =
     "self.dim != self.nm && self.dim != self.events && self.dim != self.rpc && self.nm != self.events && "
     "self.nm != self.rpc && self.events != self.rpc";
+inline constexpr const char* kRuleHeadAccessNoneNeedsNoHead =
+    "!has(self.headAccess) || self.headAccess != 'None' || !has(self.daliuge) || !has(self.daliuge.enabled) || "
+    "!self.daliuge.enabled";
 inline constexpr const char* kRuleMaxDeferralWhenIdle =
     "!has(self.maxDeferral) || (has(self.membershipPolicy) && self.membershipPolicy == 'WhenIdle')";
 
@@ -169,10 +172,10 @@ void describe(V& v, S& s) {
   v.field("nmOnHead", s.nm_on_head,
           "Also run a Node Manager on the head node and register it (with the head's private IP).",
           Default{false});
+  // No schema default: absent means "as spec.headAccess" (dim_address_of()).
   v.field("dimAddress", s.dim_address,
           "Which head address the operator uses to reach the DIM: Private or Public (the operator must be "
-          "able to reach that address on the DIM port).",
-          Default{kDefaultDimAddress});
+          "able to reach that address on the DIM port). Default: the one spec.headAccess names.");
   v.field("membershipPolicy", s.membership_policy,
           "When planned membership changes (scale up/down, pool removal) reach the DIM: Immediate, or "
           "WhenIdle (wait while a DALiuGE session is active, at most maxDeferral). Dead NMs are always "
@@ -221,6 +224,26 @@ void describe(V& v, S& s) {
       "daliuge", s.daliuge,
       "Optional DALiuGE layer: a Data Island Manager (DIM) on the head and a Node Manager (NM) on every "
       "worker; the operator keeps the DIM's node list equal to the ready workers' NMs, each exactly once.");
+  v.field("headAccess", s.head_access,
+          "The head address the operator uses for Ray's GCS (6379), the Ray dashboard (8265) and DALiuGE's DIM: "
+          "Private or Public (the operator must reach it), or None: the operator never contacts the head, "
+          "readiness stays at the YellowDog task level, and features that need the head (DALiuGE) are "
+          "refused.",
+          Default{kDefaultHeadAccess});
+  v.field("rayJoinTimeout", s.ray_join_timeout,
+          "How long an EXECUTING worker task may run without its Ray node joining the head. Past it the task "
+          "is named in RayReady and replaced.",
+          Default{kDefaultRayJoinTimeout});
+  v.field("headUnresponsiveTimeout", s.head_unresponsive_timeout,
+          "How long a head whose GCS answered before may stop answering while its task runs before it is "
+          "replaced (a new head, every worker re-pointed). A head never reached is not replaced.",
+          Default{kDefaultHeadUnresponsiveTimeout});
+  v.field("drainTimeout", s.drain_timeout,
+          "Scale-down drains Ray nodes before their VMs go: the deadline given to Ray for a busy node "
+          "(PREEMPTION), and the longest wait for any drain before the task is cancelled anyway.",
+          Default{kDefaultDrainTimeout});
+  v.object_rule({kRuleHeadAccessNoneNeedsNoHead, "DALiuGE needs the head: not allowed with headAccess None",
+                 ".daliuge.enabled"});
 }
 
 }  // namespace raydog::api

@@ -75,6 +75,9 @@ void describe(V& v, S& s) {
           "YellowDog worker pool status (PENDING, RUNNING, IDLE, SHUTDOWN, ...).");
   v.field("health", s.health, "Summary: Healthy, Progressing, Degraded or Failed.");
   v.field("message", s.message, "Details about the pool's health.");
+  v.field("rayNodes", s.ray_nodes,
+          "Ray nodes alive (RUNNING, IDLE or DRAINING in the head's GCS) for this pool's tasks (absent "
+          "with headAccess None or while the head cannot be read).");
 }
 
 template <class V, Of<DaliugeNodeStatus> S>
@@ -101,6 +104,29 @@ void describe(V& v, S& s) {
           ItemDoc{"A Node Manager and its registration with the DIM."});
 }
 
+template <class V, Of<RayNodeCounts> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("alive", s.alive, "Nodes not DEAD (RUNNING, IDLE or DRAINING), the head included.");
+  v.field("idle", s.idle, "Alive nodes with no work.");
+  v.field("draining", s.draining, "Nodes draining before they stop (scale-down).");
+  v.field("dead", s.dead, "Nodes the GCS still lists as DEAD.");
+}
+
+template <class V, Of<RayStatus> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("reachable", s.reachable, "The head's GCS answered the operator's last read.");
+  v.field("sessionName", s.session_name, "Ray session of the GCS that answered (changes when the head restarts).");
+  v.field("version", s.version, "Ray version of the head (its dashboard's /api/version).");
+  v.field("nodes", s.nodes, "Ray nodes by state.");
+  v.field("totalResources", s.total_resources,
+          "Logical resources of the alive nodes, summed (Ray's names: CPU, GPU, memory in bytes, ...).");
+  v.field("unreachableSince", s.unreachable_since,
+          "When the GCS, having answered before, first failed to answer (RFC 3339); absent while it answers.");
+  v.field("message", s.message, "Why the head's GCS could not be read.");
+}
+
 template <class V, Of<RayDogClusterStatus> S>
 void describe(V& v, S& s) {
   using namespace field;
@@ -117,11 +143,13 @@ void describe(V& v, S& s) {
   v.field("desiredWorkers", s.desired_workers, "Ray worker nodes wanted over all pools.");
   v.field("readyWorkers", s.ready_workers, "Ray worker nodes running over all pools.");
   v.field("daliuge", s.daliuge, "DALiuGE managers of the cluster (when spec.daliuge.enabled).");
+  v.field("ray", s.ray, "Ray's own view, read from the head's GCS (absent with spec.headAccess None).");
   v.field(
       "conditions", s.conditions,
       "Ready (lifecycle summary), Synced (last reconcile succeeded), HeadReady, WorkersReady, Provisioned "
-      "(all nodes were ready once), DaliugeReady (when DALiuGE is enabled: the DIM answers and lists every "
-      "desired NM exactly once).",
+      "(all nodes were ready once), RayReady (unless headAccess is None: the head's GCS answers and every "
+      "EXECUTING worker task has a live Ray node; Ready requires it), DaliugeReady (when DALiuGE is "
+      "enabled: the DIM answers and lists every desired NM exactly once).",
       ItemDoc{"A standard Kubernetes condition (metav1.Condition)."}, ListMapKey{"type"});
 }
 

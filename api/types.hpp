@@ -96,6 +96,10 @@ struct YellowDogSpec {
 
 enum class DeletionPolicy { kDelete, kOrphan };
 
+// Which head address the operator uses for the head's GCS (6379), dashboard (8265) and DALiuGE's DIM;
+// None: the operator never contacts the head (readiness stays task-level).
+enum class HeadAccess { kPrivate, kPublic, kNone };
+
 // DALiuGE (daliuge-integration.md): a Data Island Manager on the head, a Node Manager on every worker; the
 // operator keeps the DIM's node list equal to the ready workers' NMs.
 enum class DimAddress { kPrivate, kPublic };            // which head IP the operator uses to reach the DIM
@@ -131,6 +135,10 @@ struct RayDogClusterSpec {
   std::optional<bool> suspend;                    // default false
   std::optional<DeletionPolicy> deletion_policy;  // default Delete
   std::optional<DaliugeSpec> daliuge;             // optional DALiuGE layer
+  std::optional<HeadAccess> head_access;          // default Private
+  std::optional<Duration> ray_join_timeout;       // default 5m: a worker task's Ray node must join by then
+  std::optional<Duration> head_unresponsive_timeout;  // default 2m: a head that answered and then did not
+  std::optional<Duration> drain_timeout;              // default 10m: a busy node's PREEMPTION drain deadline
   bool operator==(const RayDogClusterSpec&) const = default;
 };
 
@@ -158,6 +166,7 @@ inline constexpr std::string_view kHeadReady = "HeadReady";
 inline constexpr std::string_view kWorkersReady = "WorkersReady";
 inline constexpr std::string_view kProvisioned = "Provisioned";
 inline constexpr std::string_view kDaliugeReady = "DaliugeReady";  // only when spec.daliuge.enabled
+inline constexpr std::string_view kRayReady = "RayReady";          // unless spec.headAccess is None
 inline constexpr std::string_view kTrue = "True";
 inline constexpr std::string_view kFalse = "False";
 inline constexpr std::string_view kUnknown = "Unknown";
@@ -208,6 +217,7 @@ struct WorkerPoolStatus {
   std::optional<std::string> pool_status;  // YellowDog WorkerPoolStatus, e.g. RUNNING
   std::optional<std::string> health;       // Healthy | Progressing | Degraded | Failed (free text allowed)
   std::optional<std::string> message;
+  std::optional<std::int32_t> ray_nodes;   // Ray nodes alive (not DEAD) for this pool's live tasks
   bool operator==(const WorkerPoolStatus&) const = default;
 };
 
@@ -230,6 +240,26 @@ struct DaliugeStatus {
   bool operator==(const DaliugeStatus&) const = default;
 };
 
+// Ray's own view of the cluster, read from the head's GCS (controller/ray).
+struct RayNodeCounts {
+  std::optional<std::int32_t> alive;  // every node not DEAD (RUNNING, IDLE, DRAINING), head included
+  std::optional<std::int32_t> idle;
+  std::optional<std::int32_t> draining;
+  std::optional<std::int32_t> dead;
+  bool operator==(const RayNodeCounts&) const = default;
+};
+
+struct RayStatus {
+  std::optional<bool> reachable;                // the GCS answered in the last reconcile that asked
+  std::optional<std::string> session_name;      // of the GCS incarnation that answered
+  std::optional<std::string> version;           // the head's Ray version (dashboard /api/version)
+  std::optional<RayNodeCounts> nodes;
+  std::optional<std::map<std::string, std::string>> total_resources;  // summed over alive nodes
+  std::optional<std::string> unreachable_since;  // RFC 3339: first failed call after an answer
+  std::optional<std::string> message;           // why not reachable
+  bool operator==(const RayStatus&) const = default;
+};
+
 struct RayDogClusterStatus {
   std::optional<std::int64_t> observed_generation;
   std::optional<Phase> phase;
@@ -241,6 +271,7 @@ struct RayDogClusterStatus {
   std::optional<std::int32_t> desired_workers;
   std::optional<std::int32_t> ready_workers;
   std::optional<DaliugeStatus> daliuge;
+  std::optional<RayStatus> ray;
   std::vector<Condition> conditions;
   bool operator==(const RayDogClusterStatus&) const = default;
 };
@@ -277,6 +308,10 @@ struct Spellings;
 template <>
 struct Spellings<DeletionPolicy> {
   static constexpr std::array<std::string_view, 2> names = {"Delete", "Orphan"};
+};
+template <>
+struct Spellings<HeadAccess> {
+  static constexpr std::array<std::string_view, 3> names = {"Private", "Public", "None"};
 };
 template <>
 struct Spellings<DimAddress> {

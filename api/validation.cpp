@@ -270,6 +270,11 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
     }
   }
   if (spec.daliuge) c.daliuge("spec.daliuge", *spec.daliuge);
+  c.duration("spec.rayJoinTimeout", spec.ray_join_timeout);
+  c.duration("spec.headUnresponsiveTimeout", spec.head_unresponsive_timeout);
+  c.duration("spec.drainTimeout", spec.drain_timeout);
+  if (spec.head_access == HeadAccess::kNone && spec.daliuge && spec.daliuge->enabled.value_or(false))
+    c.fail("spec.daliuge.enabled", "DALiuGE needs the head: not allowed with headAccess None");
   return errors;
 }
 

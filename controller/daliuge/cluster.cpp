@@ -73,6 +73,7 @@ Collected collect(const reconcile::Observed& o, const reconcile::Actions& action
   Collected c;
   const auto& cluster = o.cluster;
   c.spec = effective(cluster.spec.daliuge.value_or(api::DaliugeSpec{}));
+  c.spec.dim_address = api::dim_address_of(cluster.spec);  // follows spec.headAccess when absent
   if (o.head) {
     c.head_private_ip = o.head->private_ip;
     c.head_public_ip = o.head->public_ip;

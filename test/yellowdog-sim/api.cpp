@@ -573,6 +573,7 @@ json Api::stats() const {
           {"faults", {{"injected", injected_}, {"droppedResponses", dropped_}}},
           {"objects", objects},
           {"fullTicks", sim_.full_ticks()},
+          {"ipBlock", sim_.config().ip_block},
           {"now", format_timestamp(sim_.now())}};
 }
 

@@ -214,9 +214,12 @@ void Simulator::add_instances(ComputeRequirement& cr, int count) {
     auto inst = std::make_unique<Instance>();
     inst->number = ++instance_counter_;
     inst->instance_id = new_instance_id();
-    int x = (inst->number - 1) / 254, y = (inst->number - 1) % 254 + 1;
-    inst->private_ip = "127.1." + std::to_string(x % 256) + "." + std::to_string(y);
-    if (cr.public_ips) inst->public_ip = "127.2." + std::to_string(x % 256) + "." + std::to_string(y);
+    // 127.N.x.y private, 127.N.(128+x).y public: 128 x 254 = 32,512 instances before addresses repeat;
+    // .0 and .255 never end an address, so the block's sentinel 127.N.255.255 is never a node.
+    const int x = (inst->number - 1) / 254 % 128, y = (inst->number - 1) % 254 + 1;
+    const std::string block = "127." + std::to_string(config_.ip_block) + ".";
+    inst->private_ip = block + std::to_string(x) + "." + std::to_string(y);
+    if (cr.public_ips) inst->public_ip = block + std::to_string(128 + x) + "." + std::to_string(y);
     inst->hostname = "sim-" + std::to_string(inst->number);
     inst->cr = &cr;
     inst->created = inst->status_changed = now_;

@@ -22,7 +22,11 @@ struct SimConfig {
   Millis register_delay{1000};    // instance RUNNING -> its node registers
   Millis task_start_delay{1000};  // task ALLOCATED -> DOWNLOADING (half) -> EXECUTING (full)
   Millis terminate_delay{0};      // instance TERMINATING -> TERMINATED
-  bool public_ips = true;         // instances get a 127.2.x.y public IP (templates naming "private" never do)
+  bool public_ips = true;         // instances get a public IP (templates naming "private" never do)
+  // The loopback block 127.N.0.0/16 of node addresses: private 127.N.x.y (x 0..127), public
+  // 127.N.(128+x).y. The HTTP server claims a free block (ip_block.hpp) and sets it before any instance
+  // exists; the in-memory core (unit tests, nothing bound) keeps 1.
+  int ip_block = 1;
   bool strict_repeat = false;     // repeated pool DELETE / CR terminate on finished objects -> 403
   std::uint64_t seed = 1;         // ids are drawn from a PRNG seeded with this
 };
@@ -44,6 +48,10 @@ class Simulator {
   explicit Simulator(SimConfig config = {}, TimePoint start = Clock::now());
 
   const SimConfig& config() const { return config_; }
+  void set_ip_block(int n) { config_.ip_block = n; }  // before the first instance (addresses are not moved)
+  // Counts state changes (every status change, registration, claim): lets an observer (the Ray model)
+  // skip its walk over the tasks while nothing moved.
+  std::uint64_t changes() const { return changes_; }
   TimePoint now() const { return now_; }
   // Advances the platform to `now` (ignored when earlier than the current time). A tick after one that
   // changed nothing, with no API mutation since and no timer due, only moves the clock: a settled

@@ -278,6 +278,14 @@ TEST_CASE("crd: per-rule agreement, table-driven") {
       R"({"spec": {"daliuge": {"membershipPolicy": "Immediate", "maxDeferral": "30m"}}})",
       R"({"spec": {"daliuge": {"maxDeferral": "30m"}}})",
       R"({"spec": {"daliuge": {"nmOnHead": "yes"}}})",
+      R"({"spec": {"headAccess": "None"}})",
+      R"({"spec": {"headAccess": "Public"}})",
+      R"({"spec": {"headAccess": "none"}})",
+      R"({"spec": {"headAccess": "None", "daliuge": {"enabled": true}}})",
+      R"({"spec": {"headAccess": "None", "daliuge": {"enabled": false}}})",
+      R"({"spec": {"headAccess": "Public", "daliuge": {"enabled": true}}})",
+      R"({"spec": {"rayJoinTimeout": "30s", "headUnresponsiveTimeout": "1m", "drainTimeout": "1h"}})",
+      R"({"spec": {"drainTimeout": "0s"}})",
   };
   for (const char* patch : patches) {
     INFO(patch);

@@ -20,7 +20,9 @@ TEST_CASE("field docs: a row gives type, required, allowed values, default and l
   for (const char* row : {
            "| `spec.workerPools` | []object | max 100 items | Ray worker pools,",
            "| `spec.workerPools[].nodes` | int32 | **required**; >= 0; <= 100000 | Desired number",
-           "| `spec.daliuge.dimAddress` | string | Private \\| Public; default `Private` | Which head",
+           "| `spec.daliuge.dimAddress` | string | Private \\| Public | Which head",
+           "| `spec.headAccess` | string | Private \\| Public \\| None; default `Private` | The head address",
+           "| `spec.drainTimeout` | string | default `10m` | Scale-down drains",
            "| `spec.daliuge.ports` | object | default `{}` | TCP ports",
            "| `spec.daliuge.ports.dim` | int32 | default `8001`; >= 1; <= 65535 | DIM REST API",
            "| `spec.head.instanceTags` | map[string]string |  | Cloud tags",

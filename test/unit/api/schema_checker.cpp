@@ -47,6 +47,12 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
          return !s.contains("maxDeferral") ||
                 (s.contains("membershipPolicy") && s["membershipPolicy"] == "WhenIdle");
        }},
+      {"!has(self.headAccess) || self.headAccess != 'None' || !has(self.daliuge) || !has(self.daliuge.enabled) || "
+       "!self.daliuge.enabled",
+       [](const json& s) {
+         return !s.contains("headAccess") || s["headAccess"] != "None" || !s.contains("daliuge") ||
+                !s["daliuge"].contains("enabled") || !s["daliuge"]["enabled"].get<bool>();
+       }},
       {"self.all(k, size(k) >= 1 && size(k) <= 128)",
        [](const json& s) {
          for (auto it = s.begin(); it != s.end(); ++it)

@@ -229,6 +229,18 @@ TEST_CASE("validation: every rule, table-driven") {
       {"daliuge: unknown field",
        R"({"spec": {"daliuge": {"port": {}}}})",
        {"spec.daliuge.port: unknown field"}},
+      {"headAccess None refuses what needs the head",
+       R"({"spec": {"headAccess": "None", "daliuge": {"enabled": true}}})",
+       {"spec.daliuge.enabled: DALiuGE needs the head: not allowed with headAccess None"}},
+      {"headAccess: enum",
+       R"({"spec": {"headAccess": "private"}})",
+       {"spec.headAccess: unsupported value \"private\": must be one of Private, Public, None"}},
+      {"Ray timeouts are positive durations",
+       R"({"spec": {"rayJoinTimeout": "0s", "headUnresponsiveTimeout": "2", "drainTimeout": "-1m"}})",
+       {"spec.rayJoinTimeout: must be a positive duration, got \"0s\"",
+        "spec.headUnresponsiveTimeout: must be a duration such as 90s, 10m or 1h30m (missing unit in duration "
+        "\"2\")",
+        "spec.drainTimeout: must be a positive duration, got \"-1m\""}},
   };
   for (const auto& c : cases) {
     json j = valid();
