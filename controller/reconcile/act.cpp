@@ -194,6 +194,22 @@ struct Actor {
     co_return std::nullopt;
   }
 
+  net::awaitable<std::optional<Error>> run(const ReleaseNodes& x) {
+    if (auto e = yd_missing()) co_return e;
+    for (const auto& id : x.node_ids) {
+      auto r = co_await ctx.yd->shut_down_node(id);
+      ++result.yellowdog_calls;
+      if (!r && !already_done(r.error())) co_return classify(r.error());
+    }
+    std::string ids;
+    for (const auto& id : x.node_ids) ids += (ids.empty() ? "" : ", ") + id;
+    if (!x.node_ids.empty())
+      co_await event("Normal", "NodesReleased",
+                     "released " + std::to_string(x.node_ids.size()) + " node(s) of pool " + x.pool_name + ": " +
+                         ids);
+    co_return std::nullopt;
+  }
+
   net::awaitable<std::optional<Error>> run(const CancelWorkRequirement& x) {
     if (auto e = yd_missing()) co_return e;
     auto r = co_await ctx.yd->cancel_work_requirement(x.work_requirement_id, x.abort);

@@ -43,6 +43,9 @@ struct Describe {
     return "CancelTasks " + std::to_string(a.task_ids.size()) + (a.abort ? " (abort)" : "") + ": " +
            joined(a.task_ids);
   }
+  std::string operator()(const ReleaseNodes& a) const {
+    return "ReleaseNodes " + std::to_string(a.node_ids.size()) + " of " + a.pool_name + ": " + joined(a.node_ids);
+  }
   std::string operator()(const CancelWorkRequirement& a) const {
     return "CancelWorkRequirement " + a.work_requirement_id + (a.abort ? " (abort)" : "");
   }

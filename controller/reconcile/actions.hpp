@@ -70,10 +70,26 @@ struct AddTasks {
   std::optional<std::string> task_group_id;
   std::vector<yellowdog::Task> tasks;
 };
+// Why plan cancels tasks: what an extension may do about it (the Ray extension drains surplus and
+// obsolete workers' Ray nodes first and cancels them only once Ray let them go).
+enum class CancelReason {
+  kReplace,   // a singleton's extra or lost task (replaced at once)
+  kStale,     // workers pointed at an old head or observability node (that Ray cluster is gone)
+  kSurplus,   // scale-down: more live workers than desired in `group`
+  kObsolete,  // every task of a group no role owns any more (pool removed, old revision)
+};
 // PUT /work/tasks/{id}/cancel?abort=... for each id (a task already finished is not an error).
 struct CancelTasks {
   std::vector<std::string> task_ids;
   bool abort = true;
+  CancelReason reason = CancelReason::kReplace;
+  std::string group;  // the task group of kSurplus/kObsolete
+};
+// DELETE /workerPools/nodes/{id} for each id: exactly these VMs go (after their tasks were cancelled), so
+// YellowDog never picks another one (a node already gone is not an error).
+struct ReleaseNodes {
+  std::vector<std::string> node_ids;
+  std::string pool_name;  // for the event and the log
 };
 // PUT /work/requirements/{id}/transition/CANCELLING?abort=...
 struct CancelWorkRequirement {
@@ -97,7 +113,7 @@ struct RequeueAfter {
 
 using Action = std::variant<AddFinalizer, RemoveFinalizer, RecordIncarnation, ProvisionPool, ResizePool,
                             ShutdownPool, TerminateComputeRequirement, CreateWorkRequirement, AddTaskGroups,
-                            AddTasks, CancelTasks, CancelWorkRequirement, EmitEvent, RequeueAfter>;
+                            AddTasks, CancelTasks, ReleaseNodes, CancelWorkRequirement, EmitEvent, RequeueAfter>;
 using Actions = std::vector<Action>;
 
 // What act reports back, for compute_status.

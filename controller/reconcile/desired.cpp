@@ -249,6 +249,13 @@ bool is_live(const yd::Task& t) {
   // A task without a status was just submitted: it is waiting.
   return !t.status || yd::is_waiting(*t.status) || yd::is_in_progress(*t.status);
 }
+std::string ray_instance_id(std::string_view task_group, std::string_view task_name) {
+  std::string id(task_group);
+  id += '/';
+  id += task_name;
+  return id;
+}
+
 const std::string* env_of(const yd::Task& t, std::string_view key) {
   auto it = t.environment.find(std::string(key));
   return it == t.environment.end() ? nullptr : &it->second;

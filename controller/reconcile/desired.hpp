@@ -107,6 +107,14 @@ inline constexpr std::string_view kHeadIpEnv = "RAY_HEAD_IP";
 inline constexpr std::string_view kObservabilityHostEnv = "OBSERVABILITY_HOST";
 inline constexpr std::array<std::string_view, 2> kEnvironmentReadBack{kHeadIpEnv, kObservabilityHostEnv};
 
+// What maps a Ray node to its task (ray-gcs.md §4.4): Ray reads both at `ray start` and reports them in the
+// GCS node state (instance_id, ray_node_type_name). The instance id is "<task group>/<task name>", not the
+// task id: the id exists only once YellowDog created the task, the name is the operator's and unique within
+// the work requirement (names are unique per group). The Ray view (controller/ray) also accepts the id.
+inline constexpr std::string_view kRayNodeTypeEnv = "RAY_NODE_TYPE_NAME";
+inline constexpr std::string_view kRayInstanceIdEnv = "RAY_CLOUD_INSTANCE_ID";
+std::string ray_instance_id(std::string_view task_group, std::string_view task_name);
+
 // One bash task: arguments ["taskdata.txt"], taskData = script, environment = env.
 yellowdog::Task task(TaskKind kind, int ordinal, const std::string& script,
                      const std::map<std::string, std::string>& env);

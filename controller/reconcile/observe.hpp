@@ -67,7 +67,7 @@ struct PoolRecord {
 struct TaskRecord {
   std::string id, name;  // empty: absent
   yellowdog::TaskStatus status;
-  std::optional<std::string> worker_id, started_time, finished_time;
+  std::optional<std::string> worker_id, node_id, started_time, finished_time;
   std::vector<std::pair<std::string, std::string>> environment;
   std::vector<yellowdog::TaskError> errors;
 

@@ -132,6 +132,7 @@ TaskRecord TaskRecord::of(const yd::Task& t) {
   r.name = t.name.value_or("");
   if (t.status) r.status = *t.status;
   r.worker_id = t.worker_id;
+  r.node_id = t.node_id;
   r.started_time = t.started_time;
   r.finished_time = t.finished_time;
   for (std::string_view key : kEnvironmentReadBack)
@@ -146,6 +147,7 @@ yd::Task TaskRecord::observed() const {
   if (!name.empty()) t.name = name;
   if (!status.empty()) t.status = status;
   t.worker_id = worker_id;
+  t.node_id = node_id;
   t.started_time = started_time;
   t.finished_time = finished_time;
   t.environment.insert(environment.begin(), environment.end());

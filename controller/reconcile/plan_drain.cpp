@@ -60,7 +60,7 @@ Flow obsolete_groups(Planner& p) {
       for (const auto& t : it->second)
         if (is_live(t) && t.id) ids.push_back(*t.id);
     if (!ids.empty()) {
-      p.out.push_back(CancelTasks{ids, true});
+      p.out.push_back(CancelTasks{ids, true, CancelReason::kObsolete, g.name});
       p.converging = true;
     }
   }

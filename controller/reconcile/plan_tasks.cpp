@@ -30,7 +30,7 @@ void singleton(Planner& p, const RoleView& r, const yd::Task* current, const std
   bool lost = node_gone(addr, current);
   if (lost && current->id) cancel.push_back(*current->id);
   if (!cancel.empty()) {
-    p.out.push_back(CancelTasks{cancel, true});
+    p.out.push_back(CancelTasks{cancel, true, CancelReason::kReplace, r.group_name});
     p.converging = true;
   }
   if (current && !lost) {
@@ -107,7 +107,7 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
     }
   }
   if (!stale.empty()) {
-    p.out.push_back(CancelTasks{stale, true});
+    p.out.push_back(CancelTasks{stale, true, CancelReason::kStale, w.group_name});
     p.converging = true;
   }
   auto have = static_cast<std::int64_t>(fresh.size());
@@ -115,8 +115,12 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
     if (!p.in_backoff(w)) {
       std::vector<yd::Task> add;
       int ordinal = next_ordinal_of(w);
-      for (std::int64_t i = have; i < w.desired; ++i)
-        add.push_back(task(TaskKind::kWorker, ordinal++, p.script(w), worker_env(v)));
+      for (std::int64_t i = have; i < w.desired; ++i) {
+        auto env = worker_env(v);
+        env[std::string(kRayNodeTypeEnv)] = w.names.pool;
+        env[std::string(kRayInstanceIdEnv)] = ray_instance_id(w.group_name, names::task(TaskKind::kWorker, ordinal));
+        add.push_back(task(TaskKind::kWorker, ordinal++, p.script(w), env));
+      }
       p.add_tasks(w, std::move(add));
       p.event("Normal", "WorkersAdded",
               "Added " + std::to_string(w.desired - have) + " worker task(s) to pool " + w.names.pool);
@@ -124,7 +128,8 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
       p.converging = true;
     }
   } else if (have > w.desired) {
-    p.out.push_back(CancelTasks{surplus(fresh, have - w.desired, TaskKind::kWorker), true});
+    p.out.push_back(
+        CancelTasks{surplus(fresh, have - w.desired, TaskKind::kWorker), true, CancelReason::kSurplus, w.group_name});
     p.event(
         "Normal", "WorkersCancelled",
         "Cancelled " + std::to_string(have - w.desired) + " surplus worker task(s) of pool " + w.names.pool);

@@ -58,6 +58,8 @@ class YellowDogApi {
   virtual Async<WorkerPool> resize_worker_pool(std::string id, std::int64_t size) = 0;
   virtual Async<Node> get_node_of_worker(std::string worker_id) = 0;
   virtual Async<Node> get_node(std::string id) = 0;
+  // DELETE /workerPools/nodes/{id}: graceful shutdown of exactly this node's VM (drained scale-down).
+  virtual Async<Node> shut_down_node(std::string id) = 0;
   virtual Async<std::vector<Node>> search_nodes(NodeSearch search) = 0;
 
   // ---- work requirements, tasks (§4.3-§4.8) ----

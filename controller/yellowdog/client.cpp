@@ -236,6 +236,9 @@ Async<Node> YellowDogClient::get_node_of_worker(std::string worker_id) {
 Async<Node> YellowDogClient::get_node(std::string id) {
   co_return co_await execute_json<Node>(calls::get_node(id));
 }
+Async<Node> YellowDogClient::shut_down_node(std::string id) {
+  co_return co_await execute_json<Node>(calls::shut_down_node(id));
+}
 Async<std::vector<Node>> YellowDogClient::search_nodes(NodeSearch search) {
   co_return co_await collect<Node>([&](const Page& p) { return calls::search_nodes(search, p); });
 }

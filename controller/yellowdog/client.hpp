@@ -61,6 +61,7 @@ class YellowDogClient final : public YellowDogApi {
   Async<WorkerPool> resize_worker_pool(std::string id, std::int64_t size) override;
   Async<Node> get_node_of_worker(std::string worker_id) override;
   Async<Node> get_node(std::string id) override;
+  Async<Node> shut_down_node(std::string id) override;
   Async<std::vector<Node>> search_nodes(NodeSearch search) override;
 
   Async<WorkRequirement> create_work_requirement(WorkRequirement wr) override;

@@ -112,6 +112,9 @@ ApiCall get_node_of_worker(std::string_view worker_id) {
 ApiCall get_node(std::string_view id) {
   return read_object("/workerPools/nodes/", id);
 }
+ApiCall shut_down_node(std::string_view id) {
+  return on_object("DELETE", "/workerPools/nodes/", id, "", RequestClass::kIdempotent);
+}
 ApiCall search_nodes(const NodeSearch& s, const Page& page) {
   Query q;
   q.add("workerPoolId", s.worker_pool_id)

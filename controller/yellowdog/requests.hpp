@@ -84,6 +84,7 @@ ApiCall shut_down_worker_pool(std::string_view id);
 ApiCall resize_worker_pool(std::string_view id, std::int64_t size);
 ApiCall get_node_of_worker(std::string_view worker_id);
 ApiCall get_node(std::string_view id);
+ApiCall shut_down_node(std::string_view id);
 ApiCall search_nodes(const NodeSearch& search, const Page& page);
 
 ApiCall create_work_requirement(const WorkRequirement& wr);

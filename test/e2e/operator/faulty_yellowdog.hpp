@@ -52,6 +52,8 @@ class FaultyYellowDog final : public yellowdog::YellowDogApi {
   RAYDOG_FAULTY(yellowdog::Node, get_node_of_worker, (std::string a), (std::move(a)),
                 "GET /workerPools/workers/{id}/node")
   RAYDOG_FAULTY(yellowdog::Node, get_node, (std::string a), (std::move(a)), "GET /workerPools/nodes/{id}")
+  RAYDOG_FAULTY(yellowdog::Node, shut_down_node, (std::string a), (std::move(a)),
+                "DELETE /workerPools/nodes/{id}")
   RAYDOG_FAULTY(std::vector<yellowdog::Node>, search_nodes, (yellowdog::NodeSearch a), (std::move(a)),
                 "GET /workerPools/nodes")
   RAYDOG_FAULTY(yellowdog::WorkRequirement, create_work_requirement, (yellowdog::WorkRequirement a),

@@ -219,7 +219,7 @@ TEST_CASE("cluster: collect() marks cancelled tasks and removed pools unwanted")
   };
   o.tasks[cpu.name] = {task("1", "EXECUTING"), task("2", "EXECUTING"), task("3", "FAILED")};
   o.tasks[gone.name] = {task("4", "EXECUTING")};
-  reconcile::Actions actions{reconcile::CancelTasks{{"2"}, true}};
+  reconcile::Actions actions{reconcile::CancelTasks{{"2"}, true, reconcile::CancelReason::kSurplus, "g"}};
   auto c = collect(o, actions);
   REQUIRE(c.nodes.size() == 3);
   CHECK(c.nodes[0].task_id == "1");

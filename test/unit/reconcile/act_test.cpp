@@ -211,7 +211,7 @@ TEST_CASE("each action kind sends its request") {
     seed_work_requirement(f.yd, "wr", {"g"});
     seed_task(f.yd, "t1", "ydid:taskgrp:g", "EXECUTING");
     seed_task(f.yd, "t2", "ydid:taskgrp:g", "PENDING");
-    Actions actions{CancelTasks{{"t1", "t2"}, true}};
+    Actions actions{CancelTasks{{"t1", "t2"}, true, CancelReason::kSurplus, "g"}};
     ActResult r = f.act(actions);
     CHECK_FALSE(r.outcome.error.has_value());
     CHECK(f.yd.tasks[0].status == yd::TaskStatus("ABORTED"));
@@ -220,6 +220,24 @@ TEST_CASE("each action kind sends its request") {
     REQUIRE(f.events.events.size() == 1);
     CHECK(f.events.events[0].reason == "TasksCancelled");
     CHECK(f.events.events[0].message.find("t1, t2") != std::string::npos);
+  }
+  SUBCASE("ReleaseNodes shuts down exactly the named nodes, one call each, and says so once") {
+    yd::Node keep, a, b;
+    keep.id = "ydid:node:keep";
+    a.id = "ydid:node:a";
+    b.id = "ydid:node:b";
+    for (auto* n : {&keep, &a, &b}) n->status = yd::NodeStatus("RUNNING");
+    f.yd.nodes = {keep, a, b};
+    Actions actions{ReleaseNodes{{"ydid:node:a", "ydid:node:b", "ydid:node:gone"}, "rdc-x-w-cpu"}};
+    ActResult r = f.act(actions);
+    CHECK_FALSE(r.outcome.error.has_value());  // a node already gone is what we wanted
+    CHECK(r.yellowdog_calls == 3);
+    CHECK(f.yd.nodes[0].status == yd::NodeStatus("RUNNING"));
+    CHECK(f.yd.nodes[1].status == yd::NodeStatus("DEREGISTERED"));
+    CHECK(f.yd.nodes[2].status == yd::NodeStatus("DEREGISTERED"));
+    REQUIRE(f.events.events.size() == 1);
+    CHECK(f.events.events[0].reason == "NodesReleased");
+    CHECK(f.events.events[0].message.find("ydid:node:a, ydid:node:b") != std::string::npos);
   }
   SUBCASE("CancelWorkRequirement cancels it, with a Normal event") {
     seed_work_requirement(f.yd, "wr", {"g"});
@@ -380,7 +398,7 @@ TEST_CASE("objects that vanished: gone is done for teardown, a requeue otherwise
     seed_task(f.yd, "done", "ydid:taskgrp:g", "COMPLETED");
     Actions actions{
         ShutdownPool{"ydid:wrkrpool:gone", "gone"}, TerminateComputeRequirement{"ydid:cmpreq:gone", "gone"},
-        CancelTasks{{"done", "ydid:task:gone"}, true}, CancelWorkRequirement{"ydid:workreq:wr", true}};
+        CancelTasks{{"done", "ydid:task:gone"}, true, CancelReason::kObsolete, "g"}, CancelWorkRequirement{"ydid:workreq:wr", true}};
     ActResult r = f.act(actions);
     CHECK_FALSE(r.outcome.error.has_value());
     CHECK(r.outcome.executed == 4);

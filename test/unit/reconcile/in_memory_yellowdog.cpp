@@ -282,6 +282,14 @@ InMemoryYellowDog::Async<yd::Node> InMemoryYellowDog::get_node(std::string id) {
   co_return unexpected(not_found("get_node", id));
 }
 
+InMemoryYellowDog::Async<yd::Node> InMemoryYellowDog::shut_down_node(std::string id) {
+  if (auto e = enter("shut_down_node", id)) co_return unexpected(*e);
+  auto* n = find_by(nodes, [&](const auto& x) { return x.id == id; });
+  if (!n) co_return unexpected(not_found("shut_down_node", id));
+  n->status = yd::NodeStatus("DEREGISTERED");
+  co_return *n;
+}
+
 InMemoryYellowDog::Async<std::vector<yd::Node>> InMemoryYellowDog::search_nodes(yd::NodeSearch search) {
   if (auto e = enter("search_nodes", search.worker_pool_id.value_or(""))) co_return unexpected(*e);
   std::vector<yd::Node> out;

@@ -78,6 +78,7 @@ class InMemoryYellowDog final : public yellowdog::YellowDogApi {
   Async<yellowdog::Node> get_node_of_worker(std::string worker_id) override;
   Async<yellowdog::Node> get_node(std::string id) override;
   Async<std::vector<yellowdog::Node>> search_nodes(yellowdog::NodeSearch search) override;
+  Async<yellowdog::Node> shut_down_node(std::string id) override;
   Async<yellowdog::WorkRequirement> create_work_requirement(yellowdog::WorkRequirement wr) override;
   Async<yellowdog::WorkRequirement> update_work_requirement(yellowdog::WorkRequirement wr) override;
   Async<yellowdog::WorkRequirement> get_work_requirement(std::string id) override;

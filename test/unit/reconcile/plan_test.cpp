@@ -88,6 +88,11 @@ TEST_CASE("plan: converged cluster is steady: one requeue, no mutation, every wo
     CHECK(t->environment.at("RAY_HEAD_IP") == *w.o.head->private_ip);
     CHECK(t->environment.at("RAY_HEAD_NODE_PRIVATE_IP") == *w.o.head->private_ip);
     CHECK(t->environment.count("OBSERVABILITY_HOST") == 0);
+    // Ray reports both for the node (ray-gcs.md §4.4): what maps a Ray node back to its task and pool.
+    const std::string& pool = t->environment.at("RAY_NODE_TYPE_NAME");
+    CHECK((pool == "cpu" || pool == "gpu"));
+    CHECK(t->environment.at("RAY_CLOUD_INSTANCE_ID").starts_with("worker-nodes-" + pool));
+    CHECK(t->environment.at("RAY_CLOUD_INSTANCE_ID").ends_with("/" + *t->name));
   }
 }
 

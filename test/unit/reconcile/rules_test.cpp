@@ -398,8 +398,10 @@ TEST_CASE("rules: plan runs its named steps in order, gates first and pacing las
 TEST_CASE("rules: describe names an action and what it touches, never a script or body") {
   rr::ResizePool resize{"ydid:wrkrpl:1", "demo-cpu", 3};
   CHECK(rr::describe(resize) == "ResizePool demo-cpu to 3");
-  rr::CancelTasks cancel{{"ydid:task:1", "ydid:task:2"}, true};
+  rr::CancelTasks cancel{{"ydid:task:1", "ydid:task:2"}, true, rr::CancelReason::kSurplus, "worker-nodes-cpu"};
   CHECK(rr::describe(cancel) == "CancelTasks 2 (abort): ydid:task:1 ydid:task:2");
+  rr::ReleaseNodes release{{"ydid:node:1"}, "demo-cpu"};
+  CHECK(rr::describe(release) == "ReleaseNodes 1 of demo-cpu: ydid:node:1");
   rr::AddTasks add;
   add.task_group_name = "worker-nodes-cpu-abc123";
   add.tasks.push_back(rr::task(TaskKind::kWorker, 1, "#!/bin/bash\necho secret-script", {}));
