@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "controller/http/url.hpp"
+#include "test/yellowdog-sim/ray_model.hpp"
 #include "test/yellowdog-sim/serialize.hpp"
 
 namespace raydog::ydsim {
@@ -603,6 +604,11 @@ json faults_json(const FaultSettings& f) {
 ApiResponse Api::handle_sim(const std::string& m, const ParsedTarget& t, const std::string& body) {
   const auto& s = t.segments;
   auto n = s.size();
+  if (n >= 2 && s[1] == "ray") {
+    if (!ray_)
+      return error_response(ApiError{404, "NotFoundException", "yellowdog-sim runs without --ray: no /_sim/ray/ API"});
+    return ray_->handle(m, s, body);
+  }
   if (n == 2 && s[1] == "stats" && m == "GET") return json_response(200, stats());
   if (n == 2 && s[1] == "objects" && m == "GET") return json_response(200, objects());
   if (n == 2 && s[1] == "created-by" && m == "GET") return json_response(200, json(created_by_));

@@ -17,6 +17,8 @@ namespace raydog::ydsim {
 
 using Query = std::multimap<std::string, std::string>;
 
+class RaySim;  // ray_model.hpp: the /_sim/ray/ API of --ray
+
 // Splits "/a/b%3Ac?x=1&y=2" into decoded path segments (a trailing empty segment from a trailing slash is
 // dropped) and a decoded query.
 struct ParsedTarget {
@@ -78,6 +80,8 @@ class Api {
   ApiResponse handle(const ApiRequest& req);
 
   FaultSettings& faults() { return faults_; }
+  // --ray: /_sim/ray/... is answered by this model (without it: 404).
+  void set_ray(RaySim* ray) { ray_ = ray; }
   Simulator& sim() { return sim_; }
 
   // SSE: the entity an /updates stream follows, as JSON; nullopt when it does not exist. `done` is set once
@@ -101,6 +105,7 @@ class Api {
   void record_creator(const std::string& key_id, const std::string& response_body);
   std::map<std::string, std::uint64_t> calls_;
   std::uint64_t injected_ = 0, dropped_ = 0;
+  RaySim* ray_ = nullptr;
 };
 
 ApiResponse error_response(const ApiError& e);

@@ -9,7 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include <sys/resource.h>
+
 #include "controller/util/files.hpp"
+#include "test/yellowdog-sim/ip_block.hpp"
 #include "test/yellowdog-sim/server.hpp"
 
 using namespace raydog::ydsim;
@@ -22,7 +25,8 @@ void usage(std::ostream& out) {
          "  [--boot-delay D] [--register-delay D] [--task-start-delay D] [--terminate-delay D]\n"
          "  [--time-scale X] [--fail-rate P --fail-codes 500,503,429] [--lose-response-rate P]\n"
          "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
-         "  [--strict-repeat] [--execute-tasks DIR] [--tls-cert FILE --tls-key FILE]\n"
+         "  [--strict-repeat] [--execute-tasks DIR] [--tls-cert FILE --tls-key FILE] [--ip-block N]\n"
+         "  [--ray [--ray-version 2.49.2] [--ray-drain-delay 1s]]\n"
          "durations: 2s, 500ms, 1m (a bare number means seconds)\n";
 }
 
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
   std::string key_id, key_secret;  // --key-id/--key-secret: one more key, the single-tenant spelling
   FaultSettings faults;
   std::string write_url;
+  bool ray_flags = false;  // --ray-version / --ray-drain-delay seen
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -126,6 +131,17 @@ int main(int argc, char** argv) {
       options.tls_cert_pem = file_arg(flag, next());
     else if (flag == "--tls-key")
       options.tls_key_pem = file_arg(flag, next());
+    else if (flag == "--ip-block")
+      options.ip_block = static_cast<int>(double_arg(flag, next(), IpBlockClaim::kMin, IpBlockClaim::kMax));
+    else if (flag == "--ray")
+      options.ray = true;
+    else if (flag == "--ray-version") {
+      options.ray_config.ray_version = next();
+      ray_flags = true;
+    } else if (flag == "--ray-drain-delay") {
+      options.ray_config.drain_delay = duration_arg(flag, next());
+      ray_flags = true;
+    }
     else if (flag == "--fail-codes") {
       faults.fail_codes.clear();
       std::stringstream ss(next());
@@ -141,11 +157,25 @@ int main(int argc, char** argv) {
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty())
     fail("--tls-cert and --tls-key go together");
   if (!key_id.empty()) options.keys.emplace_back(key_id, key_secret);
+  if (ray_flags && !options.ray) fail("--ray-version and --ray-drain-delay go with --ray");
+  options.ray_config.seed = config.seed;
+  if (options.ray) {
+    // Each fake head holds up to four listening sockets (GCS and dashboard, private and public IP), and
+    // their clients' connections come on top: take the hard limit on open files.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+  }
 
   boost::asio::io_context ioc;
   SimServer server(ioc, config, options, faults);
   try {
     server.start();
+  } catch (const IpBlockTaken& e) {
+    std::cerr << "yellowdog-sim: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "yellowdog-sim: cannot listen on " << options.listen << ": " << e.what() << "\n";
     return 1;
@@ -162,7 +192,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cout << "yellowdog-sim listening on " << url << std::endl;
+  std::cout << "yellowdog-sim listening on " << url << " (node addresses 127." << server.ip_block() << ".0.0/16"
+            << (options.ray ? ", fake Ray heads" : "") << ")" << std::endl;
 
   boost::asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {

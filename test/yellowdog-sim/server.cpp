@@ -8,6 +8,8 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include "test/yellowdog-sim/executor.hpp"
+#include "test/yellowdog-sim/ip_block.hpp"
+#include "test/yellowdog-sim/ray_heads.hpp"
 #include "test/yellowdog-sim/serialize.hpp"
 
 namespace raydog::ydsim {
@@ -80,6 +82,12 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     api.faults() = std::move(faults);
     for (const auto& [id, secret] : options.keys)
       accepted_auth.emplace_back("yd-key " + id + ":" + secret, id);
+    if (options.ray) {
+      ray = std::make_unique<RaySim>(sim, options.ray_config);
+      api.set_ray(ray.get());
+      // The clock reads only members fixed at construction: safe from gRPC's threads.
+      heads = std::make_unique<RayHeads>(ioc, *ray, [this] { return sim_now(); });
+    }
   }
 
   TimePoint sim_now() const {
@@ -90,7 +98,9 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
 
   void tick() {
     last_tick_real = std::chrono::steady_clock::now();
-    sim.tick(sim_now());
+    const TimePoint now = sim_now();
+    sim.tick(now);
+    if (heads && !stopped) heads->tick(now);
   }
 
   net::awaitable<void> tick_loop() {
@@ -214,6 +224,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     ApiResponse r = api.handle(ApiRequest{method, target, std::move(body), std::move(caller)});
+    // A Ray control shows in the fake heads before it is answered.
+    if (control && parsed.segments.size() > 1 && parsed.segments[1] == "ray") tick();
     if (decision.lose_response) {
       api.count_fault(true);
       ex.drop();  // the write was applied; the client never hears about it
@@ -234,6 +246,9 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::pair<std::string, std::string>> accepted_auth;  // (Authorization value, key id)
   std::unique_ptr<http::Server> server;
   std::unique_ptr<TaskExecutor> executor;
+  std::unique_ptr<IpBlockClaim> block;
+  std::unique_ptr<RaySim> ray;
+  std::unique_ptr<RayHeads> heads;  // after `ray`: destroyed first (its gRPC handlers use ray's call log)
   bool stopped = false;
 };
 
@@ -253,6 +268,8 @@ SimServer::~SimServer() {
 }
 
 void SimServer::start() {
+  impl_->block = std::make_unique<IpBlockClaim>(impl_->options.ip_block);
+  impl_->sim.set_ip_block(impl_->block->block());
   http::ServerOptions so;
   so.listen = impl_->options.listen;
   so.body_limit = 64 * 1024 * 1024;
@@ -275,12 +292,17 @@ std::string SimServer::base_url() const {
   return impl_->server ? impl_->server->base_url() : "";
 }
 
+int SimServer::ip_block() const {
+  return impl_->sim.config().ip_block;
+}
+
 void SimServer::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->ticker.cancel();
   if (impl_->server) impl_->server->stop();
   if (impl_->executor) impl_->executor->stop();
+  if (impl_->heads) impl_->heads->stop();
 }
 
 }  // namespace raydog::ydsim

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "test/yellowdog-sim/api.hpp"
+#include "test/yellowdog-sim/ray_model.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -26,6 +27,11 @@ struct SimServerOptions {
   Millis tick_interval{50};               // real time between scheduler ticks
   std::string execute_dir;                // non-empty: run EXECUTING bash tasks as real processes here
   std::string tls_cert_pem, tls_key_pem;  // both set: serve HTTPS with this certificate chain and key
+  // The loopback block of node addresses (ip_block.hpp): nullopt claims a random free one; a given one
+  // that is taken makes start() throw IpBlockTaken.
+  std::optional<int> ip_block;
+  bool ray = false;  // --ray: a fake Ray head per cluster (ray_model.hpp, ray_heads.hpp)
+  RayConfig ray_config;
 };
 
 class SimServer {
@@ -35,8 +41,11 @@ class SimServer {
   SimServer(const SimServer&) = delete;
   SimServer& operator=(const SimServer&) = delete;
 
-  void start();  // binds (throws on failure) and starts the ticker
+  // Claims the address block (throws IpBlockTaken for a taken --ip-block), binds (throws on failure) and
+  // starts the ticker.
+  void start();
   std::string base_url() const;
+  int ip_block() const;  // after start()
   void stop();  // stops accepting, ends streams, terminates task processes
 
   struct Impl;

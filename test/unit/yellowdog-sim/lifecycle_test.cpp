@@ -53,8 +53,11 @@ TEST_CASE("provisioned pool, compute requirement, instance and node walk their l
 
   json inst = f.ok("GET", "/compute/instances?computeRequirementId=" + cr_id)["items"][0];
   CHECK(inst["status"] == "PENDING");
-  CHECK(inst["privateIpAddress"].get<std::string>().rfind("127.1.", 0) == 0);
-  CHECK(inst["publicIpAddress"].get<std::string>().rfind("127.2.", 0) == 0);
+  // The core's block (the server claims its own): private 127.N.x.y, public 127.N.(128+x).y.
+  const int block = f.ok("GET", "/_sim/stats")["ipBlock"];
+  CHECK(block == 1);
+  CHECK(inst["privateIpAddress"] == "127.1.0.1");
+  CHECK(inst["publicIpAddress"] == "127.1.128.1");
 
   f.advance(1100ms);  // booted, not registered yet
   CHECK(f.ok("GET", "/compute/instances?computeRequirementId=" + cr_id)["items"][0]["status"] == "RUNNING");
@@ -143,7 +146,9 @@ TEST_CASE(
     if (i["id"]["instanceId"] == node["details"]["instanceId"]) match = i;
   REQUIRE(match.is_object());
   CHECK(match["privateIpAddress"] == private_ip);
-  CHECK(match["publicIpAddress"].get<std::string>().rfind("127.2.", 0) == 0);
+  const std::string block = "127." + std::to_string(f.ok("GET", "/_sim/stats")["ipBlock"].get<int>()) + ".";
+  CHECK(match["publicIpAddress"].get<std::string>().rfind(block, 0) == 0);
+  CHECK(private_ip.rfind(block, 0) == 0);
 
   // Executing stays executing (Ray blocks) until told otherwise.
   f.advance(60s, 1s);
@@ -725,4 +730,30 @@ TEST_CASE("a task search by work requirement answers its tasks in creation order
   CHECK(names == std::vector<std::string>{"task-00001", "w1", "h2"});
   CHECK(f.ok("GET", "/work/tasks?workRequirementId=ydid:wrkreq:000000:nope")["items"].empty());
   CHECK(f.ok("GET", "/work/tasks")["items"].size() == 4);
+}
+
+TEST_CASE("node addresses: private 127.N.x.y and public 127.N.(128+x).y, distinct, never the block's sentinel") {
+  SimConfig cfg;
+  cfg.ip_block = 42;
+  SimFixture f(cfg);
+  json pool = f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("many", 600));
+  const std::string cr = pool["computeRequirementId"];
+  std::set<std::string> seen;
+  std::string next = "/compute/instances?computeRequirementId=" + cr + "&size=1000";
+  json page = f.ok("GET", next);
+  REQUIRE(page["items"].size() == 600);
+  for (const auto& i : page["items"]) {
+    const std::string priv = i["privateIpAddress"], pub = i["publicIpAddress"];
+    CHECK(priv.rfind("127.42.", 0) == 0);
+    CHECK(pub.rfind("127.42.", 0) == 0);
+    const int x = std::stoi(priv.substr(7, priv.find('.', 7) - 7));
+    const int px = std::stoi(pub.substr(7, pub.find('.', 7) - 7));
+    CHECK(x < 128);
+    CHECK(px == 128 + x);
+    CHECK(priv.substr(priv.rfind('.')) == pub.substr(pub.rfind('.')));
+    CHECK(pub != "127.42.255.255");
+    CHECK(seen.insert(priv).second);
+    CHECK(seen.insert(pub).second);
+  }
+  CHECK(page["items"][254]["privateIpAddress"] == "127.42.1.1");  // the 255th instance
 }
