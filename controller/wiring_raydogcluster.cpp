@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "controller/daliuge/extension.hpp"
+#include "controller/ray/extension.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "controller/wiring.hpp"
 #include "controller/yellowdog/client.hpp"
@@ -67,10 +68,14 @@ class ClusterController final : public KindController {
           return make_client(shared, url, c);
         }),
         daliuge_(registrar_options(shared.options)),
+        ray_(ray_options(shared.options)),
+        // The Ray view first: it decides which workers a scale-down cancels (after draining them), and
+        // DALiuGE deregisters the NMs of exactly those before act runs.
         reconciler_(shared.api, std::move(lookup), clients_, &events_, reconciler_options(shared.options),
-                    reconcile::Extensions{&daliuge_}) {
-    // DALiuGE registration counters live in the same registry as everything else on /metrics.
+                    reconcile::Extensions{&ray_, &daliuge_}) {
+    // DALiuGE and Ray counters live in the same registry as everything else on /metrics.
     daliuge_.registrar().bind_metrics(shared.metrics.registry());
+    ray_.bind_metrics(shared.metrics.registry());
   }
 
   // One reconcile through the Reconciler, translated into what the runtime's Controller does with the
@@ -109,6 +114,12 @@ class ClusterController final : public KindController {
     return o;
   }
 
+  static ray::RayExtensionOptions ray_options(const cli::ControllerOptions& options) {
+    ray::RayExtensionOptions o;
+    o.egress = options.egress;
+    return o;
+  }
+
   static std::shared_ptr<yellowdog::YellowDogApi> make_client(Shared& shared, const std::string& url,
                                                               const reconcile::Credentials& c) {
     const cli::ControllerOptions& options = shared.options;
@@ -131,6 +142,7 @@ class ClusterController final : public KindController {
   reconcile::ClientCache clients_;
   // The extensions of the RayDogCluster loop, in the order the loop calls them.
   daliuge::MembershipExtension daliuge_;
+  ray::RayExtension ray_;
   reconcile::Reconciler reconciler_;
 };
 

@@ -37,7 +37,8 @@ add_library(raydog_reconcile_core
   # status: compute_status (status.cpp) over named steps
   ${CMAKE_CURRENT_LIST_DIR}/status.cpp
   ${CMAKE_CURRENT_LIST_DIR}/status_fields.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/status_conditions.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/status_conditions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/status_gates.cpp)
 target_include_directories(raydog_reconcile_core PUBLIC ${PROJECT_SOURCE_DIR} PRIVATE ${_rdc_gen_dir})
 target_link_libraries(raydog_reconcile_core PUBLIC raydog_api raydog_yellowdog_model raydog_util
   nlohmann_json::nlohmann_json)

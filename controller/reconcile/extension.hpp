@@ -94,6 +94,10 @@ class ExtensionPass {
   // scope.cluster.status (keep a condition's lastTransitionTime while its status is unchanged).
   virtual void contribute_status(const ReconcileScope&, const Observed&, api::RayDogClusterStatus&) {}
 
+  // Conditions (set by contribute_status) that Ready requires, like a Pod's readinessGates: the loop
+  // applies them after every extension contributed (apply_readiness_gates() in status.hpp).
+  virtual std::vector<std::string_view> readiness_gates() const { return {}; }
+
   // After a successful full reconcile that asks for `requeue`: the requeue this extension needs (e.g.
   // shorter, to run side work before the next full reconcile). The loop takes the shortest.
   virtual Millis pace(const ReconcileScope&, Millis requeue) { return requeue; }

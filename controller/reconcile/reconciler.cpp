@@ -316,12 +316,16 @@ void Reconciler::remember_snapshot(Cycle& c) {
 
 api::RayDogClusterStatus Reconciler::status_of(Cycle& c) {
   auto status = compute_status(c.observed, c.acted.outcome, c.cluster().status, c.scope.now);
+  std::vector<std::string_view> gates;
   for (Extension* e : extensions_) {
-    if (ExtensionPass* pass = c.pass_of(e))
+    if (ExtensionPass* pass = c.pass_of(e)) {
       pass->contribute_status(c.scope, c.observed, status);
-    else
+      for (std::string_view g : pass->readiness_gates()) gates.push_back(g);
+    } else {
       e->withdraw_status(status);
+    }
   }
+  if (!gates.empty()) apply_readiness_gates(status, gates, c.cluster().status, c.scope.now);
   return status;
 }
 

@@ -22,6 +22,15 @@ api::RayDogClusterStatus compute_status(const Observed& observed, const ActOutco
                                         const std::optional<api::RayDogClusterStatus>& previous,
                                         TimePoint now);
 
+// Readiness gates (extension.hpp ExtensionPass::readiness_gates): conditions Ready requires besides what
+// compute_status judged, like a Pod's readinessGates. While the first gate that is not True (or missing)
+// holds, Ready is False with that condition's reason and "<Type>: <message>", a Running phase becomes
+// Degraded (the cluster was fully ready before: Provisioned) or Provisioning (Provisioned stays False), and
+// Reconciling says Progressing. Does nothing when Ready is not True already. lastTransitionTime follows
+// the usual rule against `previous`.
+void apply_readiness_gates(api::RayDogClusterStatus& status, const std::vector<std::string_view>& gates,
+                           const std::optional<api::RayDogClusterStatus>& previous, TimePoint now);
+
 // True when `a` and `b` differ in anything but conditions' lastTransitionTime (what decides whether a
 // status write is needed).
 bool status_changed(const api::RayDogClusterStatus& a, const api::RayDogClusterStatus& b);
