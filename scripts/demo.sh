@@ -66,7 +66,7 @@ stage "Starting kube-emulator (TLS, bearer token) and yellowdog-sim on 127.0.0.1
 "$BIN/kube-emulator" --listen 127.0.0.1:0 --write-kubeconfig "$KUBECONFIG" --tls >"$WORK/emulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN/yellowdog-sim" --listen 127.0.0.1:0 --write-url "$WORK/yd-url" --key-id demo-key-id --key-secret demo-key-secret \
-  --boot-delay 3s --register-delay 1s --task-start-delay 1s >"$WORK/sim.log" 2>&1 &
+  --boot-delay 3s --register-delay 1s --task-start-delay 1s --ray >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 wait_for_file "$KUBECONFIG" 20
 wait_for_file "$WORK/yd-url" 20

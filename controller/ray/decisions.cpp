@@ -236,7 +236,11 @@ const GroupRelease* release_of(const RayDecisions& d, const std::string& group) 
 void rewrite(Actions& actions, const RayDecisions& d, const reconcile::Observed& observed) {
   Actions out, after;  // `after`: resizes of groups done now, run once their nodes were released
   bool in_flight = false;
+  bool surplus = false;
+  for (const auto& g : d.groups) surplus = surplus || g.reason == CancelReason::kSurplus;
   for (auto& a : actions) {
+    // Plan announces a scale-down as done; here it is a drain first (DrainRequested, then TasksCancelled).
+    if (auto* e = std::get_if<reconcile::EmitEvent>(&a); e && surplus && e->reason == "WorkersCancelled") continue;
     if (auto* c = std::get_if<CancelTasks>(&a);
         c && (c->reason == CancelReason::kSurplus || c->reason == CancelReason::kObsolete)) {
       const GroupRelease* g = release_of(d, c->group);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include "api/conditions.hpp"
 #include "api/defaults.hpp"
 #include "controller/ray/dashboard.hpp"
 #include "controller/ray/head_client.hpp"
@@ -41,6 +42,7 @@ class Pass final : public reconcile::ExtensionPass {
 
   net::awaitable<void> observe(const reconcile::ReconcileScope& scope, const reconcile::Observed& observed) override {
     yellowdog_read_ = true;
+    converging_ = observed.options.requeue_converging;
     view_ = reconcile::view(observed, scope.now);
     const yd::Task* head = view_->head_task;
     if (!head || !head->id || !reconcile::is_executing(*head)) co_return;
@@ -162,9 +164,20 @@ class Pass final : public reconcile::ExtensionPass {
     const reconcile::View empty;
     ray_status(status, scope.cluster.status, view_ ? *view_ : empty, yellowdog_read_, read_,
                ray_ ? &*ray_ : nullptr, health_, policy_, access_, scope.now);
+    const api::Condition* ready = api::find_condition(status.conditions, api::condition::kRayReady);
+    ray_ready_ = ready && ready->status == api::condition::kTrue;
   }
 
   std::vector<std::string_view> readiness_gates() const override { return {api::condition::kRayReady}; }
+
+  // While Ray is not ready the next look comes soon (a join, a drain, a head coming back), however steady
+  // the YellowDog side is; a head that never answered is asked less often (a network or headAccess problem
+  // is not fixed by asking every 2 s).
+  Millis pace(const reconcile::ReconcileScope&, Millis requeue) override {
+    if (!read_.attempted || ray_ready_) return requeue;
+    const Millis soon = read_.state || health_.answered_before ? converging_ : std::max(converging_, kNeverAnsweredPoll);
+    return std::min(requeue, soon);
+  }
 
  private:
   static bool has_requeue(const reconcile::Actions& actions) {
@@ -200,8 +213,11 @@ class Pass final : public reconcile::ExtensionPass {
   RayExtension& ext_;
   api::HeadAccess access_;
   RayPolicy policy_;
+  static constexpr Millis kNeverAnsweredPoll{std::chrono::seconds(10)};
   bool yellowdog_read_ = false;
   bool session_changed_ = false;
+  bool ray_ready_ = false;
+  Millis converging_{std::chrono::seconds(2)};
   std::optional<reconcile::View> view_;
   HeadRead read_;
   std::optional<RayView> ray_;

@@ -194,7 +194,12 @@ const RaySim::TaskEnv& RaySim::env_of(const Task& t) {
   auto [it, fresh] = env_memo_.try_emplace(&t);
   if (!fresh) return it->second;
   TaskEnv& e = it->second;
-  e.head_group = t.group && t.group->name() == api::names::kHeadTaskGroup;
+  // The operator names its head group "head-node" plus a revision suffix ("head-node-1a2b3c").
+  if (t.group) {
+    const std::string& group = t.group->name();
+    const std::string_view head = api::names::kHeadTaskGroup;
+    e.head_group = group == head || (group.size() > head.size() && group.starts_with(head) && group[head.size()] == '-');
+  }
   const auto env = t.spec.find("environment");
   if (env != t.spec.end() && env->is_object()) {
     auto str = [&](const char* key) {

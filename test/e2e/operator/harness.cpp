@@ -21,7 +21,12 @@ Env::Env(SimOptions sim) {
                                        "--register-delay",
                                        "100ms",
                                        "--task-start-delay",
-                                       "100ms"};
+                                       "100ms",
+                                       // Every head plays Ray (its GCS and dashboard): the operator's Ray
+                                       // view needs them for RayReady and so for Ready.
+                                       "--ray",
+                                       "--ray-drain-delay",
+                                       "200ms"};
   for (auto& f : sim.extra) sim_argv.push_back(f);
   sim_ca_file_ = sim.ca_file;
   ProcessOptions so;

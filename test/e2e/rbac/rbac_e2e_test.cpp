@@ -45,7 +45,7 @@ struct Cluster {
     sim = std::make_unique<ChildProcess>(
         std::vector<std::string>{raydog::test::bin_path("yellowdog-sim"), "--listen", "127.0.0.1:0",
                                  "--write-url", dir.file("sim.url"), "--boot-delay", "100ms",
-                                 "--register-delay", "100ms", "--task-start-delay", "100ms"},
+                                 "--register-delay", "100ms", "--task-start-delay", "100ms", "--ray"},
         so);
     auto url = raydog::test::wait_for_file(dir.file("sim.url"), 30s, sim.get());
     REQUIRE_MESSAGE(url.has_value(), "yellowdog-sim did not start");

@@ -40,7 +40,7 @@ ScriptEnv::ScriptEnv() {
   sim_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{bin_path("yellowdog-sim"), "--listen", "127.0.0.1:0", "--write-url",
                                dir.file("sim.url"), "--boot-delay", "100ms", "--register-delay", "100ms",
-                               "--task-start-delay", "100ms", "--execute-tasks", tasks_dir_},
+                               "--task-start-delay", "100ms", "--execute-tasks", tasks_dir_, "--ray"},
       po);
   auto url = wait_for_file(dir.file("sim.url"), std::chrono::seconds(30), sim_.get());
   REQUIRE_MESSAGE(url.has_value(), "yellowdog-sim did not start: " << sim_log());
