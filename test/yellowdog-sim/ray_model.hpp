@@ -4,7 +4,8 @@
 // builds per head the state its fake GCS serves (test/ray-fake/cluster_state.hpp). The fake heads
 // themselves (gRPC and dashboard servers) are ray_heads.hpp.
 //
-// - A head = an EXECUTING task of a task group named "head-node" (api/names.hpp kHeadTaskGroup); its GCS
+// - A head = an EXECUTING task of a task group named "head-node" (api/names.hpp kHeadTaskGroup, also with
+//   the operator's "-<revision>" suffix); its GCS
 //   serves on the head node's private IP (and public IP) port 6379 while the task executes and the GCS
 //   is up. Each start of a GCS is a new incarnation: session name, cluster id, version counter 0.
 // - Ray nodes of a head: the head itself and every EXECUTING task whose environment has RAY_HEAD_IP equal

@@ -559,18 +559,24 @@ TEST_CASE("ray sim: simulators on one machine take different address blocks - a 
   CHECK(taken.err.find("another simulator holds it") != std::string::npos);
   auto out_of_range = raydog::test::run_command({raydog::test::bin_path("yellowdog-sim"), "--ip-block", "1"}, {}, 20s);
   CHECK(out_of_range.exit_code == 2);
-  // A free explicit block is used as given (the first whose sentinel nobody holds right now).
-  int free_block = 0;
-  for (int n = 254; n >= 2 && free_block == 0; --n) {
+  // A free explicit block is used as given. Which one is free is only known by trying (another test
+  // process may take one at any moment): from 254 down, a refusal exits 2 and the next is tried.
+  int used = 0;
+  for (int n = 254; n >= 200 && used == 0; --n) {
     if (n == block_a || n == block_b) continue;
-    net::io_context probe_io;
-    boost::system::error_code ec;
-    net::ip::tcp::acceptor probe(probe_io);
-    probe.open(net::ip::tcp::v4(), ec);
-    probe.bind({net::ip::make_address("127." + std::to_string(n) + ".255.255"), 6379}, ec);
-    if (!ec) free_block = n;
+    TempDir d;
+    raydog::test::ProcessOptions po;
+    po.stderr_file = d.file("stderr");
+    ChildProcess c({raydog::test::bin_path("yellowdog-sim"), "--ip-block", std::to_string(n), "--write-url", d.file("url")},
+                   po);
+    auto url = raydog::test::wait_for_file(d.file("url"), 20s, &c);
+    if (!url) {
+      CHECK(c.wait(5s) == 2);  // taken meanwhile: refused, try the next
+      continue;
+    }
+    url->pop_back();  // the newline
+    CHECK(Http(*url).ok("GET", "/_sim/stats")["ipBlock"] == n);
+    used = n;
   }
-  REQUIRE(free_block != 0);
-  SimProcess c({"--ip-block", std::to_string(free_block)});
-  CHECK(Http(c.url).ok("GET", "/_sim/stats")["ipBlock"] == free_block);
+  CHECK(used != 0);
 }
