@@ -2,6 +2,7 @@
 #include "test/yellowdog-sim/ray_model.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "api/names.hpp"
 #include "controller/util/strings.hpp"
@@ -294,21 +295,26 @@ void RaySim::scan() {
   }
   for (auto& [hp, tasks] : members) {
     Head& h = *hp;
-    std::set<std::string> want;
+    std::unordered_map<std::string, std::size_t> at;  // task id -> index in h.nodes (join only appends)
+    for (std::size_t i = 0; i < h.nodes.size(); ++i) at[h.nodes[i].task_id] = i;
+    std::unordered_set<std::string> want, absent;
     for (const Task* t : tasks) {
       const auto c = controls_.find(t->id);
-      auto n = std::find_if(h.nodes.begin(), h.nodes.end(), [&](const Node& x) { return x.task_id == t->id; });
+      const auto n = at.find(t->id);
       if (c != controls_.end() && c->second.sticky == Control::Sticky::kAbsent) {
-        if (n != h.nodes.end()) {
-          h.nodes.erase(n);
-          h.dirty = true;
-        }
+        if (n != at.end()) absent.insert(t->id);
         continue;
       }
       want.insert(t->id);
-      if (n != h.nodes.end() && n->task_started == t->started) continue;
-      join(h, *t, n != h.nodes.end() ? &*n : nullptr);
+      if (n != at.end() && h.nodes[n->second].task_started == t->started) continue;
+      join(h, *t, n != at.end() ? &h.nodes[n->second] : nullptr);
     }
+    if (!absent.empty()) {
+      std::erase_if(h.nodes, [&](const Node& x) { return absent.count(x.task_id) > 0; });
+      h.dirty = true;
+    }
+    // The head's own node first (the listings' order; GCS itself promises none).
+    std::stable_partition(h.nodes.begin(), h.nodes.end(), [](const Node& x) { return x.head; });
     for (Node& n : h.nodes)
       if (!want.count(n.task_id) && n.life != Life::kDead) set_dead(h, n);  // its task stopped
   }
@@ -335,13 +341,10 @@ void RaySim::join(Head& h, const Task& t, Node* existing) {
     }
     if (c->second.sticky == Control::Sticky::kDead) n.life = Life::kDead;
   }
-  if (existing) {
+  if (existing)
     *existing = std::move(n);  // a new raylet: what ran on the old one is pending again (step)
-  } else if (n.head) {
-    h.nodes.insert(h.nodes.begin(), std::move(n));
-  } else {
-    h.nodes.push_back(std::move(n));
-  }
+  else
+    h.nodes.push_back(std::move(n));  // scan() puts the head's node first
   // Work placed on an earlier run of this task is unplaced by the step (the node it names restarted).
   Demand& d = demand_[h.task_id];
   for (Unit& u : d.units)
@@ -536,17 +539,20 @@ test::FakeClusterState RaySim::state_of(const Head& h) const {
 
 // ---- /_sim/ray/ -----------------------------------------------------------------------------------------
 
-json RaySim::node_json(const Head& h, const Node& n) const {
-  // The GCS view of this node, so the listing and the GCS never disagree.
+json RaySim::node_json(const Head& h, const Node& n, const test::FakeRayNode& f) const {
+  return {{"head", h.task_id},          {"task", n.task_id},    {"nodeId", hex_encode(n.node_id)},
+          {"instanceId", n.instance_id}, {"type", n.type},       {"ip", n.ip},
+          {"isHead", n.head},            {"state", f.status},    {"idleMs", f.idle_ms},
+          {"total", resources_json(n.total)}, {"available", resources_json(f.available.value_or(n.total))},
+          {"rejectDrain", f.reject_drain}};
+}
+
+json RaySim::nodes_json(const Head& h) const {
+  // The GCS view of the head's nodes (state_of keeps their order), so the listing and the GCS never disagree.
   const test::FakeClusterState st = state_of(h);
-  const auto f = std::find_if(st.nodes.begin(), st.nodes.end(),
-                              [&](const test::FakeRayNode& x) { return x.node_id == n.node_id; });
-  json j = {{"head", h.task_id},          {"task", n.task_id},    {"nodeId", hex_encode(n.node_id)},
-            {"instanceId", n.instance_id}, {"type", n.type},       {"ip", n.ip},
-            {"isHead", n.head},            {"state", f->status},   {"idleMs", f->idle_ms},
-            {"total", resources_json(n.total)}, {"available", resources_json(*f->available)},
-            {"rejectDrain", f->reject_drain}};
-  return j;
+  json out = json::array();
+  for (std::size_t i = 0; i < h.nodes.size(); ++i) out.push_back(node_json(h, h.nodes[i], st.nodes[i]));
+  return out;
 }
 
 json RaySim::head_json(const Head& h) const {
@@ -581,7 +587,7 @@ ApiResponse RaySim::handle(const std::string& m, const std::vector<std::string>&
   if (n == 3 && s[2] == "nodes" && m == "GET") {
     json out = json::array();
     for (const auto& [id, h] : heads_)
-      for (const Node& node : h.nodes) out.push_back(node_json(h, node));
+      for (auto& node : nodes_json(h)) out.push_back(std::move(node));
     return json_reply(200, out);
   }
   if (n == 3 && s[2] == "heads" && m == "GET") {
@@ -689,9 +695,12 @@ ApiResponse RaySim::control_node(const std::string& task_id, const json& b) {
   }
   for (auto& [id, head] : heads_)
     if (head.dirty) step(head);
-  node = nullptr;
+  json listed = nullptr;
   h = head_of_node_task(task_id, &node);
-  return json_reply(200, {{"task", task_id}, {"state", state}, {"node", node ? node_json(*h, *node) : json(nullptr)}});
+  if (h)
+    for (const auto& j : nodes_json(*h))
+      if (j["task"] == task_id) listed = j;
+  return json_reply(200, {{"task", task_id}, {"state", state}, {"node", listed}});
 }
 
 ApiResponse RaySim::control_reject(const std::string& task_id, const json& b) {

@@ -180,7 +180,8 @@ class RaySim {
   Head* head_of_node_task(const std::string& task_id, Node** node);
   void unplace_all(const std::string& head_task);
 
-  json node_json(const Head& h, const Node& n) const;
+  json node_json(const Head& h, const Node& n, const test::FakeRayNode& served) const;
+  json nodes_json(const Head& h) const;  // every node of the head, as its GCS shows them
   json head_json(const Head& h) const;
   ApiResponse control_node(const std::string& task_id, const json& body);
   ApiResponse control_reject(const std::string& task_id, const json& body);
