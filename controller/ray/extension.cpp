@@ -116,8 +116,14 @@ class Pass final : public reconcile::ExtensionPass {
       }
       health_.replacing = true;
       const yd::Task* head = view_->head_task;
-      actions.insert(actions.end() - (has_requeue(actions) ? 1 : 0),
-                     reconcile::CancelTasks{{*head->id}, true, reconcile::CancelReason::kReplace, view_->head->group_name});
+      // The task and its VM both go: a GCS that stopped answering while its task runs may sit on a sick or
+      // cut-off VM, so the new head gets a fresh one (and a new address the workers are re-pointed to).
+      reconcile::Actions replace{reconcile::CancelTasks{{*head->id}, true, reconcile::CancelReason::kReplace,
+                                                        view_->head->group_name}};
+      const reconcile::ObservedPool* pool = view_->head->pool;
+      if (head->node_id)
+        replace.push_back(reconcile::ReleaseNodes{{*head->node_id}, pool ? pool->pool.name.value_or("head") : "head"});
+      actions.insert(actions.end() - (has_requeue(actions) ? 1 : 0), replace.begin(), replace.end());
       scope.report.events.push_back({"Warning", "HeadUnresponsive",
                                      "the head's GCS at " + read_.address + " answered before and has not answered since " +
                                          format_rfc3339(*m.unreachable_since) + ": replacing the head task " +

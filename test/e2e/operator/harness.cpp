@@ -177,9 +177,10 @@ void Env::emulator_reset_counters() {
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 }
 
-json Env::sim_call(const std::string& method, const std::string& path) {
+json Env::sim_call(const std::string& method, const std::string& path, const std::optional<json>& body) {
   std::vector<std::string> argv = {"curl", "-sS", "-f", "-X", method, sim_url_ + "/_sim/" + path};
   if (!sim_ca_file_.empty()) argv.insert(argv.end(), {"--cacert", sim_ca_file_});
+  if (body) argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", body->dump()});
   return curl_json(argv);
 }
 json Env::sim_get(const std::string& path) {
@@ -187,6 +188,9 @@ json Env::sim_get(const std::string& path) {
 }
 json Env::sim_post(const std::string& path) {
   return sim_call("POST", path);
+}
+json Env::sim_post(const std::string& path, const json& body) {
+  return sim_call("POST", path, body);
 }
 
 void Env::apply_prerequisites(const std::string& ns) {

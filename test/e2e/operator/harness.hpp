@@ -64,6 +64,7 @@ class Env {
 
   json sim_get(const std::string& path);   // GET <sim>/_sim/...
   json sim_post(const std::string& path);  // POST <sim>/_sim/...
+  json sim_post(const std::string& path, const json& body);  // with a JSON body (the /_sim/ray/ controls)
   const std::string& sim_url() const { return sim_url_; }
   // kube-emulator's request counters ({"requests": {"GET secrets": 2, ...}}, test/emulator/request_stats).
   json emulator_stats();
@@ -88,7 +89,8 @@ class Env {
 
  private:
   std::unique_ptr<ChildProcess> emulator_, sim_, operator_;
-  json sim_call(const std::string& method, const std::string& path);  // curl <sim>/_sim/<path>
+  // curl <sim>/_sim/<path>
+  json sim_call(const std::string& method, const std::string& path, const std::optional<json>& body = std::nullopt);
   const std::string& api_url();  // the emulator's base URL, read from the kubeconfig once
   std::string sim_ca_file_;
   std::string kubeconfig_, sim_url_, api_url_;

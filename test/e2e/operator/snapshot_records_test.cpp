@@ -111,7 +111,6 @@ TEST_CASE("task record: the fields plan and status read survive the round trip, 
   // What nobody reads is not kept.
   CHECK_FALSE(back.task_data);
   CHECK(back.arguments.empty());
-  CHECK_FALSE(back.node_id);
   CHECK_FALSE(back.task_group_id);
   CHECK(back.extra.empty());
 

@@ -450,7 +450,7 @@ struct SlowYellowDog {
     sim = std::make_unique<ChildProcess>(
         std::vector<std::string>{bin_path("yellowdog-sim"), "--listen", "127.0.0.1:0", "--write-url",
                                  url_file, "--key-id", "runtime-key-id", "--key-secret", "runtime-key-secret",
-                                 "--latency", latency},
+                                 "--latency", latency, "--ray"},
         po);
     auto written = wait_for_file(url_file, 60s, sim.get());
     REQUIRE_MESSAGE(written.has_value(), "yellowdog-sim did not start");
