@@ -7,7 +7,8 @@
 //                                                      │                     (paced: nothing else runs)
 //   credentials ── observe YellowDog ── (a) observe ───┘
 //   (b) adjust_desired ── plan ── (c) adjust_actions ── act ── apply what act learned
-//   compute_status ── (d) contribute_status ── status write ── requeue (pace()) ;  deleted: (f) forget()
+//   compute_status ── (d) contribute_status ── readiness gates ── status write ── requeue (pace()) ;
+//   deleted: (f) forget()
 //
 // Per-reconcile state lives in the ExtensionPass begin() returns, so an extension needs no map keyed by
 // reconcile; what it keeps across reconciles (caches, pacing) it keeps per cluster key and drops in
