@@ -4,6 +4,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -121,10 +122,24 @@ grpc::ChannelArguments channel_arguments(const std::string& address, const http:
   } else {
     args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   }
+  // Heads are addressed by IP (YellowDog's node addresses) and have no service config to look up: no DNS
+  // TXT query per channel (channels are made per poll).
+  args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
   // A head that went away is tried again soon (the next poll), not after gRPC's 2-minute backoff cap.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
   return args;
+}
+
+// An IP literal goes straight to gRPC's ipv4:/ipv6: resolver (no resolver thread, no DNS library); a host
+// name keeps the default dns: resolution.
+std::string channel_target(const std::string& address) {
+  http::Url u;
+  if (!http::parse_url("http://" + address, u)) return address;
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(u.host, ec);
+  if (ec) return address;
+  return ip.is_v4() ? "ipv4:" + address : "ipv6:" + address;
 }
 
 }  // namespace
@@ -154,7 +169,7 @@ HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientO
     : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
   cluster_id_hex_ = options_.cluster_id;
   impl_->ex = std::move(ex);
-  impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+  impl_->channel = grpc::CreateCustomChannel(channel_target(address_), grpc::InsecureChannelCredentials(),
                                              channel_arguments(address_, options_.egress));
   impl_->node_info = pb::NodeInfoGcsService::NewStub(impl_->channel);
   impl_->autoscaler = apb::AutoscalerStateService::NewStub(impl_->channel);

@@ -80,7 +80,7 @@ TEST_CASE("harness: a 3-cluster run produces every figure") {
   CHECK(run["ydMinimumPerCluster"] == 16);
   for (const char* k : {"timeToAllHeadTasksS", "timeToAllReadyS", "rssIdleMB", "rssPeakMB", "rssAfterReadyMB",
                         "bytesPerCluster", "ydCallsPerCluster", "ydCallsRatio", "steadyK8sWrites",
-                        "steadyYdCallsPerClusterMin"})
+                        "steadyYdCallsPerClusterMin", "steadyGcsCallsPerClusterMin"})
     CHECK_MESSAGE(run[k].is_number(), k);
   CHECK(run["k8sWritesPerCluster"]["statusPatches"].get<double>() >= 1);
   CHECK(run["k8sWritesPerCluster"]["finalizerUpdates"].get<double>() >= 1);

@@ -1,5 +1,7 @@
 #include "test/e2e/operator/harness.hpp"
 
+#include "test/support/eventually.hpp"
+
 #include <doctest/doctest.h>
 
 #include <set>
@@ -269,12 +271,7 @@ std::optional<json> condition_of(const json& cluster, const std::string& type) {
 }
 
 bool Env::eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
+  return raydog::test::eventually(cond, timeout);
 }
 
 SimView view(Env& env, const std::string& ns, const std::string& name) {

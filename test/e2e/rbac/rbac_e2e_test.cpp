@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "controller/util/base64.hpp"
+include "test/support/eventually.hpp"
 #include "test/e2e/rbac/rbac_model.hpp"
 #include "test/support/process.hpp"
 
@@ -93,12 +94,7 @@ struct Cluster {
     return r.exit_code == 0 ? r.out : std::string();
   }
   bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return cond();
+    return raydog::test::eventually(cond, timeout, 200ms);
   }
   std::string operator_log() { return raydog::test::read_file(dir.file("operator.log")); }
 };

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 using nlohmann::json;
@@ -36,12 +37,7 @@ const std::string kLeaseName = "raydog-operator-leader";
 
 // Polls `cond` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return cond();
+  return raydog::test::eventually(cond, timeout, 50ms);
 }
 
 struct HttpReply {

@@ -4,6 +4,7 @@
 
 #include "api/conditions.hpp"
 #include "controller/ray/decisions.hpp"
+#include "controller/ray/extension.hpp"
 #include "controller/ray/ray_status.hpp"
 #include "controller/ray/ray_view.hpp"
 #include "test/unit/reconcile/world.hpp"
@@ -342,4 +343,27 @@ TEST_CASE("ray status: counts, resources, rayNodes per pool and RayReady's reaso
   withdraw_ray_status(st);
   CHECK_FALSE(st.ray.has_value());
   CHECK(api::find_condition(st.conditions, "RayReady") == nullptr);
+}
+
+TEST_CASE("network suspected: more than half of the watched heads, and at least 3, quiet at once") {
+  RayExtension ext;
+  auto watch = [&](const std::string& key, bool quiet) {
+    HeadMemory& m = ext.memory(key);
+    m.answered = true;
+    if (quiet) m.unreachable_since = reconcile::testing::t0();
+  };
+  ext.memory("never/answered").unreachable_since = reconcile::testing::t0();  // not watched: never answered
+  watch("a/1", true);
+  watch("a/2", true);
+  CHECK_FALSE(ext.network_suspected());  // 2 quiet: below the floor of 3
+  watch("a/3", true);
+  REQUIRE(ext.network_suspected());      // 3 of 3
+  CHECK(ext.network_suspected()->find("3 of the 3 heads") != std::string::npos);
+  watch("b/1", false);
+  watch("b/2", false);
+  CHECK(ext.network_suspected());        // 3 of 5
+  watch("b/3", false);
+  CHECK_FALSE(ext.network_suspected());  // 3 of 6 is not more than half
+  ext.forget("b/3");
+  CHECK(ext.network_suspected());
 }

@@ -12,18 +12,6 @@ using namespace raydog::ydsim::testing;
 
 namespace {
 
-json pool_body(const std::string& name, int nodes) {
-  return {{"requirementTemplateUsage",
-           {{"templateId", "ray/template"},
-            {"requirementName", name},
-            {"requirementNamespace", "ray"},
-            {"targetInstanceCount", nodes}}},
-          {"provisionedProperties",
-           {{"createNodeWorkers", {{"targetType", "PER_NODE"}, {"targetCount", 1}}},
-            {"minNodes", 0},
-            {"maxNodes", nodes},
-            {"workerTag", name}}}};
-}
 json wr_body(const std::string& name, const std::string& tag) {
   return {{"namespace", "ray"},
           {"name", name},

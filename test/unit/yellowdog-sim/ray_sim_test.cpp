@@ -10,6 +10,7 @@
 #include "controller/ray/dashboard.hpp"
 #include "controller/ray/head_client.hpp"
 #include "controller/util/strings.hpp"
+include "test/support/eventually.hpp"
 #include "test/support/run_coroutine.hpp"
 #include "test/unit/yellowdog-sim/sim_http.hpp"
 
@@ -26,18 +27,6 @@ namespace apb = ::ray::rpc::autoscaler;
 
 namespace {
 
-json pool_body(const std::string& name, int nodes) {
-  return {{"requirementTemplateUsage",
-           {{"templateId", "ray/template"},
-            {"requirementName", name},
-            {"requirementNamespace", "ray"},
-            {"targetInstanceCount", nodes}}},
-          {"provisionedProperties",
-           {{"createNodeWorkers", {{"targetType", "PER_NODE"}, {"targetCount", 1}}},
-            {"minNodes", 0},
-            {"maxNodes", nodes},
-            {"workerTag", name}}}};
-}
 
 json group(const std::string& name, const std::string& tag) {
   return {{"name", name}, {"runSpecification", {{"taskTypes", {"bash"}}, {"workerTags", {tag}}, {"namespaces", {"ray"}}}}};
@@ -45,12 +34,7 @@ json group(const std::string& name, const std::string& tag) {
 
 // Polls (the simulator runs in real time) until `pred` holds.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
+  return raydog::test::eventually(pred, limit, 20ms);
 }
 
 // A simulator with --ray, one Ray cluster as the operator builds it: a work requirement with a head-node

@@ -26,6 +26,20 @@ namespace bhttp = boost::beast::http;
 using raydog::test::ChildProcess;
 using raydog::test::TempDir;
 
+// A provisioned worker pool request of `nodes` nodes, one worker each, tagged with its own name.
+inline json pool_body(const std::string& name, int nodes) {
+  return {{"requirementTemplateUsage",
+           {{"templateId", "ray/template"},
+            {"requirementName", name},
+            {"requirementNamespace", "ray"},
+            {"targetInstanceCount", nodes}}},
+          {"provisionedProperties",
+           {{"createNodeWorkers", {{"targetType", "PER_NODE"}, {"targetCount", 1}}},
+            {"minNodes", 0},
+            {"maxNodes", nodes},
+            {"workerTag", name}}}};
+}
+
 struct SimProcess {
   explicit SimProcess(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{raydog::test::bin_path("yellowdog-sim"),
