@@ -2,7 +2,8 @@
 // The Ray view as an extension of the RayDogCluster loop (controller/reconcile/extension.hpp):
 //   begin:             every valid cluster not being deleted whose spec.headAccess is not None (otherwise
 //                      withdraw_status() drops status.ray, rayNodes and RayReady, and the key is forgotten)
-//   observe:           once the head task is EXECUTING, one GetClusterResourceState on the head's GCS
+//   observe:           once the head task is EXECUTING (and unless the cluster is steady: then the answer of
+//                      its watcher is used, see README "Watcher"), one GetClusterResourceState on the head's GCS
 //                      (the address spec.headAccess names, port 6379) through a client made for this
 //                      reconcile, the cluster id kept per head (so a steady poll is one call); the Ray
 //                      version from the dashboard once per GCS session
@@ -13,7 +14,7 @@
 //                      suspects its own network and replaces none (Warning once per cluster, and
 //                      raydog_ray_head_replacements_suppressed_total)
 //   contribute_status: ray_status() (status.ray, rayNodes, RayReady); RayReady is a readiness gate of Ready
-// A steady cluster costs one GCS call per full reconcile (one a minute with the default requeue).
+// A steady cluster costs one GCS call per steady poll (one a minute by default), made by its watcher.
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio/awaitable.hpp>

@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
   }
   const int n = argc > 1 ? std::stoi(argv[1]) : 1000;
   const double before = rss_mb();
-  // The server in a child: popen gives us its stdout; PR_SET_PDEATHSIG ends it with us.
-  FILE* server = popen((std::string(argv[0]) + " --serve").c_str(), "r");
+  // The server in a child: popen gives us its stdout; PR_SET_PDEATHSIG ends it with us. `exec`, so the
+  // server is our child and not the shell's (the shell would outlive us and keep it running).
+  FILE* server = popen(("exec " + std::string(argv[0]) + " --serve").c_str(), "r");
   char buf[256] = {};
   if (server == nullptr || std::fgets(buf, sizeof buf, server) == nullptr) return 1;
   std::string address = buf, id_hex;
