@@ -142,9 +142,6 @@ void Operator::add(Registration registration) {
   // expects more to happen asks for a requeue, so skipping it saves a full YellowDog observation per
   // status write. Spec, metadata (finalizers, deletionTimestamp, annotations) and deletes still enqueue.
   Running* running = c.get();
-  c->kind->bind_wake([running](const std::string& key) {
-    if (running->workers_started) running->queue->add(key);
-  });
   informer.add_handler([running](kube::InformerEvent event, const std::string& key) {
     if (running->workers_started && event != kube::InformerEvent::kStatusUpdated) running->queue->add(key);
   });
@@ -190,7 +187,6 @@ asio::awaitable<void> Operator::shutdown(std::string reason) {
     }
   }
   if (!drained) log.warn("shutdown grace expired with reconciles in flight");
-  for (auto& c : controllers_) c->kind->stop();
   for (auto& c : controllers_) c->informer->stop();
   if (elector_) {
     elector_->stop();  // a leader releases the Lease on its way out

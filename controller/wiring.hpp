@@ -37,11 +37,6 @@ class KindController {
  public:
   virtual ~KindController() = default;
   virtual boost::asio::awaitable<runtime::ReconcileOutcome> reconcile(std::string key) = 0;
-  // `wake(key)` puts a key on this controller's queue (for watchers of outside state, e.g. Ray heads);
-  // called once, before any reconcile.
-  virtual void bind_wake(std::function<void(const std::string&)> /*wake*/) {}
-  // Shutdown, after the workers stopped: end whatever runs beside reconciles (timers, watchers).
-  virtual void stop() {}
 };
 
 // One controller of the process.

@@ -78,9 +78,6 @@ class ClusterController final : public KindController {
     ray_.bind_metrics(shared.metrics.registry());
   }
 
-  void bind_wake(std::function<void(const std::string&)> wake) override { ray_.set_wake(std::move(wake)); }
-  void stop() override { ray_.stop(); }
-
   // One reconcile through the Reconciler, translated into what the runtime's Controller does with the
   // key. The Reconciler logs its own failures (with object and reconcileID), so the outcome carries the
   // message only for the error counters.

@@ -3,12 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 
 #include "api/conditions.hpp"
 #include "api/defaults.hpp"
@@ -48,7 +43,6 @@ class Pass final : public reconcile::ExtensionPass {
   net::awaitable<void> observe(const reconcile::ReconcileScope& scope, const reconcile::Observed& observed) override {
     yellowdog_read_ = true;
     converging_ = observed.options.requeue_converging;
-    steady_ = observed.options.requeue_steady;
     view_ = reconcile::view(observed, scope.now);
     const yd::Task* head = view_->head_task;
     if (!head || !head->id || !reconcile::is_executing(*head)) co_return;
@@ -70,23 +64,33 @@ class Pass final : public reconcile::ExtensionPass {
       m.address = read_.address;
       m.cluster_id.clear();  // a cluster id belongs to one GCS
     }
-    m.poll = steady_;
     const auto ex = co_await net::this_coro::executor;
-    if (cache_usable(scope, m)) {
-      // Steady: the watcher read this head less than two steady polls ago and wakes the cluster when the
-      // answer changes, so the reconcile makes no call (adjust_actions reads afresh before a scale-down).
-      used_cache_ = true;
-      read_.state = *m.cached;
-      if (!m.version.empty()) read_.version = m.version;
-      co_return;
-    }
-    auto state = co_await read_head(ex, m, scope.now);
+    HeadClientOptions hco;
+    hco.deadline = opt.deadline;
+    hco.egress = opt.egress;
+    hco.cluster_id = m.cluster_id;
+    client_ = std::make_unique<HeadClient>(ex, read_.address, hco);
+    auto state = co_await client_->cluster_state();
+    count_calls(m.cluster_id.empty() ? 2 : 1);
+    m.cluster_id = client_->cluster_id_hex();
     if (!state) {
       read_.error = std::move(state).error();
       failed(scope, m);
       co_return;
     }
-    ext_.start_watcher(scope.key, ex);
+    session_changed_ = !m.session.empty() && m.session != state->session_name;
+    if (m.session != state->session_name || m.version.empty()) {
+      // Once per GCS session: the version does not change while the session lasts.
+      const std::string url = "http://" + *ip + ":" + std::to_string(opt.dashboard_port);
+      auto v = co_await dashboard_version(ex, url, opt.egress, opt.deadline);
+      count_calls(1);
+      m.version = v ? v->ray_version : std::string();
+    }
+    m.session = state->session_name;
+    m.answered = true;
+    m.unreachable_since.reset();
+    m.suspicion_reported = false;
+    if (!m.version.empty()) read_.version = m.version;
     read_.state = std::move(*state);
   }
 
@@ -94,17 +98,6 @@ class Pass final : public reconcile::ExtensionPass {
                                       reconcile::Actions& actions) override {
     if (!read_.attempted || !view_) co_return;
     HeadMemory& m = ext_.memory(scope.key);
-    if (used_cache_ && scales_down(actions)) {
-      // Victims are picked from what Ray says now, not from the watcher's last answer.
-      auto fresh = co_await read_head(co_await net::this_coro::executor, m, scope.now);
-      if (fresh) {
-        read_.state = std::move(*fresh);
-      } else {
-        read_.state.reset();
-        read_.error = std::move(fresh).error();
-        failed(scope, m);
-      }
-    }
     if (!read_.state) {
       if (!m.answered) co_return;  // never reached: the task-level plan, as without the Ray view
       hold_scale_down(actions, observed);
@@ -140,11 +133,10 @@ class Pass final : public reconcile::ExtensionPass {
     ray_ = match(*read_.state, observed.tasks);
     RayDecisions d = decide(observed, *view_, actions, *ray_, m.draining_since, session_changed_, policy_, scope.now);
     for (const auto& order : d.drains) {
-      if (!client_) break;  // no read in this reconcile (cannot happen: a scale-down reads afresh)
       std::optional<std::chrono::system_clock::time_point> deadline;
       if (order.deadline) deadline = *order.deadline;
       auto r = co_await client_->drain(order.node_id, order.reason, order.message, deadline);
-      ext_.count_calls(1);
+      count_calls(1);
       auto* metrics = ext_.metrics();
       if (!r) {
         bump(metrics ? metrics->drains_failed : nullptr);
@@ -194,65 +186,12 @@ class Pass final : public reconcile::ExtensionPass {
   }
 
  private:
-  // One GetClusterResourceState through a client made for it (kept in client_ for the drains), the cluster
-  // id kept, the session's Ray version read once, and the answer remembered for the watcher and later
-  // steady reconciles.
-  net::awaitable<Result<ClusterState, HeadError>> read_head(net::any_io_executor ex, HeadMemory& m, TimePoint now) {
-    const RayExtensionOptions& opt = ext_.options();
-    HeadClientOptions hco;
-    hco.deadline = opt.deadline;
-    hco.egress = opt.egress;
-    hco.cluster_id = m.cluster_id;
-    client_ = std::make_unique<HeadClient>(ex, read_.address, hco);
-    auto state = co_await client_->cluster_state();
-    ext_.count_calls(m.cluster_id.empty() ? 2 : 1);
-    m.cluster_id = client_->cluster_id_hex();
-    if (!state) {
-      RayExtension::remember(m, std::nullopt, now);
-      co_return state;
-    }
-    session_changed_ = !m.session.empty() && m.session != state->session_name;
-    if (m.session != state->session_name || m.version.empty()) {
-      // Once per GCS session: the version does not change while the session lasts.
-      const std::string host = read_.address.substr(0, read_.address.rfind(':'));
-      const std::string url = "http://" + host + ":" + std::to_string(opt.dashboard_port);
-      auto v = co_await dashboard_version(ex, url, opt.egress, opt.deadline);
-      ext_.count_calls(1);
-      m.version = v ? v->ray_version : std::string();
-    }
-    m.session = state->session_name;
-    m.answered = true;
-    m.unreachable_since.reset();
-    m.suspicion_reported = false;
-    if (!m.version.empty()) read_.version = m.version;
-    RayExtension::remember(m, *state, now);
-    co_return state;
-  }
-
-  // A steady cluster whose head answered recently and is Ray-ready, with nothing draining and the spec
-  // unchanged since the last status.
-  bool cache_usable(const reconcile::ReconcileScope& scope, const HeadMemory& m) const {
-    if (!m.answered || !m.cached || m.unreachable_since || !m.draining_since.empty()) return false;
-    if (scope.now - m.cached_at >= 2 * m.poll) return false;
-    const auto& prev = scope.cluster.status;
-    if (!prev || prev->observed_generation != scope.cluster.metadata.generation) return false;
-    const api::Condition* ready = api::find_condition(prev->conditions, api::condition::kRayReady);
-    return ready && ready->status == api::condition::kTrue;
-  }
-
-  static bool scales_down(const reconcile::Actions& actions) {
-    for (const auto& a : actions) {
-      if (const auto* c = std::get_if<reconcile::CancelTasks>(&a))
-        if (c->reason == reconcile::CancelReason::kSurplus || c->reason == reconcile::CancelReason::kObsolete)
-          return true;
-      if (std::holds_alternative<reconcile::ResizePool>(a) || std::holds_alternative<reconcile::ShutdownPool>(a))
-        return true;
-    }
-    return false;
-  }
-
   static bool has_requeue(const reconcile::Actions& actions) {
     return !actions.empty() && std::holds_alternative<reconcile::RequeueAfter>(actions.back());
+  }
+
+  void count_calls(int n) {
+    if (auto* metrics = ext_.metrics()) bump(metrics->gcs_calls, n);
   }
 
   // The memory of this cluster, reset when the head task changed. After an operator restart it starts from
@@ -263,7 +202,6 @@ class Pass final : public reconcile::ExtensionPass {
     if (m.head_task == head_task) return m;
     m = HeadMemory{};
     m.head_task = head_task;
-    m.generation = ext_.next_generation();  // a watcher of the previous head stops
     const auto& prev = scope.cluster.status;
     if (prev && prev->head && prev->head->task_id == head_task && prev->ray && prev->ray->session_name) {
       m.answered = true;
@@ -285,9 +223,7 @@ class Pass final : public reconcile::ExtensionPass {
   bool yellowdog_read_ = false;
   bool session_changed_ = false;
   bool ray_ready_ = false;
-  bool used_cache_ = false;
   Millis converging_{std::chrono::seconds(2)};
-  Millis steady_{std::chrono::seconds(60)};
   std::optional<reconcile::View> view_;
   HeadRead read_;
   std::optional<RayView> ray_;
@@ -298,10 +234,7 @@ class Pass final : public reconcile::ExtensionPass {
 }  // namespace
 
 RayExtension::RayExtension(RayExtensionOptions options) : options_(std::move(options)) {}
-RayExtension::~RayExtension() {
-  *alive_ = false;  // watchers still suspended on a timer or a call leave without touching this
-  for (auto& [key, timer] : timers_) timer->cancel();
-}
+RayExtension::~RayExtension() = default;
 
 std::unique_ptr<reconcile::ExtensionPass> RayExtension::begin(const reconcile::ReconcileScope& scope) {
   const auto access = scope.cluster.spec.head_access.value_or(api::kDefaultHeadAccess);
@@ -330,90 +263,6 @@ std::optional<std::string> RayExtension::network_suspected() const {
   if (quiet < 3 || 2 * quiet <= watched) return std::nullopt;
   return std::to_string(quiet) + " of the " + std::to_string(watched) +
          " heads this operator watches stopped answering: it suspects its own network";
-}
-
-void RayExtension::count_calls(int n) {
-  if (metrics_) bump(metrics_->gcs_calls, n);
-}
-
-void RayExtension::remember(HeadMemory& m, const std::optional<ClusterState>& state, TimePoint now) {
-  m.cached = state;
-  m.cached_at = now;
-  if (!state) {
-    m.fingerprint = "unreachable";
-    return;
-  }
-  // What a reconcile decides on: the session and each node's state (not idle times or free resources,
-  // which change all the time without anything to do).
-  std::vector<std::string> nodes;
-  nodes.reserve(state->nodes.size());
-  for (const auto& n : state->nodes) nodes.push_back(n.node_id + "/" + n.instance_id + "=" + to_string(n.status));
-  std::sort(nodes.begin(), nodes.end());
-  std::string fp = state->session_name;
-  for (const auto& n : nodes) fp += "|" + n;
-  m.fingerprint = std::move(fp);
-}
-
-HeadMemory* RayExtension::watched(const std::string& key, std::uint64_t generation) {
-  if (stopped_) return nullptr;
-  const auto it = memory_.find(key);
-  return it == memory_.end() || it->second.generation != generation ? nullptr : &it->second;
-}
-
-void RayExtension::start_watcher(const std::string& key, net::any_io_executor ex) {
-  HeadMemory& m = memory_[key];
-  if (m.watched || stopped_) return;
-  m.watched = true;
-  net::co_spawn(ex, watch(key, m.generation), net::detached);
-}
-
-// The watcher of one cluster's head: every steady poll (jittered by up to 10%) it reads the GCS unless a
-// reconcile did so in the last half poll, remembers the answer, and wakes the cluster when the answer
-// changed (a node joined, drained, died; the head went quiet or restarted). It ends when the cluster is
-// forgotten, gets a new head (new generation), or the operator stops.
-net::awaitable<void> RayExtension::watch(std::string key, std::uint64_t generation) {
-  const std::shared_ptr<bool> alive = alive_;
-  const auto ex = co_await net::this_coro::executor;
-  auto timer = std::make_shared<net::steady_timer>(ex);
-  timers_[key] = timer;
-  for (;;) {
-    HeadMemory* m = watched(key, generation);
-    if (!m) break;
-    const auto poll = m->poll.count() > 0 ? m->poll : Millis(std::chrono::seconds(60));
-    const auto jitter = Millis(static_cast<Millis::rep>(jitter_() % (static_cast<unsigned>(poll.count() / 10) + 1)));
-    timer->expires_after(poll + jitter);
-    boost::system::error_code ec;
-    co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
-    if (!*alive) co_return;  // the extension is gone: touch nothing of it
-    m = watched(key, generation);
-    if (ec || !m) break;
-    const TimePoint now = std::chrono::system_clock::now();
-    if (m->address.empty() || now - m->cached_at < poll / 2) continue;
-    HeadClientOptions o;
-    o.deadline = options_.deadline;
-    o.egress = options_.egress;
-    o.cluster_id = m->cluster_id;
-    const std::string address = m->address;
-    HeadClient client(ex, address, o);
-    auto state = co_await client.cluster_state();
-    if (!*alive) co_return;
-    count_calls(o.cluster_id.empty() ? 2 : 1);
-    m = watched(key, generation);
-    if (!m) break;
-    if (m->address != address) continue;  // the head moved meanwhile: the next round reads the new one
-    m->cluster_id = client.cluster_id_hex();
-    const std::string before = m->fingerprint;
-    remember(*m, state ? std::optional<ClusterState>(std::move(*state)) : std::nullopt, now);
-    if (m->fingerprint != before && wake_) wake_(key);
-  }
-  const auto it = timers_.find(key);
-  if (it != timers_.end() && it->second == timer) timers_.erase(it);
-  if (auto m = memory_.find(key); m != memory_.end() && m->second.generation == generation) m->second.watched = false;
-}
-
-void RayExtension::stop() {
-  stopped_ = true;
-  for (auto& [key, timer] : timers_) timer->cancel();
 }
 
 void RayExtension::bind_metrics(prometheus::Registry& registry) {

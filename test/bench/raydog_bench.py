@@ -497,6 +497,8 @@ def run_one(args, n, workdir):
         watch = ReadyWatch(server, cr_path, lst["metadata"]["resourceVersion"])
         watch.start()
         spec = cluster_spec(sim_url, args.yd_namespace)
+        if args.head_access:
+            spec["headAccess"] = args.head_access
         min_calls, min_items = minimum_yellowdog_calls(spec)
         res["ydMinimumPerCluster"] = min_calls
         res["ydMinimumItems"] = min_items
@@ -756,6 +758,8 @@ def main():
     ap.add_argument("--yd-namespace", default="bench", help="YellowDog namespace of every cluster")
     ap.add_argument("--operator-flag", action="append", default=[], help="extra operator flag (repeatable)")
     ap.add_argument("--sim-flag", action="append", default=[], help="extra yellowdog-sim flag (repeatable)")
+    ap.add_argument("--head-access", default="",
+                    help="spec.headAccess of every cluster (None: the operator never contacts the heads)")
     ap.add_argument("--no-ray", dest="ray", action="store_false",
                     help="run yellowdog-sim without --ray (no fake Ray heads: clusters never get RayReady)")
     ap.add_argument("--out", default=os.path.join(source_dir, "build", "bench", "results.json"))

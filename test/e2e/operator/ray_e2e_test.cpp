@@ -87,7 +87,7 @@ void set_node(Env& env, const std::string& task_id, const json& body) {
 
 TEST_CASE("ray e2e: a worker whose Ray node never joins holds Ready back by name and is replaced, a DEAD node too") {
   Env env;
-  // A steady cluster's head is watched once per steady poll: 3 s here, so the change is seen at once.
+  // A steady cluster's head is read once per steady poll: 3 s here, so the change is seen at once.
   start(env, "join", 2, "  rayJoinTimeout: 25s\n", {"--requeue-steady", "3s"});
   auto ws = workers(env, "join");
   const std::string absent = ws[0]["id"], absent_name = ws[0]["name"];

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "controller/util/base64.hpp"
-include "test/support/eventually.hpp"
+#include "test/support/eventually.hpp"
 #include "test/e2e/rbac/rbac_model.hpp"
 #include "test/support/process.hpp"
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-include "test/support/eventually.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 using nlohmann::json;

@@ -10,7 +10,7 @@
 #include "controller/ray/dashboard.hpp"
 #include "controller/ray/head_client.hpp"
 #include "controller/util/strings.hpp"
-include "test/support/eventually.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/run_coroutine.hpp"
 #include "test/unit/yellowdog-sim/sim_http.hpp"
 
