@@ -79,6 +79,13 @@ void start(Env& env, const std::string& name, int nodes, const std::string& extr
   REQUIRE(workers(env, name).size() == static_cast<std::size_t>(nodes));
 }
 
+// Task `task_id` is gone from the cluster's EXECUTING workers, `count` others run, and the cluster is Ready.
+bool replaced(Env& env, const std::string& name, const std::string& task_id, std::size_t count) {
+  const auto now = workers(env, name);
+  const bool gone = std::none_of(now.begin(), now.end(), [&](const json& t) { return t["id"] == task_id; });
+  return gone && now.size() == count && env.is_ready(kNs, name);
+}
+
 void set_node(Env& env, const std::string& task_id, const json& body) {
   env.sim_post("ray/nodes/" + task_id, body);
 }
@@ -110,26 +117,14 @@ TEST_CASE("ray e2e: a worker whose Ray node never joins holds Ready back by name
   CHECK((*ready)["message"].get<std::string>().rfind("RayReady: ", 0) == 0);
 
   // After rayJoinTimeout (from the task's start) the task is replaced and the cluster is Ready again.
-  CHECK(env.eventually(
-      [&] {
-        auto now = workers(env, "join");
-        const bool gone = std::none_of(now.begin(), now.end(), [&](const json& t) { return t["id"] == absent; });
-        return gone && now.size() == 2 && env.is_ready(kNs, "join");
-      },
-      60s));
+  CHECK(env.eventually([&] { return replaced(env, "join", absent, 2); }, 60s));
   CHECK(!env.events(kNs, "join", "RayJoinTimeout").empty());
 
   // A Ray node DEAD under a running task: replaced too.
   ws = workers(env, "join");
   const std::string dead = ws[1]["id"];
   set_node(env, dead, {{"state", "DEAD"}});
-  CHECK(env.eventually(
-      [&] {
-        auto now = workers(env, "join");
-        const bool gone = std::none_of(now.begin(), now.end(), [&](const json& t) { return t["id"] == dead; });
-        return gone && now.size() == 2 && env.is_ready(kNs, "join");
-      },
-      30s));
+  CHECK(env.eventually([&] { return replaced(env, "join", dead, 2); }, 30s));
   CHECK(!env.events(kNs, "join", "RayNodeLost").empty());
   no_violations(env);
 }
@@ -265,13 +260,7 @@ TEST_CASE("ray e2e: kill -9 of the operator between drain and cancel still ends 
   CHECK(state_of(env, victim) == "DRAINING");
   CHECK(workers(env, "crash").size() == 3);  // not cancelled yet
   env.start_operator();
-  CHECK(env.eventually(
-      [&] {
-        auto now = workers(env, "crash");
-        const bool gone = std::none_of(now.begin(), now.end(), [&](const json& t) { return t["id"] == victim; });
-        return gone && now.size() == 2 && env.is_ready(kNs, "crash");
-      },
-      60s));
+  CHECK(env.eventually([&] { return replaced(env, "crash", victim, 2); }, 60s));
   // One drain for one victim: the restarted operator waited for the DRAINING node instead of asking again.
   std::set<std::string> drained;
   for (const auto& d : drains(env))
