@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+
 #include <mutex>
 #include <stdexcept>
 
@@ -63,6 +65,7 @@ struct FakeGcs::Impl {
   FakeClusterState state;
   std::int64_t state_set_ms = 0;   // clock_ms() at set_state
   std::vector<FakeDrain> drains;   // accepted, not yet taken
+  std::atomic<bool> drains_pending{false};  // drains is not empty: an owner polling every tick skips the lock
   std::vector<FakeGcsCall> calls;
   std::vector<std::string> violations;
   std::unique_ptr<grpc::Server> server;
@@ -220,6 +223,7 @@ struct FakeGcs::Impl {
           } else {
             n.status = "DRAINING";
             drains.push_back(FakeDrain{n.node_id, call.reason, req.deadline_timestamp_ms(), now});
+            drains_pending.store(true, std::memory_order_release);
           }
         }
         call.accepted = accepted;
@@ -328,7 +332,9 @@ std::vector<FakeRayNode> FakeGcs::nodes() const {
 }
 
 std::vector<FakeDrain> FakeGcs::take_drains() {
+  if (!impl_->drains_pending.load(std::memory_order_acquire)) return {};
   std::lock_guard lock(impl_->mu);
+  impl_->drains_pending.store(false, std::memory_order_relaxed);
   return std::exchange(impl_->drains, {});
 }
 

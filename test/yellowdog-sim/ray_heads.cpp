@@ -66,14 +66,20 @@ void RayHeads::tick(TimePoint now) {
 
 void RayHeads::follow() {
   const auto& heads = ray_.heads();
+  // Both maps are ordered by task id: one merge walk instead of a string lookup per head and tick.
+  auto h = heads.begin();
   for (auto it = live_.begin(); it != live_.end();) {
-    const auto h = heads.find(it->first);
-    const bool keep = h != heads.end() && h->second.gcs_up && h->second.incarnation == it->second->incarnation;
+    while (h != heads.end() && h->first < it->first) ++h;
+    const bool keep = h != heads.end() && h->first == it->first && h->second.gcs_up &&
+                      h->second.incarnation == it->second->incarnation;
     it = keep ? std::next(it) : live_.erase(it);  // its task stopped, its GCS went down or restarted
   }
+  auto l = live_.begin();
   for (const auto& [id, h] : heads) {
     if (!h.gcs_up) continue;
-    auto& slot = live_[id];
+    while (l != live_.end() && l->first < id) ++l;
+    if (l == live_.end() || l->first != id) l = live_.emplace_hint(l, id, nullptr);
+    auto& slot = l->second;
     if (!slot) {
       slot = std::make_unique<Live>();
       slot->incarnation = h.incarnation;

@@ -454,14 +454,18 @@ void RaySim::step(Head& h) {
 }
 
 void RaySim::progress_drains(Head& h, std::vector<std::pair<std::string, std::optional<TimePoint>>>& to_end) {
+  if (!h.draining) return;
   const std::int64_t now_ms = ms_of(now_);
+  bool still = false;
   for (Node& n : h.nodes) {
+    if (n.life == Life::kDraining) still = true;
     if (n.life != Life::kDraining || now_ < n.drain_at + config_.drain_delay) continue;
     const bool deadline_passed = n.drain_deadline_ms > 0 && now_ms >= n.drain_deadline_ms;
     if (n.busy && !deadline_passed) continue;  // a preempted busy node waits for its work (or the deadline)
     set_dead(h, n);
     to_end.emplace_back(n.task_id, n.task_started);
   }
+  h.draining = still;
 }
 
 void RaySim::drained(const std::string& head_task, const test::FakeDrain& drain) {
@@ -471,6 +475,7 @@ void RaySim::drained(const std::string& head_task, const test::FakeDrain& drain)
   for (Node& n : h.nodes) {
     if (n.node_id != drain.node_id || n.life != Life::kAlive) continue;
     n.life = Life::kDraining;
+    h.draining = true;
     n.drain_at = drain.at_ms > 0 ? TimePoint(Millis(drain.at_ms)) : now_;
     n.drain_deadline_ms = drain.deadline_ms;
     h.dirty = true;

@@ -139,6 +139,7 @@ class RaySim {
     std::vector<Node> nodes;          // the head first, then workers in joining order; DEAD ones stay
     std::uint64_t generation = 0;     // bumped by every change its GCS shows
     bool dirty = true;                // placement and busy flags need a step
+    bool draining = false;            // some node may be DRAINING (ticks skip the others' drain check)
   };
 
   // Simulator thread.
