@@ -225,6 +225,14 @@ std::vector<std::string> idle_nodes(const reconcile::Observed& o, const std::str
   return out;
 }
 
+// The name of the live pool whose VMs run `group`'s tasks (for the NodesReleased event); the group's name
+// when no pool is found.
+std::string pool_of_group(const reconcile::Observed& o, const std::string& group) {
+  for (const auto& p : o.pools)
+    if (reconcile::pool_live(p) && group_of_pool(o, p.pool.id) == group) return p.pool.name.value_or(p.pool.id);
+  return group;
+}
+
 const GroupRelease* release_of(const RayDecisions& d, const std::string& group) {
   for (const auto& g : d.groups)
     if (g.group == group) return &g;
@@ -247,10 +255,7 @@ void rewrite(Actions& actions, const RayDecisions& d, const reconcile::Observed&
       if (!g) continue;
       if (g->in_flight > 0) in_flight = true;
       if (!g->cancel.empty()) out.push_back(CancelTasks{g->cancel, true, c->reason, c->group});
-      if (!g->release.empty()) {
-        std::string pool = c->group;
-        out.push_back(reconcile::ReleaseNodes{g->release, pool});
-      }
+      if (!g->release.empty()) out.push_back(reconcile::ReleaseNodes{g->release, pool_of_group(observed, c->group)});
       continue;
     }
     if (auto* r = std::get_if<reconcile::ResizePool>(&a)) {

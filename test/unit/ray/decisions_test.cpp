@@ -169,6 +169,7 @@ TEST_CASE("drained scale-down: 4 to 2 with two idle and two busy drains exactly 
   std::vector<std::string> nodes_want{*cpu[2]->node_id, *cpu[3]->node_id};
   std::sort(nodes_want.begin(), nodes_want.end());
   CHECK(released(dead.actions) == nodes_want);
+  for (const auto* r : all_of<rr::ReleaseNodes>(dead.actions)) CHECK(r->pool_name.find("-w-cpu") != std::string::npos);
   std::size_t release_at = 0, resize_at = 0;
   for (std::size_t i = 0; i < dead.actions.size(); ++i) {
     if (std::holds_alternative<rr::ReleaseNodes>(dead.actions[i])) release_at = i;
