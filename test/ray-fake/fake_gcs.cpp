@@ -231,6 +231,7 @@ struct FakeGcs::Impl {
       }
     }
     record(call, found);
+    if (call.accepted.value_or(false) && options.on_drain) options.on_drain();
     return refused ? *refused : grpc::Status::OK;
   }
 

@@ -45,6 +45,9 @@ struct FakeGcsOptions {
   // Told about each call and violation (any thread), besides calls() and violations().
   std::function<void(const FakeGcsCall&)> on_call;
   std::function<void(const std::string&)> on_violation;
+  // Told (any thread, outside the lock) after a DrainNode was accepted, so after its drain was queued for
+  // take_drains(): an owner of many GCS asks only those that were told.
+  std::function<void()> on_drain;
   bool keep_records = true;  // false: calls() and violations() stay empty (an owner with hooks keeps them)
 };
 

@@ -331,6 +331,7 @@ std::optional<json> Api::entity_for_updates(Simulator& sim, const std::vector<st
 }
 
 ApiResponse Api::handle(const ApiRequest& req) {
+  if (req.method != "GET") ++mutations_;
   ApiResponse r = dispatch(req);
   if (!req.key_id.empty() && (req.method == "POST" || req.method == "PUT") && r.status / 100 == 2)
     record_creator(req.key_id, r.body);
@@ -360,6 +361,17 @@ void Api::record_creator(const std::string& key_id, const std::string& response_
   std::vector<std::string> ids;
   collect_ids(j, ids);
   for (auto& id : ids) created_by_.try_emplace(std::move(id), key_id);  // the first creator stays
+}
+
+ApiResponse Api::work_requirement_reply(const SimResult<WorkRequirement*>& r) {
+  if (!r) return error_response(r.error());
+  CachedBody& c = wr_bodies_[*r];
+  if (c.body.empty() || c.changes != sim_.changes() || c.mutations != mutations_) {
+    c.body = to_json(**r).dump();
+    c.changes = sim_.changes();
+    c.mutations = mutations_;
+  }
+  return ApiResponse{200, c.body, {}};
 }
 
 ApiResponse Api::dispatch(const ApiRequest& req) {
@@ -460,9 +472,9 @@ ApiResponse Api::dispatch(const ApiRequest& req) {
       return sliced_or_plain(std::move(items), q, page_size_, true);
     }
     case Ep::kGetWr:
-      return reply(sim_.find_work_requirement(p[0]));
+      return work_requirement_reply(sim_.find_work_requirement(p[0]));
     case Ep::kGetWrByName:
-      return reply(sim_.find_work_requirement_by_name(p[0], p[1]));
+      return work_requirement_reply(sim_.find_work_requirement_by_name(p[0], p[1]));
     case Ep::kTransitionWr:
       return reply(sim_.transition_work_requirement(p[0], p[1], query_true(q, "abort")));
     case Ep::kAddTasks:

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -106,6 +107,15 @@ class Api {
   std::map<std::string, std::uint64_t> calls_;
   std::uint64_t injected_ = 0, dropped_ = 0;
   RaySim* ray_ = nullptr;
+  // A work requirement's JSON, kept until the simulation changes (a tick's change or any request that is
+  // not a GET): what a steady operator polls is served without building and dumping it again.
+  ApiResponse work_requirement_reply(const SimResult<WorkRequirement*>& r);
+  struct CachedBody {
+    std::uint64_t changes = 0, mutations = 0;
+    std::string body;
+  };
+  std::unordered_map<const WorkRequirement*, CachedBody> wr_bodies_;
+  std::uint64_t mutations_ = 0;  // requests other than GET, so far
 };
 
 ApiResponse error_response(const ApiError& e);

@@ -57,14 +57,22 @@ std::size_t RayHeads::serving() const {
 
 void RayHeads::tick(TimePoint now) {
   if (stopped_) return;
-  for (const auto& [id, l] : live_)
-    if (l->gcs)
-      for (const auto& d : l->gcs->take_drains()) ray_.drained(id, d);
+  if (told_->any.exchange(false)) {
+    std::vector<std::string> heads;
+    {
+      std::lock_guard lock(told_->mu);
+      heads.swap(told_->heads);
+    }
+    for (const auto& id : heads)
+      if (auto it = live_.find(id); it != live_.end() && it->second->gcs)
+        for (const auto& d : it->second->gcs->take_drains()) ray_.drained(id, d);
+  }
   ray_.tick(now);
-  follow();
+  if (followed_ != ray_.revision()) follow();
 }
 
 void RayHeads::follow() {
+  followed_ = ray_.revision();
   const auto& heads = ray_.heads();
   // Both maps are ordered by task id: one merge walk instead of a string lookup per head and tick.
   auto h = heads.begin();
@@ -107,6 +115,13 @@ void RayHeads::start(const RaySim::Head& h, Live& live) {
   o.fault = [log](const std::string&) { return log->decide(); };
   o.on_call = [log, head](const test::FakeGcsCall& c) { log->record(head, c); };
   o.on_violation = [log, head](const std::string& v) { log->violation(head, v); };
+  o.on_drain = [told = told_, head] {
+    {
+      std::lock_guard lock(told->mu);
+      told->heads.push_back(head);
+    }
+    told->any.store(true);
+  };
   o.keep_records = false;
   try {
     live.gcs = std::make_unique<test::FakeGcs>(std::move(o));

@@ -5,9 +5,13 @@
 // on the simulator's io_context thread; the GCS handlers run on gRPC's shared callback threads and talk
 // to the model only through RayCallLog (calls, violations, faults) and through their FakeGcs (state in,
 // accepted drains out), each under its own mutex.
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +46,15 @@ class RayHeads {
   RaySim& ray_;
   std::function<TimePoint()> clock_;
   std::map<std::string, std::unique_ptr<Live>> live_;  // by head task id
+  std::optional<std::uint64_t> followed_;              // the model revision live_ follows
+  // Heads whose GCS accepted a drain since the last tick (told from gRPC threads): only they are asked
+  // for their drains, not all 1,000.
+  struct Told {
+    std::mutex mu;
+    std::vector<std::string> heads;
+    std::atomic<bool> any{false};
+  };
+  std::shared_ptr<Told> told_ = std::make_shared<Told>();
   bool stopped_ = false;
 };
 

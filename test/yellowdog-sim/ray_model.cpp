@@ -216,16 +216,32 @@ const RaySim::TaskEnv& RaySim::env_of(const Task& t) {
 
 void RaySim::tick(TimePoint now) {
   if (now > now_) now_ = now;
+  bool every_head = std::exchange(touched_, false);
   if (rescan_ || sim_.changes() != seen_changes_) {
     rescan_ = false;
     seen_changes_ = sim_.changes();
     scan();
+    every_head = true;
   }
   std::vector<std::pair<std::string, std::optional<TimePoint>>> to_end;
-  for (auto& [id, h] : heads_) {
+  auto visit = [&](Head& h) {
     if (h.dirty) step(h);
     progress_drains(h, to_end);
     if (h.dirty) step(h);
+  };
+  if (every_head) {
+    draining_.clear();
+    for (auto& [id, h] : heads_) {
+      visit(h);
+      if (h.draining) draining_.insert(id);
+    }
+  } else {
+    // Nothing was asked and YellowDog did not change: only a drain's delay or deadline can move a head.
+    for (auto it = draining_.begin(); it != draining_.end();) {
+      auto h = heads_.find(*it);
+      if (h != heads_.end()) visit(h->second);
+      it = h == heads_.end() || !h->second.draining ? draining_.erase(it) : std::next(it);
+    }
   }
   // A drained raylet is gone: `ray start --block` returns and the task script ends (exit 0, see README).
   for (const auto& [task_id, started] : to_end) {
@@ -246,6 +262,7 @@ void RaySim::start_incarnation(Head& h) {
 }
 
 void RaySim::scan() {
+  ++revision_;
   // Heads: EXECUTING tasks of "head-node" groups, on a node whose instance has an address.
   std::map<std::string, const Task*> head_tasks;
   for (const Task* t : sim_.tasks()) {
@@ -374,6 +391,7 @@ void RaySim::unplace_all(const std::string& head_task) {
 }
 
 void RaySim::step(Head& h) {
+  ++revision_;
   Demand& d = demand_[h.task_id];
   std::map<std::string, const Node*> holding;  // nodes that keep placed work: alive or draining
   for (const Node& n : h.nodes)
@@ -476,6 +494,7 @@ void RaySim::drained(const std::string& head_task, const test::FakeDrain& drain)
     if (n.node_id != drain.node_id || n.life != Life::kAlive) continue;
     n.life = Life::kDraining;
     h.draining = true;
+    draining_.insert(head_task);  // the next tick steps it
     n.drain_at = drain.at_ms > 0 ? TimePoint(Millis(drain.at_ms)) : now_;
     n.drain_deadline_ms = drain.deadline_ms;
     h.dirty = true;
@@ -579,6 +598,8 @@ json RaySim::head_json(const Head& h) const {
 }
 
 ApiResponse RaySim::handle(const std::string& m, const std::vector<std::string>& s, const std::string& body) {
+  touched_ = true;  // the next tick looks at every head
+  ++revision_;      // control_head changes what a GCS shows without a step
   const auto n = s.size();
   // Every body is a JSON object.
   auto parse = [&](json& out) -> std::optional<ApiResponse> {

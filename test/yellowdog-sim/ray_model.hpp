@@ -142,8 +142,12 @@ class RaySim {
     bool draining = false;            // some node may be DRAINING (ticks skip the others' drain check)
   };
 
-  // Simulator thread.
+  // Simulator thread. A tick after which nothing was asked or changed (no control, drain or YellowDog
+  // change) only moves the draining heads along: a steady simulation of 1,000 heads costs next to nothing.
   void tick(TimePoint now);
+  // Bumped whenever what some head's GCS shows may have changed (a head came, went, or stepped): the fake
+  // heads re-read heads() only then.
+  std::uint64_t revision() const { return revision_; }
   // A drain the head's GCS accepted (the fake heads hand them over before each tick).
   void drained(const std::string& head_task, const test::FakeDrain& drain);
   const std::map<std::string, Head>& heads() const { return heads_; }
@@ -196,6 +200,9 @@ class RaySim {
   TimePoint now_;
   std::uint64_t seen_changes_ = 0;
   bool rescan_ = true;
+  bool touched_ = true;              // a control or drain since the last tick: every head is looked at
+  std::uint64_t revision_ = 0;
+  std::set<std::string> draining_;   // heads with Head::draining, as of the last tick
   std::uint64_t incarnations_ = 0;
   std::uint64_t demand_serial_ = 0;
   std::map<std::string, Head> heads_;                // live heads by task id

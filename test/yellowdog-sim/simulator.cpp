@@ -377,9 +377,10 @@ SimResult<WorkRequirement*> Simulator::create_work_requirement(const json& body)
   if (!valid_name(name))
     return unexpected(
         invalid_request("name '" + name + "' must match [a-z][a-z0-9_-]* and be at most 60 characters"));
-  for (const auto& w : wrs_)
-    if (w->ns() == ns && w->name() == name && !finished(w->status))
-      return unexpected(invalid_request("A work requirement named " + ns + "/" + name + " already exists"));
+  if (auto same = wrs_by_name_.find({ns, name}); same != wrs_by_name_.end())
+    for (const WorkRequirement* w : same->second)
+      if (!finished(w->status))
+        return unexpected(invalid_request("A work requirement named " + ns + "/" + name + " already exists"));
   json groups = body.value("taskGroups", json::array());
   for (const auto& g : groups)
     if (g.is_object() && g.contains("id"))
@@ -394,6 +395,7 @@ SimResult<WorkRequirement*> Simulator::create_work_requirement(const json& body)
   wr->created = wr->status_changed = now_;
   WorkRequirement* out = wr.get();
   wr_by_id_[out->id] = out;
+  wrs_by_name_[{ns, name}].push_back(out);
   wrs_.push_back(std::move(wr));
   for (const auto& g : groups) (void)add_group(*out, g);
   return out;
@@ -439,8 +441,9 @@ SimResult<WorkRequirement*> Simulator::find_work_requirement(const std::string& 
 SimResult<WorkRequirement*> Simulator::find_work_requirement_by_name(const std::string& ns,
                                                                      const std::string& name) {
   WorkRequirement* best = nullptr;
-  for (const auto& w : wrs_)
-    if (w->ns() == ns && w->name() == name && (!best || finished(best->status))) best = w.get();
+  if (auto same = wrs_by_name_.find({ns, name}); same != wrs_by_name_.end())
+    for (WorkRequirement* w : same->second)
+      if (!best || finished(best->status)) best = w;
   if (!best) return unexpected(not_found("WorkRequirement", ns + "/" + name));
   return best;
 }

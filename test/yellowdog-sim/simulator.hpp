@@ -166,6 +166,9 @@ class Simulator {
   int instance_counter_ = 0;
 
   std::vector<std::unique_ptr<WorkRequirement>> wrs_;
+  // By namespace and name, in creation order (names never change): a GET by name is what every steady
+  // poll of the operator asks, and a scan of 1,000 work requirements' specs per call was most of its cost.
+  std::map<std::pair<std::string, std::string>, std::vector<WorkRequirement*>> wrs_by_name_;
   std::vector<Task*> tasks_;
   std::vector<std::unique_ptr<Task>> task_storage_;
   std::vector<std::unique_ptr<WorkerPool>> pools_;

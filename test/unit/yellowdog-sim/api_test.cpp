@@ -261,3 +261,32 @@ TEST_CASE("PUT /_sim/faults changes the settings") {
   CHECK(f.call("PUT", "/_sim/faults", {{"failRate", "lots"}}).status == 400);
   CHECK(f.api.faults().fail_rate == 0.5);
 }
+
+TEST_CASE("a work requirement read by name follows every change - ticks, API writes - and the newest live one") {
+  SimFixture f;
+  f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p", 1));
+  json wr = f.ok("POST", "/work/requirements",
+                 {{"namespace", "ray"}, {"name", "w"}, {"taskGroups", {SimFixture::group("g", "p")}}});
+  const std::string by_name = "/work/namespaces/ray/requirements/w";
+  const json first = f.ok("GET", by_name);
+  CHECK(first["id"] == wr["id"]);
+  CHECK(f.ok("GET", by_name) == first);  // nothing changed: the same answer
+  // An API write (tasks added) shows at once.
+  f.ok("POST", "/work/namespaces/ray/requirements/w/taskGroups/g/tasks", json::array({SimFixture::task("t")}));
+  CHECK(f.ok("GET", by_name)["taskGroups"][0]["taskSummary"]["taskCount"] == 1);
+  // A tick's change (the task starts on the pool's node) shows too.
+  f.advance(5s);
+  const json later = f.ok("GET", by_name);
+  CHECK(later["taskGroups"][0]["taskSummary"]["statusCounts"]["EXECUTING"] == 1);
+  CHECK(later["status"] == "RUNNING");
+  // Cancelled, then created again under the same name: the name answers the live one, then (when that
+  // one finished too) the newest.
+  f.ok("PUT", "/work/requirements/" + wr["id"].get<std::string>() + "/transition/CANCELLING?abort=true");
+  f.advance(1s);
+  json again = f.ok("POST", "/work/requirements",
+                    {{"namespace", "ray"}, {"name", "w"}, {"taskGroups", {SimFixture::group("g", "p")}}});
+  CHECK(again["id"] != wr["id"]);
+  CHECK(f.ok("GET", by_name)["id"] == again["id"]);
+  CHECK(f.call("POST", "/work/requirements", {{"namespace", "ray"}, {"name", "w"}}).status == 400);  // live twin
+  CHECK(f.call("GET", "/work/namespaces/ray/requirements/other").status == 404);
+}
