@@ -7,7 +7,9 @@
 
 #include "api/conditions.hpp"
 #include "api/defaults.hpp"
+#include "controller/ray/channel_thread.hpp"
 #include "controller/ray/dashboard.hpp"
+#include "controller/ray/early_read.hpp"
 #include "controller/ray/head_client.hpp"
 #include "controller/ray/ray_status.hpp"
 #include "controller/ray/ray_view.hpp"
@@ -39,6 +41,16 @@ class Pass final : public reconcile::ExtensionPass {
  public:
   Pass(RayExtension& ext, api::HeadAccess access, RayPolicy policy)
       : ext_(ext), access_(access), policy_(policy) {}
+  ~Pass() override { dispose_on_channel_thread(std::move(client_)); }  // not on the io thread
+
+  // The head's GCS at the address of the previous reconcile, read while YellowDog is (early_read.hpp).
+  net::awaitable<void> start_reads(const reconcile::ReconcileScope& scope) override {
+    const HeadMemory* m = ext_.find_memory(scope.key);
+    if (!m || m->head_task.empty() || m->address.empty()) co_return;
+    count_calls(m->cluster_id.empty() ? 2 : 1);  // made, whether observe() takes the answer or not
+    early_ = EarlyRead::start(co_await net::this_coro::executor, m->head_task, m->address,
+                              client_options(m->cluster_id));
+  }
 
   net::awaitable<void> observe(const reconcile::ReconcileScope& scope, const reconcile::Observed& observed) override {
     yellowdog_read_ = true;
@@ -65,13 +77,20 @@ class Pass final : public reconcile::ExtensionPass {
       m.cluster_id.clear();  // a cluster id belongs to one GCS
     }
     const auto ex = co_await net::this_coro::executor;
-    HeadClientOptions hco;
-    hco.deadline = opt.deadline;
-    hco.egress = opt.egress;
-    hco.cluster_id = m.cluster_id;
-    client_ = std::make_unique<HeadClient>(ex, read_.address, hco);
-    auto state = co_await client_->cluster_state();
-    count_calls(m.cluster_id.empty() ? 2 : 1);
+    std::optional<Result<ClusterState, HeadError>> answer;
+    if (early_) {
+      if (early_->head_task() == *head->id && early_->address() == read_.address) {
+        answer = co_await early_->result();
+        client_ = early_->take_client();
+      }
+      early_.reset();  // not taken: the head moved; the read ends on its own
+    }
+    if (!answer) {
+      client_ = std::make_unique<HeadClient>(ex, read_.address, client_options(m.cluster_id));
+      answer = co_await client_->cluster_state();
+      count_calls(m.cluster_id.empty() ? 2 : 1);
+    }
+    auto& state = *answer;
     m.cluster_id = client_->cluster_id_hex();
     if (!state) {
       read_.error = std::move(state).error();
@@ -190,6 +209,14 @@ class Pass final : public reconcile::ExtensionPass {
     return !actions.empty() && std::holds_alternative<reconcile::RequeueAfter>(actions.back());
   }
 
+  HeadClientOptions client_options(const std::string& cluster_id) const {
+    HeadClientOptions o;
+    o.deadline = ext_.options().deadline;
+    o.egress = ext_.options().egress;
+    o.cluster_id = cluster_id;
+    return o;
+  }
+
   void count_calls(int n) {
     if (auto* metrics = ext_.metrics()) bump(metrics->gcs_calls, n);
   }
@@ -228,6 +255,7 @@ class Pass final : public reconcile::ExtensionPass {
   HeadRead read_;
   std::optional<RayView> ray_;
   HeadHealth health_;
+  std::shared_ptr<EarlyRead> early_;     // started by start_reads(), taken or dropped by observe()
   std::unique_ptr<HeadClient> client_;  // made for this reconcile (README: channels per poll)
 };
 

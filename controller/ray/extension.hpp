@@ -67,6 +67,10 @@ class RayExtension final : public reconcile::Extension {
   // Internals the passes share (not for other callers).
   struct Metrics;
   HeadMemory& memory(const std::string& key) { return memory_[key]; }
+  const HeadMemory* find_memory(const std::string& key) const {
+    auto it = memory_.find(key);
+    return it == memory_.end() ? nullptr : &it->second;
+  }
   // More than half of the heads that answered before (and at least 3) do not answer now.
   std::optional<std::string> network_suspected() const;
   const RayExtensionOptions& options() const { return options_; }

@@ -5,7 +5,8 @@
 //
 //   lookup, decode, validate ── begin() per extension ─┬─ side_work_due()? ── side_work() ── status write
 //                                                      │                     (paced: nothing else runs)
-//   credentials ── observe YellowDog ── (a) observe ───┘
+//                                                      └─ otherwise:
+//   credentials ── (a0) start_reads ── observe YellowDog ── (a) observe (collects what a0 started)
 //   (b) adjust_desired ── plan ── (c) adjust_actions ── act ── apply what act learned
 //   compute_status ── (d) contribute_status ── readiness gates ── status write ── requeue (pace()) ;
 //   deleted: (f) forget()
@@ -77,6 +78,13 @@ class ExtensionPass {
   virtual net::awaitable<void> side_work(const ReconcileScope&, api::RayDogClusterStatus& /*status*/) {
     co_return;
   }
+
+  // (a0) Start reads that need nothing from this reconcile's YellowDog read, so that they run while
+  // YellowDog is read and observe() collects them: a steady reconcile then waits for the slower of the
+  // two reads, not for their sum (the Ray view reads the head's GCS at the address it used last time).
+  // Called once the credentials were read, before YellowDog is observed. What it starts must own its
+  // state: the pass may end (an observe error) before the read does.
+  virtual net::awaitable<void> start_reads(const ReconcileScope&) { co_return; }
 
   // (a) Observe extra state (may do I/O: a Ray head client reading Ray node states). Called only when
   // YellowDog was observed in this reconcile (scope.yd set, no observe error).

@@ -146,6 +146,7 @@ void Reconciler::forget(const std::string& key) {
   snapshots_.erase(key);
   addresses_.erase(key);
   resynced_.erase(key);
+  validated_.erase(key);
   for (Extension* e : extensions_) e->forget(key);
 }
 
@@ -167,7 +168,19 @@ void Reconciler::decode(Cycle& c, const json& object) {
 // plan reports it, we make no call. Decode errors count as spec errors (status reports them with their
 // paths): spec_errors() says which. Recorded in Observed, so plan and status read the same answer.
 void Reconciler::validate(Cycle& c) {
-  c.scope.valid = record_spec_errors(c.observed).empty();
+  Observed& o = c.observed;
+  const auto& meta = o.cluster.metadata;
+  if (!meta.uid || !meta.generation) {  // not from an API server (tests): nothing to key a memo by
+    c.scope.valid = record_spec_errors(o).empty();
+    return;
+  }
+  auto it = validated_.find(c.key);
+  if (it == validated_.end() || it->second.uid != *meta.uid || it->second.generation != *meta.generation) {
+    ValidatedSpec v{*meta.uid, *meta.generation, compute_spec_errors(o)};
+    it = validated_.insert_or_assign(c.key, std::move(v)).first;
+  }
+  o.spec_errors = it->second.errors;
+  c.scope.valid = o.spec_errors->empty();
 }
 
 void Reconciler::begin_extensions(Cycle& c) {
@@ -238,10 +251,11 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
 }
 
 // ConfigMap sources, then YellowDog by deterministic names (reusing what cannot have changed unseen),
-// then what the extensions observe.
+// then what the extensions observe; reads an extension can start without YellowDog's answer run meanwhile.
 net::awaitable<void> Reconciler::observe(Cycle& c) {
   Observed& o = c.observed;
   if (!c.yd || o.observe_error) co_return;
+  for (auto& p : c.passes) co_await p.pass->start_reads(c.scope);
   co_await observe_sources(kube_, o);
   if (o.observe_error) co_return;
   // Resync: the first observe of a key in this process, then at least every snapshot_max_age, reads
