@@ -3,13 +3,17 @@
 // N channels each with its own subchannel (a local subchannel pool, as N distinct head addresses would
 // have), each making one GetClusterResourceState call. Prints this process's RSS: before gRPC, with N
 // persistent channels, after dropping them, and after N more channels opened for one call and dropped.
-//   ray-channels-bench [N]   (default 1000)
+//   ray-channels-bench [N]              (default 1000)
+//   ray-channels-bench N --variants     CPU per call on a new channel, by channel settings
+//   ray-channels-bench N --idle         kept channels with an idle timeout: memory, and a call's CPU
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 
 #include <csignal>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -40,11 +44,34 @@ bool one_call(const std::shared_ptr<grpc::Channel>& channel, const std::string& 
   return stub->GetClusterResourceState(&ctx, req, &reply).ok();
 }
 
+// Channel settings compared by --variants (and --idle): what each costs per call on a new channel.
+enum class Settings {
+  kDefaults,     // as gRPC comes
+  kClient,       // what HeadClient sets: an ipv4: target, no service-config lookup
+  kMinimal,      // and the minimal filter stack, no channelz, no retries
+  kIdleTimeout,  // the client's, with a 1 s idle timeout (the channel drops its connection when idle)
+};
+Settings g_settings = Settings::kDefaults;
+
 std::shared_ptr<grpc::Channel> channel_to(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel, as for distinct heads
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (g_settings != Settings::kDefaults) args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
+  if (g_settings == Settings::kMinimal) {
+    args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+    args.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  }
+  if (g_settings == Settings::kIdleTimeout) args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, 1000);
+  const std::string target = g_settings == Settings::kDefaults ? address : "ipv4:" + address;
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 }  // namespace
@@ -76,6 +103,49 @@ int main(int argc, char** argv) {
   // Warm gRPC up with one call, so its fixed cost is not counted per channel.
   if (!one_call(channel_to(gcs.address()), id_hex)) return 1;
   const double warm = rss_mb();
+  if (argc > 2 && std::string(argv[2]) == "--variants") {
+    const std::pair<Settings, const char*> variants[] = {{Settings::kDefaults, "gRPC defaults"},
+                                                         {Settings::kClient, "HeadClient's settings"},
+                                                         {Settings::kMinimal, "+ minimal stack, no channelz"}};
+    for (const auto& [settings, name] : variants) {
+      g_settings = settings;
+      for (int i = 0; i < 50; ++i) one_call(channel_to(gcs.address()), id_hex);  // warm
+      const auto wall = std::chrono::steady_clock::now();
+      const double cpu = cpu_s();
+      for (int i = 0; i < n; ++i)
+        if (!one_call(channel_to(gcs.address()), id_hex)) return 1;
+      std::printf("new channel per call, %-30s %.3f ms wall, %.3f ms CPU of this process\n", name,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count() * 1000.0 / n,
+                  (cpu_s() - cpu) * 1000.0 / n);
+    }
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[2]) == "--idle") {
+    // Kept channels that drop their connection when idle: do they give the memory back?
+    g_settings = Settings::kIdleTimeout;
+    std::vector<std::shared_ptr<grpc::Channel>> kept;
+    const double r0 = rss_mb();
+    for (int i = 0; i < n; ++i) {
+      kept.push_back(channel_to(gcs.address()));
+      if (!one_call(kept.back(), id_hex)) return 1;
+    }
+    const double r1 = rss_mb();
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    int idle = 0;
+    for (const auto& c : kept) idle += c->GetState(false) == GRPC_CHANNEL_IDLE;
+    malloc_trim(0);
+    const double r2 = rss_mb();
+    const auto wall = std::chrono::steady_clock::now();
+    const double cpu = cpu_s();
+    for (const auto& c : kept)
+      if (!one_call(c, id_hex)) return 1;
+    std::printf("kept channels, 1 s idle timeout: %.1f KB each connected; %d/%d idle after 3 s, %.1f KB each; "
+                "a call on an idle kept channel %.3f ms wall, %.3f ms CPU\n",
+                (r1 - r0) * 1024 / n, idle, n, (r2 - r0) * 1024 / n,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count() * 1000.0 / n,
+                (cpu_s() - cpu) * 1000.0 / n);
+    return 0;
+  }
   // Channels opened for one call and dropped first (what a per-poll strategy costs), then kept ones.
   const auto t1 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i)

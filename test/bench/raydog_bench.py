@@ -601,6 +601,8 @@ def run_one(args, n, workdir):
         res["steadyK8sWritesByKind"] = sw
         steady_calls = sim2["totalCalls"] - sim1["totalCalls"]
         res["steadyYdCallsPerClusterMin"] = steady_calls / n / (args.steady_window / 60.0)
+        # Ticks that walked the whole simulation (a quiet simulation skips them): the stand-in's own cost.
+        res["simFullTicksSteady"] = sim2.get("fullTicks", 0) - sim1.get("fullTicks", 0)
         # Calls to the heads (GCS and dashboard) the operator counted in the same window.
         gcs1 = metric_sum(m1, "raydog_ray_gcs_calls_total") or 0
         gcs2 = metric_sum(m2, "raydog_ray_gcs_calls_total") or 0
@@ -631,7 +633,9 @@ def run_one(args, n, workdir):
                             histogram(m1, "raydog_reconcile_time_seconds",
                                       {"controller": "raydogcluster", "kind": "noop"}))
         rt["noopSteady"] = {"count": hs[-1][1] if hs else None,
-                            "p50ms": _ms(quantile(hs, 0.5)), "p99ms": _ms(quantile(hs, 0.99))}
+                            "p50ms": _ms(quantile(hs, 0.5)), "p99ms": _ms(quantile(hs, 0.99)),
+                            # the cumulative buckets (le in ms): how the tail is made up
+                            "buckets": [[_ms(le) if le != float("inf") else "+Inf", c] for le, c in (hs or [])]}
         # The operator's own CPU per steady reconcile: the latency above also holds the time spent waiting
         # on YellowDog (here the simulator, whose every tick walks all objects) and on a loaded machine.
         steady_count = rt["noopSteady"]["count"]
