@@ -1,0 +1,28 @@
+// Ray resource quantities as Kubernetes quantity strings (controller/autoscaler/quantity.hpp).
+#include <doctest/doctest.h>
+
+#include "controller/autoscaler/quantity.hpp"
+
+using raydog::autoscaler::parse_quantity;
+using raydog::autoscaler::quantity_error;
+
+TEST_CASE("quantities: plain numbers, milli, binary and decimal suffixes, exponents") {
+  CHECK(parse_quantity("8") == 8.0);
+  CHECK(parse_quantity("+2") == 2.0);
+  CHECK(parse_quantity("0.5") == 0.5);
+  CHECK(parse_quantity("500m") == doctest::Approx(0.5));
+  CHECK(parse_quantity("32Gi") == 32.0 * 1024 * 1024 * 1024);
+  CHECK(parse_quantity("1Ki") == 1024.0);
+  CHECK(parse_quantity("2k") == 2000.0);
+  CHECK(parse_quantity("1.5G") == 1.5e9);
+  CHECK(parse_quantity("1e3") == 1000.0);
+  CHECK(parse_quantity("25E-2") == doctest::Approx(0.25));
+  CHECK(parse_quantity("1E") == 1e18);  // E alone is the exa suffix, as in Kubernetes
+  CHECK(parse_quantity("0") == 0.0);
+}
+
+TEST_CASE("quantities: anything else is refused with a message that shows the value and the form") {
+  for (const char* bad : {"", "-1", "8 cores", "Gi", "1.2.3", "1x", "1e", "1e-", "0x10", "one", "1 Gi"})
+    CHECK_MESSAGE(!parse_quantity(bad), bad);
+  CHECK(quantity_error("8 cores") == "\"8 cores\": expected a non-negative number with an optional suffix (500m, 8, 32Gi, 1e3)");
+}
