@@ -109,6 +109,35 @@ NodeStatus status_of(apb::NodeStatus s) {
   }
 }
 
+ResourceDemand demand_of(const apb::ResourceRequestByCount& r) {
+  ResourceDemand d;
+  d.shape.insert(r.request().resources_bundle().begin(), r.request().resources_bundle().end());
+  d.count = r.count();
+  return d;
+}
+
+// `details` is "<pg_id>:<strategy>|<state>" (ray-gcs.md §1.2). Without a strategy there, the bundles'
+// placement constraints say it: anti-affinity on the group's label is STRICT_SPREAD, affinity STRICT_PACK.
+GangDemand gang_of(const apb::GangResourceRequest& g) {
+  GangDemand out;
+  const std::string& details = g.details();
+  const auto colon = details.find(':');
+  const auto bar = details.find('|', colon == std::string::npos ? 0 : colon);
+  if (colon != std::string::npos) {
+    out.pg_id = details.substr(0, colon);
+    out.strategy = details.substr(colon + 1, bar == std::string::npos ? std::string::npos : bar - colon - 1);
+  }
+  for (const auto& r : g.requests()) {
+    out.bundles.emplace_back(r.resources_bundle().begin(), r.resources_bundle().end());
+    if (!out.strategy.empty()) continue;
+    for (const auto& c : r.placement_constraints()) {
+      if (c.has_anti_affinity()) out.strategy = "STRICT_SPREAD";
+      if (c.has_affinity()) out.strategy = "STRICT_PACK";
+    }
+  }
+  return out;
+}
+
 // The gRPC proxy for `address` by the operator's egress rules: set explicitly, and gRPC's own environment
 // lookup (grpc_proxy, https_proxy, no_grpc_proxy with other NO_PROXY rules) switched off.
 grpc::ChannelArguments channel_arguments(const std::string& address, const http::EgressProxies& egress) {
@@ -234,12 +263,10 @@ net::awaitable<Result<ClusterState, HeadError>> HeadClient::cluster_state() {
     node.available.insert(n.available_resources().begin(), n.available_resources().end());
     out.nodes.push_back(std::move(node));
   }
-  for (const auto& p : st.pending_resource_requests()) {
-    ResourceDemand d;
-    d.shape.insert(p.request().resources_bundle().begin(), p.request().resources_bundle().end());
-    d.count = p.count();
-    out.pending.push_back(std::move(d));
-  }
+  for (const auto& p : st.pending_resource_requests()) out.pending.push_back(demand_of(p));
+  for (const auto& g : st.pending_gang_resource_requests()) out.gangs.push_back(gang_of(g));
+  for (const auto& c : st.cluster_resource_constraints())
+    for (const auto& r : c.resource_requests()) out.constraints.push_back(demand_of(r));
   co_return out;
 }
 

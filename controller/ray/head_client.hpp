@@ -54,6 +54,13 @@ struct ResourceDemand {
   std::int64_t count = 0;
 };
 
+// A placement group waiting for its unplaced bundles (pending_gang_resource_requests).
+struct GangDemand {
+  std::string pg_id;     // hex, from `details` ("<pg_id>:<strategy>|<state>")
+  std::string strategy;  // STRICT_PACK | STRICT_SPREAD | PACK | SPREAD
+  std::vector<std::map<std::string, double>> bundles;
+};
+
 // One GetClusterResourceState answer.
 struct ClusterState {
   std::int64_t version = 0;
@@ -61,6 +68,8 @@ struct ClusterState {
   bool session_changed = false;  // another session than the previous answer's: the head restarted
   std::vector<RayNode> nodes;
   std::vector<ResourceDemand> pending;
+  std::vector<GangDemand> gangs;
+  std::vector<ResourceDemand> constraints;  // request_resources(), every entry's bundles together
 };
 
 enum class DrainReason { kIdleTermination, kPreemption };

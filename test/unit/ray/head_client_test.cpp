@@ -159,7 +159,7 @@ TEST_CASE("ray head client: a cluster id kept from an earlier poll skips the han
   CHECK(gcs.violations() == std::vector<std::string>{"GetClusterResourceState: wrong ray_cluster_id"});
 }
 
-TEST_CASE("fake GCS: two addresses, pending demand, drains handed over, aging idle time, faults, refusal when taken") {
+TEST_CASE("fake GCS: two addresses, pending demand, gangs and constraints, drains handed over, aging idle time, faults, refusal when taken") {
   std::atomic<std::int64_t> now_ms{1'000'000};
   std::atomic<int> fail_next{0};
   std::vector<raydog::test::FakeGcsCall> seen;
@@ -182,6 +182,8 @@ TEST_CASE("fake GCS: two addresses, pending demand, drains handed over, aging id
   st.nodes = three_nodes();
   st.nodes[1].available = raydog::test::RayResources{{"CPU", 5}};
   st.pending = {{{{"CPU", 4}}, 3}};
+  st.gangs = {{"0a0b0c", "STRICT_SPREAD", {{{"CPU", 1}}, {{"CPU", 1}}}}, {"0d0e0f", "STRICT_PACK", {{{"GPU", 1}}}}};
+  st.constraints = {{{{"CPU", 8}}, 2}};
   gcs.set_state(st);
   now_ms += 2'500;  // the idle node has been idle 2.5 s longer than set
 
@@ -196,6 +198,16 @@ TEST_CASE("fake GCS: two addresses, pending demand, drains handed over, aging id
   REQUIRE(state->pending.size() == 1);
   CHECK(state->pending[0].count == 3);
   CHECK(state->pending[0].shape.at("CPU") == 4.0);
+  // Placement groups and request_resources, as an autoscaler needs them.
+  REQUIRE(state->gangs.size() == 2);
+  CHECK(state->gangs[0].pg_id == "0a0b0c");
+  CHECK(state->gangs[0].strategy == "STRICT_SPREAD");
+  CHECK(state->gangs[0].bundles.size() == 2);
+  CHECK(state->gangs[1].strategy == "STRICT_PACK");
+  CHECK(state->gangs[1].bundles.at(0).at("GPU") == 1.0);
+  REQUIRE(state->constraints.size() == 1);
+  CHECK(state->constraints[0].count == 2);
+  CHECK(state->constraints[0].shape.at("CPU") == 8.0);
 
   // An accepted drain is handed to the owner once; a state set meanwhile keeps the node DRAINING.
   auto drained = run_to_completion(io, client.drain("node-id-0002", DrainReason::kIdleTermination, "idle"));
