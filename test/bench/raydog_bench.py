@@ -765,10 +765,13 @@ def main():
     ap.add_argument("--head-access", default="",
                     help="spec.headAccess of every cluster (None: the operator never contacts the heads)")
     ap.add_argument("--no-ray", dest="ray", action="store_false",
-                    help="run yellowdog-sim without --ray (no fake Ray heads: clusters never get RayReady)")
+                    help="run yellowdog-sim without --ray (no fake Ray heads); implies --head-access None unless "
+                         "given, since a cluster whose head never answers never gets RayReady")
     ap.add_argument("--out", default=os.path.join(source_dir, "build", "bench", "results.json"))
     ap.add_argument("--workdir", default=None, help="logs and kubeconfigs (default: next to --out)")
     args = ap.parse_args()
+    if not args.ray and not args.head_access:
+        args.head_access = "None"  # without fake heads the clusters would wait for Ray forever
     # "--operator-flag=--x=y" keeps argparse from reading the value as an option.
     counts = [int(x) for x in args.n.split(",") if x.strip()]
     workdir = args.workdir or os.path.join(os.path.dirname(os.path.abspath(args.out)), "runs")
