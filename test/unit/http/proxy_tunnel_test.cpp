@@ -2,6 +2,7 @@
 // in the tunnel; refusals, authentication and an absent proxy come back as precise transport errors.
 #include <doctest/doctest.h>
 
+#include "test/support/closed_port.hpp"
 #include "test/support/connect_proxy.hpp"
 #include "test/unit/http/test_util.hpp"
 
@@ -115,14 +116,12 @@ TEST_CASE("proxy: a refusal, a missing or wrong credential and an absent proxy a
     CHECK(s.error().message.ends_with(": refused: 403 Refused By Test"));
 
     // A proxy that is not there: the error names the proxy and the target it was meant for.
-    net::ip::tcp::acceptor closed(ioc, {net::ip::make_address("127.0.0.1"), 0});
-    const auto dead_port = closed.local_endpoint().port();
-    closed.close();
-    Client nowhere(ioc.get_executor(), via(server.base_url(), "http://127.0.0.1:" + std::to_string(dead_port)));
+    const std::string dead = raydog::test::closed_loopback_address();
+    Client nowhere(ioc.get_executor(), via(server.base_url(), "http://" + dead));
     r = co_await nowhere.send(make_request(bhttp::verb::get, "/a"));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == TransportError::Kind::kConnect);
-    CHECK(r.error().message.starts_with("connect proxy http://127.0.0.1:" + std::to_string(dead_port) + " (for " +
+    CHECK(r.error().message.starts_with("connect proxy http://" + dead + " (for " +
                                         target_of(server) + "): "));
   });
 }

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "controller/ray/dashboard.hpp"
+#include "test/support/closed_port.hpp"
 #include "test/unit/http/test_util.hpp"
 
 using namespace raydog::ray;
@@ -49,9 +50,7 @@ TEST_CASE("dashboard version: served by a head, refused by a closed port") {
     auto v = co_await dashboard_version(ioc.get_executor(), server.base_url(), {}, std::chrono::seconds(5));
     REQUIRE(v.ok());
     CHECK(v->ray_version == "2.49.2");
-    http::net::ip::tcp::acceptor closed(ioc, {http::net::ip::make_address("127.0.0.1"), 0});
-    const std::string url = "http://127.0.0.1:" + std::to_string(closed.local_endpoint().port());
-    closed.close();
+    const std::string url = "http://" + raydog::test::closed_loopback_address();
     auto down = co_await dashboard_version(ioc.get_executor(), url, {}, std::chrono::seconds(5));
     REQUIRE_FALSE(down.ok());
     CHECK(down.error().kind == HeadError::Kind::kUnreachable);

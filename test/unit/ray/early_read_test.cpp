@@ -3,13 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <thread>
 
 #include "controller/ray/early_read.hpp"
 #include "controller/util/strings.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
+#include "test/support/closed_port.hpp"
 #include "test/support/run_coroutine.hpp"
 
 using namespace raydog::ray;
@@ -57,9 +57,7 @@ TEST_CASE("early read: the answer at the address it was started for, and the cli
 
 TEST_CASE("early read: a head that does not answer is an error within the deadline") {
   net::io_context io;
-  net::ip::tcp::acceptor closed(io, {net::ip::make_address("127.0.0.1"), 0});
-  const std::string address = "127.0.0.1:" + std::to_string(closed.local_endpoint().port());
-  closed.close();
+  const std::string address = raydog::test::closed_loopback_address();
   HeadClientOptions options;
   options.deadline = std::chrono::milliseconds(1500);
   const auto started = std::chrono::steady_clock::now();

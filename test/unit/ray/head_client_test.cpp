@@ -3,13 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <atomic>
 #include <mutex>
 
 #include "controller/ray/head_client.hpp"
 #include "controller/util/strings.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
+#include "test/support/closed_port.hpp"
 #include "test/support/run_coroutine.hpp"
 
 using namespace raydog::ray;
@@ -111,9 +111,7 @@ TEST_CASE("ray head client: drains are accepted or rejected as Ray decides, with
 
 TEST_CASE("ray head client: an unreachable head is a precise error, within the deadline") {
   net::io_context io;
-  net::ip::tcp::acceptor closed(io, {net::ip::make_address("127.0.0.1"), 0});
-  const std::string address = "127.0.0.1:" + std::to_string(closed.local_endpoint().port());
-  closed.close();
+  const std::string address = raydog::test::closed_loopback_address();
   HeadClientOptions options;
   options.deadline = std::chrono::milliseconds(1500);
   HeadClient client(io.get_executor(), address, options);
