@@ -130,6 +130,7 @@ class SchemaBuilder {
     if constexpr (std::is_same_v<X, MaxItems>) s["maxItems"] = o.value;
     if constexpr (std::is_same_v<X, MaxProperties>) s["maxProperties"] = o.value;
     if constexpr (std::is_same_v<X, ValueMaxLength>) s["additionalProperties"]["maxLength"] = o.value;
+    if constexpr (std::is_same_v<X, ValuePattern>) s["additionalProperties"]["pattern"] = o.regex;
     if constexpr (std::is_same_v<X, Format>) s["format"] = o.name;
     if constexpr (std::is_same_v<X, OneOf>) s["enum"] = o.values;
     if constexpr (std::is_same_v<X, Rule>) s["x-kubernetes-validations"].push_back(rule_json(o));
@@ -203,7 +204,7 @@ std::string custom_resource_definition_yaml() {
 std::vector<std::string> cel_rules() {
   return {kRuleStartScript,      kRuleUserData, kRuleObservabilityTemplate, kRuleSecretKeysDiffer,
           kRulePositiveDuration, kRuleTagKeys,  kRulePortsDistinct,         kRuleMaxDeferralWhenIdle,
-          kRuleHeadAccessNoneNeedsNoHead};
+          kRuleHeadAccessNoneNeedsNoHead, kRuleRayResourceNames, kRuleRayWholeResources};
 }
 
 }  // namespace raydog::api

@@ -72,6 +72,10 @@ struct MaxProperties {
 struct ValueMaxLength {
   std::size_t value;
 };
+// pattern of each value of a string map.
+struct ValuePattern {
+  std::string_view regex;
+};
 struct Format {
   std::string_view name;  // "date-time"
 };

@@ -2,6 +2,7 @@
 // The spec of RayDogCluster v1alpha1, one declaration per field (see fields.hpp).
 #include "api/defaults.hpp"
 #include "api/describe.hpp"
+#include "api/quantity.hpp"
 #include "api/types.hpp"
 #include "api/validation.hpp"
 
@@ -22,6 +23,11 @@ inline constexpr const char* kRulePortsDistinct =
 inline constexpr const char* kRuleHeadAccessNoneNeedsNoHead =
     "!has(self.headAccess) || self.headAccess != 'None' || !has(self.daliuge) || !has(self.daliuge.enabled) || "
     "!self.daliuge.enabled";
+inline constexpr const char* kRuleRayResourceNames = "self.all(k, k.matches('^[A-Za-z_][-A-Za-z0-9_./]{0,62}$'))";
+// ray start takes whole CPUs, GPUs and bytes: those values are written without a fraction or milli.
+inline constexpr const char* kRuleRayWholeResources =
+    "self.all(k, !(k in ['CPU', 'GPU', 'memory', 'object_store_memory']) || "
+    "self[k].matches('^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$'))";
 inline constexpr const char* kRuleMaxDeferralWhenIdle =
     "!has(self.maxDeferral) || (has(self.membershipPolicy) && self.membershipPolicy == 'WhenIdle')";
 
@@ -92,6 +98,18 @@ void describe(V& v, S& s) {
           "Desired number of Ray worker nodes (VMs) in this pool. 0 keeps the pool defined without VMs. "
           "Changing it scales the pool.",
           required, Minimum{0}, Maximum{kMaxNodesPerPool});
+  v.field("rayResources", s.ray_resources,
+          "Ray's logical resources of one node of this pool, given to `ray start` (name -> Kubernetes quantity): "
+          "CPU (--num-cpus) and GPU (--num-gpus) as whole numbers, memory and object_store_memory in bytes "
+          "(--memory, --object-store-memory; 32Gi works), any other name a custom resource (--resources), e.g. "
+          "{CPU: \"8\", GPU: \"1\", memory: \"32Gi\", accel_a100: \"1\"}. Absent: Ray detects the VM's CPUs, GPUs "
+          "and memory. Changing it replaces the pool's nodes.",
+          ValuePattern{kQuantityPattern}, MaxProperties{kMaxRayResources},
+          Rule{kRuleRayResourceNames,
+               "resource names start with a letter or '_' and hold letters, digits, '_', '-', '.' and '/' (at most 63)"},
+          Rule{kRuleRayWholeResources,
+               "CPU, GPU, memory and object_store_memory are whole numbers: digits, optionally with a suffix such "
+               "as k, Gi or e3"});
   v.embed(s.node, Requires{"computeRequirementTemplate"});
 }
 

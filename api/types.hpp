@@ -70,6 +70,8 @@ struct WorkerPoolSpec {
   std::string name;                   // DNS label, unique within the cluster (the list's map key)
   std::optional<std::int32_t> nodes;  // desired Ray worker nodes, >= 0 (required)
   NodeSpec node;                      // inline in JSON: the pool's fields sit beside name and nodes
+  // Ray's logical resources of one node (name -> Kubernetes quantity), passed to `ray start`.
+  std::optional<std::map<std::string, std::string>> ray_resources;
   bool operator==(const WorkerPoolSpec&) const = default;
 };
 

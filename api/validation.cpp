@@ -8,6 +8,7 @@
 #include "api/duration.hpp"
 #include "api/json.hpp"
 #include "api/names.hpp"
+#include "api/quantity.hpp"
 #include "controller/util/yaml_json.hpp"
 
 namespace raydog::api {
@@ -55,6 +56,15 @@ size_t length(std::string_view s) {
 }
 
 // Collects errors below one path prefix.
+bool is_ray_resource_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!letter(name[0])) return false;
+  for (char c : name)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '-' && c != '.' && c != '/') return false;
+  return true;
+}
+
 class Checker {
  public:
   explicit Checker(FieldErrors& errors) : errors_(errors) {}
@@ -133,6 +143,28 @@ class Checker {
         if (length(v) > kMaxInstanceTagValueLength)
           fail(p, "value must be at most " + std::to_string(kMaxInstanceTagValueLength) + " characters");
       }
+    }
+  }
+
+  // The twins of kRuleRayResourceNames, kRuleRayWholeResources and the CRD's value pattern.
+  void ray_resources(const std::string& path, const std::map<std::string, std::string>& resources) {
+    if (resources.size() > kMaxRayResources)
+      fail(path, "must have at most " + std::to_string(kMaxRayResources) + " resources");
+    for (const auto& [name, value] : resources) {
+      const std::string p = path + "[" + name + "]";
+      if (!is_ray_resource_name(name)) {
+        fail(p, "resource names start with a letter or '_' and hold letters, digits, '_', '-', '.' and '/' (at most 63)");
+        continue;
+      }
+      if (!parse_quantity(value)) {
+        fail(p, quantity_error(value));
+        continue;
+      }
+      static const std::regex whole("^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$");
+      const bool must_be_whole = name == "CPU" || name == "GPU" || name == "memory" || name == "object_store_memory";
+      if (must_be_whole && !std::regex_search(value, whole))
+        fail(p, "CPU, GPU, memory and object_store_memory are whole numbers: digits, optionally with a suffix "
+                "such as k, Gi or e3, got " + quote(value));
     }
   }
 
@@ -267,6 +299,7 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
       else if (*pool.nodes > kMaxNodesPerPool)
         c.fail(p + ".nodes", "must be <= " + std::to_string(kMaxNodesPerPool));
       c.node(p, pool.node, true);
+      if (pool.ray_resources) c.ray_resources(p + ".rayResources", *pool.ray_resources);
     }
   }
   if (spec.daliuge) c.daliuge("spec.daliuge", *spec.daliuge);

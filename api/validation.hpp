@@ -58,6 +58,7 @@ inline constexpr size_t kMaxTagLength = 200;
 inline constexpr size_t kMaxDurationLength = 64;  // bounds the CEL cost of duration(self) in the schema
 inline constexpr std::int32_t kMaxNodesPerPool = 100000;  // RayDog's own pool maximum (maxNodes)
 inline constexpr size_t kMaxWorkerPools = 100;  // YellowDog allows 1000 task groups; bounds CEL cost too
+inline constexpr size_t kMaxRayResources = 16;  // CPU, GPU, memory, object_store_memory and a dozen custom ones
 inline constexpr size_t kMaxInstanceTags = 50;  // the strictest cloud (AWS) allows 50 tags per instance
 inline constexpr size_t kMaxYellowDogNameLength = 60;
 inline constexpr size_t kMaxDnsLabelLength = 63;

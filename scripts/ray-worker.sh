@@ -63,9 +63,19 @@ if [[ "${DLG_ENABLED:-false}" == "true" ]]; then
   done
 fi
 
+# The pool's rayResources (the operator sets these from spec.workerPools[].rayResources; absent, Ray
+# detects the VM's CPUs, GPUs and memory).
+resource_args=()
+if [[ -n "${RAYDOG_NUM_CPUS:-}" ]]; then resource_args+=("--num-cpus=${RAYDOG_NUM_CPUS}"); fi
+if [[ -n "${RAYDOG_NUM_GPUS:-}" ]]; then resource_args+=("--num-gpus=${RAYDOG_NUM_GPUS}"); fi
+if [[ -n "${RAYDOG_MEMORY:-}" ]]; then resource_args+=("--memory=${RAYDOG_MEMORY}"); fi
+if [[ -n "${RAYDOG_OBJECT_STORE_MEMORY:-}" ]]; then resource_args+=("--object-store-memory=${RAYDOG_OBJECT_STORE_MEMORY}"); fi
+if [[ -n "${RAYDOG_RAY_RESOURCES:-}" ]]; then resource_args+=("--resources=${RAYDOG_RAY_RESOURCES}"); fi
+
 # Node metrics on 10002; Ray worker ports 10003-19999 (the range the observability wiring scrapes).
 ray start \
   --address="${RAY_HEAD_IP}:6379" \
+  "${resource_args[@]}" \
   --metrics-export-port=10002 \
   --min-worker-port=10003 \
   --max-worker-port=19999 \

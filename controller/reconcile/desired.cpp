@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "api/duration.hpp"
 #include "api/json.hpp"
+#include "api/quantity.hpp"
 #include "controller/reconcile/scripts.hpp"
 
 namespace raydog::reconcile {
@@ -22,12 +24,13 @@ std::optional<std::string> yd_tag(const api::RayDogCluster& c) {
   return c.spec.yellowdog ? c.spec.yellowdog->tag : std::nullopt;
 }
 
-RoleNames role(TaskKind kind, std::string_view pool, std::string_view pool_base, const api::NodeSpec& node) {
+RoleNames role(TaskKind kind, std::string_view pool, std::string_view pool_base, const api::NodeSpec& node,
+               const std::map<std::string, std::string>* ray_resources = nullptr) {
   RoleNames r;
   r.kind = kind;
   r.pool = std::string(pool);
   r.key = role_key(kind, pool);
-  r.rev = rev_hash(node);
+  r.rev = rev_hash(node, ray_resources);
   r.revision = names::fit(std::string(pool_base) + "-" + r.rev);
   r.task_group = names::fit(names::task_group(kind, pool) + "-" + r.rev);
   return r;
@@ -78,7 +81,8 @@ ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation) {
         role(TaskKind::kObservability, {}, names::observability_pool(ib), cluster.spec.observability->node);
   if (cluster.spec.worker_pools)
     for (const auto& p : *cluster.spec.worker_pools)
-      n.workers.push_back(role(TaskKind::kWorker, p.name, names::worker_pool(ib, p.name), p.node));
+      n.workers.push_back(role(TaskKind::kWorker, p.name, names::worker_pool(ib, p.name), p.node,
+                               p.ray_resources ? &*p.ray_resources : nullptr));
   return n;
 }
 
@@ -96,7 +100,7 @@ int incarnation_from_status(const api::RayDogCluster& cluster) {
   return k;
 }
 
-std::string rev_hash(const api::NodeSpec& node) {
+std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources) {
   // Only the fields that cannot change on a running pool: a change of any of them needs new VMs.
   nlohmann::json j = nlohmann::json::object();
   if (node.compute_requirement_template) j["template"] = *node.compute_requirement_template;
@@ -107,7 +111,30 @@ std::string rev_hash(const api::NodeSpec& node) {
   if (node.start_script_from) j["startScriptFrom"] = *node.start_script_from;
   if (node.instance_tags && !node.instance_tags->empty()) j["instanceTags"] = *node.instance_tags;
   if (node.metrics_enabled.value_or(false)) j["metricsEnabled"] = true;
+  if (ray_resources && !ray_resources->empty()) j["rayResources"] = *ray_resources;
   return names::hash8(j.dump()).substr(0, 6);
+}
+
+std::map<std::string, std::string> ray_resources_env(const std::map<std::string, std::string>& ray_resources) {
+  std::map<std::string, std::string> env;
+  nlohmann::json custom = nlohmann::json::object();
+  auto whole = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
+  for (const auto& [name, text] : ray_resources) {
+    const auto q = api::parse_quantity(text);
+    if (!q) continue;  // validation refused the spec before anything is planned
+    if (name == "CPU")
+      env[std::string(kNumCpusEnv)] = whole(*q);
+    else if (name == "GPU")
+      env[std::string(kNumGpusEnv)] = whole(*q);
+    else if (name == "memory")
+      env[std::string(kMemoryEnv)] = whole(*q);
+    else if (name == "object_store_memory")
+      env[std::string(kObjectStoreMemoryEnv)] = whole(*q);
+    else
+      custom[name] = *q;
+  }
+  if (!custom.empty()) env[std::string(kCustomResourcesEnv)] = custom.dump();
+  return env;
 }
 
 std::string attempt_name(std::string_view base, std::string_view marker, int attempt) {

@@ -14,6 +14,7 @@
 //   task group             = fit(names::task_group(kind, pool) + "-" + rev), tag = role key
 //   tasks                  = names::task(kind, ordinal), ordinal = 1 + max seen in the group
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,7 +68,19 @@ std::int64_t desired_nodes(const Observed& observed, const api::WorkerPoolSpec& 
 
 // 6 hex chars of SHA-256 over the canonical JSON of the immutable fields of a node spec: template,
 // imagesId, userData(+From), startScript(+From), instanceTags, metricsEnabled.
-std::string rev_hash(const api::NodeSpec& node);
+// A worker pool's rayResources count too (new values need new Ray nodes); absent or empty they change nothing,
+// so existing pools keep their revision.
+std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources = nullptr);
+
+// The task environment that carries a pool's rayResources to `ray start` (scripts/ray-worker.sh) and to the
+// simulator: RAYDOG_NUM_CPUS, RAYDOG_NUM_GPUS, RAYDOG_MEMORY and RAYDOG_OBJECT_STORE_MEMORY (whole numbers,
+// bytes for the memories), RAYDOG_RAY_RESOURCES (the custom ones, a JSON object). Values are validated quantities.
+inline constexpr std::string_view kNumCpusEnv = "RAYDOG_NUM_CPUS";
+inline constexpr std::string_view kNumGpusEnv = "RAYDOG_NUM_GPUS";
+inline constexpr std::string_view kMemoryEnv = "RAYDOG_MEMORY";
+inline constexpr std::string_view kObjectStoreMemoryEnv = "RAYDOG_OBJECT_STORE_MEMORY";
+inline constexpr std::string_view kCustomResourcesEnv = "RAYDOG_RAY_RESOURCES";
+std::map<std::string, std::string> ray_resources_env(const std::map<std::string, std::string>& ray_resources);
 
 // Attempt n of an object named after `base`: `base` for n = 1, fit(base + marker + n) after ("-r" pools,
 // "-g" task groups); attempt_of() inverts it (nullopt: not an attempt name of `base`), cheaply for names

@@ -118,6 +118,8 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
       for (std::int64_t i = have; i < w.desired; ++i) {
         auto env = worker_env(v);
         env[std::string(kRayNodeTypeEnv)] = w.names.pool;
+        if (w.pool_spec && w.pool_spec->ray_resources)
+          env.merge(ray_resources_env(*w.pool_spec->ray_resources));
         env[std::string(kRayInstanceIdEnv)] = ray_instance_id(w.group_name, names::task(TaskKind::kWorker, ordinal));
         add.push_back(task(TaskKind::kWorker, ordinal++, p.script(w), env));
       }

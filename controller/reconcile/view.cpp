@@ -277,8 +277,10 @@ void analyse_roles(const Observed& o, View& v) {
     v.observability = analyse_role(o, *v.names.observability, 1, &c.spec.observability->node, wr);
   if (c.spec.worker_pools)
     for (const auto& p : *c.spec.worker_pools)
-      if (const RoleNames* rn = v.names.find_worker(p.name))
+      if (const RoleNames* rn = v.names.find_worker(p.name)) {
         v.workers.push_back(analyse_role(o, *rn, desired_nodes(o, p), &p.node, wr));
+        v.workers.back().pool_spec = &p;
+      }
 }
 
 // The first script or userdata ConfigMap/key the spec refers to that observe did not find.

@@ -23,6 +23,7 @@ struct RoleView {
   RoleNames names;
   std::int64_t desired = 0;  // Ray nodes wanted: desired_nodes() for a worker pool, 1 for head/observability
   const api::NodeSpec* node = nullptr;
+  const api::WorkerPoolSpec* pool_spec = nullptr;  // worker pools only
 
   const ObservedPool* pool = nullptr;  // the live pool attempt of the current revision
   int max_pool_attempt = 0;            // highest attempt seen (live or finished)

@@ -173,9 +173,31 @@ std::uint64_t RayCallLog::dropped_calls() const {
 
 // ---- the model ------------------------------------------------------------------------------------------
 
-test::RayResources ray_node_resources(const Task&, bool head) {
+test::RayResources ray_node_resources(const Task& t, bool head) {
   if (head) return {{kHeadResource, 1.0}};
-  return {{"CPU", 1.0}};
+  RayResources out{{"CPU", 1.0}};
+  const auto env = t.spec.find("environment");
+  if (env == t.spec.end() || !env->is_object()) return out;
+  auto number = [&](const char* key, const char* resource) {
+    const auto v = env->find(key);
+    if (v == env->end() || !v->is_string()) return;
+    try {
+      out[resource] = std::stod(v->get<std::string>());
+    } catch (const std::exception&) {  // not a number: what `ray start` would refuse; keep the default
+    }
+  };
+  number("RAYDOG_NUM_CPUS", "CPU");
+  number("RAYDOG_NUM_GPUS", "GPU");
+  number("RAYDOG_MEMORY", "memory");
+  number("RAYDOG_OBJECT_STORE_MEMORY", "object_store_memory");
+  const auto custom = env->find("RAYDOG_RAY_RESOURCES");
+  if (custom != env->end() && custom->is_string()) {
+    const json parsed = json::parse(custom->get<std::string>(), nullptr, false);
+    if (parsed.is_object())
+      for (auto it = parsed.begin(); it != parsed.end(); ++it)
+        if (it.value().is_number()) out[it.key()] = it.value().get<double>();
+  }
+  return out;
 }
 
 RaySim::RaySim(Simulator& sim, RayConfig config)

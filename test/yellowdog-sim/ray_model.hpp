@@ -91,7 +91,9 @@ class RayCallLog {
 };
 
 // The resources a Ray node offers: the head {node:__internal_head__: 1} (no CPU, as a head started with
-// --num-cpus=0), a worker {CPU: 1}. One function so that per-pool shapes can come in one place.
+// --num-cpus=0); a worker what its task's environment gives `ray start` (the operator's RAYDOG_NUM_CPUS,
+// RAYDOG_NUM_GPUS, RAYDOG_MEMORY, RAYDOG_OBJECT_STORE_MEMORY, RAYDOG_RAY_RESOURCES from the pool's
+// rayResources), {CPU: 1} where it gives no CPU count (a real Ray would count the VM's CPUs).
 test::RayResources ray_node_resources(const Task& task, bool head);
 
 class RaySim {

@@ -79,7 +79,14 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
   std::map<std::string, std::string> worker_env{
       {"RAY_HEAD_IP", head_ip}, {"RAY_HEAD_NODE_PRIVATE_IP", head_ip}, {"OBSERVABILITY_HOST", obs_ip}};
   const std::string w1 = env.add_task(groups["cpu"], "worker-1", std::string(rs::worker()), worker_env);
-  const std::string w2 = env.add_task(groups["cpu"], "worker-2", std::string(rs::worker()), worker_env);
+  // The second worker's pool has rayResources: the operator's RAYDOG_* variables become ray start's flags.
+  auto sized_env = worker_env;
+  sized_env.insert({{"RAYDOG_NUM_CPUS", "8"},
+                    {"RAYDOG_NUM_GPUS", "1"},
+                    {"RAYDOG_MEMORY", "34359738368"},
+                    {"RAYDOG_OBJECT_STORE_MEMORY", "2000000000"},
+                    {"RAYDOG_RAY_RESOURCES", R"({"accel_a100":1.0})"}});
+  const std::string w2 = env.add_task(groups["cpu"], "worker-2", std::string(rs::worker()), sized_env);
   env.wait_status(w1, "EXECUTING");
   env.wait_status(w2, "EXECUTING");
 
@@ -109,6 +116,12 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
       check_flags(args, {"start", ("--address=" + head_ip + ":6379").c_str(), "--block"});
       check_absent(args, {"--head"});
     }
+    const std::string plain = rest_of(env.calls_of(w1), "ray", "start");
+    for (const char* f : {"--num-cpus", "--num-gpus", "--memory", "--object-store-memory", "--resources"})
+      CHECK_MESSAGE(plain.find(f) == std::string::npos, f << " in: " << plain);
+    check_flags(rest_of(env.calls_of(w2), "ray", "start"),
+                {"--num-cpus=8", "--num-gpus=1", "--memory=34359738368", "--object-store-memory=2000000000",
+                 R"(--resources={"accel_a100":1.0})"});
   }
   SUBCASE("the observability node runs Prometheus on 9090 and Grafana") {
     auto calls = env.calls_of(obs);

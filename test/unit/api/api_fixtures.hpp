@@ -37,7 +37,8 @@ inline nlohmann::json full_cluster_json() {
     "workerPools": [
       {"name": "cpu", "nodes": 4, "computeRequirementTemplate": "ray/cpu-small"},
       {"name": "gpu", "nodes": 0, "computeRequirementTemplate": "ray/gpu", "imagesId": "img",
-       "instanceTags": {"gpu": "a100"}, "metricsEnabled": true}
+       "instanceTags": {"gpu": "a100"}, "metricsEnabled": true,
+       "rayResources": {"CPU": "8", "GPU": "1", "memory": "32Gi", "accel_a100": "1"}}
     ],
     "suspend": false,
     "deletionPolicy": "Orphan",

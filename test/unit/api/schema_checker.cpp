@@ -53,6 +53,21 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
          return !s.contains("headAccess") || s["headAccess"] != "None" || !s.contains("daliuge") ||
                 !s["daliuge"].contains("enabled") || !s["daliuge"]["enabled"].get<bool>();
        }},
+      {"self.all(k, !(k in ['CPU', 'GPU', 'memory', 'object_store_memory']) || "
+       "self[k].matches('^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$'))",
+       [](const json& s) {
+         static const std::regex whole("^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$");
+         for (const char* k : {"CPU", "GPU", "memory", "object_store_memory"})
+           if (s.contains(k) && (!s[k].is_string() || !std::regex_search(s[k].get<std::string>(), whole))) return false;
+         return true;
+       }},
+      {"self.all(k, k.matches('^[A-Za-z_][-A-Za-z0-9_./]{0,62}$'))",
+       [](const json& s) {
+         static const std::regex name("^[A-Za-z_][-A-Za-z0-9_./]{0,62}$");
+         for (auto it = s.begin(); it != s.end(); ++it)
+           if (!std::regex_search(it.key(), name)) return false;
+         return true;
+       }},
       {"self.all(k, size(k) >= 1 && size(k) <= 128)",
        [](const json& s) {
          for (auto it = s.begin(); it != s.end(); ++it)

@@ -241,6 +241,19 @@ TEST_CASE("validation: every rule, table-driven") {
         "spec.headUnresponsiveTimeout: must be a duration such as 90s, 10m or 1h30m (missing unit in duration "
         "\"2\")",
         "spec.drainTimeout: must be a positive duration, got \"-1m\""}},
+      {"rayResources: quantities, whole CPUs, GPUs and bytes, Ray names",
+       R"({"spec": {"workerPools": [{"name": "cpu", "nodes": 1, "computeRequirementTemplate": "a/b",
+           "rayResources": {"CPU": "8", "GPU": "1", "memory": "32Gi", "accel_a100": "1", "half": "500m"}},
+          {"name": "bad", "nodes": 1, "computeRequirementTemplate": "a/b",
+           "rayResources": {"CPU": "1.5", "memory": "500m", "disk": "8 cores", "9lives": "1", "tiny": "0.0001"}}]}})",
+       {"spec.workerPools[1].rayResources[9lives]: resource names start with a letter or '_' and hold letters, "
+        "digits, '_', '-', '.' and '/' (at most 63)",
+        "spec.workerPools[1].rayResources[CPU]: CPU, GPU, memory and object_store_memory are whole numbers: digits, "
+        "optionally with a suffix such as k, Gi or e3, got \"1.5\"",
+        "spec.workerPools[1].rayResources[disk]: \"8 cores\": expected a non-negative number with an optional "
+        "suffix (500m, 8, 32Gi, 1e3)",
+        "spec.workerPools[1].rayResources[memory]: CPU, GPU, memory and object_store_memory are whole numbers: "
+        "digits, optionally with a suffix such as k, Gi or e3, got \"500m\""}},
   };
   for (const auto& c : cases) {
     json j = valid();

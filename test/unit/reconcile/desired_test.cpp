@@ -2,6 +2,8 @@
 // and the embedded default scripts.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "controller/reconcile/desired.hpp"
 #include "controller/reconcile/scripts.hpp"
 #include "test/support/process.hpp"
@@ -71,6 +73,28 @@ TEST_CASE("desired: revision hash changes with immutable fields only") {
   auto before = rr::names_for(c, 1).workers[0].revision;
   (*c.spec.worker_pools)[0].nodes = 7;
   CHECK(rr::names_for(c, 1).workers[0].revision == before);
+
+  // rayResources needs new Ray nodes: a new revision; absent or empty it changes nothing (existing pools
+  // keep their names when the operator is upgraded).
+  (*c.spec.worker_pools)[0].ray_resources = std::map<std::string, std::string>{};
+  CHECK(rr::names_for(c, 1).workers[0].revision == before);
+  (*c.spec.worker_pools)[0].ray_resources = std::map<std::string, std::string>{{"CPU", "8"}};
+  const auto with_cpus = rr::names_for(c, 1).workers[0].revision;
+  CHECK(with_cpus != before);
+  (*c.spec.worker_pools)[0].ray_resources = std::map<std::string, std::string>{{"CPU", "16"}};
+  CHECK(rr::names_for(c, 1).workers[0].revision != with_cpus);
+}
+
+TEST_CASE("desired: rayResources reach ray start through the task environment") {
+  const auto env = rr::ray_resources_env(
+      {{"CPU", "8"}, {"GPU", "1"}, {"memory", "32Gi"}, {"object_store_memory", "2G"}, {"accel_a100", "1"}, {"half", "500m"}});
+  CHECK(env.at("RAYDOG_NUM_CPUS") == "8");
+  CHECK(env.at("RAYDOG_NUM_GPUS") == "1");
+  CHECK(env.at("RAYDOG_MEMORY") == "34359738368");
+  CHECK(env.at("RAYDOG_OBJECT_STORE_MEMORY") == "2000000000");
+  CHECK(nlohmann::json::parse(env.at("RAYDOG_RAY_RESOURCES")) == nlohmann::json{{"accel_a100", 1.0}, {"half", 0.5}});
+  CHECK(rr::ray_resources_env({{"CPU", "4"}}).size() == 1);  // no custom ones: no RAYDOG_RAY_RESOURCES
+  CHECK(rr::ray_resources_env({}).empty());
 }
 
 TEST_CASE("desired: pool attempts") {

@@ -96,6 +96,27 @@ TEST_CASE("plan: converged cluster is steady: one requeue, no mutation, every wo
   }
 }
 
+TEST_CASE("plan: a pool's rayResources go into its worker tasks' environment, other pools get none") {
+  World w;
+  (*w.o.cluster.spec.worker_pools)[0].ray_resources =
+      std::map<std::string, std::string>{{"CPU", "8"}, {"memory", "1Gi"}, {"accel_a100", "1"}};
+  w.converge();
+  const std::string with = (*w.o.cluster.spec.worker_pools)[0].name;
+  int seen = 0;
+  for (const auto* t : w.live_tasks("worker-nodes")) {
+    if (t->environment.at("RAY_NODE_TYPE_NAME") == with) {
+      ++seen;
+      CHECK(t->environment.at("RAYDOG_NUM_CPUS") == "8");
+      CHECK(t->environment.at("RAYDOG_MEMORY") == "1073741824");
+      CHECK(t->environment.at("RAYDOG_RAY_RESOURCES") == R"({"accel_a100":1.0})");
+    } else {
+      CHECK(t->environment.count("RAYDOG_NUM_CPUS") == 0);
+      CHECK(t->environment.count("RAYDOG_RAY_RESOURCES") == 0);
+    }
+  }
+  CHECK(seen > 0);
+}
+
 TEST_CASE("plan: pools booting and head not executing yet: wait, add nothing") {
   World w;
   w.reconcile();  // creates

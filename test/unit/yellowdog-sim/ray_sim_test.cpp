@@ -181,7 +181,13 @@ TEST_CASE("ray sim: the head and its workers as GCS lists them, on the private a
   CHECK(rc.head_ip.rfind(prefix, 0) == 0);
   // A worker of another head (a RAY_HEAD_IP no head has) is no Ray node here; one with its own instance id.
   const std::string stray = rc.add_task(rc.worker_group, "stray", {{"RAY_HEAD_IP", prefix + "99.99"}});
-  const std::string named = rc.add_worker("worker-named", {{"RAY_CLOUD_INSTANCE_ID", "vm-7"}, {"RAY_NODE_TYPE_NAME", "gpu"}});
+  // Its pool's rayResources, as the operator passes them to `ray start`, are its Ray resources.
+  const std::string named = rc.add_worker("worker-named", {{"RAY_CLOUD_INSTANCE_ID", "vm-7"},
+                                                           {"RAY_NODE_TYPE_NAME", "gpu"},
+                                                           {"RAYDOG_NUM_CPUS", "8"},
+                                                           {"RAYDOG_NUM_GPUS", "1"},
+                                                           {"RAYDOG_MEMORY", "1073741824"},
+                                                           {"RAYDOG_RAY_RESOURCES", R"({"accel_a100": 1})"}});
   rc.wait_task(stray, "EXECUTING");
   rc.wait_task(named, "EXECUTING");
   REQUIRE(eventually([&] { return rc.nodes().size() == 4; }));
@@ -203,7 +209,11 @@ TEST_CASE("ray sim: the head and its workers as GCS lists them, on the private a
     REQUIRE_MESSAGE(n, "no Ray node for " << w);
     CHECK(n->node_type == (w == named ? "gpu" : "cpu"));
     CHECK(n->status == NodeStatus::kIdle);
-    CHECK(n->total == std::map<std::string, double>{{"CPU", 1.0}});
+    if (w == named)
+      CHECK(n->total == std::map<std::string, double>{
+                            {"CPU", 8.0}, {"GPU", 1.0}, {"memory", 1073741824.0}, {"accel_a100", 1.0}});
+    else
+      CHECK(n->total == std::map<std::string, double>{{"CPU", 1.0}});
     CHECK(n->available == n->total);
     CHECK(n->ip == rc.node(w)["ip"]);
     CHECK(n->ip.rfind(prefix, 0) == 0);

@@ -1,10 +1,13 @@
-// Ray resource quantities as Kubernetes quantity strings (controller/autoscaler/quantity.hpp).
+// Ray resource quantities as Kubernetes quantity strings (api/quantity.hpp).
 #include <doctest/doctest.h>
 
-#include "controller/autoscaler/quantity.hpp"
+#include "api/quantity.hpp"
 
-using raydog::autoscaler::parse_quantity;
-using raydog::autoscaler::quantity_error;
+#include <regex>
+
+using raydog::api::parse_quantity;
+using raydog::api::quantity_error;
+using raydog::api::kQuantityPattern;
 
 TEST_CASE("quantities: plain numbers, milli, binary and decimal suffixes, exponents") {
   CHECK(parse_quantity("8") == 8.0);
@@ -22,7 +25,14 @@ TEST_CASE("quantities: plain numbers, milli, binary and decimal suffixes, expone
 }
 
 TEST_CASE("quantities: anything else is refused with a message that shows the value and the form") {
-  for (const char* bad : {"", "-1", "8 cores", "Gi", "1.2.3", "1x", "1e", "1e-", "0x10", "one", "1 Gi"})
+  for (const char* bad : {"", "-1", "8 cores", "Gi", "1.2.3", "1x", "1e", "1e-", "0x10", "one", "1 Gi", ".5", "1."})
     CHECK_MESSAGE(!parse_quantity(bad), bad);
   CHECK(quantity_error("8 cores") == "\"8 cores\": expected a non-negative number with an optional suffix (500m, 8, 32Gi, 1e3)");
+}
+
+TEST_CASE("quantities: the CRD pattern accepts exactly what the parser accepts") {
+  const std::regex pattern(kQuantityPattern);
+  for (const char* text : {"8", "+2", "0.5", "500m", "32Gi", "1Ki", "2k", "1.5G", "1e3", "25E-2", "1E", "0", "",
+                           "-1", "8 cores", "Gi", "1.2.3", "1x", "1e", "1e-", "0x10", "one", "1 Gi", ".5", "1."})
+    CHECK_MESSAGE(std::regex_search(std::string(text), pattern) == parse_quantity(text).has_value(), text);
 }

@@ -1,10 +1,10 @@
-#include "controller/autoscaler/quantity.hpp"
+#include "api/quantity.hpp"
 
 #include <cctype>
 #include <cmath>
 #include <utility>
 
-namespace raydog::autoscaler {
+namespace raydog::api {
 
 namespace {
 
@@ -24,16 +24,20 @@ double multiplier(std::string_view suffix) {
 std::optional<double> parse_quantity(std::string_view text) {
   // A Kubernetes quantity: [+]digits[.digits] then a suffix or an exponent. A sign other than + and
   // anything else is refused: a negative resource means nothing to Ray.
+  // The grammar of kQuantityPattern: digits, optionally '.' and digits, then a suffix or an exponent.
   std::size_t i = 0;
   if (i < text.size() && text[i] == '+') ++i;
   const std::size_t digits_from = i;
-  bool any_digit = false;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) any_digit = (++i, true);
+  auto digits = [&] {
+    const std::size_t from = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    return i > from;
+  };
+  if (!digits()) return std::nullopt;
   if (i < text.size() && text[i] == '.') {
     ++i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) any_digit = (++i, true);
+    if (!digits()) return std::nullopt;
   }
-  if (!any_digit) return std::nullopt;
   const std::string number(text.substr(digits_from, i - digits_from));
   double value = std::stod(number);
   std::string_view rest = text.substr(i);
@@ -62,4 +66,4 @@ std::string quantity_error(std::string_view text) {
   return "\"" + std::string(text) + "\": expected a non-negative number with an optional suffix (500m, 8, 32Gi, 1e3)";
 }
 
-}  // namespace raydog::autoscaler
+}  // namespace raydog::api
