@@ -56,14 +56,6 @@ size_t length(std::string_view s) {
 }
 
 // Collects errors below one path prefix.
-bool is_ray_resource_name(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  if (!letter(name[0])) return false;
-  for (char c : name)
-    if (!letter(c) && !(c >= '0' && c <= '9') && c != '-' && c != '.' && c != '/') return false;
-  return true;
-}
 
 class Checker {
  public:
@@ -152,8 +144,12 @@ class Checker {
       fail(path, "must have at most " + std::to_string(kMaxRayResources) + " resources");
     for (const auto& [name, value] : resources) {
       const std::string p = path + "[" + name + "]";
-      if (!is_ray_resource_name(name)) {
-        fail(p, "resource names start with a letter or '_' and hold letters, digits, '_', '-', '.' and '/' (at most 63)");
+      if (name.empty() || name.size() > 63) {
+        fail(p, "resource names must be 1 to 63 characters");
+        continue;
+      }
+      if (value.size() > kMaxRayResourceValueLength) {
+        fail(p, "value must be at most " + std::to_string(kMaxRayResourceValueLength) + " characters");
         continue;
       }
       if (!parse_quantity(value)) {

@@ -245,11 +245,12 @@ TEST_CASE("validation: every rule, table-driven") {
        R"({"spec": {"workerPools": [{"name": "cpu", "nodes": 1, "computeRequirementTemplate": "a/b",
            "rayResources": {"CPU": "8", "GPU": "1", "memory": "32Gi", "accel_a100": "1", "half": "500m"}},
           {"name": "bad", "nodes": 1, "computeRequirementTemplate": "a/b",
-           "rayResources": {"CPU": "1.5", "memory": "500m", "disk": "8 cores", "9lives": "1", "tiny": "0.0001"}}]}})",
-       {"spec.workerPools[1].rayResources[9lives]: resource names start with a letter or '_' and hold letters, "
-        "digits, '_', '-', '.' and '/' (at most 63)",
-        "spec.workerPools[1].rayResources[CPU]: CPU, GPU, memory and object_store_memory are whole numbers: digits, "
+           "rayResources": {"CPU": "1.5", "memory": "500m", "disk": "8 cores", "tiny": "0.0001",
+             "a_name_that_is_longer_than_sixty_three_characters_is_not_a_ray_resource": "1"}}]}})",
+       {"spec.workerPools[1].rayResources[CPU]: CPU, GPU, memory and object_store_memory are whole numbers: digits, "
         "optionally with a suffix such as k, Gi or e3, got \"1.5\"",
+        "spec.workerPools[1].rayResources[a_name_that_is_longer_than_sixty_three_characters_is_not_a_ray_resource]: "
+        "resource names must be 1 to 63 characters",
         "spec.workerPools[1].rayResources[disk]: \"8 cores\": expected a non-negative number with an optional "
         "suffix (500m, 8, 32Gi, 1e3)",
         "spec.workerPools[1].rayResources[memory]: CPU, GPU, memory and object_store_memory are whole numbers: "
