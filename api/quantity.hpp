@@ -12,6 +12,9 @@ namespace raydog::api {
 // The value of `text`, or nullopt when it is not a quantity (or negative, or not finite). Suffixes: binary
 // Ki Mi Gi Ti Pi Ei, decimal k M G T P E, milli m; or a decimal exponent (e3, E-2).
 std::optional<double> parse_quantity(std::string_view text);
+// The same without a fraction or milli: what ray start takes for CPU, GPU and bytes (kRuleRayWholeResources
+// in spec_fields.hpp spells it inside its CEL text).
+inline constexpr const char* kWholeQuantityPattern = "^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$";
 inline constexpr const char* kQuantityPattern =
     "^[+]?[0-9]+([.][0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][-+]?[0-9]+)?$";
 

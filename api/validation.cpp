@@ -156,7 +156,7 @@ class Checker {
         fail(p, quantity_error(value));
         continue;
       }
-      static const std::regex whole("^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$");
+      static const std::regex whole(kWholeQuantityPattern);
       const bool must_be_whole = name == "CPU" || name == "GPU" || name == "memory" || name == "object_store_memory";
       if (must_be_whole && !std::regex_search(value, whole))
         fail(p, "CPU, GPU, memory and object_store_memory are whole numbers: digits, optionally with a suffix "

@@ -1,9 +1,10 @@
 // Ray resource quantities as Kubernetes quantity strings (api/quantity.hpp).
 #include <doctest/doctest.h>
 
-#include "api/quantity.hpp"
-
 #include <regex>
+
+#include "api/quantity.hpp"
+#include "api/spec_fields.hpp"
 
 using raydog::api::parse_quantity;
 using raydog::api::quantity_error;
@@ -35,4 +36,9 @@ TEST_CASE("quantities: the CRD pattern accepts exactly what the parser accepts")
   for (const char* text : {"8", "+2", "0.5", "500m", "32Gi", "1Ki", "2k", "1.5G", "1e3", "25E-2", "1E", "0", "",
                            "-1", "8 cores", "Gi", "1.2.3", "1x", "1e", "1e-", "0x10", "one", "1 Gi", ".5", "1."})
     CHECK_MESSAGE(std::regex_search(std::string(text), pattern) == parse_quantity(text).has_value(), text);
+}
+
+TEST_CASE("quantities: the CEL rule for whole CPUs, GPUs and bytes spells the whole-number pattern") {
+  CHECK(std::string(raydog::api::kRuleRayWholeResources).find(std::string("'") + raydog::api::kWholeQuantityPattern + "'") !=
+        std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "schema_checker.hpp"
 
+#include "api/quantity.hpp"
+
 #include <functional>
 #include <map>
 #include <regex>
@@ -56,7 +58,7 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
       {"self.all(k, !(k in ['CPU', 'GPU', 'memory', 'object_store_memory']) || "
        "self[k].matches('^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$'))",
        [](const json& s) {
-         static const std::regex whole("^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$");
+         static const std::regex whole(raydog::api::kWholeQuantityPattern);
          for (const char* k : {"CPU", "GPU", "memory", "object_store_memory"})
            if (s.contains(k) && (!s[k].is_string() || !std::regex_search(s[k].get<std::string>(), whole))) return false;
          return true;
