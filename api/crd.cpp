@@ -204,7 +204,8 @@ std::string custom_resource_definition_yaml() {
 std::vector<std::string> cel_rules() {
   return {kRuleStartScript,      kRuleUserData, kRuleObservabilityTemplate, kRuleSecretKeysDiffer,
           kRulePositiveDuration, kRuleTagKeys,  kRulePortsDistinct,         kRuleMaxDeferralWhenIdle,
-          kRuleHeadAccessNoneNeedsNoHead, kRuleRayResourceNames, kRuleRayWholeResources};
+          kRuleHeadAccessNoneNeedsNoHead, kRuleRayResourceNames, kRuleRayWholeResources,
+          kRulePoolMinMax, kRuleAutoscalingNeedsHead, kRuleAutoscaledPools};
 }
 
 }  // namespace raydog::api

@@ -26,6 +26,10 @@ inline constexpr HeadAccess kDefaultHeadAccess = HeadAccess::kPrivate;
 inline constexpr std::string_view kDefaultRayJoinTimeout = "5m";
 inline constexpr std::string_view kDefaultHeadUnresponsiveTimeout = "2m";
 inline constexpr std::string_view kDefaultDrainTimeout = "10m";
+// Autoscaling (controller/autoscaler, ray-gcs.md §4.4): KubeRay's idle timeout, Ray's update interval.
+inline constexpr std::string_view kDefaultIdleTimeout = "60s";
+inline constexpr UpscalingMode kDefaultUpscalingMode = UpscalingMode::kDefault;
+inline constexpr std::string_view kDefaultPollInterval = "5s";
 // DALiuGE (daliuge-integration.md §1, §2).
 inline constexpr std::int32_t kDefaultDimPort = 8001;
 inline constexpr std::int32_t kDefaultNmPort = 8000;

@@ -30,6 +30,14 @@ inline constexpr const char* kRuleRayResourceNames = "self.all(k, size(k) >= 1 &
 inline constexpr const char* kRuleRayWholeResources =
     "self.all(k, !(k in ['CPU', 'GPU', 'memory', 'object_store_memory']) || "
     "self[k].matches('^[+]?[0-9]+(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+]?[0-9]+)?$'))";
+inline constexpr const char* kRulePoolMinMax = "!has(self.minNodes) || !has(self.maxNodes) || self.minNodes <= self.maxNodes";
+inline constexpr const char* kRuleAutoscalingNeedsHead =
+    "!has(self.autoscaling) || !has(self.autoscaling.enabled) || !self.autoscaling.enabled || "
+    "!has(self.headAccess) || self.headAccess != 'None'";
+inline constexpr const char* kRuleAutoscaledPools =
+    "!has(self.autoscaling) || !has(self.autoscaling.enabled) || !self.autoscaling.enabled || "
+    "!has(self.workerPools) || self.workerPools.all(p, has(p.maxNodes) && has(p.rayResources) && size(p.rayResources) > 0 && "
+    "p.nodes <= p.maxNodes && (!has(p.minNodes) || p.nodes >= p.minNodes))";
 inline constexpr const char* kRuleMaxDeferralWhenIdle =
     "!has(self.maxDeferral) || (has(self.membershipPolicy) && self.membershipPolicy == 'WhenIdle')";
 
@@ -98,8 +106,19 @@ void describe(V& v, S& s) {
           required, Pattern{kDnsLabelPattern}, MaxLength{kMaxDnsLabelLength});
   v.field("nodes", s.nodes,
           "Desired number of Ray worker nodes (VMs) in this pool. 0 keeps the pool defined without VMs. "
-          "Changing it scales the pool.",
+          "Changing it scales the pool. With spec.autoscaling.enabled only the starting size (within "
+          "[minNodes, maxNodes]); the autoscaler decides after that (status.workerPools[].desiredNodes).",
           required, Minimum{0}, Maximum{kMaxNodesPerPool});
+  v.field("minNodes", s.min_nodes,
+          "With spec.autoscaling.enabled: the fewest nodes the autoscaler keeps, idle or not (default 0).",
+          Minimum{0}, Maximum{kMaxNodesPerPool});
+  v.field("maxNodes", s.max_nodes,
+          "With spec.autoscaling.enabled (then required): the most nodes the autoscaler may run. Lowering it "
+          "below the pool's size drains the excess (nodes not joined yet first, then idle ones, then busy ones).",
+          Minimum{0}, Maximum{kMaxNodesPerPool});
+  v.field("idleTimeout", s.idle_timeout,
+          "With spec.autoscaling.enabled: how long a node of this pool may sit idle before it is drained and "
+          "removed (default spec.autoscaling.idleTimeout).");
   v.field("rayResources", s.ray_resources,
           "Ray's logical resources of one node of this pool, given to `ray start` (name -> Kubernetes quantity): "
           "CPU (--num-cpus) and GPU (--num-gpus) as whole numbers, memory and object_store_memory in bytes "
@@ -112,6 +131,28 @@ void describe(V& v, S& s) {
                "CPU, GPU, memory and object_store_memory are whole numbers: digits, optionally with a suffix such "
                "as k, Gi or e3"});
   v.embed(s.node, Requires{"computeRequirementTemplate"});
+  v.object_rule({kRulePoolMinMax, "minNodes must not exceed maxNodes", ".minNodes"});
+}
+
+template <class V, Of<AutoscalingSpec> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("enabled", s.enabled,
+          "Let the operator size the worker pools from Ray's demand (the head's GCS): pools grow with pending "
+          "work and shrink when nodes sit idle, between each pool's minNodes and maxNodes. Needs the head "
+          "(headAccess Private or Public), and maxNodes and rayResources on every pool.",
+          Default{false});
+  v.field("idleTimeout", s.idle_timeout,
+          "How long a worker node may sit idle (no Ray work) before it is drained and removed; a pool's "
+          "idleTimeout overrides it.",
+          Default{kDefaultIdleTimeout});
+  v.field("upscalingMode", s.upscaling_mode,
+          "How fast pools grow: Default and Aggressive launch every node the demand needs at once, "
+          "Conservative at most as many per poll as the pool has (at least 1), as Ray's upscaling_speed 1.",
+          Default{kDefaultUpscalingMode});
+  v.field("pollInterval", s.poll_interval,
+          "How often the operator reads the head's demand and idle nodes (one GCS call per poll).",
+          Default{kDefaultPollInterval});
 }
 
 template <class V, Of<ObservabilitySpec> S>
@@ -261,8 +302,17 @@ void describe(V& v, S& s) {
           "Scale-down drains Ray nodes before their VMs go: the deadline given to Ray for a busy node "
           "(PREEMPTION), and the longest wait for any drain before the task is cancelled anyway.",
           Default{kDefaultDrainTimeout});
+  v.field("autoscaling", s.autoscaling,
+          "Autoscaling of the worker pools from Ray's demand, with drain before removal. Absent or disabled: "
+          "each pool's nodes is the exact count.");
   v.object_rule({kRuleHeadAccessNoneNeedsNoHead, "DALiuGE needs the head: not allowed with headAccess None",
                  ".daliuge.enabled"});
+  v.object_rule({kRuleAutoscalingNeedsHead, "autoscaling needs the head: not allowed with headAccess None",
+                 ".autoscaling.enabled"});
+  v.object_rule({kRuleAutoscaledPools,
+                 "with autoscaling enabled every worker pool needs maxNodes and rayResources, and nodes within "
+                 "[minNodes, maxNodes]",
+                 ".workerPools"});
 }
 
 }  // namespace raydog::api

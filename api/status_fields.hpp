@@ -59,6 +59,27 @@ void describe(V& v, S& s) {
   v.field("gcs", s.gcs, "Ray GCS address (IP:6379) for `ray start --address`.");
 }
 
+template <class V, Of<DrainingNodeStatus> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("taskId", s.task_id, "YellowDog task id of the node.", required);
+  v.field("taskName", s.task_name, "YellowDog task name of the node.");
+  v.field("rayNodeId", s.ray_node_id, "Ray node id (hex).");
+  v.field("since", s.since, "When the drain was accepted, or first seen after an operator restart (RFC 3339).");
+}
+
+template <class V, Of<PoolAutoscalerStatus> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("lastScaleTime", s.last_scale_time, "When the autoscaler last changed this pool's size (RFC 3339).");
+  v.field("lastScaleReason", s.last_scale_reason, "Why: the direction, the count and the demand or idle time.");
+  v.field("draining", s.draining, "Nodes between their drain and their task's end.",
+          ItemDoc{"A node being drained before its task is cancelled."});
+  v.field("infeasible", s.infeasible,
+          "Demand this pool would hold but may not launch for (maxNodes reached).",
+          ItemDoc{"What waits and why, e.g. \"2 requests this pool could hold: maxNodes 1 reached\"."});
+}
+
 template <class V, Of<WorkerPoolStatus> S>
 void describe(V& v, S& s) {
   using namespace field;
@@ -67,7 +88,8 @@ void describe(V& v, S& s) {
   v.field("computeRequirementId", s.compute_requirement_id, "YellowDog compute requirement id of the pool.");
   v.field("taskGroupId", s.task_group_id, "YellowDog task group id of the pool's tasks.");
   v.field("workerTag", s.worker_tag, "Worker tag that binds the pool's VMs to its task group.");
-  v.field("desiredNodes", s.desired_nodes, "Ray worker nodes wanted (spec nodes; 0 while suspended).");
+  v.field("desiredNodes", s.desired_nodes,
+          "Ray worker nodes wanted: spec nodes, or the autoscaler's current target (0 while suspended).");
   v.field("registeredNodes", s.registered_nodes, "VMs registered with YellowDog.");
   v.field("readyNodes", s.ready_nodes, "Ray worker tasks EXECUTING.");
   v.field("failedTasks", s.failed_tasks, "Tasks of this pool that failed (replaced by the operator).");
@@ -78,6 +100,7 @@ void describe(V& v, S& s) {
   v.field("rayNodes", s.ray_nodes,
           "Ray nodes alive (RUNNING, IDLE or DRAINING in the head's GCS) for this pool's tasks (absent "
           "with headAccess None or while the head cannot be read).");
+  v.field("autoscaler", s.autoscaler, "What the autoscaler did for this pool (with spec.autoscaling.enabled).");
 }
 
 template <class V, Of<DaliugeNodeStatus> S>
@@ -149,7 +172,8 @@ void describe(V& v, S& s) {
       "Ready (lifecycle summary), Synced (last reconcile succeeded), HeadReady, WorkersReady, Provisioned "
       "(all nodes were ready once), RayReady (unless headAccess is None: the head's GCS answers and every "
       "EXECUTING worker task has a live Ray node; Ready requires it), DaliugeReady (when DALiuGE is "
-      "enabled: the DIM answers and lists every desired NM exactly once).",
+      "enabled: the DIM answers and lists every desired NM exactly once), AutoscalingReady (when autoscaling "
+      "is enabled: the head's demand was read and every demand can be placed).",
       ItemDoc{"A standard Kubernetes condition (metav1.Condition)."}, ListMapKey{"type"});
 }
 

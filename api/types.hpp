@@ -72,6 +72,10 @@ struct WorkerPoolSpec {
   NodeSpec node;                      // inline in JSON: the pool's fields sit beside name and nodes
   // Ray's logical resources of one node (name -> Kubernetes quantity), passed to `ray start`.
   std::optional<std::map<std::string, std::string>> ray_resources;
+  // Autoscaling bounds (used when spec.autoscaling.enabled): nodes is then only the starting size.
+  std::optional<std::int32_t> min_nodes;  // default 0
+  std::optional<std::int32_t> max_nodes;  // required when autoscaling is enabled
+  std::optional<Duration> idle_timeout;   // overrides spec.autoscaling.idleTimeout
   bool operator==(const WorkerPoolSpec&) const = default;
 };
 
@@ -97,6 +101,20 @@ struct YellowDogSpec {
 };
 
 enum class DeletionPolicy { kDelete, kOrphan };
+
+// How fast a pool grows with pending demand (KubeRay's upscalingMode): Conservative launches at most as
+// many nodes per poll as the pool has (Ray's upscaling_speed 1); Default and Aggressive do not limit.
+enum class UpscalingMode { kDefault, kAggressive, kConservative };
+
+// The operator follows Ray's demand (controller/autoscaler): pools grow with pending work and shrink when
+// nodes sit idle, between each pool's minNodes and maxNodes.
+struct AutoscalingSpec {
+  std::optional<bool> enabled;                 // default false
+  std::optional<Duration> idle_timeout;        // default 60s
+  std::optional<UpscalingMode> upscaling_mode;  // default Default
+  std::optional<Duration> poll_interval;       // default 5s
+  bool operator==(const AutoscalingSpec&) const = default;
+};
 
 // Which head address the operator uses for the head's GCS (6379), dashboard (8265) and DALiuGE's DIM;
 // None: the operator never contacts the head (readiness stays task-level).
@@ -141,6 +159,7 @@ struct RayDogClusterSpec {
   std::optional<Duration> ray_join_timeout;       // default 5m: a worker task's Ray node must join by then
   std::optional<Duration> head_unresponsive_timeout;  // default 2m: a head that answered and then did not
   std::optional<Duration> drain_timeout;              // default 10m: a busy node's PREEMPTION drain deadline
+  std::optional<AutoscalingSpec> autoscaling;         // absent or disabled: nodes is the exact count
   bool operator==(const RayDogClusterSpec&) const = default;
 };
 
@@ -169,6 +188,7 @@ inline constexpr std::string_view kWorkersReady = "WorkersReady";
 inline constexpr std::string_view kProvisioned = "Provisioned";
 inline constexpr std::string_view kDaliugeReady = "DaliugeReady";  // only when spec.daliuge.enabled
 inline constexpr std::string_view kRayReady = "RayReady";          // unless spec.headAccess is None
+inline constexpr std::string_view kAutoscalingReady = "AutoscalingReady";  // with spec.autoscaling.enabled
 inline constexpr std::string_view kTrue = "True";
 inline constexpr std::string_view kFalse = "False";
 inline constexpr std::string_view kUnknown = "Unknown";
@@ -206,6 +226,24 @@ struct EndpointsStatus {
   bool operator==(const EndpointsStatus&) const = default;
 };
 
+// A victim of the autoscaler between DrainNode and its task's end.
+struct DrainingNodeStatus {
+  std::string task_id;
+  std::optional<std::string> task_name;
+  std::optional<std::string> ray_node_id;  // hex
+  std::optional<std::string> since;        // RFC 3339
+  bool operator==(const DrainingNodeStatus&) const = default;
+};
+
+// What the autoscaler did and could not do for one pool.
+struct PoolAutoscalerStatus {
+  std::optional<std::string> last_scale_time;    // RFC 3339
+  std::optional<std::string> last_scale_reason;  // "up 2: pending demand {CPU: 4}", "down 1: idle longer than 60s"
+  std::vector<DrainingNodeStatus> draining;
+  std::vector<std::string> infeasible;  // demand this pool would hold but may not launch for (maxNodes)
+  bool operator==(const PoolAutoscalerStatus&) const = default;
+};
+
 struct WorkerPoolStatus {
   std::string name;  // the spec pool's name (the list's map key)
   std::optional<std::string> worker_pool_id;
@@ -220,6 +258,7 @@ struct WorkerPoolStatus {
   std::optional<std::string> health;       // Healthy | Progressing | Degraded | Failed (free text allowed)
   std::optional<std::string> message;
   std::optional<std::int32_t> ray_nodes;   // Ray nodes alive (not DEAD) for this pool's live tasks
+  std::optional<PoolAutoscalerStatus> autoscaler;  // with spec.autoscaling.enabled
   bool operator==(const WorkerPoolStatus&) const = default;
 };
 
@@ -314,6 +353,10 @@ struct Spellings<DeletionPolicy> {
 template <>
 struct Spellings<HeadAccess> {
   static constexpr std::array<std::string_view, 3> names = {"Private", "Public", "None"};
+};
+template <>
+struct Spellings<UpscalingMode> {
+  static constexpr std::array<std::string_view, 3> names = {"Default", "Aggressive", "Conservative"};
 };
 template <>
 struct Spellings<DimAddress> {

@@ -164,6 +164,31 @@ class Checker {
     }
   }
 
+  // The twins of kRulePoolMinMax and kRuleAutoscaledPools (one message per field here).
+  void autoscaling_bounds(const std::string& path, const WorkerPoolSpec& pool, bool autoscaled) {
+    const auto bound = [&](const char* key, const std::optional<std::int32_t>& v) {
+      if (v && *v < 0) fail(path + "." + key, "must be >= 0");
+      else if (v && *v > kMaxNodesPerPool) fail(path + "." + key, "must be <= " + std::to_string(kMaxNodesPerPool));
+    };
+    bound("minNodes", pool.min_nodes);
+    bound("maxNodes", pool.max_nodes);
+    duration(path + ".idleTimeout", pool.idle_timeout);
+    if (pool.min_nodes && pool.max_nodes && *pool.min_nodes > *pool.max_nodes)
+      fail(path + ".minNodes", "minNodes must not exceed maxNodes (" + std::to_string(*pool.min_nodes) + " > " +
+                                   std::to_string(*pool.max_nodes) + ")");
+    if (!autoscaled) return;
+    if (!pool.max_nodes) fail(path + ".maxNodes", "required when spec.autoscaling.enabled");
+    if (!pool.ray_resources || pool.ray_resources->empty())
+      fail(path + ".rayResources",
+           "required when spec.autoscaling.enabled: the autoscaler needs the shape of one node, e.g. {CPU: \"8\"}");
+    if (pool.nodes && pool.max_nodes && *pool.nodes > *pool.max_nodes)
+      fail(path + ".nodes", "the starting size must lie within [minNodes, maxNodes]: " + std::to_string(*pool.nodes) +
+                                " > maxNodes " + std::to_string(*pool.max_nodes));
+    if (pool.nodes && *pool.nodes < pool.min_nodes.value_or(0))
+      fail(path + ".nodes", "the starting size must lie within [minNodes, maxNodes]: " + std::to_string(*pool.nodes) +
+                                " < minNodes " + std::to_string(*pool.min_nodes));
+  }
+
   void daliuge(const std::string& path, const DaliugeSpec& d) {
     if (d.version) {
       if (length(*d.version) > kMaxDaliugeVersionLength)
@@ -275,6 +300,13 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
     bool enabled = spec.observability->enabled.value_or(false);
     c.node("spec.observability", spec.observability->node, enabled);
   }
+  const bool autoscaled = spec.autoscaling && spec.autoscaling->enabled.value_or(false);
+  if (spec.autoscaling) {
+    c.duration("spec.autoscaling.idleTimeout", spec.autoscaling->idle_timeout);
+    c.duration("spec.autoscaling.pollInterval", spec.autoscaling->poll_interval);
+  }
+  if (autoscaled && spec.head_access == HeadAccess::kNone)
+    c.fail("spec.autoscaling.enabled", "autoscaling needs the head: not allowed with headAccess None");
   if (spec.worker_pools && spec.worker_pools->size() > kMaxWorkerPools)
     c.fail("spec.workerPools", "must have at most " + std::to_string(kMaxWorkerPools) + " pools");
   if (spec.worker_pools) {
@@ -296,6 +328,7 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
         c.fail(p + ".nodes", "must be <= " + std::to_string(kMaxNodesPerPool));
       c.node(p, pool.node, true);
       if (pool.ray_resources) c.ray_resources(p + ".rayResources", *pool.ray_resources);
+      c.autoscaling_bounds(p, pool, autoscaled);
     }
   }
   if (spec.daliuge) c.daliuge("spec.daliuge", *spec.daliuge);

@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "controller/daliuge/extension.hpp"
+#include "controller/autoscaler/extension.hpp"
 #include "controller/ray/extension.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "controller/wiring.hpp"
@@ -69,13 +70,16 @@ class ClusterController final : public KindController {
         }),
         daliuge_(registrar_options(shared.options)),
         ray_(ray_options(shared.options)),
-        // The Ray view first: it decides which workers a scale-down cancels (after draining them), and
-        // DALiuGE deregisters the NMs of exactly those before act runs.
+        autoscaler_(ray_),
+        // The Ray view first: it decides which workers a scale-down cancels (after draining them), the
+        // autoscaler sizes the pools from what it read, and DALiuGE deregisters the NMs of exactly the
+        // cancelled workers before act runs.
         reconciler_(shared.api, std::move(lookup), clients_, &events_, reconciler_options(shared.options),
-                    reconcile::Extensions{&ray_, &daliuge_}) {
+                    reconcile::Extensions{&ray_, &autoscaler_, &daliuge_}) {
     // DALiuGE and Ray counters live in the same registry as everything else on /metrics.
     daliuge_.registrar().bind_metrics(shared.metrics.registry());
     ray_.bind_metrics(shared.metrics.registry());
+    autoscaler_.bind_metrics(shared.metrics.registry());
   }
 
   // One reconcile through the Reconciler, translated into what the runtime's Controller does with the
@@ -143,6 +147,7 @@ class ClusterController final : public KindController {
   // The extensions of the RayDogCluster loop, in the order the loop calls them.
   daliuge::MembershipExtension daliuge_;
   ray::RayExtension ray_;
+  autoscaler::AutoscalerExtension autoscaler_;
   reconcile::Reconciler reconciler_;
 };
 

@@ -93,7 +93,7 @@ struct PoolPlan {
   std::vector<std::string> preempt;       // busy victims over maxNodes (DrainNode PREEMPTION)
   int cancel_pending = 0;                 // launches not yet joined to cancel (over maxNodes)
   int desired = 0;                        // the pool's size once this plan is done (status desiredNodes)
-  int capped = 0;                         // more nodes the demand wanted than maxNodes or the speed allowed
+  int capped = 0;                         // requests (bundles) it could hold but may not launch for (maxNodes, speed)
   std::string reason;                     // why it scales, for the events and lastScaleReason; empty: it does not
 };
 

@@ -31,23 +31,24 @@ std::string name_of(const yd::Task& t) {
   return t.name.value_or(t.id.value_or("?"));
 }
 
-// Victim order (decisions.hpp): lower sorts first.
-int victim_rank(const TaskNode& tn) {
+// Victim order (decisions.hpp): lower sorts first. `chosen`: the autoscaler's victims.
+int victim_rank(const TaskNode& tn, const std::set<std::string>& chosen) {
   if (tn.node && (tn.node->status == NodeStatus::kDead || tn.node->status == NodeStatus::kDraining)) return 0;
-  if (!tn.node) return 1;
-  if (tn.node->status == NodeStatus::kIdle) return 2;
-  return 3;
+  if (chosen.count(*tn.task->id)) return 1;
+  if (!tn.node) return 2;
+  if (tn.node->status == NodeStatus::kIdle) return 3;
+  return 4;
 }
 
-bool before(const TaskNode& a, const TaskNode& b) {
-  const int ra = victim_rank(a), rb = victim_rank(b);
+bool before(const TaskNode& a, const TaskNode& b, const std::set<std::string>& chosen) {
+  const int ra = victim_rank(a, chosen), rb = victim_rank(b, chosen);
   if (ra != rb) return ra < rb;
-  if (ra == 1) {
+  if (ra == 2) {
     const bool aw = !a.task->status || yd::is_waiting(*a.task->status);
     const bool bw = !b.task->status || yd::is_waiting(*b.task->status);
     if (aw != bw) return aw;
   }
-  if (ra == 2 && a.node->idle_ms != b.node->idle_ms) return a.node->idle_ms > b.node->idle_ms;
+  if (ra == 3 && a.node->idle_ms != b.node->idle_ms) return a.node->idle_ms > b.node->idle_ms;
   const int ao = api::names::task_ordinal(api::names::TaskKind::kWorker, name_of(*a.task)).value_or(0);
   const int bo = api::names::task_ordinal(api::names::TaskKind::kWorker, name_of(*b.task)).value_or(0);
   return ao > bo;  // newest first
@@ -113,7 +114,8 @@ struct Decider {
       for (const auto& t : it->second)
         if (t.id && reconcile::is_live(t) && !taken.count(*t.id))
           if (const TaskNode* tn = ray.find(*t.id)) candidates.push_back(*tn);
-    std::sort(candidates.begin(), candidates.end(), before);
+    std::sort(candidates.begin(), candidates.end(),
+              [&](const TaskNode& a, const TaskNode& b) { return before(a, b, o.scale_down_victims); });
     const std::size_t count =
         planned.reason == CancelReason::kObsolete ? candidates.size() : std::min(candidates.size(), planned.task_ids.size());
     for (std::size_t i = 0; i < count; ++i) {

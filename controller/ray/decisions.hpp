@@ -4,8 +4,9 @@
 // rewrite() to the planned actions.
 //
 // Drained scale-down (a CancelTasks of reason kSurplus or kObsolete, see actions.hpp):
-//   victims, in order: nodes already leaving (DRAINING, DEAD), tasks whose node has not joined (waiting
-//   ones first), IDLE nodes (longest idle first), busy nodes (newest task first). A kObsolete group gives
+//   victims, in order: nodes already leaving (DRAINING, DEAD), the autoscaler's choice
+//   (Observed::scale_down_victims), tasks whose node has not joined (waiting ones first), IDLE nodes
+//   (longest idle first), busy nodes (newest task first). A kObsolete group gives
 //   up every task.
 //   - not joined, or DEAD: its task is cancelled now and (kSurplus) exactly its VM released;
 //   - IDLE: DrainNode IDLE_TERMINATION (Ray refuses it if work arrived since); RUNNING: DrainNode

@@ -41,7 +41,10 @@ class Pass final : public reconcile::ExtensionPass {
  public:
   Pass(RayExtension& ext, api::HeadAccess access, RayPolicy policy)
       : ext_(ext), access_(access), policy_(policy) {}
-  ~Pass() override { dispose_on_channel_thread(std::move(client_)); }  // not on the io thread
+  ~Pass() override {
+    if (published_) ext_.publish(*published_, nullptr);
+    dispose_on_channel_thread(std::move(client_));  // not on the io thread
+  }
 
   // The head's GCS at the address of the previous reconcile, read while YellowDog is (early_read.hpp).
   net::awaitable<void> start_reads(const reconcile::ReconcileScope& scope) override {
@@ -111,6 +114,8 @@ class Pass final : public reconcile::ExtensionPass {
     m.suspicion_reported = false;
     if (!m.version.empty()) read_.version = m.version;
     read_.state = std::move(*state);
+    ray_ = match(*read_.state, observed.tasks);
+    publish(scope, m);
   }
 
   net::awaitable<void> adjust_actions(const reconcile::ReconcileScope& scope, const reconcile::Observed& observed,
@@ -149,7 +154,6 @@ class Pass final : public reconcile::ExtensionPass {
                                          head->name.value_or(*head->id) + " (its workers follow the new head)"});
       co_return;
     }
-    ray_ = match(*read_.state, observed.tasks);
     RayDecisions d = decide(observed, *view_, actions, *ray_, m.draining_since, session_changed_, policy_, scope.now);
     for (const auto& order : d.drains) {
       std::optional<std::chrono::system_clock::time_point> deadline;
@@ -241,6 +245,21 @@ class Pass final : public reconcile::ExtensionPass {
 
   void failed(const reconcile::ReconcileScope& scope, HeadMemory& m) {
     if (m.answered && !m.unreachable_since) m.unreachable_since = scope.now;
+    publish(scope, m);
+  }
+
+  // Makes this pass's read visible to the extensions after the Ray view (RayExtension::reading).
+  void publish(const reconcile::ReconcileScope& scope, const HeadMemory& m) {
+    reading_.view = &*view_;
+    reading_.state = read_.state ? &*read_.state : nullptr;
+    reading_.ray = ray_ ? &*ray_ : nullptr;
+    reading_.error = read_.error;
+    reading_.session_changed = session_changed_;
+    reading_.version = m.version;
+    reading_.answered_before = m.answered;
+    reading_.draining_since = &m.draining_since;
+    published_ = scope.key;
+    ext_.publish(scope.key, &reading_);
   }
 
   RayExtension& ext_;
@@ -254,6 +273,8 @@ class Pass final : public reconcile::ExtensionPass {
   std::optional<reconcile::View> view_;
   HeadRead read_;
   std::optional<RayView> ray_;
+  RayReading reading_;
+  std::optional<std::string> published_;  // the key reading_ is published under
   HeadHealth health_;
   std::shared_ptr<EarlyRead> early_;     // started by start_reads(), taken or dropped by observe()
   std::unique_ptr<HeadClient> client_;  // made for this reconcile (README: channels per poll)

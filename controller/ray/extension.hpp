@@ -22,6 +22,7 @@
 
 #include "controller/http/proxy.hpp"
 #include "controller/ray/decisions.hpp"
+#include "controller/ray/reading.hpp"
 #include "controller/reconcile/extension.hpp"
 
 namespace prometheus {
@@ -61,6 +62,13 @@ class RayExtension final : public reconcile::Extension {
   void withdraw_status(api::RayDogClusterStatus& status) const override;
   void forget(const std::string& key) override;
 
+  // What this reconcile of `key` read from the head (reading.hpp), from the Ray pass's observe() until the
+  // pass ends; null otherwise (headAccess None, the head task not running, YellowDog not read).
+  const RayReading* reading(const std::string& key) const {
+    auto it = readings_.find(key);
+    return it == readings_.end() ? nullptr : it->second;
+  }
+
   // raydog_ray_gcs_calls_total, raydog_ray_drains_total{result}, raydog_ray_head_replacements_suppressed_total.
   void bind_metrics(prometheus::Registry& registry);
 
@@ -75,10 +83,17 @@ class RayExtension final : public reconcile::Extension {
   std::optional<std::string> network_suspected() const;
   const RayExtensionOptions& options() const { return options_; }
   Metrics* metrics() { return metrics_.get(); }
+  void publish(const std::string& key, const RayReading* reading) {
+    if (reading)
+      readings_[key] = reading;
+    else
+      readings_.erase(key);
+  }
 
  private:
   RayExtensionOptions options_;
   std::map<std::string, HeadMemory> memory_;
+  std::map<std::string, const RayReading*> readings_;  // of the passes in progress
   std::unique_ptr<Metrics> metrics_;
 };
 

@@ -62,6 +62,10 @@ std::int64_t desired_nodes(const Observed& o, const api::WorkerPoolSpec& pool) {
   return std::max<std::int64_t>(0, wanted);
 }
 
+bool may_autoscale(const api::RayDogClusterSpec& spec, const api::WorkerPoolSpec& pool) {
+  return spec.autoscaling && spec.autoscaling->enabled.value_or(false) && pool.max_nodes.value_or(0) > 0;
+}
+
 std::string incarnation_base(std::string_view base, int incarnation) {
   if (incarnation <= 1) return std::string(base);
   return std::string(base) + "-" + std::to_string(incarnation);

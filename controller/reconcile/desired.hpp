@@ -65,6 +65,9 @@ int incarnation_from_status(const api::RayDogCluster& cluster);
 // The Ray worker nodes wanted in spec worker pool `pool`: observed.desired_nodes_override[pool.name] when
 // set, else spec `nodes`; never negative. The one place the `nodes` rule is read (view, observe).
 std::int64_t desired_nodes(const Observed& observed, const api::WorkerPoolSpec& pool);
+// The pool is sized by the autoscaler (spec.autoscaling.enabled) and may have nodes (maxNodes > 0), whatever
+// its starting `nodes`: observe looks for its YellowDog pool even before an override is known.
+bool may_autoscale(const api::RayDogClusterSpec& spec, const api::WorkerPoolSpec& pool);
 
 // 6 hex chars of SHA-256 over the canonical JSON of the immutable fields of a node spec: template,
 // imagesId, userData(+From), startScript(+From), instanceTags, metricsEnabled.

@@ -355,7 +355,7 @@ struct Observer {
       bool wanted = false;
       if (pools)
         for (const auto& p : *pools)
-          if (p.name == w.pool) wanted = desired_nodes(o, p) > 0;
+          if (p.name == w.pool) wanted = desired_nodes(o, p) > 0 || may_autoscale(o.cluster.spec, p);
       if (wanted) roles.push_back(&w);
     }
     std::vector<std::string> out;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,9 @@ struct Observed {
   // spec.workerPools[].nodes. Empty from observe: the spec decides. The seam for an autoscaler: it fills
   // a count per pool it manages, and every reader (view, plan, status, observe's pool lookups) follows it.
   std::map<std::string, std::int64_t> desired_nodes_override;
+  // Task ids an autoscaler chose to remove (idle nodes past their timeout, busy ones over maxNodes): a
+  // drained scale-down takes them before its own victim order (controller/ray/decisions.hpp).
+  std::set<std::string> scale_down_victims;
   // Why spec.yellowdog.apiURL may not receive keys (--yellowdog-allowed-urls), when it may not. Set before
   // the Secret would be read; then neither the Secret nor YellowDog is touched.
   std::optional<std::string> api_url_refusal;

@@ -11,7 +11,7 @@ TEST_CASE("defaults: a minimal spec gets every default") {
   spec.yellowdog = YellowDogSpec{};
   spec.yellowdog->credentials_secret_ref = CredentialsSecretRef{"creds", {}, {}};
   spec.head = NodeSpec{};
-  spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 2, {}, {}}, {"gpu", 1, {}, {}}};
+  spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 2, {}, {}, {}, {}, {}}, {"gpu", 1, {}, {}, {}, {}, {}}};
   apply_defaults(spec);
   CHECK(spec.yellowdog->api_url == "https://api.yellowdog.ai");
   CHECK(spec.yellowdog->credentials_secret_ref->key_id_key == "keyId");
@@ -64,7 +64,8 @@ TEST_CASE("defaults: every table entry has a valid path and a value of the field
   spec.yellowdog->credentials_secret_ref = CredentialsSecretRef{"creds", {}, {}};
   spec.head = NodeSpec{};
   spec.observability = ObservabilitySpec{};
-  spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 1, {}, {}}};
+  spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 1, {}, {}, {}, {}, {}}};
+  spec.autoscaling = AutoscalingSpec{};
   spec.daliuge = DaliugeSpec{};  // no ports: the table defaults `ports: {}` and then each port
   apply_defaults(spec);
   json j = {{"spec", spec}};  // typed round trip: a wrongly typed default would have been dropped

@@ -14,6 +14,11 @@ namespace {
 
 using nlohmann::json;
 
+bool autoscaled(const json& spec) {
+  return spec.contains("autoscaling") && spec["autoscaling"].contains("enabled") &&
+         spec["autoscaling"]["enabled"].get<bool>();
+}
+
 // Equivalents of the CEL rules in crd.cpp, keyed by rule text.
 const std::map<std::string, std::function<bool(const json&)>>& cel() {
   static const std::map<std::string, std::function<bool(const json&)>> rules = {
@@ -67,6 +72,24 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
        [](const json& s) {
          for (auto it = s.begin(); it != s.end(); ++it)
            if (it.key().empty() || it.key().size() > 63) return false;
+         return true;
+       }},
+      {"!has(self.minNodes) || !has(self.maxNodes) || self.minNodes <= self.maxNodes",
+       [](const json& s) {
+         return !s.contains("minNodes") || !s.contains("maxNodes") || s["minNodes"] <= s["maxNodes"];
+       }},
+      {"!has(self.autoscaling) || !has(self.autoscaling.enabled) || !self.autoscaling.enabled || "
+       "!has(self.headAccess) || self.headAccess != 'None'",
+       [](const json& s) { return !autoscaled(s) || !s.contains("headAccess") || s["headAccess"] != "None"; }},
+      {"!has(self.autoscaling) || !has(self.autoscaling.enabled) || !self.autoscaling.enabled || "
+       "!has(self.workerPools) || self.workerPools.all(p, has(p.maxNodes) && has(p.rayResources) && "
+       "size(p.rayResources) > 0 && p.nodes <= p.maxNodes && (!has(p.minNodes) || p.nodes >= p.minNodes))",
+       [](const json& s) {
+         if (!autoscaled(s) || !s.contains("workerPools")) return true;
+         for (const json& p : s["workerPools"])
+           if (!p.contains("maxNodes") || !p.contains("rayResources") || p["rayResources"].empty() ||
+               !p.contains("nodes") || p["nodes"] > p["maxNodes"] || (p.contains("minNodes") && p["nodes"] < p["minNodes"]))
+             return false;
          return true;
        }},
       {"self.all(k, size(k) >= 1 && size(k) <= 128)",

@@ -255,12 +255,47 @@ TEST_CASE("validation: every rule, table-driven") {
         "suffix (500m, 8, 32Gi, 1e3)",
         "spec.workerPools[1].rayResources[memory]: CPU, GPU, memory and object_store_memory are whole numbers: "
         "digits, optionally with a suffix such as k, Gi or e3, got \"500m\""}},
+      // Autoscaling.
+      {"autoscaling: a valid autoscaled pool",
+       R"({"spec": {"autoscaling": {"enabled": true, "idleTimeout": "2m", "upscalingMode": "Conservative",
+           "pollInterval": "10s"},
+          "workerPools": [{"name": "cpu", "nodes": 1, "minNodes": 1, "maxNodes": 4, "idleTimeout": "5m",
+           "computeRequirementTemplate": "a/b", "rayResources": {"CPU": "8"}}]}})",
+       {}},
+      {"autoscaling: bounds only matter when enabled, but min <= max always",
+       R"({"spec": {"workerPools": [{"name": "cpu", "nodes": 9, "minNodes": 3, "maxNodes": 2,
+           "computeRequirementTemplate": "a/b"}]}})",
+       {"spec.workerPools[0].minNodes: minNodes must not exceed maxNodes (3 > 2)"}},
+      {"autoscaling: enabled needs maxNodes, rayResources and nodes within the bounds",
+       R"({"spec": {"autoscaling": {"enabled": true},
+          "workerPools": [{"name": "cpu", "nodes": 3, "computeRequirementTemplate": "a/b"},
+           {"name": "big", "nodes": 5, "maxNodes": 4, "computeRequirementTemplate": "a/b", "rayResources": {"CPU": "8"}},
+           {"name": "low", "nodes": 0, "minNodes": 1, "maxNodes": 4, "computeRequirementTemplate": "a/b",
+            "rayResources": {}}]}})",
+       {"spec.workerPools[0].maxNodes: required when spec.autoscaling.enabled",
+        "spec.workerPools[0].rayResources: required when spec.autoscaling.enabled: the autoscaler needs the shape of "
+        "one node, e.g. {CPU: \"8\"}",
+        "spec.workerPools[1].nodes: the starting size must lie within [minNodes, maxNodes]: 5 > maxNodes 4",
+        "spec.workerPools[2].rayResources: required when spec.autoscaling.enabled: the autoscaler needs the shape of "
+        "one node, e.g. {CPU: \"8\"}",
+        "spec.workerPools[2].nodes: the starting size must lie within [minNodes, maxNodes]: 0 < minNodes 1"}},
+      {"autoscaling: needs the head, positive durations, a known mode",
+       R"({"spec": {"headAccess": "None", "workerPools": [], "autoscaling": {"enabled": true, "idleTimeout": "0s",
+           "pollInterval": "5", "upscalingMode": "Fast"}}})",
+       {"spec.autoscaling.upscalingMode: unsupported value \"Fast\": must be one of Default, Aggressive, Conservative",
+        "spec.autoscaling.idleTimeout: must be a positive duration, got \"0s\"",
+        "spec.autoscaling.pollInterval: must be a duration such as 90s, 10m or 1h30m (missing unit in duration \"5\")",
+        "spec.autoscaling.enabled: autoscaling needs the head: not allowed with headAccess None"}},
   };
   for (const auto& c : cases) {
     json j = valid();
     j.merge_patch(json::parse(c.patch));
-    INFO(c.name);
-    CHECK(errors_of(j) == c.want);
+    INFO(std::string(c.name));
+    const auto got = errors_of(j);
+    std::string listed;
+    for (const auto& e : got) listed += "\n  " + e;
+    INFO("got:" << listed);
+    CHECK(got == c.want);
   }
 }
 

@@ -200,7 +200,7 @@ TEST_CASE("cluster: collect() marks cancelled tasks and removed pools unwanted")
   reconcile::Observed o;
   o.cluster.spec.daliuge = api::DaliugeSpec{};
   o.cluster.spec.daliuge->enabled = true;
-  o.cluster.spec.worker_pools = std::vector<api::WorkerPoolSpec>{{"cpu", 2, {}, {}}};
+  o.cluster.spec.worker_pools = std::vector<api::WorkerPoolSpec>{{"cpu", 2, {}, {}, {}, {}, {}}};
   yellowdog::WorkRequirement wr;
   yellowdog::TaskGroup cpu, gone;
   cpu.name = "worker-nodes-cpu-abc";
