@@ -112,7 +112,7 @@ void RayHeads::start(const RaySim::Head& h, Live& live) {
   o.clock_ms = [clock] { return std::chrono::duration_cast<Millis>(clock().time_since_epoch()).count(); };
   RayCallLog* log = &ray_.log();
   const std::string head = h.task_id;
-  o.fault = [log](const std::string&) { return log->decide(); };
+  o.fault = [log, head](const std::string&) { return log->decide(head); };
   o.on_call = [log, head](const test::FakeGcsCall& c) { log->record(head, c); };
   o.on_violation = [log, head](const std::string& v) { log->violation(head, v); };
   o.on_drain = [told = told_, head] {

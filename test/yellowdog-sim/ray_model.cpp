@@ -121,20 +121,27 @@ RayCallLog::Faults RayCallLog::faults() const {
   std::lock_guard lock(mu_);
   Faults f = faults_;
   f.fail_nth = countdown_;  // what is left of it
+  f.head_fail_nth = head_countdown_;
   return f;
 }
 
 void RayCallLog::set_faults(Faults f) {
   std::lock_guard lock(mu_);
   countdown_ = f.fail_nth;
+  head_countdown_ = f.head_fail_nth;
+  std::erase_if(head_countdown_, [](const auto& kv) { return kv.second <= 0; });
   faults_ = std::move(f);
 }
 
-int RayCallLog::decide() {
+int RayCallLog::decide(const std::string& head) {
   std::lock_guard lock(mu_);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const double fail = u(rng_), which = u(rng_);
   bool failing = countdown_ > 0 && --countdown_ == 0;
+  if (auto it = head_countdown_.find(head); it != head_countdown_.end() && --it->second == 0) {
+    failing = true;
+    head_countdown_.erase(it);
+  }
   failing = failing || fail < faults_.fail_rate;
   if (!failing || faults_.codes.empty()) return 0;
   const auto n = faults_.codes.size();
@@ -669,7 +676,8 @@ ApiResponse RaySim::handle(const std::string& m, const std::vector<std::string>&
       if (auto err = put_faults(b); err.status != 200) return err;
     }
     const auto f = log_.faults();
-    return json_reply(200, {{"failRate", f.fail_rate}, {"failNth", f.fail_nth}, {"codes", f.codes}});
+    return json_reply(200, {{"failRate", f.fail_rate}, {"failNth", f.fail_nth}, {"codes", f.codes},
+                            {"heads", f.head_fail_nth}});
   }
   if (n >= 4 && n <= 5 && (s[2] == "nodes" || s[2] == "heads") && m == "POST") {
     if (auto err = parse(b)) return *err;
@@ -852,9 +860,21 @@ ApiResponse RaySim::control_demand(const std::string& task_id, const json& b) {
 }
 
 ApiResponse RaySim::put_faults(const json& b) {
-  if (auto k = unknown_key(b, {"failRate", "failNth", "codes"}))
-    return bad("unknown field " + *k + " (failRate, failNth, codes)");
+  if (auto k = unknown_key(b, {"failRate", "failNth", "codes", "head"}))
+    return bad("unknown field " + *k + " (failRate, failNth, codes, head)");
   RayCallLog::Faults f = log_.faults();
+  if (b.contains("head")) {
+    // One head's own n-th call: only failNth goes with it.
+    if (!b["head"].is_string() || !heads_.count(b["head"].get<std::string>()))
+      return bad("head must be the task id of a live head");
+    if (!b.contains("failNth") || b.contains("failRate") || b.contains("codes"))
+      return bad("head goes with failNth only");
+    const auto v = non_negative_integer(b["failNth"]);
+    if (!v) return bad("failNth must be a non-negative integer (0: none)");
+    f.head_fail_nth[b["head"].get<std::string>()] = *v;
+    log_.set_faults(std::move(f));
+    return json_reply(200, json::object());
+  }
   if (b.contains("failRate")) {
     if (!b["failRate"].is_number() || b["failRate"].get<double>() < 0 || b["failRate"].get<double>() > 1)
       return bad("failRate must be a number in [0, 1]");

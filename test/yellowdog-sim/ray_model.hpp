@@ -57,12 +57,15 @@ class RayCallLog {
     double fail_rate = 0;      // probability per GCS call
     std::int64_t fail_nth = 0;  // the n-th call from when this was set fails once (0: none)
     std::vector<std::string> codes{"UNAVAILABLE"};  // gRPC code names, picked uniformly
+    // Per head (task id): its n-th call from when this was set fails once, counted over its calls only (so
+    // runs against several heads of one simulator each get their own n-th call).
+    std::map<std::string, std::int64_t> head_fail_nth;
   };
   Faults faults() const;
   void set_faults(Faults f);
-  // The failure for the call arriving now: a gRPC code, 0 for none. Every call draws two numbers from one
-  // PRNG seeded with --seed, in arrival order, whatever the settings.
-  int decide();
+  // The failure for a call to `head` arriving now: a gRPC code, 0 for none. Every call draws two numbers
+  // from one PRNG seeded with --seed, in arrival order, whatever the settings.
+  int decide(const std::string& head);
 
   struct Call {
     std::string head;  // the head's task id
@@ -85,6 +88,7 @@ class RayCallLog {
   std::mt19937_64 rng_;
   Faults faults_;
   std::int64_t countdown_ = 0;
+  std::map<std::string, std::int64_t> head_countdown_;
   std::deque<Call> calls_;
   std::uint64_t dropped_ = 0;
   std::vector<Violation> violations_;

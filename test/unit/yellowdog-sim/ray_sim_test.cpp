@@ -464,6 +464,16 @@ TEST_CASE("ray sim: GCS faults by n-th call and by rate, calls and violations li
   rc.c.ok("PUT", "/_sim/ray/faults", {{"failRate", 0}});
   CHECK(rc.state().ok());
 
+  // One head's own n-th call (the fault matrices run several clusters on one simulator).
+  json per_head = rc.c.ok("PUT", "/_sim/ray/faults", {{"head", rc.head}, {"failNth", 2}});
+  CHECK(per_head["heads"][rc.head] == 2);
+  CHECK(rc.state().ok());
+  CHECK_FALSE(rc.state().ok());
+  CHECK(rc.state().ok());
+  CHECK(rc.c.ok("GET", "/_sim/ray/faults")["heads"].empty());
+  CHECK(rc.c.send("PUT", "/_sim/ray/faults", json{{"head", "ydid:task:nope"}, {"failNth", 1}}.dump())->result_int() == 400);
+  CHECK(rc.c.send("PUT", "/_sim/ray/faults", json{{"head", rc.head}, {"failRate", 1}}.dump())->result_int() == 400);
+
   // A wrong cluster id, and a version newer than this incarnation returned: what a real GCS punishes.
   HeadClientOptions wrong;
   wrong.cluster_id = "00ff";
@@ -485,9 +495,10 @@ TEST_CASE("ray sim: GCS faults by n-th call and by rate, calls and violations li
   std::vector<std::string> faults;
   for (const auto& call : calls)
     if (!call["fault"].is_null()) faults.push_back(call["fault"]);
-  CHECK(faults == std::vector<std::string>{"DEADLINE_EXCEEDED", "UNAVAILABLE"});
-  // handshake, state; state, failed, state; failed; state; the stale client's refused state; the raw one
-  CHECK(calls.size() == 9);
+  CHECK(faults == std::vector<std::string>{"DEADLINE_EXCEEDED", "UNAVAILABLE", "UNAVAILABLE"});
+  // handshake, state; state, failed, state; failed; state; state, failed, state (one head's own n-th);
+  // the stale client's refused state; the raw one
+  CHECK(calls.size() == 12);
 }
 
 TEST_CASE("ray sim: controls name what is wrong - unknown tasks 404, bad bodies 400 - and need --ray") {
