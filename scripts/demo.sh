@@ -2,7 +2,8 @@
 # make demo: a RayDogCluster converging end to end on this machine, no cluster and no YellowDog account needed.
 # Starts kube-emulator (TLS + token), yellowdog-sim (second-scale delays so progress is visible) and
 # raydog-operator, all on 127.0.0.1; applies the CRD, a credentials Secret and the heterogeneous sample; shows
-# the cluster converging; scales a pool, removes one, deletes the cluster and shows YellowDog cleaned up.
+# the cluster converging; scales a pool, removes one, deletes the cluster; then an autoscaled cluster grows
+# with the demand its simulated Ray head reports and shrinks when idle; shows YellowDog cleaned up.
 # Everything it started is stopped on exit, Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -139,6 +140,46 @@ kubectl get rdc -n "$NS"
 stage "Deleting the cluster"
 kubectl delete rdc "$CLUSTER" -n "$NS" --timeout=90s
 kubectl get rdc -n "$NS"
+
+stage "Autoscaling: manifests/samples/autoscaling.yaml (pollInterval 1s, idle timeouts 8s for the demo)"
+AS=elastic
+sed -e "s#^  yellowdog:#  yellowdog:\n    apiURL: $YD_URL#" -e 's#pollInterval: 5s#pollInterval: 1s#' \
+  -e 's#idleTimeout: 60s#idleTimeout: 8s#' -e 's#idleTimeout: 5m#idleTimeout: 8s#' \
+  manifests/samples/autoscaling.yaml | kubectl apply -n "$NS" -f -
+ajp() { kubectl get rdc "$AS" -n "$NS" -o "jsonpath=$1" 2>/dev/null || true; }
+pool_of() { ajp "{.status.workerPools[?(@.name==\"$1\")].$2}"; }
+# One line per change: each pool's target (desiredNodes) and ready nodes, and AutoscalingReady.
+watch_pools() {  # CPU GPU: until both pools have that many ready nodes as their target
+  local i line last=""
+  for ((i = 0; i < 150; i++)); do
+    local cd cr gd gr ar
+    cd=$(pool_of cpu desiredNodes) cr=$(pool_of cpu readyNodes) gd=$(pool_of gpu desiredNodes) gr=$(pool_of gpu readyNodes)
+    ar=$(ajp '{.status.conditions[?(@.type=="AutoscalingReady")].reason}')
+    line=$(printf 'cpu %s target / %s ready   gpu %s target / %s ready   AutoscalingReady: %s' \
+      "${cd:-0}" "${cr:-0}" "${gd:-0}" "${gr:-0}" "${ar:--}")
+    if [ "$line" != "$last" ]; then echo "$line"; last=$line; fi
+    [ "${cd:-0}" = "$1" ] && [ "${cr:-0}" = "$1" ] && [ "${gd:-0}" = "$2" ] && [ "${gr:-0}" = "$2" ] && return 0
+    sleep 1
+  done
+  echo "pools did not reach cpu $1, gpu $2" >&2; return 1
+}
+kubectl wait --for=condition=Ready "rdc/$AS" -n "$NS" --timeout=120s
+watch_pools 1 0
+demand() {  # JSON: the Ray demand the simulated head reports from now on
+  curl -fsS -X POST -H 'Content-Type: application/json' --data "$1" \
+    "$YD_URL/_sim/ray/heads/$(ajp '{.status.head.taskId}')/demand" >/dev/null
+}
+echo "Ray reports pending work: 4 x {CPU: 8} and 1 x {GPU: 1}"
+demand '{"pending": [{"shape": {"CPU": 8}, "count": 4}, {"shape": {"GPU": 1}, "count": 1}]}'
+watch_pools 4 1
+kubectl get events -n "$NS" --field-selector "involvedObject.name=$AS,reason=ScaledUp" \
+  -o custom-columns=REASON:.reason,MESSAGE:.message --no-headers
+echo "The work is done: every worker goes idle, and is drained and released after its idle timeout"
+demand '{}'
+watch_pools 1 0
+kubectl get events -n "$NS" --field-selector "involvedObject.name=$AS,reason=ScaledDown" \
+  -o custom-columns=REASON:.reason,MESSAGE:.message --no-headers
+kubectl delete rdc "$AS" -n "$NS" --timeout=90s
 
 stage "YellowDog after deletion (from the simulator)"
 sim objects | python3 -c '

@@ -121,6 +121,7 @@ Scaling scale(const api::RayDogClusterSpec& spec, const std::optional<api::RayDo
           p.leaving.push_back({*t->id, t->name.value_or(*t->id), node->hex_id(), node->status == NodeStatus::kDead});
         } else {
           ++p.joined;
+          out.task_names[*t->id] = t->name.value_or(*t->id);
           in.nodes.push_back({spec_pool.name, *t->id, state_of(node->status), node->idle_ms, node->total, node->available});
         }
       }

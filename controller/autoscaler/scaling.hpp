@@ -65,6 +65,7 @@ struct PoolScaling {
 struct Scaling {
   std::vector<PoolScaling> pools;  // spec order
   std::set<std::string> victims;   // Observed::scale_down_victims
+  std::map<std::string, std::string> task_names;  // task id -> name, of the joined nodes (for events)
   std::optional<Hold> hold;
   std::vector<Infeasible> infeasible;  // demand no pool's shape holds
   int pending_requests = 0;            // pending resource requests and gang bundles Ray reported

@@ -84,8 +84,12 @@ std::vector<reconcile::ExtensionEvent> scale_events(const Scaling& s) {
                                                               : "the next poll (upscalingMode)")
                                              : "")});
     if (removed(*p.plan) > 0) {
-      std::vector<std::string> tasks = p.plan->drain;
-      tasks.insert(tasks.end(), p.plan->preempt.begin(), p.plan->preempt.end());
+      std::vector<std::string> tasks;
+      for (const auto* ids : {&p.plan->drain, &p.plan->preempt})
+        for (const auto& id : *ids) {
+          auto name = s.task_names.find(id);
+          tasks.push_back(name == s.task_names.end() ? id : name->second);
+        }
       std::string what = tasks.empty() ? std::string() : ": draining " + listed(tasks);
       if (p.plan->cancel_pending > 0)
         what += (what.empty() ? ": " : "; ") + std::string("cancelling ") + nodes(p.plan->cancel_pending) +

@@ -119,7 +119,7 @@ bool settles_at(Env& env, const std::string& name, std::size_t count, std::chron
 
 }  // namespace
 
-TEST_CASE("autoscaler e2e: 3 x {CPU: 4} on {CPU: 8} nodes launches exactly 2, then idle nodes drain one at a time to minNodes") {
+TEST_CASE("autoscaler e2e: 3 x {CPU: 4} on {CPU: 8} nodes launches exactly 2, then idle nodes are drained down to minNodes") {
   Env env;
   start(env, "up", 0, autoscaled("    minNodes: 0\n    maxNodes: 10\n"));
   INFO(env.operator_log());
@@ -137,7 +137,7 @@ TEST_CASE("autoscaler e2e: 3 x {CPU: 4} on {CPU: 8} nodes launches exactly 2, th
   REQUIRE(ready);
   CHECK((*ready)["status"] == "True");
 
-  // The work is done: both nodes go idle, and after idleTimeout (6 s) each is drained, one at a time.
+  // The work is done: both nodes go idle, and after idleTimeout (6 s) each is drained once.
   demand(env, "up", json::object());
   REQUIRE(env.eventually([&] { return running(env, "up") == 0; }, 60s));
   const auto d = drains(env);

@@ -49,6 +49,22 @@ TEST_CASE("samples: heterogeneous.yaml is valid, with 2+ pools and observability
   CHECK(c->spec.lifetime == "24h");
 }
 
+TEST_CASE("samples: autoscaling.yaml is valid, every pool bounded and shaped") {
+  auto c = parse_cluster_yaml(
+      raydog::test::read_file(raydog::test::source_path("manifests/samples/autoscaling.yaml")));
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
+  REQUIRE(c->spec.autoscaling.has_value());
+  CHECK(c->spec.autoscaling->enabled == true);
+  CHECK(c->spec.autoscaling->poll_interval == "5s");
+  CHECK(c->spec.autoscaling->upscaling_mode == UpscalingMode::kDefault);
+  REQUIRE(c->spec.worker_pools->size() == 2);
+  for (const auto& p : *c->spec.worker_pools) {
+    CHECK(p.max_nodes.has_value());
+    CHECK(p.ray_resources.has_value());
+  }
+  CHECK((*c->spec.worker_pools)[1].idle_timeout == "5m");
+}
+
 TEST_CASE("samples: daliuge.yaml is valid, DALiuGE on with WhenIdle and the default ports") {
   auto c = parse_cluster_yaml(
       raydog::test::read_file(raydog::test::source_path("manifests/samples/daliuge.yaml")));

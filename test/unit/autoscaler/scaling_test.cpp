@@ -176,6 +176,7 @@ TEST_CASE("scaling: the idle victim past its timeout is drained, not the launch 
   REQUIRE(events.size() == 1);
   CHECK(events[0].reason == "ScaledDown");
   CHECK(events[0].message.find("idle longer than 60s") != std::string::npos);
+  CHECK(events[0].message.find("draining " + *ws[0]->name) != std::string::npos);
 }
 
 TEST_CASE("scaling: a draining victim is outside the target, and no second scale-down starts in its pool") {
