@@ -61,13 +61,16 @@ run: bins
 	build/bin/raydog-operator --kubeconfig $(KUBECONFIG_FILE) --log-format text
 
 # Benchmarks (issue 8): Release build of the three executables only, then the harness (N = 100 and 1,000
-# clusters, 60 s steady window); table on stdout, build/bench/results.json. Fails only if the harness did.
+# clusters, 60 s steady window); table on stdout, build/bench/results.json. Then the autoscaling row (issue
+# 20: 100 autoscaled clusters, demand on all at once; build/bench/autoscaler-results.json, about a minute).
+# Fails only if a harness did.
 # -O2 and no test targets: a cold build must leave room for the ~4 minute run in the 10 minute budget.
 BENCH_DIR := build/bench
 bench: deps
 	@cmake -S . -B $(BENCH_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DRAYDOG_TESTS=OFF -DRAYDOG_SANITIZE=OFF -DRAYDOG_BIN_DIR=$(CURDIR)/$(BENCH_DIR)/bin >/dev/null
 	@cmake --build $(BENCH_DIR) -j $(JOBS) --target raydog-operator kube-emulator yellowdog-sim
 	@/usr/bin/python3 test/bench/raydog_bench.py --bin-dir $(CURDIR)/$(BENCH_DIR)/bin --out $(CURDIR)/$(BENCH_DIR)/results.json $(BENCH_ARGS)
+	@/usr/bin/python3 test/bench/autoscaler_bench.py --bin-dir $(CURDIR)/$(BENCH_DIR)/bin --out $(CURDIR)/$(BENCH_DIR)/autoscaler-results.json $(AUTOSCALER_BENCH_ARGS)
 
 # libFuzzer targets built with clang-14 in build/fuzz, each run FUZZ_SECONDS (test/fuzz/README.md). Not part
 # of `make test`, which replays the corpora with the normal build (fuzz_corpus_test).

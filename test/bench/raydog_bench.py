@@ -410,6 +410,90 @@ def k8s_writes(before, after):
     return out
 
 
+def scrape_metrics(metrics):
+    """The operator's /metrics as parse_prometheus() samples ([] when it does not answer)."""
+    try:
+        code, body = metrics.request("GET", "/metrics")
+        return parse_prometheus(body.decode()) if code == 200 else []
+    except OSError:
+        return []
+
+
+class Stack:
+    """The three processes of a run on free loopback ports, and clients for them."""
+
+
+def start_stack(args, workdir, procs):
+    """Starts yellowdog-sim (zero delays; --ray unless args.ray is false), kube-emulator with the CRD, a
+    namespace "bench" and its credentials Secret, and raydog-operator (ready); appends each process to
+    `procs` (the caller stops them)."""
+    bin_dir = args.bin_dir
+    # --- simulator (zero delays)
+    sim_url_file = os.path.join(workdir, "sim.url")
+    sim = Proc("yellowdog-sim", [os.path.join(bin_dir, "yellowdog-sim"), "--listen", "127.0.0.1:0",
+                                 "--write-url", sim_url_file, "--boot-delay", "0", "--register-delay", "0",
+                                 "--task-start-delay", "0"] + (["--ray"] if args.ray else [])
+               + args.sim_flag, workdir)
+    procs.append(sim)
+    sim_url = wait_for_file(sim_url_file, sim.p, 30).splitlines()[0].strip()
+    # --- emulator
+    kubeconfig = os.path.join(workdir, "kubeconfig")
+    emu = Proc("kube-emulator", [os.path.join(bin_dir, "kube-emulator"), "--listen", "127.0.0.1:0",
+                                 "--write-kubeconfig", kubeconfig], workdir)
+    procs.append(emu)
+    wait_for_file(kubeconfig, emu.p, 30)
+    server = next(line.split("server:", 1)[1].strip() for line in open(kubeconfig) if "server:" in line)
+    kube = Http(server)
+    simh = Http(sim_url)
+    # CRD (YAML: one kubectl process for it), namespace and Secret over HTTP.
+    crd = os.path.join(args.source_dir, "crds", "raydog.io_raydogclusters.yaml")
+    env = dict(os.environ, HOME=workdir, KUBECACHEDIR=os.path.join(workdir, "kubecache"))
+    r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", crd], env=env,
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise HarnessError("kubectl apply CRD failed: " + r.stderr)
+    ns = "bench"
+    kube.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": ns}})
+    kube.json("POST", f"/api/v1/namespaces/{ns}/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "yellowdog-credentials"},
+        "stringData": {"keyId": "bench-key-id", "keySecret": "bench-key-secret"}})
+    cr_path = f"/apis/raydog.io/v1alpha1/namespaces/{ns}/raydogclusters"
+    for _ in range(100):  # the CRD's resource is served right after apply; be tolerant anyway
+        code, _ = kube.request("GET", cr_path)
+        if code == 200:
+            break
+        time.sleep(0.1)
+    # --- operator
+    mport, hport = free_port(), free_port()
+    op_argv = [os.path.join(bin_dir, "raydog-operator"), "run", "--kubeconfig", kubeconfig,
+               "--metrics-bind-address", f"127.0.0.1:{mport}",
+               "--health-probe-bind-address", f"127.0.0.1:{hport}",
+               "--log-format", "json", "--log-level", "info",
+               "--yellowdog-allowed-urls", "http://127.0.0.1:*"] + args.operator_flag
+    op = Proc("raydog-operator", op_argv, workdir)
+    procs.append(op)
+    health = Http(f"http://127.0.0.1:{hport}", timeout=5)
+    metrics = Http(f"http://127.0.0.1:{mport}", timeout=30)
+    deadline = time.time() + 30
+    while True:
+        if not op.alive():
+            raise HarnessError(f"raydog-operator exited with {op.p.returncode} (see {op.log_path})")
+        try:
+            if health.request("GET", "/readyz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise HarnessError("raydog-operator not ready within 30s")
+        time.sleep(0.05)
+
+    st = Stack()
+    st.sim_url, st.server, st.kube, st.simh, st.op, st.metrics = sim_url, server, kube, simh, op, metrics
+    st.ns, st.cr_path, st.kubeconfig = ns, cr_path, kubeconfig
+    return st
+
+
 def run_one(args, n, workdir):
     os.makedirs(workdir, exist_ok=True)
     for stale in ("sim.url", "kubeconfig"):  # a previous run's files would be read as this run's
@@ -418,73 +502,13 @@ def run_one(args, n, workdir):
     res = {"n": n}
     procs = []
     try:
-        bin_dir = args.bin_dir
-        # --- simulator (zero delays)
-        sim_url_file = os.path.join(workdir, "sim.url")
-        sim = Proc("yellowdog-sim", [os.path.join(bin_dir, "yellowdog-sim"), "--listen", "127.0.0.1:0",
-                                     "--write-url", sim_url_file, "--boot-delay", "0", "--register-delay", "0",
-                                     "--task-start-delay", "0"] + (["--ray"] if args.ray else [])
-                   + args.sim_flag, workdir)
-        procs.append(sim)
-        sim_url = wait_for_file(sim_url_file, sim.p, 30).splitlines()[0].strip()
-        # --- emulator
-        kubeconfig = os.path.join(workdir, "kubeconfig")
-        emu = Proc("kube-emulator", [os.path.join(bin_dir, "kube-emulator"), "--listen", "127.0.0.1:0",
-                                     "--write-kubeconfig", kubeconfig], workdir)
-        procs.append(emu)
-        wait_for_file(kubeconfig, emu.p, 30)
-        server = next(line.split("server:", 1)[1].strip() for line in open(kubeconfig) if "server:" in line)
-        kube = Http(server)
-        simh = Http(sim_url)
-        # CRD (YAML: one kubectl process for it), namespace and Secret over HTTP.
-        crd = os.path.join(args.source_dir, "crds", "raydog.io_raydogclusters.yaml")
-        env = dict(os.environ, HOME=workdir, KUBECACHEDIR=os.path.join(workdir, "kubecache"))
-        r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", crd], env=env,
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise HarnessError("kubectl apply CRD failed: " + r.stderr)
-        ns = "bench"
-        kube.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                  "metadata": {"name": ns}})
-        kube.json("POST", f"/api/v1/namespaces/{ns}/secrets", {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "yellowdog-credentials"},
-            "stringData": {"keyId": "bench-key-id", "keySecret": "bench-key-secret"}})
-        cr_path = f"/apis/raydog.io/v1alpha1/namespaces/{ns}/raydogclusters"
-        for _ in range(100):  # the CRD's resource is served right after apply; be tolerant anyway
-            code, _ = kube.request("GET", cr_path)
-            if code == 200:
-                break
-            time.sleep(0.1)
-        # --- operator
-        mport, hport = free_port(), free_port()
-        op_argv = [os.path.join(bin_dir, "raydog-operator"), "run", "--kubeconfig", kubeconfig,
-                   "--metrics-bind-address", f"127.0.0.1:{mport}",
-                   "--health-probe-bind-address", f"127.0.0.1:{hport}",
-                   "--log-format", "json", "--log-level", "info",
-                   "--yellowdog-allowed-urls", "http://127.0.0.1:*"] + args.operator_flag
-        op = Proc("raydog-operator", op_argv, workdir)
-        procs.append(op)
-        health = Http(f"http://127.0.0.1:{hport}", timeout=5)
-        metrics = Http(f"http://127.0.0.1:{mport}", timeout=30)
-        deadline = time.time() + 30
-        while True:
-            if not op.alive():
-                raise HarnessError(f"raydog-operator exited with {op.p.returncode} (see {op.log_path})")
-            try:
-                if health.request("GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise HarnessError("raydog-operator not ready within 30s")
-            time.sleep(0.05)
+        stack = start_stack(args, workdir, procs)
+        sim_url, server, kube, simh, op, metrics = (stack.sim_url, stack.server, stack.kube, stack.simh, stack.op,
+                                                    stack.metrics)
+        ns, cr_path = stack.ns, stack.cr_path
 
         def scrape():
-            try:
-                code, body = metrics.request("GET", "/metrics")
-                return parse_prometheus(body.decode()) if code == 200 else []
-            except OSError:
-                return []
+            return scrape_metrics(metrics)
 
         # --- idle
         time.sleep(args.idle_seconds)

@@ -74,6 +74,20 @@ json pool_status(Env& env, const std::string& name, const std::string& pool = "c
   return json::object();
 }
 
+// One sample of the operator's /metrics (the address it logged at start), or -1 when absent.
+double metric(Env& env, const std::string& sample) {
+  const std::string log = env.operator_log_full();
+  const std::string key = "serving metrics address=";
+  const auto at = log.find(key);
+  if (at == std::string::npos) return -1;
+  const std::string url = log.substr(at + key.size(), log.find_first_of(" \n", at + key.size()) - at - key.size());
+  auto r = run_command({"curl", "-sS", "-f", url + "/metrics"}, {}, std::chrono::seconds(30));
+  if (r.exit_code != 0) return -1;
+  for (std::size_t pos = 0; (pos = r.out.find(sample + " ", pos)) != std::string::npos; ++pos)
+    if (pos == 0 || r.out[pos - 1] == '\n') return std::stod(r.out.substr(pos + sample.size() + 1));
+  return -1;
+}
+
 void no_violations(Env& env) {
   const json v = env.sim_get("ray/violations");
   CHECK_MESSAGE(v.empty(), v.dump());
@@ -152,6 +166,10 @@ TEST_CASE("autoscaler e2e: 3 x {CPU: 4} on {CPU: 8} nodes launches exactly 2, th
   CHECK(worker_tasks(env, "up").size() == 2);  // nothing new was launched
   CHECK(!env.events(kNs, "up", "ScaledDown").empty());
   CHECK(env.eventually([&] { return pool_status(env, "up").value("desiredNodes", -1) == 0; }, 10s));
+  CHECK(metric(env, R"(raydog_autoscaler_decisions_total{direction="up",pool="cpu"})") == 2);
+  CHECK(metric(env, R"(raydog_autoscaler_decisions_total{direction="down",pool="cpu"})") == 2);
+  CHECK(metric(env, "raydog_autoscaler_join_seconds_count") == 2);
+  CHECK(metric(env, "raydog_autoscaler_pending_requests") == 0);
   no_violations(env);
 }
 

@@ -67,8 +67,13 @@ TEST_CASE("scripts_e2e: make demo runs every stage, leaves YellowDog clean and e
   for (const char* stage :
        {"== Starting kube-emulator", "== Installing the CRD and starting raydog-operator",
         "== Applying a credentials", "== Converging", "== Endpoints", "== Scaling pool 'cpu'",
-        "== Removing pool 'gpu'", "== Deleting the cluster", "== YellowDog after deletion", "== Done in"})
+        "== Removing pool 'gpu'", "== Deleting the cluster", "== Autoscaling", "== YellowDog after deletion",
+        "== Done in"})
     CHECK(out.find(stage) != std::string::npos);
+  // The autoscaled pools grow with the demand and shrink back when idle.
+  CHECK(out.find("cpu 4 target / 4 ready   gpu 1 target / 1 ready") != std::string::npos);
+  CHECK(out.find("ScaledUp   pool cpu: +3 nodes") != std::string::npos);
+  CHECK(out.find("ScaledDown   pool cpu: -") != std::string::npos);
   CHECK(out.find("Running") != std::string::npos);
   CHECK(out.find("Ray dashboard:  http://") != std::string::npos);
   CHECK(out.find("clean: every work requirement finished, every pool shut down") != std::string::npos);
