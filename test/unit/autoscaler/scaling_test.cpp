@@ -293,3 +293,39 @@ TEST_CASE("scaling: Ray versions and node shapes") {
   CHECK(shape.at("memory") == 32.0 * 1024 * 1024 * 1024);
   CHECK(shape.at("accel") == doctest::Approx(0.5));
 }
+
+TEST_CASE("scaling: the head and Ray nodes that map to no task are never counted nor victims") {
+  World w = autoscaled(1);
+  auto ws = workers(w);
+  RayNode stranger = node_for(w, ws[0], NodeStatus::kIdle, 8, 3'600'000);
+  stranger.node_id = "stranger";
+  stranger.instance_id = "someone-elses-ray-start";
+  ClusterState s = answer({node_for(w, ws[0], NodeStatus::kRunning, 0), stranger});
+  s.nodes[0].idle_ms = 3'600'000;  // the head, idle for an hour
+  Read r(w, s);
+  Cycle c = cycle(w, r, &r.reading);
+  CHECK(c.scaling.pools[0].joined == 1);
+  CHECK(c.scaling.victims.empty());
+  CHECK(c.decisions.drains.empty());
+  CHECK(c.scaling.pools[0].target == 1);
+}
+
+TEST_CASE("scaling: a launch that never joins within rayJoinTimeout is replaced, not dropped") {
+  World w = autoscaled(2);
+  auto ws = workers(w);
+  w.now += 6min;  // past rayJoinTimeout (5m) since the tasks started
+  Read r(w, answer({node_for(w, ws[0], NodeStatus::kRunning, 0)}));
+  Cycle c = cycle(w, r, &r.reading);
+  CHECK(c.scaling.pools[0].target == 2);
+  REQUIRE(c.decisions.heal.size() == 1);
+  CHECK(c.decisions.heal[0] == *ws[1]->id);
+  w.apply(c.actions);
+  // Next poll: the cancelled task is gone; the previous target still counts it, so plan adds its successor.
+  auto next = rr::compute_status(w.o, {}, w.o.cluster.status, w.now);
+  next.worker_pools[0].desired_nodes = 2;
+  w.o.cluster.status = next;
+  Read again(w, answer({node_for(w, ws[0], NodeStatus::kRunning, 0)}));
+  Cycle c2 = cycle(w, again, &again.reading);
+  CHECK(c2.scaling.pools[0].target == 2);
+  CHECK(tasks_added(c2.actions) == 1);
+}
