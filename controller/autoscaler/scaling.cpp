@@ -18,6 +18,14 @@ bool ray_version_supported(const std::string& version) {
   return major > kMinRayMajor || (major == kMinRayMajor && minor >= kMinRayMinor);
 }
 
+const api::WorkerPoolStatus* previous_pool(const std::optional<api::RayDogClusterStatus>& previous,
+                                           const std::string& name) {
+  if (!previous) return nullptr;
+  for (const auto& p : previous->worker_pools)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 Resources shape_of(const std::map<std::string, std::string>& ray_resources) {
   Resources r;
   for (const auto& [name, text] : ray_resources)
@@ -66,14 +74,6 @@ std::optional<Hold> hold_of(const ray::RayReading* r) {
                                              std::to_string(kMinRayMajor) + "." + std::to_string(kMinRayMinor) +
                                              " or newer: sizes held"};
   return std::nullopt;
-}
-
-const api::WorkerPoolStatus* previous_pool(const std::optional<api::RayDogClusterStatus>& previous,
-                                           const std::string& name) {
-  if (!previous) return nullptr;
-  for (const auto& p : previous->worker_pools)
-    if (p.name == name) return &p;
-  return nullptr;
 }
 
 const reconcile::RoleView* role_of(const reconcile::View& view, const std::string& pool) {

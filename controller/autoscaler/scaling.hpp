@@ -71,6 +71,10 @@ struct Scaling {
   int pending_requests = 0;            // pending resource requests and gang bundles Ray reported
 };
 
+// The pool `name`'s entry in the status `previous`, or null.
+const api::WorkerPoolStatus* previous_pool(const std::optional<api::RayDogClusterStatus>& previous,
+                                           const std::string& name);
+
 // The node shape of `ray_resources` (quantities parsed; memory in bytes), as the planner counts it.
 Resources shape_of(const std::map<std::string, std::string>& ray_resources);
 

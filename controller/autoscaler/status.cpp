@@ -50,24 +50,8 @@ std::string down_reason(const PoolScaling& p) {
 
 void set_condition(api::RayDogClusterStatus& st, const std::optional<api::RayDogClusterStatus>& previous, bool ok,
                    std::string reason, std::string message, reconcile::TimePoint now) {
-  api::Condition c;
-  c.type = std::string(cond::kAutoscalingReady);
-  c.status = std::string(ok ? cond::kTrue : cond::kFalse);
-  c.reason = std::move(reason);
-  c.message = std::move(message);
-  c.observed_generation = st.observed_generation;
-  api::stamp_transition(c, previous ? api::find_condition(previous->conditions, cond::kAutoscalingReady) : nullptr,
-                        format_rfc3339(now));
-  std::erase_if(st.conditions, [](const api::Condition& x) { return x.type == cond::kAutoscalingReady; });
-  st.conditions.push_back(std::move(c));
-}
-
-const api::WorkerPoolStatus* previous_pool(const std::optional<api::RayDogClusterStatus>& previous,
-                                           const std::string& name) {
-  if (!previous) return nullptr;
-  for (const auto& p : previous->worker_pools)
-    if (p.name == name) return &p;
-  return nullptr;
+  api::put_condition(st, previous, cond::kAutoscalingReady, ok, std::move(reason), std::move(message),
+                     format_rfc3339(now));
 }
 
 }  // namespace

@@ -36,16 +36,7 @@ std::string listed(const std::vector<std::string>& items, std::size_t max = 5) {
 
 void set_condition(api::RayDogClusterStatus& st, const std::optional<api::RayDogClusterStatus>& previous,
                    bool ok, std::string reason, std::string message, TimePoint now) {
-  api::Condition c;
-  c.type = std::string(cond::kRayReady);
-  c.status = std::string(ok ? cond::kTrue : cond::kFalse);
-  c.reason = std::move(reason);
-  c.message = std::move(message);
-  c.observed_generation = st.observed_generation;
-  api::stamp_transition(c, previous ? api::find_condition(previous->conditions, cond::kRayReady) : nullptr,
-                        format_rfc3339(now));
-  std::erase_if(st.conditions, [](const api::Condition& x) { return x.type == cond::kRayReady; });
-  st.conditions.push_back(std::move(c));
+  api::put_condition(st, previous, cond::kRayReady, ok, std::move(reason), std::move(message), format_rfc3339(now));
 }
 
 void keep_previous(api::RayDogClusterStatus& st, const std::optional<api::RayDogClusterStatus>& previous) {

@@ -22,7 +22,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raydog_bench import (HarnessError, Http, ReadyWatch, Sampler, log, metric_sum, parse_ts,  # noqa: E402
-                          scrape_metrics, start_stack)
+                          render_table, scrape_metrics, start_stack)
 
 POLL_S = 5.0
 NEEDED = 3  # 3 x {CPU: 8} on {CPU: 8} nodes
@@ -172,13 +172,7 @@ def table(runs):
          lambda r: f"{fmt(r.get('rssIdleMB'), 1)} / {fmt(r.get('rssBeforeDemandMB'), 1)} / {fmt(r.get('rssPeakMB'), 1)}",
          ""),
     ]
-    head = ["autoscaling"] + [f"N={r['n']}" for r in runs] + ["goal"]
-    body = [[label] + [fn(r) if r.get("ok") else "failed" for r in runs] + [goal] for label, fn, goal in rows]
-    widths = [max(len(str(row[i])) for row in [head] + body) for i in range(len(head))]
-    lines = ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(head)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |" for row in body]
-    return "\n".join(lines)
+    return render_table("autoscaling", rows, runs)
 
 
 def main():

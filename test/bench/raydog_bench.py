@@ -748,15 +748,17 @@ def table(runs):
         ("reconcile p50 / p99 all, controller-runtime (ms)", lambda r: _pair(g(r, "reconcileTime", "all")),
          ""),
     ]
-    head = ["figure"] + [f"N={r['n']}" for r in runs] + ["goal"]
-    body = []
-    for label, fn, goal in rows:
-        body.append([label] + [fn(r) if r.get("ok") else "failed" for r in runs] + [goal])
+    return render_table("figure", rows, runs)
+
+
+def render_table(title, rows, runs):
+    """A Markdown table: one row per (label, fn(run) -> text, goal), one column per run (N=...)."""
+    head = [title] + [f"N={r['n']}" for r in runs] + ["goal"]
+    body = [[label] + [fn(r) if r.get("ok") else "failed" for r in runs] + [goal] for label, fn, goal in rows]
     widths = [max(len(str(row[i])) for row in [head] + body) for i in range(len(head))]
     lines = ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(head)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    for row in body:
-        lines.append("| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |")
+    lines += ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |" for row in body]
     return "\n".join(lines)
 
 

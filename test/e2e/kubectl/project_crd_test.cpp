@@ -23,7 +23,9 @@ const std::vector<std::string> kCelOnly = {"observability-without-template.yaml"
                                            "same-secret-keys.yaml",
                                            "daliuge-ports-not-distinct.yaml",
                                            "daliuge-zero-max-deferral.yaml",
-                                           "daliuge-max-deferral-without-when-idle.yaml"};
+                                           "daliuge-max-deferral-without-when-idle.yaml",
+                                           "autoscaling-unbounded-pool.yaml",
+                                           "autoscaling-head-access-none.yaml"};
 }  // namespace
 
 TEST_CASE("project CRD: registers - explains - accepts the samples - rejects the invalid corpus") {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -199,9 +200,16 @@ TEST_CASE("crd: schema and validation.cpp agree on the invalid corpus") {
     std::set<std::string> expected_paths;
     for (const auto& line : header_lines(text, "# expect: "))
       expected_paths.insert(line.substr(0, line.find(": ")));
+    // A rule on a list (every autoscaled pool needs ...) names the list; validation.cpp names its elements.
+    const auto named = [&](const std::string& path) {
+      if (expected_paths.count(path)) return true;
+      return std::any_of(expected_paths.begin(), expected_paths.end(), [&](const std::string& e) {
+        return e.rfind(path + "[", 0) == 0;
+      });
+    };
     for (const auto& err : errors)
-      CHECK_MESSAGE(expected_paths.count(err.path), "schema error at a path validation.cpp does not name: "
-                                                        << err.path << ": " << err.message);
+      CHECK_MESSAGE(named(err.path), "schema error at a path validation.cpp does not name: " << err.path << ": "
+                                                                                           << err.message);
   }
   CHECK(checked >= 10);
 }

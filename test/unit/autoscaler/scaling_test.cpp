@@ -40,22 +40,13 @@ World autoscaled(std::int32_t nodes, std::int32_t min_nodes = 0, std::int32_t ma
 }
 
 std::vector<const yellowdog::Task*> workers(const World& w) {
-  auto tasks = w.live_tasks("worker-nodes-cpu");
-  std::sort(tasks.begin(), tasks.end(), [](auto* a, auto* b) { return *a->name < *b->name; });
-  return tasks;
-}
-
-std::string group_of(const World& w, const yellowdog::Task* t) {
-  for (const auto& [g, list] : w.o.tasks)
-    for (const auto& x : list)
-      if (&x == t) return g;
-  return "";
+  return w.live_tasks_by_name("worker-nodes-cpu");
 }
 
 RayNode node_for(const World& w, const yellowdog::Task* t, NodeStatus status, double free_cpu, std::int64_t idle_ms = 0) {
   RayNode n;
   n.node_id = "node-of-" + *t->id;
-  n.instance_id = rr::ray_instance_id(group_of(w, t), *t->name);
+  n.instance_id = rr::ray_instance_id(w.group_of(t), *t->name);
   n.status = status;
   n.idle_ms = idle_ms;
   n.total = {{"CPU", 8}};
@@ -328,4 +319,23 @@ TEST_CASE("scaling: a launch that never joins within rayJoinTimeout is replaced,
   Cycle c2 = cycle(w, again, &again.reading);
   CHECK(c2.scaling.pools[0].target == 2);
   CHECK(tasks_added(c2.actions) == 1);
+}
+
+TEST_CASE("scaling: maxNodes lowered below the pool's size drains the excess, idle nodes before busy ones") {
+  World w = autoscaled(3, 0, 3);
+  auto ws = workers(w);
+  (*w.o.cluster.spec.worker_pools)[0].max_nodes = 1;
+  (*w.o.cluster.spec.worker_pools)[0].nodes = 1;  // the starting size must stay within the bounds
+  Read r(w, answer({node_for(w, ws[0], NodeStatus::kRunning, 0), node_for(w, ws[1], NodeStatus::kIdle, 8, 1000),
+                    node_for(w, ws[2], NodeStatus::kRunning, 0)}));
+  Cycle c = cycle(w, r, &r.reading);
+  CHECK(c.scaling.pools[0].target == 1);
+  REQUIRE(c.scaling.victims.size() == 2);
+  CHECK(c.scaling.victims.count(*ws[1]->id) == 1);  // the idle one, although not idle for long
+  INFO(World::dump(c.actions));
+  REQUIRE(c.decisions.drains.size() == 2);
+  int preempted = 0;
+  for (const auto& d : c.decisions.drains) preempted += d.reason == ray::DrainReason::kPreemption;
+  CHECK(preempted == 1);
+  CHECK(scale_events(c.scaling)[0].message.find("maxNodes 1") != std::string::npos);
 }

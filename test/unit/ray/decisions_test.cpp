@@ -27,22 +27,13 @@ World running(std::int32_t cpu_nodes) {
 }
 
 std::vector<const yellowdog::Task*> live(const World& w, std::string_view prefix) {
-  auto tasks = w.live_tasks(prefix);
-  std::sort(tasks.begin(), tasks.end(), [](auto* a, auto* b) { return *a->name < *b->name; });
-  return tasks;
-}
-
-std::string group_of(const World& w, const yellowdog::Task* t) {
-  for (const auto& [g, list] : w.o.tasks)
-    for (const auto& x : list)
-      if (&x == t) return g;
-  return "";
+  return w.live_tasks_by_name(prefix);
 }
 
 RayNode node_for(const World& w, const yellowdog::Task* t, NodeStatus status, std::int64_t idle_ms = 0) {
   RayNode n;
   n.node_id = "node-of-" + *t->id;
-  n.instance_id = rr::ray_instance_id(group_of(w, t), *t->name);
+  n.instance_id = rr::ray_instance_id(w.group_of(t), *t->name);
   n.status = status;
   n.idle_ms = idle_ms;
   n.total = {{"CPU", 1}};

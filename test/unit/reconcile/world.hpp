@@ -363,6 +363,19 @@ struct World {
           if (is_live(t)) out.push_back(&t);
     return out;
   }
+  // Live tasks of groups starting with `group_prefix`, by name.
+  std::vector<const yd::Task*> live_tasks_by_name(std::string_view group_prefix) const {
+    auto tasks = live_tasks(group_prefix);
+    std::sort(tasks.begin(), tasks.end(), [](auto* a, auto* b) { return *a->name < *b->name; });
+    return tasks;
+  }
+  // The name of the task group `t` is in ("" when it is not one of o.tasks').
+  std::string group_of(const yd::Task* t) const {
+    for (const auto& [g, list] : o.tasks)
+      for (const auto& x : list)
+        if (&x == t) return g;
+    return "";
+  }
   std::size_t live_pools() const {
     return std::count_if(o.pools.begin(), o.pools.end(),
                          [](const auto& p) { return !yd::is_finished(p.pool.status); });
