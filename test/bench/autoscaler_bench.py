@@ -18,21 +18,19 @@ import os
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raydog_bench import (HarnessError, Http, ReadyWatch, Sampler, log, metric_sum, parse_ts,  # noqa: E402
-                          render_table, scrape_metrics, start_stack)
+                          render_table, run_each, scrape_metrics, start_stack)
 
-POLL_S = 5.0
 NEEDED = 3  # 3 x {CPU: 8} on {CPU: 8} nodes
 
 
-def spec(sim_url):
+def spec(sim_url, poll_s):
     return {
         "yellowdog": {"apiURL": sim_url, "namespace": "bench", "credentialsSecretRef": {"name": "yellowdog-credentials"}},
         "head": {"computeRequirementTemplate": "bench/head"},
-        "autoscaling": {"enabled": True, "pollInterval": f"{POLL_S:g}s", "idleTimeout": "10m"},
+        "autoscaling": {"enabled": True, "pollInterval": f"{poll_s:g}s", "idleTimeout": "10m"},
         "workerPools": [{"name": "cpu", "nodes": 0, "minNodes": 0, "maxNodes": 10,
                          "computeRequirementTemplate": "bench/cpu", "rayResources": {"CPU": "8"}}],
     }
@@ -50,7 +48,7 @@ def run(args, n, workdir):
     for stale in ("sim.url", "kubeconfig"):
         if os.path.exists(os.path.join(workdir, stale)):
             os.remove(os.path.join(workdir, stale))
-    res = {"n": n, "pollIntervalS": POLL_S}
+    res = {"n": n, "pollIntervalS": args.poll_interval}
     procs = []
     try:
         st = start_stack(args, workdir, procs)
@@ -63,7 +61,7 @@ def run(args, n, workdir):
         watch = ReadyWatch(st.server, st.cr_path, lst["metadata"]["resourceVersion"])
         watch.start()
         names = [f"as-{i:05d}" for i in range(n)]
-        body_spec = spec(st.sim_url)
+        body_spec = spec(st.sim_url, args.poll_interval)
         t0 = time.time()
         errors = []
 
@@ -95,7 +93,7 @@ def run(args, n, workdir):
         log(f"N={n}: all Ready after {res['timeToAllReadyS']:.1f}s; GCS window {args.window}s")
 
         # --- GCS calls per autoscaled cluster per minute, nothing changing
-        time.sleep(POLL_S)
+        time.sleep(args.poll_interval)
         m1 = scrape_metrics(st.metrics)
         time.sleep(args.window)
         m2 = scrape_metrics(st.metrics)
@@ -133,7 +131,7 @@ def run(args, n, workdir):
         res["clustersServed"] = len(lat)
         res["demandToRequestedS"] = {"p50": quantile(lat, 0.5), "p99": quantile(lat, 0.99), "max": max(lat or [0])}
         # Settle for two polls: nothing more is launched once the demand is placed.
-        time.sleep(2 * POLL_S + 1)
+        time.sleep(2 * args.poll_interval + 1)
         objs = simh.json("GET", "/_sim/objects")
         per = {}
         for t in objs["tasks"]:
@@ -159,15 +157,16 @@ def fmt(v, nd=2):
 
 
 def table(runs):
+    poll = runs[0].get("pollIntervalS", 5.0) if runs else 5.0
     rows = [
         ("clusters Ready / N", lambda r: f"{r.get('readyClusters')}/{r['n']}", ""),
         ("demand -> every needed task requested, p50 / p99 / max (s)",
          lambda r: " / ".join(fmt(r["demandToRequestedS"][k]) for k in ("p50", "p99", "max")),
-         f"p99 <= {POLL_S + 1:g} (pollInterval + 1 s)"),
+         f"p99 <= {poll + 1:g} (pollInterval + 1 s)"),
         ("clusters whose demand was served", lambda r: f"{r.get('clustersServed')}/{r['n']}", "all"),
         ("tasks launched beyond the demand", lambda r: fmt(r.get("extraTasks")), "0"),
         ("GCS calls per autoscaled cluster per minute", lambda r: fmt(r.get("gcsCallsPerClusterMin")),
-         f"= {60 / POLL_S:g} (60 s / pollInterval)"),
+         f"= {60 / poll:g} (60 s / pollInterval)"),
         ("operator RSS idle / before demand / peak (MB)",
          lambda r: f"{fmt(r.get('rssIdleMB'), 1)} / {fmt(r.get('rssBeforeDemandMB'), 1)} / {fmt(r.get('rssPeakMB'), 1)}",
          ""),
@@ -183,6 +182,7 @@ def main():
     ap.add_argument("--source-dir", default=source_dir)
     ap.add_argument("--n", default="100", help="comma-separated cluster counts (default 100)")
     ap.add_argument("--window", type=float, default=20.0, help="seconds of the GCS call window (default 20)")
+    ap.add_argument("--poll-interval", type=float, default=5.0, help="spec.autoscaling.pollInterval in s (default 5)")
     ap.add_argument("--ready-timeout", type=float, default=240.0)
     ap.add_argument("--demand-timeout", type=float, default=60.0)
     ap.add_argument("--operator-flag", action="append", default=[])
@@ -192,15 +192,8 @@ def main():
     args = ap.parse_args()
     args.ray = True
     workdir = args.workdir or os.path.join(os.path.dirname(os.path.abspath(args.out)), "autoscaler-runs")
-    runs, failed = [], False
-    for n in [int(x) for x in args.n.split(",") if x.strip()]:
-        log(f"autoscaling run N={n}")
-        try:
-            runs.append(run(args, n, os.path.join(workdir, f"n{n}")))
-        except Exception as e:  # noqa: BLE001 (a harness failure: reported, exit 1)
-            failed = True
-            log(f"N={n} failed: {e!r}\n{traceback.format_exc()}")
-            runs.append({"n": n, "ok": False, "error": repr(e)})
+    counts = [int(x) for x in args.n.split(",") if x.strip()]
+    runs, failed = run_each(counts, lambda n: run(args, n, os.path.join(workdir, f"n{n}")), "autoscaling run")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": runs}, f, indent=2,

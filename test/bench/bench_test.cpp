@@ -88,3 +88,29 @@ TEST_CASE("harness: a 3-cluster run produces every figure") {
     CHECK_MESSAGE(run["cpuSeconds"]["build"][p].is_number(), p);
   CHECK(r.out.find("ratio to the minimum") != std::string::npos);
 }
+
+TEST_CASE("harness: the autoscaling row with 3 clusters produces every figure") {
+  raydog::test::TempDir dir;
+  const std::string out = dir.file("autoscaler-results.json");
+  auto bin = raydog::test::bin_path("raydog-operator");
+  auto bin_dir = bin.substr(0, bin.rfind('/'));
+  auto r = raydog::test::run_command(
+      {"/usr/bin/python3", raydog::test::source_path("test/bench/autoscaler_bench.py"), "--bin-dir", bin_dir,
+       "--n", "3", "--window", "2", "--poll-interval", "1", "--ready-timeout", "120", "--out", out, "--workdir",
+       dir.file("runs")},
+      {}, std::chrono::seconds(200));
+  INFO(r.out);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = json::parse(raydog::test::read_file(out));
+  REQUIRE(j["runs"].size() == 1);
+  const auto& run = j["runs"][0];
+  CHECK(run["ok"] == true);
+  CHECK(run["readyClusters"] == 3);
+  CHECK(run["clustersServed"] == 3);
+  CHECK(run["extraTasks"] == 0);
+  for (const char* k : {"p50", "p99", "max"}) CHECK_MESSAGE(run["demandToRequestedS"][k].is_number(), k);
+  for (const char* k : {"gcsCallsPerClusterMin", "rssIdleMB", "rssBeforeDemandMB", "rssPeakMB"})
+    CHECK_MESSAGE(run[k].is_number(), k);
+  CHECK(r.out.find("demand -> every needed task requested") != std::string::npos);
+}

@@ -751,6 +751,21 @@ def table(runs):
     return render_table("figure", rows, runs)
 
 
+def run_each(counts, run, what):
+    """run(n) for each n; a harness failure is logged and recorded as {"n", "ok": False, "error"}.
+    Returns (runs, failed)."""
+    runs, failed = [], False
+    for n in counts:
+        log(f"{what} N={n}")
+        try:
+            runs.append(run(n))
+        except Exception as e:  # noqa: BLE001 (a harness failure: reported, exit 1)
+            failed = True
+            log(f"N={n} failed: {e!r}\n{traceback.format_exc()}")
+            runs.append({"n": n, "ok": False, "error": repr(e)})
+    return runs, failed
+
+
 def render_table(title, rows, runs):
     """A Markdown table: one row per (label, fn(run) -> text, goal), one column per run (N=...)."""
     head = [title] + [f"N={r['n']}" for r in runs] + ["goal"]
@@ -805,16 +820,8 @@ def main():
         if not os.access(os.path.join(args.bin_dir, b), os.X_OK):
             print(f"raydog-bench: {b} not found in {args.bin_dir}", file=sys.stderr)
             return 1
-    runs, failed = [], False
     started = time.time()
-    for n in counts:
-        log(f"run N={n}")
-        try:
-            runs.append(run_one(args, n, os.path.join(workdir, f"n{n}")))
-        except Exception as e:  # noqa: BLE001 (a harness failure: reported, exit 1)
-            failed = True
-            log(f"N={n} failed: {e!r}\n{traceback.format_exc()}")
-            runs.append({"n": n, "ok": False, "error": repr(e)})
+    runs, failed = run_each(counts, lambda n: run_one(args, n, os.path.join(workdir, f"n{n}")), "run")
     out = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
