@@ -16,12 +16,11 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raydog_bench import (HarnessError, Http, ReadyWatch, Sampler, log, metric_sum, parse_ts,  # noqa: E402
-                          render_table, run_each, scrape_metrics, start_stack)
+from raydog_bench import (HarnessError, ReadyWatch, Sampler, create_clusters, log, metric_sum,  # noqa: E402
+                          parse_ts, render_table, run_each, scrape_metrics, start_stack)
 
 NEEDED = 3  # 3 x {CPU: 8} on {CPU: 8} nodes
 
@@ -63,25 +62,7 @@ def run(args, n, workdir):
         names = [f"as-{i:05d}" for i in range(n)]
         body_spec = spec(st.sim_url, args.poll_interval)
         t0 = time.time()
-        errors = []
-
-        def creator(chunk):
-            h = Http(st.server)
-            for name in chunk:
-                code, payload = h.request("POST", st.cr_path, {
-                    "apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
-                    "metadata": {"name": name, "namespace": st.ns}, "spec": body_spec})
-                if code != 201:
-                    errors.append(f"create {name}: {code} {payload[:200]!r}")
-            h.close()
-
-        threads = [threading.Thread(target=creator, args=(names[i::4],)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise HarnessError(f"{len(errors)} creates failed, first: {errors[0]}")
+        create_clusters(st.server, st.cr_path, st.ns, names, body_spec, 4)
         while watch.count() < n and time.time() < t0 + args.ready_timeout:
             if not op.alive():
                 raise HarnessError(f"raydog-operator died (see {op.log_path})")

@@ -55,21 +55,33 @@ TEST_CASE("request stats: counts, writes, errors, reset") {
   CHECK(j["requests"].empty());
 }
 
-TEST_CASE("harness: a 3-cluster run produces every figure") {
-  raydog::test::TempDir dir;
+namespace {
+
+// Runs test/bench/<script> with the build's binaries and `args`; REQUIREs exit 0 and one run in its results.
+std::pair<raydog::test::CommandResult, json> run_harness(raydog::test::TempDir& dir, const std::string& script,
+                                                         std::vector<std::string> args) {
   const std::string out = dir.file("results.json");
   auto bin = raydog::test::bin_path("raydog-operator");
-  auto bin_dir = bin.substr(0, bin.rfind('/'));
-  auto r = raydog::test::run_command(
-      {"/usr/bin/python3", raydog::test::source_path("test/bench/raydog_bench.py"), "--bin-dir", bin_dir,
-       "--n", "3", "--steady-window", "1", "--idle-seconds", "0.5", "--settle-quiet", "1", "--ready-timeout",
-       "120", "--out", out, "--workdir", dir.file("runs")},
-      {}, std::chrono::seconds(200));
+  std::vector<std::string> argv = {"/usr/bin/python3", raydog::test::source_path("test/bench/" + script),
+                                   "--bin-dir", bin.substr(0, bin.rfind('/')), "--out", out, "--workdir",
+                                   dir.file("runs")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = raydog::test::run_command(argv, {}, std::chrono::seconds(200));
   INFO(r.out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto j = json::parse(raydog::test::read_file(out));
   REQUIRE(j["runs"].size() == 1);
+  return {r, j};
+}
+
+}  // namespace
+
+TEST_CASE("harness: a 3-cluster run produces every figure") {
+  raydog::test::TempDir dir;
+  auto [r, j] = run_harness(dir, "raydog_bench.py",
+                            {"--n", "3", "--steady-window", "1", "--idle-seconds", "0.5", "--settle-quiet", "1",
+                             "--ready-timeout", "120"});
   const auto& run = j["runs"][0];
   CHECK(run["ok"] == true);
   CHECK(run["readyClusters"] == 3);
@@ -91,19 +103,8 @@ TEST_CASE("harness: a 3-cluster run produces every figure") {
 
 TEST_CASE("harness: the autoscaling row with 3 clusters produces every figure") {
   raydog::test::TempDir dir;
-  const std::string out = dir.file("autoscaler-results.json");
-  auto bin = raydog::test::bin_path("raydog-operator");
-  auto bin_dir = bin.substr(0, bin.rfind('/'));
-  auto r = raydog::test::run_command(
-      {"/usr/bin/python3", raydog::test::source_path("test/bench/autoscaler_bench.py"), "--bin-dir", bin_dir,
-       "--n", "3", "--window", "2", "--poll-interval", "1", "--ready-timeout", "120", "--out", out, "--workdir",
-       dir.file("runs")},
-      {}, std::chrono::seconds(200));
-  INFO(r.out);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  auto j = json::parse(raydog::test::read_file(out));
-  REQUIRE(j["runs"].size() == 1);
+  auto [r, j] = run_harness(dir, "autoscaler_bench.py",
+                            {"--n", "3", "--window", "2", "--poll-interval", "1", "--ready-timeout", "120"});
   const auto& run = j["runs"][0];
   CHECK(run["ok"] == true);
   CHECK(run["readyClusters"] == 3);

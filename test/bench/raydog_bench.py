@@ -410,6 +410,29 @@ def k8s_writes(before, after):
     return out
 
 
+def create_clusters(server, cr_path, ns, names, spec, threads):
+    """POSTs one RayDogCluster with `spec` per name, from `threads` connections at once."""
+    errors = []
+
+    def creator(chunk):
+        h = Http(server)
+        for name in chunk:
+            body = {"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
+                    "metadata": {"name": name, "namespace": ns}, "spec": spec}
+            code, payload = h.request("POST", cr_path, body)
+            if code != 201:
+                errors.append(f"create {name}: {code} {payload[:200]!r}")
+        h.close()
+
+    workers = [threading.Thread(target=creator, args=(names[i::threads],)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    if errors:
+        raise HarnessError(f"{len(errors)} creates failed, first: {errors[0]}")
+
+
 def scrape_metrics(metrics):
     """The operator's /metrics as parse_prometheus() samples ([] when it does not answer)."""
     try:
@@ -532,26 +555,7 @@ def run_one(args, n, workdir):
         m0 = scrape()
         names = [f"rdc-{i:05d}" for i in range(n)]
         t0 = time.time()
-        errors = []
-
-        def creator(chunk):
-            h = Http(server)
-            for name in chunk:
-                body = {"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
-                        "metadata": {"name": name, "namespace": ns}, "spec": spec}
-                code, payload = h.request("POST", cr_path, body)
-                if code != 201:
-                    errors.append(f"create {name}: {code} {payload[:200]!r}")
-            h.close()
-
-        threads = [threading.Thread(target=creator, args=(names[i::args.create_threads],))
-                   for i in range(args.create_threads)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise HarnessError(f"{len(errors)} creates failed, first: {errors[0]}")
+        create_clusters(server, cr_path, ns, names, spec, args.create_threads)
         res["createSeconds"] = time.time() - t0
         log(f"N={n}: created in {res['createSeconds']:.2f}s; waiting for Ready")
 
