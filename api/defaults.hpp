@@ -26,6 +26,10 @@ inline constexpr HeadAccess kDefaultHeadAccess = HeadAccess::kPrivate;
 inline constexpr std::string_view kDefaultRayJoinTimeout = "5m";
 inline constexpr std::string_view kDefaultHeadUnresponsiveTimeout = "2m";
 inline constexpr std::string_view kDefaultDrainTimeout = "10m";
+// Not in the table: the Ray version the default node userdata installs when spec.rayVersion is absent (a
+// schema default would change every existing cluster's pool revision, and so replace its nodes, on upgrade).
+// The release the simulator's fake heads report and the tests use.
+inline constexpr std::string_view kDefaultRayVersion = "2.49.2";
 // Autoscaling (controller/autoscaler, ray-gcs.md §4.4): KubeRay's idle timeout, Ray's update interval.
 inline constexpr std::string_view kDefaultIdleTimeout = "60s";
 inline constexpr UpscalingMode kDefaultUpscalingMode = UpscalingMode::kDefault;

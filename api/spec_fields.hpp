@@ -72,7 +72,9 @@ void describe(V& v, S& s) {
           "YellowDog image family or image id overriding the template's image (optional).", MinLength{1});
   v.field("userData", s.user_data,
           "Userdata script run as root when the VM boots (node preparation: YellowDog agent, Python, Ray). "
-          "Mutually exclusive with userDataFrom. When both are absent the template's own userdata is used.");
+          "Mutually exclusive with userDataFrom. When both are absent the operator's built-in userdata is used "
+          "(scripts/node-userdata.sh: Python venv and Ray spec.rayVersion, DALiuGE when enabled); \"\" turns it "
+          "off (the template's or image's own setup).");
   v.field(
       "userDataFrom", s.user_data_from,
       "Userdata read from a key of a ConfigMap in the RayDogCluster's namespace instead of given inline.");
@@ -221,7 +223,7 @@ void describe(V& v, S& s) {
   v.field("version", s.version,
           "daliuge-engine version the node userdata installs (pip), e.g. 6.6.0. Absent: the image must "
           "provide the `dlg` command.",
-          Pattern{kDaliugeVersionPattern}, MaxLength{kMaxDaliugeVersionLength});
+          Pattern{kPipVersionPattern}, MaxLength{kMaxPipVersionLength});
   // `ports: {}` is defaulted first, so the port defaults apply to it (the API server defaults the fields of
   // a defaulted object too).
   v.field("ports", s.ports,
@@ -302,6 +304,12 @@ void describe(V& v, S& s) {
           "Scale-down drains Ray nodes before their VMs go: the deadline given to Ray for a busy node "
           "(PREEMPTION), and the longest wait for any drain before the task is cancelled anyway.",
           Default{kDefaultDrainTimeout});
+  v.field("rayVersion", s.ray_version,
+          "Ray release the built-in node userdata installs (`ray[default]==<version>` in "
+          "/opt/yellowdog/agent/venv; a prepared image that has it skips the install) and the operator expects "
+          "the head to report (Warning RayVersionMismatch otherwise). Default: 2.49.2. Changing it replaces the "
+          "nodes that use the built-in userdata.",
+          Pattern{kPipVersionPattern}, MaxLength{kMaxPipVersionLength});
   v.field("autoscaling", s.autoscaling,
           "Autoscaling of the worker pools from Ray's demand, with drain before removal. Absent or disabled: "
           "each pool's nodes is the exact count.");

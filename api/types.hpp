@@ -160,6 +160,7 @@ struct RayDogClusterSpec {
   std::optional<Duration> head_unresponsive_timeout;  // default 2m: a head that answered and then did not
   std::optional<Duration> drain_timeout;              // default 10m: a busy node's PREEMPTION drain deadline
   std::optional<AutoscalingSpec> autoscaling;         // absent or disabled: nodes is the exact count
+  std::optional<std::string> ray_version;             // Ray the default userdata installs (kDefaultRayVersion)
   bool operator==(const RayDogClusterSpec&) const = default;
 };
 

@@ -35,7 +35,7 @@ enum class Pattern {
   kConfigMapKey,
   kTemplateRef,
   kApiUrl,
-  kDaliugeVersion,
+  kPipVersion,
   kDlgRoot
 };
 
@@ -43,7 +43,7 @@ bool matches(std::string_view s, Pattern p) {
   static const std::array<std::regex, 7> compiled = {
       std::regex(std::string(kDnsLabelPattern)),     std::regex(std::string(kDnsSubdomainPattern)),
       std::regex(std::string(kConfigMapKeyPattern)), std::regex(std::string(kTemplateRefPattern)),
-      std::regex(std::string(kApiUrlPattern)),       std::regex(std::string(kDaliugeVersionPattern)),
+      std::regex(std::string(kApiUrlPattern)),       std::regex(std::string(kPipVersionPattern)),
       std::regex(std::string(kDlgRootPattern))};
   return std::regex_search(s.begin(), s.end(), compiled[static_cast<size_t>(p)]);
 }
@@ -191,10 +191,10 @@ class Checker {
 
   void daliuge(const std::string& path, const DaliugeSpec& d) {
     if (d.version) {
-      if (length(*d.version) > kMaxDaliugeVersionLength)
+      if (length(*d.version) > kMaxPipVersionLength)
         fail(path + ".version",
-             "must be at most " + std::to_string(kMaxDaliugeVersionLength) + " characters");
-      else if (!matches(*d.version, Pattern::kDaliugeVersion))
+             "must be at most " + std::to_string(kMaxPipVersionLength) + " characters");
+      else if (!matches(*d.version, Pattern::kPipVersion))
         fail(path + ".version", "must be a daliuge-engine version such as 6.6.0, got " + quote(*d.version));
     }
     if (d.ports) {
@@ -332,6 +332,12 @@ FieldErrors validate_spec(const RayDogClusterSpec& spec) {
     }
   }
   if (spec.daliuge) c.daliuge("spec.daliuge", *spec.daliuge);
+  if (spec.ray_version) {
+    if (spec.ray_version->size() > kMaxPipVersionLength)
+      c.fail("spec.rayVersion", "must be at most " + std::to_string(kMaxPipVersionLength) + " characters");
+    else if (!matches(*spec.ray_version, Pattern::kPipVersion))
+      c.fail("spec.rayVersion", "must be a Ray release such as 2.49.2, got " + quote(*spec.ray_version));
+  }
   c.duration("spec.rayJoinTimeout", spec.ray_join_timeout);
   c.duration("spec.headUnresponsiveTimeout", spec.head_unresponsive_timeout);
   c.duration("spec.drainTimeout", spec.drain_timeout);

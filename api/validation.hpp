@@ -44,13 +44,13 @@ inline constexpr std::string_view kApiUrlPattern = "^https?://[^\\s/?#]+(/[^\\s]
 // Go duration without a sign (negative durations are never valid here).
 inline constexpr std::string_view kDurationPattern =
     "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+)$";
-// daliuge-engine versions as pip pins them (PEP 440 release, optional pre/post/dev): safe to put in a shell
-// script unquoted.
-inline constexpr std::string_view kDaliugeVersionPattern =
+// Versions as pip pins them (PEP 440 release, optional pre/post/dev): daliuge-engine's and Ray's. Safe to
+// put in a shell script unquoted.
+inline constexpr std::string_view kPipVersionPattern =
     "^[0-9]+(\\.[0-9]+){0,3}((a|b|rc)[0-9]+)?(\\.post[0-9]+)?(\\.dev[0-9]+)?$";
 // DLG_ROOT: an absolute path without spaces, quotes or shell metacharacters.
 inline constexpr std::string_view kDlgRootPattern = "^/[A-Za-z0-9._/-]*$";
-inline constexpr size_t kMaxDaliugeVersionLength = 64;
+inline constexpr size_t kMaxPipVersionLength = 64;
 inline constexpr size_t kMaxDlgRootLength = 1024;
 inline constexpr std::int32_t kMinPort = 1;
 inline constexpr std::int32_t kMaxPort = 65535;

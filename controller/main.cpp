@@ -12,6 +12,27 @@
 
 namespace {
 
+// One manifest (YAML or JSON text): "valid", "skipped (...)" or its errors. 0 when not invalid.
+int validate_document(const std::string& name, const std::string& text) {
+  if (auto doc = raydog::yaml_to_json(text);
+      doc && doc->is_object() && doc->contains("apiVersion") && (*doc)["apiVersion"].is_string()) {
+    const auto api_version = (*doc)["apiVersion"].get<std::string>();
+    if (api_version.rfind("raydog.io/", 0) != 0) {
+      const auto& kind = (*doc)["kind"];
+      std::cout << name << ": skipped (" << api_version << " "
+                << (kind.is_string() ? kind.get<std::string>() : "?") << " is not a RayDogCluster)\n";
+      return 0;
+    }
+  }
+  auto cluster = raydog::api::parse_cluster_yaml(text);
+  if (cluster) {
+    std::cout << name << ": valid\n";
+    return 0;
+  }
+  for (const auto& e : cluster.error()) std::cerr << name << ": " << e.to_string() << "\n";
+  return 1;
+}
+
 int validate_files(const std::vector<std::string>& files) {
   int status = 0;
   for (const auto& file : files) {
@@ -29,25 +50,16 @@ int validate_files(const std::vector<std::string>& files) {
       buf << in.rdbuf();
       text = buf.str();
     }
-    // A manifest of another API group (the credentials Secret next to a cluster, say) is not ours to
-    // judge: say so instead of failing it. Anything claiming raydog.io is checked strictly.
-    if (auto doc = raydog::yaml_to_json(text);
-        doc && doc->is_object() && doc->contains("apiVersion") && (*doc)["apiVersion"].is_string()) {
-      const auto api_version = (*doc)["apiVersion"].get<std::string>();
-      if (api_version.rfind("raydog.io/", 0) != 0) {
-        const auto& kind = (*doc)["kind"];
-        std::cout << file << ": skipped (" << api_version << " "
-                  << (kind.is_string() ? kind.get<std::string>() : "?") << " is not a RayDogCluster)\n";
-        continue;
-      }
-    }
-    auto cluster = raydog::api::parse_cluster_yaml(text);
-    if (cluster) {
-      std::cout << file << ": valid\n";
+    // Every document of the file (a sample carries the ConfigMaps it needs). A manifest of another API group
+    // (the credentials Secret next to a cluster, say) is not ours to judge: say so instead of failing it.
+    // Anything claiming raydog.io is checked strictly.
+    auto docs = raydog::yaml_documents_to_json(text);
+    if (!docs || docs->size() <= 1) {  // one document (or YAML errors, reported by the parser below)
+      status |= validate_document(file, text);
       continue;
     }
-    status = 1;
-    for (const auto& e : cluster.error()) std::cerr << file << ": " << e.to_string() << "\n";
+    for (std::size_t i = 0; i < docs->size(); ++i)
+      status |= validate_document(file + " (document " + std::to_string(i + 1) + ")", (*docs)[i].dump());
   }
   return status;
 }

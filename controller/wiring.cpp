@@ -39,6 +39,7 @@ std::vector<Registration> registrations() {
 struct Running {
   Registration registration;
   std::unique_ptr<kube::Informer> informer;
+  std::vector<std::unique_ptr<kube::Informer>> watched;  // registration.watches, in order
   std::unique_ptr<runtime::WorkQueue> queue;
   std::unique_ptr<KindController> kind;
   std::unique_ptr<runtime::Controller> workers;
@@ -145,6 +146,21 @@ void Operator::add(Registration registration) {
   informer.add_handler([running](kube::InformerEvent event, const std::string& key) {
     if (running->workers_started && event != kube::InformerEvent::kStatusUpdated) running->queue->add(key);
   });
+  // Watched kinds: a change enqueues the objects their map names (once this process reconciles; the
+  // initial list of a watched kind adds nothing, every object is enqueued when the workers start).
+  for (const auto& watch : reg.watches) {
+    kube::InformerOptions wo;
+    wo.resource = watch.resource;
+    wo.ns = options_.watch_namespace;
+    wo.transform = watch.transform;
+    auto w = std::make_unique<kube::Informer>(io_.get_executor(), *api_, wo);
+    w->add_handler([running, &watch, &informer](kube::InformerEvent, const std::string& key) {
+      if (!running->workers_started) return;
+      const auto lookup = [&informer](const std::string& k) { return informer.get(k); };
+      for (const auto& k : watch.map(key, informer.keys(), lookup)) running->queue->add(k);
+    });
+    c->watched.push_back(std::move(w));
+  }
   if (reg.crd_required && !reg.readyz_check.empty())
     health_.add_readyz_check(reg.readyz_check,
                              [&informer, message = reg.not_synced_message]() -> std::optional<std::string> {
@@ -187,7 +203,10 @@ asio::awaitable<void> Operator::shutdown(std::string reason) {
     }
   }
   if (!drained) log.warn("shutdown grace expired with reconciles in flight");
-  for (auto& c : controllers_) c->informer->stop();
+  for (auto& c : controllers_) {
+    c->informer->stop();
+    for (auto& w : c->watched) w->stop();
+  }
   if (elector_) {
     elector_->stop();  // a leader releases the Lease on its way out
     const auto deadline = clock_.now() + std::max<runtime::Clock::duration>(options_.renew_deadline, 2s);
@@ -265,7 +284,10 @@ int Operator::run() {
   if (metrics_server_.enabled()) log.info("serving metrics", {{"address", metrics_server_.base_url()}});
   if (options_.on_listening) options_.on_listening(health_.base_url(), metrics_server_.base_url());
 
-  for (auto& c : controllers_) c->informer->start();
+  for (auto& c : controllers_) {
+    c->informer->start();
+    for (auto& w : c->watched) w->start();
+  }
   if (options_.leader_elect) start_leader_election();
 
   io_.run();

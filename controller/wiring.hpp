@@ -49,6 +49,19 @@ struct Registration {
   // False for a kind whose CRD may not be installed: its informer keeps retrying the list (with backoff)
   // without failing readiness, and its workers start only once it has listed. Nothing else waits for it.
   bool crd_required = true;
+  // Other kinds whose changes reconcile objects of this one (controller-runtime's Watches with
+  // EnqueueRequestsFromMapFunc). Each gets its own informer, which caches only what `transform` keeps.
+  struct Watch {
+    kube::ResourceRef resource;
+    std::function<void(nlohmann::json&)> transform;
+    // The keys of this kind to reconcile when the watched object `key` changed; `primary` is this kind's
+    // cache (key -> object, nullopt when gone) and `keys` its keys.
+    std::function<std::vector<std::string>(
+        const std::string& key, const std::vector<std::string>& keys,
+        const std::function<std::optional<nlohmann::json>(const std::string&)>& primary)>
+        map;
+  };
+  std::vector<Watch> watches;
   // Builds the controller on the shared runtime; `lookup` reads an object by key from its informer cache.
   std::function<std::unique_ptr<KindController>(
       Shared&, std::function<std::optional<nlohmann::json>(const std::string&)> lookup)>

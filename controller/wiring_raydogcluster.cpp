@@ -4,8 +4,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "controller/daliuge/extension.hpp"
+#include <set>
+
+#include "api/names.hpp"
 #include "controller/autoscaler/extension.hpp"
+#include "controller/daliuge/extension.hpp"
 #include "controller/ray/extension.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "controller/wiring.hpp"
@@ -151,6 +154,62 @@ class ClusterController final : public KindController {
   reconcile::Reconciler reconciler_;
 };
 
+// The ConfigMaps a cluster's nodes read their userdata or task script from (spec.*.userDataFrom and
+// startScriptFrom): their names in the cluster object `cluster`.
+std::set<std::string> config_maps_named(const nlohmann::json& cluster) {
+  std::set<std::string> out;
+  const auto spec = cluster.find("spec");
+  if (spec == cluster.end() || !spec->is_object()) return out;
+  const auto from_node = [&](const nlohmann::json& node) {
+    if (!node.is_object()) return;
+    for (const char* field : {"userDataFrom", "startScriptFrom"}) {
+      const auto src = node.find(field);
+      if (src == node.end() || !src->is_object()) continue;
+      const auto ref = src->find("configMapKeyRef");
+      if (ref != src->end() && ref->is_object() && ref->contains("name") && (*ref)["name"].is_string())
+        out.insert((*ref)["name"].get<std::string>());
+    }
+  };
+  for (const char* node : {"head", "observability"})
+    if (spec->contains(node)) from_node((*spec)[node]);
+  if (const auto pools = spec->find("workerPools"); pools != spec->end() && pools->is_array())
+    for (const auto& pool : *pools) from_node(pool);
+  return out;
+}
+
+// ConfigMaps: an edit reconciles the clusters of its namespace that name it, whose pool revisions hash the
+// content they read (reconcile/desired.hpp), so exactly the pools using it roll. Only the name, namespace,
+// resourceVersion and a digest of the data are cached, so unrelated ConfigMaps cost little; the reconcile
+// reads the content itself (a GET by name, as RBAC allowed before).
+Registration::Watch config_map_watch() {
+  Registration::Watch w;
+  w.resource = kube::resources::kConfigMaps;
+  w.transform = [](nlohmann::json& cm) {
+    nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
+    if (const auto meta = cm.find("metadata"); meta != cm.end() && meta->is_object())
+      for (const char* field : {"name", "namespace", "resourceVersion", "uid"})
+        if (meta->contains(field)) kept["metadata"][field] = (*meta)[field];
+    std::string data;
+    for (const char* field : {"data", "binaryData"})
+      if (cm.contains(field)) data += cm[field].dump();
+    kept["dataDigest"] = api::names::hash8(data);
+    cm = std::move(kept);
+  };
+  w.map = [](const std::string& key, const std::vector<std::string>& keys,
+             const std::function<std::optional<nlohmann::json>(const std::string&)>& cluster) {
+    std::vector<std::string> out;
+    const auto slash = key.find('/');
+    if (slash == std::string::npos) return out;
+    const std::string ns = key.substr(0, slash + 1), name = key.substr(slash + 1);
+    for (const auto& k : keys) {
+      if (k.rfind(ns, 0) != 0) continue;
+      if (auto c = cluster(k); c && config_maps_named(*c).count(name)) out.push_back(k);
+    }
+    return out;
+  };
+  return w;
+}
+
 }  // namespace
 
 Registration raydogcluster_controller() {
@@ -163,6 +222,7 @@ Registration raydogcluster_controller() {
       -> std::unique_ptr<KindController> {
     return std::make_unique<ClusterController>(shared, std::move(lookup));
   };
+  r.watches.push_back(config_map_watch());
   return r;
 }
 

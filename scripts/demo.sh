@@ -82,14 +82,10 @@ kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=
   --yellowdog-allowed-urls 'http://127.0.0.1:*' >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 
-stage "Applying a credentials Secret, node-setup ConfigMaps and the heterogeneous sample (apiURL -> simulator)"
+stage "Applying a credentials Secret and the heterogeneous sample with its ConfigMaps (apiURL -> simulator)"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$NS" create secret generic yellowdog-credentials --from-literal=keyId=demo-key-id \
   --from-literal=keySecret=demo-key-secret --dry-run=client -o yaml | kubectl apply -f -
-kubectl -n "$NS" create configmap ray-node-setup --from-literal=userdata.sh='#!/bin/bash
-echo preparing node' --dry-run=client -o yaml | kubectl apply -f -
-kubectl -n "$NS" create configmap ray-gpu-scripts --from-file=worker.sh=scripts/ray-worker.sh \
-  --dry-run=client -o yaml | kubectl apply -f -
 sed "s#apiURL: https://api.yellowdog.ai#apiURL: $YD_URL#" manifests/samples/heterogeneous.yaml | kubectl apply -f -
 
 stage "Converging (what 'kubectl get rdc -w' shows)"

@@ -5,7 +5,9 @@
 # agent's user, and, when DLG_VERSION is non-empty, DALiuGE (`daliuge-engine==$DLG_VERSION`, which provides
 # the `dlg` command) in the same virtualenv.
 # Settings (all optional) come from the environment or from assignments placed right after the shebang line
-# (the operator inserts `DLG_VERSION='<version>'` there when DALiuGE is enabled and a pool has no userData):
+# (the operator inserts `RAY_VERSION='<spec.rayVersion>'` there for every node kind without userData, and
+# `DLG_VERSION='<version>'` on Ray nodes when DALiuGE is enabled). Idempotent: a venv that already holds the
+# pinned versions (a prepared image) installs nothing.
 #   RAY_VERSION   Ray version to install (default: latest `ray[default]`)
 #   DLG_VERSION   daliuge-engine version to install (default: empty = no DALiuGE)
 #   RAY_VENV      virtualenv path (default /opt/yellowdog/agent/venv)
@@ -17,6 +19,16 @@ VENV="${RAY_VENV:-/opt/yellowdog/agent/venv}"
 AGENT_USER="${AGENT_USER:-yd-agent}"
 RAY_VERSION="${RAY_VERSION:-}"
 DLG_VERSION="${DLG_VERSION:-}"
+
+# A prepared image (the venv already holds this Ray, and this DALiuGE when asked): nothing to install, so a
+# node boots as fast as the image allows. Only with a pinned version: "latest" cannot be checked offline.
+installed_ray() { "$VENV/bin/python" -c 'import ray; print(ray.__version__)' 2>/dev/null || true; }
+installed_dlg() { "$VENV/bin/python" -m pip show daliuge-engine 2>/dev/null | sed -n 's/^Version: //p' || true; }
+if [[ -n "$RAY_VERSION" && -x "$VENV/bin/python" && "$(installed_ray)" == "$RAY_VERSION" ]] &&
+  [[ -z "$DLG_VERSION" || "$(installed_dlg)" == "$DLG_VERSION" ]]; then
+  echo "raydog node ready: Ray $RAY_VERSION already in $VENV (prepared image)${DLG_VERSION:+, daliuge-engine $DLG_VERSION}"
+  exit 0
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 

@@ -40,13 +40,9 @@ std::map<std::string, std::string> task_env(const api::DaliugeSpec& spec, bool h
   return env;
 }
 
-std::string default_user_data(const api::DaliugeSpec& spec) {
-  std::string script(reconcile::scripts::userdata_script());
+std::string with_daliuge(std::string_view builtin_user_data, const api::DaliugeSpec& spec) {
   // The version passed validation (digits, letters, dots only): safe inside single quotes.
-  const std::string line = "DLG_VERSION='" + spec.version.value_or("") + "'\n";
-  const auto eol = script.find('\n');
-  if (eol == std::string::npos) return script + "\n" + line;
-  return script.substr(0, eol + 1) + line + script.substr(eol + 1);
+  return reconcile::scripts::with_settings(builtin_user_data, {{"DLG_VERSION", spec.version.value_or("")}});
 }
 
 void decorate(reconcile::Actions& actions, const api::RayDogCluster& cluster) {
@@ -63,8 +59,9 @@ void decorate(reconcile::Actions& actions, const api::RayDogCluster& cluster) {
     } else if (auto* prov = std::get_if<reconcile::ProvisionPool>(&action)) {
       const bool ray_node = prov->key == "head" || prov->key.rfind("worker-", 0) == 0;
       auto& usage = prov->request.requirement_template_usage;
-      // A pool's own userData (inline or from a ConfigMap) wins: plan has put it in the request already.
-      if (ray_node && !usage.user_data) usage.user_data = default_user_data(spec);
+      // A pool's own userData (inline or from a ConfigMap) wins; the built-in one also installs DALiuGE.
+      if (ray_node && prov->builtin_user_data && usage.user_data)
+        usage.user_data = with_daliuge(*usage.user_data, spec);
     }
   }
 }

@@ -2,9 +2,8 @@
 // How a RayDogCluster's spec.daliuge reaches YellowDog objects and the membership input (pure, no I/O):
 // - decorate(): the DALiuGE environment on every head/worker task the plan adds (the contract with the
 //   node scripts: DLG_ENABLED, DLG_ROOT, DLG_DIM_PORT, DLG_NM_PORT, DLG_EVENTS_PORT, DLG_RPC_PORT, and on
-//   the head DLG_NM_ON_HEAD), and the default node userdata (scripts/node-userdata.sh with
-//   DLG_VERSION='<version>' after its shebang) on every head/worker pool the plan provisions without its
-//   own userData. Observability nodes are left alone.
+//   the head DLG_NM_ON_HEAD), and DLG_VERSION='<version>' in the built-in node userdata of every head/worker
+//   pool the plan provisions with it (no userData of its own). Observability nodes are left alone.
 // - collect(): the NMs the registrar should look at: every EXECUTING worker task (any revision) and the
 //   head when nmOnHead, each marked wanted or not (its task is being cancelled by this plan, or its pool
 //   left the spec).
@@ -25,8 +24,8 @@ api::DaliugeSpec effective(const api::DaliugeSpec& spec);
 
 // Environment of a head (head=true) or worker task.
 std::map<std::string, std::string> task_env(const api::DaliugeSpec& spec, bool head);
-// The default userdata with DLG_VERSION inserted after the first line (the shebang).
-std::string default_user_data(const api::DaliugeSpec& spec);
+// The built-in userdata (reconcile::scripts::builtin_user_data) with DLG_VERSION added after the shebang.
+std::string with_daliuge(std::string_view builtin_user_data, const api::DaliugeSpec& spec);
 void decorate(reconcile::Actions& actions, const api::RayDogCluster& cluster);
 
 struct NodeManagerRef {

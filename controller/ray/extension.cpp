@@ -107,6 +107,13 @@ class Pass final : public reconcile::ExtensionPass {
       auto v = co_await dashboard_version(ex, url, opt.egress, opt.deadline);
       count_calls(1);
       m.version = v ? v->ray_version : std::string();
+      // Once per session: the nodes may not run what the built-in userdata was told to install.
+      const std::string wanted = reconcile::ray_version(scope.cluster.spec);
+      if (!m.version.empty() && m.version != wanted)
+        scope.report.events.push_back({"Warning", "RayVersionMismatch",
+                                       "the head runs Ray " + m.version + " but spec.rayVersion is " + wanted +
+                                           (scope.cluster.spec.ray_version ? "" : " (the default)") +
+                                           ": a prepared image or the node userdata installs another Ray"});
     }
     m.session = state->session_name;
     m.answered = true;

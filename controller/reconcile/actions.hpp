@@ -36,6 +36,7 @@ struct RecordIncarnation {
 struct ProvisionPool {
   std::string key;
   yellowdog::ProvisionRequest request;
+  bool builtin_user_data = false;  // the request carries scripts::builtin_user_data() (the spec gives none)
 };
 // PUT /workerPools/provisioned/{pool_id}?size=N
 struct ResizePool {

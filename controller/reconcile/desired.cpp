@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "api/defaults.hpp"
 #include "api/duration.hpp"
 #include "api/json.hpp"
 #include "api/quantity.hpp"
@@ -24,13 +25,15 @@ std::optional<std::string> yd_tag(const api::RayDogCluster& c) {
   return c.spec.yellowdog ? c.spec.yellowdog->tag : std::nullopt;
 }
 
-RoleNames role(TaskKind kind, std::string_view pool, std::string_view pool_base, const api::NodeSpec& node,
+RoleNames role(const api::RayDogClusterSpec& spec, const std::map<std::string, std::string>* sources, TaskKind kind,
+               std::string_view pool, std::string_view pool_base, const api::NodeSpec& node,
                const std::map<std::string, std::string>* ray_resources = nullptr) {
   RoleNames r;
   r.kind = kind;
   r.pool = std::string(pool);
   r.key = role_key(kind, pool);
-  r.rev = rev_hash(node, ray_resources);
+  const bool builtin = !node.user_data && !node.user_data_from;
+  r.rev = rev_hash(node, ray_resources, builtin ? spec.ray_version : std::nullopt, sources);
   r.revision = names::fit(std::string(pool_base) + "-" + r.rev);
   r.task_group = names::fit(names::task_group(kind, pool) + "-" + r.rev);
   return r;
@@ -71,7 +74,8 @@ std::string incarnation_base(std::string_view base, int incarnation) {
   return std::string(base) + "-" + std::to_string(incarnation);
 }
 
-ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation) {
+ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation,
+                       const std::map<std::string, std::string>* sources) {
   ClusterNames n;
   n.base = names::base(cluster.metadata.namespace_name.value_or("default"), cluster.metadata.name,
                        cluster.metadata.uid.value_or(""));
@@ -79,13 +83,14 @@ ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation) {
   const std::string ib = incarnation_base(n.base, n.incarnation);
   n.work_requirement = names::work_requirement(ib);
   const api::NodeSpec head = cluster.spec.head.value_or(api::NodeSpec{});
-  n.head = role(TaskKind::kHead, {}, names::head_pool(ib), head);
-  if (cluster.spec.observability && cluster.spec.observability->enabled.value_or(false))
+  const auto& spec = cluster.spec;
+  n.head = role(spec, sources, TaskKind::kHead, {}, names::head_pool(ib), head);
+  if (spec.observability && spec.observability->enabled.value_or(false))
     n.observability =
-        role(TaskKind::kObservability, {}, names::observability_pool(ib), cluster.spec.observability->node);
-  if (cluster.spec.worker_pools)
-    for (const auto& p : *cluster.spec.worker_pools)
-      n.workers.push_back(role(TaskKind::kWorker, p.name, names::worker_pool(ib, p.name), p.node,
+        role(spec, sources, TaskKind::kObservability, {}, names::observability_pool(ib), spec.observability->node);
+  if (spec.worker_pools)
+    for (const auto& p : *spec.worker_pools)
+      n.workers.push_back(role(spec, sources, TaskKind::kWorker, p.name, names::worker_pool(ib, p.name), p.node,
                                p.ray_resources ? &*p.ray_resources : nullptr));
   return n;
 }
@@ -104,7 +109,13 @@ int incarnation_from_status(const api::RayDogCluster& cluster) {
   return k;
 }
 
-std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources) {
+std::string ray_version(const api::RayDogClusterSpec& spec) {
+  return spec.ray_version.value_or(std::string(api::kDefaultRayVersion));
+}
+
+std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources,
+                     const std::optional<std::string>& builtin_ray_version,
+                     const std::map<std::string, std::string>* sources) {
   // Only the fields that cannot change on a running pool: a change of any of them needs new VMs.
   nlohmann::json j = nlohmann::json::object();
   if (node.compute_requirement_template) j["template"] = *node.compute_requirement_template;
@@ -116,6 +127,14 @@ std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std:
   if (node.instance_tags && !node.instance_tags->empty()) j["instanceTags"] = *node.instance_tags;
   if (node.metrics_enabled.value_or(false)) j["metricsEnabled"] = true;
   if (ray_resources && !ray_resources->empty()) j["rayResources"] = *ray_resources;
+  if (builtin_ray_version) j["rayVersion"] = *builtin_ray_version;
+  // What a referenced ConfigMap key holds: an edit needs new nodes, like an inline change.
+  if (sources)
+    for (const auto& [field, from] : {std::pair{"userDataFromContent", &node.user_data_from},
+                                      std::pair{"startScriptFromContent", &node.start_script_from}})
+      if (*from && (*from)->config_map_key_ref)
+        if (auto it = sources->find(source_key(*(*from)->config_map_key_ref)); it != sources->end())
+          j[field] = names::hash8(it->second);
   return names::hash8(j.dump()).substr(0, 6);
 }
 

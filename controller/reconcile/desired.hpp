@@ -56,7 +56,11 @@ struct ClusterNames {
 };
 
 // Names for the cluster (defaulted) in incarnation k.
-ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation);
+// `sources`: the contents of the ConfigMap keys the spec refers to (Observed::sources), hashed into the
+// revisions of the nodes that use them, so an edited script or userdata rolls those pools; null or a key not
+// read: the reference alone counts.
+ClusterNames names_for(const api::RayDogCluster& cluster, int incarnation,
+                       const std::map<std::string, std::string>* sources = nullptr);
 std::string incarnation_base(std::string_view base, int incarnation);
 // The incarnation recorded in status.workRequirement.name (base -> 1, base-k -> k); 1 when absent or
 // unrecognised.
@@ -73,7 +77,12 @@ bool may_autoscale(const api::RayDogClusterSpec& spec, const api::WorkerPoolSpec
 // imagesId, userData(+From), startScript(+From), instanceTags, metricsEnabled.
 // A worker pool's rayResources count too (new values need new Ray nodes); absent or empty they change nothing,
 // so existing pools keep their revision.
-std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources = nullptr);
+// `builtin_ray_version`: spec.rayVersion when it is set and the node has no userdata of its own (the built-in
+// userdata installs that version: a new one needs new nodes). Unset it changes nothing, so a cluster from before
+// spec.rayVersion keeps its revisions.
+std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources = nullptr,
+                     const std::optional<std::string>& builtin_ray_version = std::nullopt,
+                     const std::map<std::string, std::string>* sources = nullptr);
 
 // The task environment that carries a pool's rayResources to `ray start` (scripts/ray-worker.sh) and to the
 // simulator: RAYDOG_NUM_CPUS, RAYDOG_NUM_GPUS, RAYDOG_MEMORY and RAYDOG_OBJECT_STORE_MEMORY (whole numbers,
@@ -101,6 +110,9 @@ std::string source_key(const api::ConfigMapKeySelector& selector);
 // the built-in default. Error: the ConfigMap/key that was not found.
 Result<std::string, std::string> task_script(TaskKind kind, const api::NodeSpec& node,
                                              const std::map<std::string, std::string>& sources);
+// The Ray release the built-in userdata installs: spec.rayVersion, else api::kDefaultRayVersion.
+std::string ray_version(const api::RayDogClusterSpec& spec);
+
 // The node userdata: inline userData, else userDataFrom, else none.
 Result<std::optional<std::string>, std::string> user_data(const api::NodeSpec& node,
                                                           const std::map<std::string, std::string>& sources);

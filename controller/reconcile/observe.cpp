@@ -483,7 +483,7 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
               {},
               observed.cluster.spec.yellowdog ? observed.cluster.spec.yellowdog->namespace_name.value_or("")
                                               : std::string()};
-  const ClusterNames names = names_for(observed.cluster, observed.incarnation);
+  const ClusterNames names = names_for(observed.cluster, observed.incarnation, &observed.sources);
   if (!co_await ob.work_requirement(names.work_requirement)) co_return ob.stats;
 
   // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint). The node

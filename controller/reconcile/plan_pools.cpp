@@ -1,6 +1,7 @@
 // Plan steps for the worker pools of the current revision: every node kind's pool is provisioned early
 // (head, observability and worker VMs boot in parallel), and worker pools follow their desired node count.
 #include "controller/reconcile/planner.hpp"
+#include "controller/reconcile/scripts.hpp"
 
 namespace raydog::reconcile {
 
@@ -12,10 +13,14 @@ void provision(Planner& p, const RoleView& r) {
   if (r.desired <= 0 || r.pool) return;
   const api::NodeSpec node = r.node ? *r.node : api::NodeSpec{};
   auto ud = user_data(node, p.o.sources);
+  std::optional<std::string> userdata = ud ? *ud : std::nullopt;
+  const bool builtin = ud && !userdata;  // none given: the built-in one ("" given: none at all)
+  if (builtin) userdata = scripts::builtin_user_data(ray_version(p.c().spec));
+  if (userdata && userdata->empty()) userdata.reset();
   int attempt = r.max_pool_attempt + 1;
   std::string name = pool_attempt_name(r.names.revision, attempt);
-  p.out.push_back(ProvisionPool{
-      r.names.key, provision_request(p.c(), r.names, name, node, r.desired, ud ? *ud : std::nullopt)});
+  p.out.push_back(
+      ProvisionPool{r.names.key, provision_request(p.c(), r.names, name, node, r.desired, userdata), builtin});
   p.event("Normal", attempt > 1 ? "PoolReprovisioned" : "PoolProvisioned",
           "Provisioned worker pool " + name + " (" + r.names.key + ", " + std::to_string(r.desired) +
               " nodes)" + (attempt > 1 ? ": the previous pool was shut down" : ""));

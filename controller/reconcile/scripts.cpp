@@ -37,4 +37,16 @@ std::string_view default_script(api::names::TaskKind kind) {
   return {};
 }
 
+std::string with_settings(std::string_view script, const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::string lines;
+  for (const auto& [key, value] : settings) lines += key + "='" + value + "'\n";
+  const auto eol = script.find('\n');
+  if (eol == std::string_view::npos) return std::string(script) + "\n" + lines;
+  return std::string(script.substr(0, eol + 1)) + lines + std::string(script.substr(eol + 1));
+}
+
+std::string builtin_user_data(std::string_view ray_version) {
+  return with_settings(userdata_script(), {{"RAY_VERSION", std::string(ray_version)}});
+}
+
 }  // namespace raydog::reconcile::scripts

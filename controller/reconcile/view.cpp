@@ -329,11 +329,11 @@ View view(const Observed& o, TimePoint now) {
   const auto& c = o.cluster;
   v.has_finalizer = has_finalizer(c);
   v.spec_errors = spec_errors(o);
-  v.names = names_for(c, o.incarnation);
+  v.names = names_for(c, o.incarnation, &o.sources);
   v.lifecycle = gate(o, v);
   v.wr = o.work_requirement ? &*o.work_requirement : nullptr;
   if (v.lifecycle == Lifecycle::kRunning) judge_incarnation(o, v, now);
-  if (v.bump) v.names = names_for(c, o.incarnation + 1);
+  if (v.bump) v.names = names_for(c, o.incarnation + 1, &o.sources);
   analyse_roles(o, v);
   v.source_error = missing_source(o, v);
   resolve_current_tasks(o, v);

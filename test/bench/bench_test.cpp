@@ -81,7 +81,7 @@ TEST_CASE("harness: a 3-cluster run produces every figure") {
   raydog::test::TempDir dir;
   auto [r, j] = run_harness(dir, "raydog_bench.py",
                             {"--n", "3", "--steady-window", "1", "--idle-seconds", "0.5", "--settle-quiet", "1",
-                             "--ready-timeout", "120"});
+                             "--ready-timeout", "120", "--configmaps", "50"});
   const auto& run = j["runs"][0];
   CHECK(run["ok"] == true);
   CHECK(run["readyClusters"] == 3);
@@ -90,7 +90,9 @@ TEST_CASE("harness: a 3-cluster run produces every figure") {
   // 1 head + 2 pools: 2 lookups, 3 provisions, WR, head task, head seen, 2 IP lookups, 2 worker adds,
   // workers seen, 3 pool reads for the pool status (raydog_bench.py minimum_yellowdog_calls()).
   CHECK(run["ydMinimumPerCluster"] == 16);
-  for (const char* k : {"timeToAllHeadTasksS", "timeToAllReadyS", "rssIdleMB", "rssPeakMB", "rssAfterReadyMB",
+  CHECK(run["configMaps"] == 50);
+  for (const char* k : {"timeToAllHeadTasksS", "timeToAllReadyS", "rssIdleMB", "rssConfigMapsGrowthMB", "rssPeakMB",
+                        "rssAfterReadyMB",
                         "bytesPerCluster", "ydCallsPerCluster", "ydCallsRatio", "steadyK8sWrites",
                         "steadyYdCallsPerClusterMin", "steadyGcsCallsPerClusterMin"})
     CHECK_MESSAGE(run[k].is_number(), k);

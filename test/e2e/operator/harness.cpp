@@ -214,10 +214,11 @@ std::string Env::prerequisites_yaml(const std::string& ns) {
 
 std::string Env::sample(const std::string& name, const std::string& ns) const {
   std::string y = read_file(source_path("manifests/samples/heterogeneous.yaml"));
+  // Every occurrence: the cluster and the ConfigMaps after it.
   auto replace = [&](const std::string& from, const std::string& to) {
     auto pos = y.find(from);
     REQUIRE_MESSAGE(pos != std::string::npos, from);
-    y.replace(pos, from.size(), to);
+    for (; pos != std::string::npos; pos = y.find(from, pos + to.size())) y.replace(pos, from.size(), to);
   };
   replace("https://api.yellowdog.ai", sim_url_);
   replace("name: research", "name: " + name);

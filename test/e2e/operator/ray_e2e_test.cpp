@@ -271,3 +271,16 @@ TEST_CASE("ray e2e: kill -9 of the operator between drain and cancel still ends 
   CHECK(v.tasks_in("EXECUTING") == 3);  // head + the 2 asked workers
   no_violations(env);
 }
+
+TEST_CASE("ray e2e: a head running another Ray than spec.rayVersion gets one RayVersionMismatch warning") {
+  Env env;
+  start(env, "ver", 1, "  rayVersion: 2.48.0\n");
+  INFO(env.operator_log());
+  REQUIRE(env.eventually([&] { return !env.events(kNs, "ver", "RayVersionMismatch").empty(); }, 20s));
+  std::this_thread::sleep_for(5s);  // a few more polls (--requeue-steady 2s)
+  const auto ev = env.events(kNs, "ver", "RayVersionMismatch");
+  CHECK(ev[0]["message"].get<std::string>().find("the head runs Ray 2.49.2 but spec.rayVersion is 2.48.0") == 0);
+  CHECK(ev[0].value("count", 1) == 1);  // once per GCS session, not per poll
+  CHECK(env.events(kNs, "ver", "RayVersionMismatch").size() == 1);
+  no_violations(env);
+}

@@ -282,6 +282,7 @@ TEST_CASE(
   // The run must have exercised what the rules exist for (else the recording proves little).
   for (const char* must :
        {"watch raydog.io/raydogclusters (cluster-wide)", "list raydog.io/raydogclusters (cluster-wide)",
+        "watch core/configmaps (cluster-wide)", "list core/configmaps (cluster-wide)",
         "create coordination.k8s.io/leases in raydog-system"})
     CHECK_MESSAGE(requests.count(must) == 1, must << "\nrecorded:\n" << recorded);
   CHECK(finalizer_write);

@@ -66,6 +66,23 @@ TEST_CASE(
     CHECK(log.find("ray[default]") != std::string::npos);
     CHECK(log.find("daliuge") == std::string::npos);
   }
+  SUBCASE("a prepared image that holds the pinned Ray installs nothing") {
+    TempDir dir;
+    const fs::path venv_bin = dir.path() / "opt/yellowdog/agent/venv/bin";
+    fs::create_directories(venv_bin);
+    raydog::test::write_file((venv_bin / "python").string(),
+                             "#!/usr/bin/env bash\n"
+                             "printf 'userdata|venv-python|%s\\n' \"$*\" >>\"$RAYDOG_STANDIN_LOG\"\n"
+                             "[[ \"$1\" == -c ]] && echo 2.49.2\n"
+                             "exit 0\n");
+    fs::permissions(venv_bin / "python", fs::perms::owner_all);
+    int rc = -1;
+    const std::string log = run_userdata(dir, "RAY_VERSION='2.49.2'\n", &rc);
+    INFO(log);
+    CHECK(rc == 0);
+    CHECK(log.find("apt-get") == std::string::npos);
+    CHECK(log.find("pip install") == std::string::npos);
+  }
   SUBCASE("a pinned Ray version") {
     TempDir dir;
     int rc = -1;

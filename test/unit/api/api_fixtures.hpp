@@ -1,8 +1,25 @@
 #pragma once
 // Shared fixtures for the api tests.
+#include <doctest/doctest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "controller/util/yaml_json.hpp"
+#include "test/support/process.hpp"
 
 namespace raydog::api::test {
+
+// The RayDogCluster document of a sample manifest (`path` below the source tree): a sample may carry the
+// ConfigMaps it needs in the same file.
+inline nlohmann::json sample_cluster(const std::string& path) {
+  auto docs = raydog::yaml_documents_to_json(raydog::test::read_file(raydog::test::source_path(path)));
+  REQUIRE_MESSAGE(docs.ok(), path);
+  for (auto& d : *docs)
+    if (d.is_object() && d.value("kind", "") == "RayDogCluster") return std::move(d);
+  FAIL(path << " has no RayDogCluster document");
+  return nullptr;
+}
 
 // A resource with every field of the v1alpha1 schema set (spec and status).
 inline nlohmann::json full_cluster_json() {

@@ -92,6 +92,10 @@ TEST_CASE("cli: validate reports each file") {
                    source_path("manifests/samples/heterogeneous.yaml")});
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("minimal.yaml: valid") != std::string::npos);
+  // A sample with the ConfigMaps it needs: each document on its own line.
+  CHECK(ok.out.find("heterogeneous.yaml (document 3): valid") != std::string::npos);
+  CHECK(ok.out.find("heterogeneous.yaml (document 1): skipped (v1 ConfigMap is not a RayDogCluster)") !=
+        std::string::npos);
   std::string bad_file = source_path("manifests/samples/invalid/negative-nodes.yaml");
   auto bad = run_command({bin_path("raydog-operator"), "validate", bad_file});
   CHECK(bad.exit_code == 1);

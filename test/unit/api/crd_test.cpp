@@ -1,6 +1,6 @@
-#include <algorithm>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -154,11 +154,10 @@ TEST_CASE("crd: every CEL rule is one the checker evaluates") {
 TEST_CASE("crd: schema accepts the samples and a resource with every field") {
   json schema = open_api_schema();
   for (const char* sample : {"manifests/samples/minimal.yaml", "manifests/samples/heterogeneous.yaml",
-                             "manifests/samples/daliuge.yaml"}) {
+                             "manifests/samples/daliuge.yaml", "manifests/samples/autoscaling.yaml"}) {
     INFO(sample);
-    auto j = raydog::yaml_to_json(raydog::test::read_file(raydog::test::source_path(sample)));
-    REQUIRE(j.ok());
-    auto errors = test::check_schema(schema, *j);
+    json j = test::sample_cluster(sample);
+    auto errors = test::check_schema(schema, j);
     CHECK_MESSAGE(errors.empty(), errors_text(errors));
   }
   // Every key json.cpp writes is a field of the schema (spec and status), and the values fit.
@@ -354,9 +353,7 @@ TEST_CASE("crd: schema and validation.cpp agree on every field replaced by odd v
   // For every field of a full, valid spec, try values of every type and edge: the schema checker and
   // parse_cluster must both accept or both reject. Catches a rule present on one side only.
   json schema = open_api_schema();
-  auto base = raydog::yaml_to_json(
-      raydog::test::read_file(raydog::test::source_path("manifests/samples/heterogeneous.yaml")));
-  REQUIRE(base.ok());
+  std::optional<json> base = test::sample_cluster("manifests/samples/heterogeneous.yaml");
   // DALiuGE fields too (from the DALiuGE sample), so every one of them is mutated.
   auto dlg = raydog::yaml_to_json(
       raydog::test::read_file(raydog::test::source_path("manifests/samples/daliuge.yaml")));

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/validation.hpp"
+#include "api_fixtures.hpp"
 #include "test/support/process.hpp"
 
 using namespace raydog::api;
@@ -41,8 +42,7 @@ TEST_CASE("samples: minimal.yaml is valid") {
 }
 
 TEST_CASE("samples: heterogeneous.yaml is valid, with 2+ pools and observability on") {
-  auto c = parse_cluster_yaml(
-      raydog::test::read_file(raydog::test::source_path("manifests/samples/heterogeneous.yaml")));
+  auto c = parse_cluster(test::sample_cluster("manifests/samples/heterogeneous.yaml"));
   REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : to_string(c.error())));
   CHECK(c->spec.worker_pools->size() >= 2);
   CHECK(c->spec.observability->enabled == true);

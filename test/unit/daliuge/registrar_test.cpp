@@ -154,11 +154,12 @@ TEST_CASE("cluster: task env, default userdata and decorate()") {
                                                    {"DLG_RPC_PORT", "6666"},
                                                    {"DLG_NM_ON_HEAD", "false"}});
   CHECK_FALSE(task_env(spec, false).count("DLG_NM_ON_HEAD"));
-  const std::string ud = default_user_data(spec);
+  const std::string builtin = reconcile::scripts::builtin_user_data("2.49.2");
+  const std::string ud = with_daliuge(builtin, spec);
   const std::string original(reconcile::scripts::userdata_script());
   const auto eol = original.find('\n');
   CHECK(ud.substr(0, eol + 1) == original.substr(0, eol + 1));  // the shebang stays first
-  CHECK(ud.substr(eol + 1).rfind("DLG_VERSION='6.6.0'\n", 0) == 0);
+  CHECK(ud.substr(eol + 1).rfind("DLG_VERSION='6.6.0'\nRAY_VERSION='2.49.2'\n", 0) == 0);
 
   api::RayDogCluster cluster;
   cluster.spec.daliuge = spec;
@@ -174,7 +175,11 @@ TEST_CASE("cluster: task env, default userdata and decorate()") {
   own.key = "worker-cpu";
   own.request.requirement_template_usage.user_data = "#!/bin/bash\necho mine\n";
   none.key = "worker-gpu";
+  none.builtin_user_data = true;
+  none.request.requirement_template_usage.user_data = builtin;
   obs.key = "observability";
+  obs.builtin_user_data = true;
+  obs.request.requirement_template_usage.user_data = builtin;
   actions.push_back(own);
   actions.push_back(none);
   actions.push_back(obs);
@@ -187,7 +192,7 @@ TEST_CASE("cluster: task env, default userdata and decorate()") {
   CHECK(std::get<reconcile::ProvisionPool>(actions[1]).request.requirement_template_usage.user_data ==
         "#!/bin/bash\necho mine\n");  // a pool's own userData wins
   CHECK(std::get<reconcile::ProvisionPool>(actions[2]).request.requirement_template_usage.user_data == ud);
-  CHECK_FALSE(std::get<reconcile::ProvisionPool>(actions[3]).request.requirement_template_usage.user_data);
+  CHECK(std::get<reconcile::ProvisionPool>(actions[3]).request.requirement_template_usage.user_data == builtin);
 
   // Disabled: nothing changes.
   cluster.spec.daliuge->enabled = false;

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "controller/reconcile/scripts.hpp"
 #include "world.hpp"
 
 namespace rr = raydog::reconcile;
@@ -409,4 +410,44 @@ TEST_CASE("rules: describe names an action and what it touches, never a script o
   CHECK(line == "AddTasks 1 to worker-nodes-cpu-abc123: worker-00001");
   CHECK(line.find("secret-script") == std::string::npos);
   CHECK(rr::describe(rr::RequeueAfter{std::chrono::seconds(2)}) == "RequeueAfter 2000ms");
+}
+
+TEST_CASE("rules: every node kind without userdata gets the built-in one with spec.rayVersion, and \"\" means none") {
+  World w;
+  w.o.cluster.spec.observability = api::ObservabilitySpec{true, {}};
+  w.o.cluster.spec.observability->node.compute_requirement_template = "ydid:crt:000000:obs";
+  (*w.o.cluster.spec.worker_pools)[1].node.user_data = "";  // gpu: none at all
+  (*w.o.cluster.spec.worker_pools)[0].node.user_data = "#!/bin/bash\necho mine\n";  // cpu: its own
+  Actions a = w.reconcile();
+  std::map<std::string, const ProvisionPool*> by_key;
+  for (const auto* p : all_of<ProvisionPool>(a)) by_key[p->key] = p;
+  REQUIRE(by_key.size() == 4);
+  const std::string builtin = rr::scripts::builtin_user_data(api::kDefaultRayVersion);
+  for (const char* key : {"head", "observability"}) {
+    CAPTURE(key);
+    CHECK(by_key[key]->builtin_user_data);
+    CHECK(by_key[key]->request.requirement_template_usage.user_data == builtin);
+  }
+  CHECK(builtin.find("\nRAY_VERSION='2.49.2'\n") != std::string::npos);
+  CHECK_FALSE(by_key["worker-gpu"]->builtin_user_data);
+  CHECK_FALSE(by_key["worker-gpu"]->request.requirement_template_usage.user_data);
+  CHECK_FALSE(by_key["worker-cpu"]->builtin_user_data);
+  CHECK(by_key["worker-cpu"]->request.requirement_template_usage.user_data == "#!/bin/bash\necho mine\n");
+}
+
+TEST_CASE("rules: spec.rayVersion set changes the revision of the nodes on the built-in userdata only") {
+  World w;
+  (*w.o.cluster.spec.worker_pools)[0].node.user_data = "#!/bin/bash\necho mine\n";
+  const auto before = rr::names_for(w.o.cluster, 1);
+  w.o.cluster.spec.ray_version = std::string(api::kDefaultRayVersion);
+  const auto pinned = rr::names_for(w.o.cluster, 1);
+  CHECK(pinned.head.revision != before.head.revision);        // built-in userdata: replaced when pinned
+  CHECK(pinned.workers[1].revision != before.workers[1].revision);
+  CHECK(pinned.workers[0].revision == before.workers[0].revision);  // its own userdata: untouched
+  w.o.cluster.spec.ray_version = "2.50.0";
+  CHECK(rr::names_for(w.o.cluster, 1).head.revision != pinned.head.revision);
+  Actions a = w.reconcile();
+  for (const auto* p : all_of<ProvisionPool>(a))
+    if (p->builtin_user_data)
+      CHECK(p->request.requirement_template_usage.user_data->find("RAY_VERSION='2.50.0'") != std::string::npos);
 }
