@@ -98,6 +98,8 @@ struct Reconciler::Cycle {
   ReconcileScope scope;
   bool deleting = false;
   bool orphan = false;  // deletionPolicy Orphan
+  std::string credentials_version;  // resourceVersion of the Secret whose keys this reconcile uses
+  bool rotated = false;             // YellowDog refused them and the Secret has changed since: retry at once
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   std::vector<Pass> passes;  // stays empty (no allocation) when no extension takes part
   Actions actions;
@@ -238,6 +240,7 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
   auto creds = co_await credentials_.read(kube_, *ref, c.scope.now);
   if (creds) {
     o.credentials.state = CredentialsState::kOk;
+    c.credentials_version = creds->resource_version;
     c.yd = clients_.get(api_url, *creds);
     c.scope.yd = c.yd.get();
   } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
@@ -284,9 +287,15 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
     addresses_[c.key] = KnownAddresses{o.head, o.observability};
     if (resync) resynced_[c.key] = now;  // a failed resync is tried again on the next reconcile
   }
-  // Rejected keys may have been rotated since we cached them: read the Secret again next time.
+  // Rejected keys may have been rotated since we cached them: read the Secret again now, and when it has
+  // changed, reconcile again at once with the new keys instead of after credentialsRetry.
   if (o.credentials.state == CredentialsState::kNotAuthorised)
-    if (auto ref = secret_ref_of(o.cluster)) credentials_.forget(*ref);
+    if (auto ref = secret_ref_of(o.cluster)) {
+      credentials_.forget(*ref);
+      auto fresh = co_await credentials_.read(kube_, *ref, now);
+      c.rotated = fresh && fresh->resource_version != c.credentials_version;
+      if (c.rotated) c.log.info("YellowDog refused the cached keys and the Secret has changed: retrying now");
+    }
   if (!c.observed_yellowdog()) co_return;
   for (auto& p : c.passes) co_await p.pass->observe(c.scope, o);
 }
@@ -387,7 +396,7 @@ void Reconciler::decide_requeue(Cycle& c) {
       case ErrorKind::kInvalid:
         c.log.warn("reconcile failed", {{"error", err->message}});
         r.next = ReconcileResult::Next::kRequeueAfter;
-        r.after = options_.plan.credentials_retry;
+        r.after = c.rotated ? options_.plan.requeue_converging : options_.plan.credentials_retry;
         break;
       default:
         c.log.info("reconcile failed, backing off", {{"error", err->message}});

@@ -223,6 +223,11 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       co_await stream_updates(ex, parsed.segments);
       co_return;
     }
+    if (control && method == "PUT" && parsed.segments.size() == 2 && parsed.segments[1] == "keys") {
+      ApiResponse r = replace_keys(body);
+      co_await respond(ex, r);
+      co_return;
+    }
     ApiResponse r = api.handle(ApiRequest{method, target, std::move(body), std::move(caller)});
     // A Ray control shows in the fake heads before it is answered.
     if (control && parsed.segments.size() > 1 && parsed.segments[1] == "ray") tick();
@@ -232,6 +237,26 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     co_await respond(ex, r);
+  }
+
+  // PUT /_sim/keys {"keys": [{"id", "secret"}, ...]}: the application keys accepted from now on (a rotation:
+  // the old key is refused at once). The answer names the ids only: secrets are never echoed.
+  ApiResponse replace_keys(const std::string& body) {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("keys") || !j["keys"].is_array() || j["keys"].empty())
+      return error_response(invalid_request("keys must be a non-empty array of {\"id\", \"secret\"}"));
+    std::vector<std::pair<std::string, std::string>> next;
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& k : j["keys"]) {
+      if (!k.is_object() || !k.contains("id") || !k.contains("secret") || !k["id"].is_string() ||
+          !k["secret"].is_string() || k["id"].get<std::string>().empty())
+        return error_response(invalid_request("keys[]: each key needs a non-empty string id and a string secret"));
+      next.emplace_back("yd-key " + k["id"].get<std::string>() + ":" + k["secret"].get<std::string>(),
+                        k["id"].get<std::string>());
+      ids.push_back(k["id"]);
+    }
+    accepted_auth = std::move(next);
+    return ApiResponse{200, nlohmann::json{{"keys", ids}}.dump(), {}};
   }
 
   net::io_context& ioc;

@@ -100,3 +100,36 @@ TEST_CASE("config e2e: editing a ConfigMap a pool's script comes from rolls that
   for (const auto& p : view(env, ns, "cfg").pools) cpu_pools += p.value("name", "").find("-w-cpu-") != std::string::npos;
   CHECK(cpu_pools == 2);  // the old revision and the new one, no third
 }
+
+TEST_CASE("config e2e: a rotated key is used right after YellowDog refuses the old one, without a restart") {
+  Env env(sim_flags({"--key-id", "test-key-id", "--key-secret", "test-key-secret"}));
+  const std::string ns = "rotate";
+  env.apply_prerequisites(ns);
+  env.start_operator();
+  env.apply(small_cluster(env, "rot", ns, 1));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready(ns, "rot"); }, 90s), env.operator_log());
+
+  // The rotation as an admin does it: the new key goes into the Secret, then the old one is revoked.
+  env.apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
+            "\nstringData:\n  keyId: new-key-id\n  keySecret: new-key-secret\n");
+  auto put = run_command({"curl", "-sS", "-f", "-X", "PUT", "-H", "Content-Type: application/json", "--data",
+                          R"({"keys": [{"id": "new-key-id", "secret": "new-key-secret"}]})", env.sim_url() + "/_sim/keys"},
+                         {}, std::chrono::seconds(30));
+  REQUIRE_MESSAGE(put.exit_code == 0, put.err);
+  CHECK(put.out.find("new-key-secret") == std::string::npos);  // secrets are never echoed
+  // A scale-up: its first call still carries the cached old key and is refused; the Secret is read again at
+  // once and the task is created with the new key, well before credentialsRetry (30 s).
+  auto patch = env.kubectl({"patch", "rdc", "rot", "-n", ns, "--type", "json", "-p",
+                            R"([{"op":"replace","path":"/spec/workerPools/0/nodes","value":2}])"});
+  REQUIRE_MESSAGE(patch.exit_code == 0, patch.err);
+  INFO(env.operator_log());
+  CHECK(env.eventually(
+      [&] {
+        const json by = env.sim_get("created-by");
+        int with_new = 0;
+        for (const auto& t : view(env, ns, "rot").tasks)
+          if (t.value("name", "").rfind("worker-", 0) == 0 && by.value(t.value("id", ""), "") == "new-key-id") ++with_new;
+        return with_new == 1 && env.is_ready(ns, "rot");
+      },
+      15s));
+}
