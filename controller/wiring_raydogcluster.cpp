@@ -187,7 +187,7 @@ Registration::Watch config_map_watch() {
   w.transform = [](nlohmann::json& cm) {
     nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
     if (const auto meta = cm.find("metadata"); meta != cm.end() && meta->is_object())
-      for (const char* field : {"name", "namespace", "resourceVersion", "uid"})
+      for (const char* field : {"name", "resourceVersion"})  // the key (namespace/name) is taken before
         if (meta->contains(field)) kept["metadata"][field] = (*meta)[field];
     std::string data;
     for (const char* field : {"data", "binaryData"})
