@@ -410,50 +410,40 @@ def k8s_writes(before, after):
     return out
 
 
-def create_clusters(server, cr_path, ns, names, spec, threads):
-    """POSTs one RayDogCluster with `spec` per name, from `threads` connections at once."""
+def post_all(server, requests, threads, what):
+    """POSTs every (path, body) of `requests` from `threads` connections at once; each must answer 201."""
     errors = []
 
-    def creator(chunk):
+    def poster(chunk):
         h = Http(server)
-        for name in chunk:
-            body = {"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
-                    "metadata": {"name": name, "namespace": ns}, "spec": spec}
-            code, payload = h.request("POST", cr_path, body)
+        for path, body in chunk:
+            code, payload = h.request("POST", path, body)
             if code != 201:
-                errors.append(f"create {name}: {code} {payload[:200]!r}")
+                errors.append(f"{what} {body['metadata']['name']}: {code} {payload[:200]!r}")
         h.close()
 
-    workers = [threading.Thread(target=creator, args=(names[i::threads],)) for i in range(threads)]
+    workers = [threading.Thread(target=poster, args=(requests[i::threads],)) for i in range(threads)]
     for t in workers:
         t.start()
     for t in workers:
         t.join()
     if errors:
-        raise HarnessError(f"{len(errors)} creates failed, first: {errors[0]}")
+        raise HarnessError(f"{len(errors)} {what} creates failed, first: {errors[0]}")
+
+
+def create_clusters(server, cr_path, ns, names, spec, threads):
+    """One RayDogCluster with `spec` per name."""
+    post_all(server, [(cr_path, {"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogCluster",
+                                 "metadata": {"name": name, "namespace": ns}, "spec": spec}) for name in names],
+             threads, "cluster")
 
 
 def create_config_maps(server, ns, n, threads):
-    """n ConfigMaps no cluster names (a key of ~100 bytes each), from `threads` connections at once."""
-    errors = []
-
-    def creator(indices):
-        h = Http(server)
-        for i in indices:
-            code, payload = h.request("POST", f"/api/v1/namespaces/{ns}/configmaps", {
-                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"unrelated-{i:05d}"},
-                "data": {"app.properties": "x" * 100}})
-            if code != 201:
-                errors.append(f"configmap {i}: {code} {payload[:200]!r}")
-        h.close()
-
-    workers = [threading.Thread(target=creator, args=(range(i, n, threads),)) for i in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join()
-    if errors:
-        raise HarnessError(f"{len(errors)} ConfigMap creates failed, first: {errors[0]}")
+    """n ConfigMaps no cluster names (a key of ~100 bytes each)."""
+    post_all(server, [(f"/api/v1/namespaces/{ns}/configmaps",
+                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"unrelated-{i:05d}"},
+                        "data": {"app.properties": "x" * 100}}) for i in range(n)],
+             threads, "ConfigMap")
 
 
 def scrape_metrics(metrics):
