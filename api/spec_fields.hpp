@@ -161,7 +161,7 @@ template <class V, Of<ObservabilitySpec> S>
 void describe(V& v, S& s) {
   using namespace field;
   v.field("enabled", s.enabled,
-          "Run an observability node (Grafana, Prometheus, Loki) that every Ray node reports to. Requires "
+          "Run an observability node (Prometheus and Grafana) that every Ray node reports to. Requires "
           "computeRequirementTemplate.",
           Default{false});
   v.embed(s.node);
