@@ -53,7 +53,8 @@ if [[ -n "${OBSERVABILITY_HOST:-}" ]]; then
   export RAY_GRAFANA_IFRAME_HOST="http://${OBSERVABILITY_HOST}:3000"
 fi
 
-# GCS 6379, dashboard 8265 (all interfaces), Ray client server 10001, node metrics 10002.
+# GCS 6379, dashboard 8265 (all interfaces), Ray client server 10001, node metrics 8080 (KubeRay's port; a
+# fixed one, so Prometheus can find it: Ray picks a random one otherwise).
 # The head takes no work: --num-cpus=0 keeps tasks on the workers.
 ray start --head \
   --port=6379 \
@@ -61,5 +62,5 @@ ray start --head \
   --dashboard-host=0.0.0.0 \
   --dashboard-port=8265 \
   --ray-client-server-port=10001 \
-  --metrics-export-port=10002 \
+  --metrics-export-port=8080 \
   --block

@@ -72,11 +72,11 @@ if [[ -n "${RAYDOG_MEMORY:-}" ]]; then resource_args+=("--memory=${RAYDOG_MEMORY
 if [[ -n "${RAYDOG_OBJECT_STORE_MEMORY:-}" ]]; then resource_args+=("--object-store-memory=${RAYDOG_OBJECT_STORE_MEMORY}"); fi
 if [[ -n "${RAYDOG_RAY_RESOURCES:-}" ]]; then resource_args+=("--resources=${RAYDOG_RAY_RESOURCES}"); fi
 
-# Node metrics on 10002; Ray worker ports 10003-19999 (the range the observability wiring scrapes).
+# Node metrics on 8080 (fixed, as on the head); Ray worker ports 10003-19999.
 ray start \
   --address="${RAY_HEAD_IP}:6379" \
   "${resource_args[@]}" \
-  --metrics-export-port=10002 \
+  --metrics-export-port=8080 \
   --min-worker-port=10003 \
   --max-worker-port=19999 \
   --block

@@ -102,7 +102,7 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
     auto calls = env.calls_of(head);
     const std::string args = rest_of(calls, "ray", "start");
     check_flags(args, {"start", "--head", "--port=6379", "--dashboard-host=0.0.0.0", "--dashboard-port=8265",
-                       "--ray-client-server-port=10001", "--block"});
+                       "--ray-client-server-port=10001", "--metrics-export-port=8080", "--block"});
     check_absent(args, {"--address"});
     // Observability wiring: Ray's dashboard reads Prometheus and embeds Grafana from OBSERVABILITY_HOST.
     const std::string wiring = rest_of(calls, "ray-env", "");
@@ -113,7 +113,7 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
   SUBCASE("workers join the head's private IP on 6379, not as heads") {
     for (const auto& w : {w1, w2}) {
       const std::string args = rest_of(env.calls_of(w), "ray", "start");
-      check_flags(args, {"start", ("--address=" + head_ip + ":6379").c_str(), "--block"});
+      check_flags(args, {"start", ("--address=" + head_ip + ":6379").c_str(), "--metrics-export-port=8080", "--block"});
       check_absent(args, {"--head"});
     }
     const std::string plain = rest_of(env.calls_of(w1), "ray", "start");
