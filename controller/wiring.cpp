@@ -157,7 +157,11 @@ void Operator::add(Registration registration) {
     w->add_handler([running, &watch, &informer](kube::InformerEvent, const std::string& key) {
       if (!running->workers_started) return;
       const auto lookup = [&informer](const std::string& k) { return informer.get(k); };
-      for (const auto& k : watch.map(key, informer.keys(), lookup)) running->queue->add(k);
+      // A watched object's namespace only: objects churning elsewhere cost no walk of every key.
+      const auto slash = key.find('/');
+      const std::string ns = slash == std::string::npos ? std::string() : key.substr(0, slash);
+      if (ns.empty()) return;
+      for (const auto& k : watch.map(key, informer.keys(ns), lookup)) running->queue->add(k);
     });
     c->watched.push_back(std::move(w));
   }

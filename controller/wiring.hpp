@@ -55,7 +55,7 @@ struct Registration {
     kube::ResourceRef resource;
     std::function<void(nlohmann::json&)> transform;
     // The keys of this kind to reconcile when the watched object `key` changed; `primary` is this kind's
-    // cache (key -> object, nullopt when gone) and `keys` its keys.
+    // cache (key -> object, nullopt when gone) and `keys` its keys in the watched object's namespace.
     std::function<std::vector<std::string>(
         const std::string& key, const std::vector<std::string>& keys,
         const std::function<std::optional<nlohmann::json>(const std::string&)>& primary)>

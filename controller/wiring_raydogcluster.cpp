@@ -198,13 +198,9 @@ Registration::Watch config_map_watch() {
   w.map = [](const std::string& key, const std::vector<std::string>& keys,
              const std::function<std::optional<nlohmann::json>(const std::string&)>& cluster) {
     std::vector<std::string> out;
-    const auto slash = key.find('/');
-    if (slash == std::string::npos) return out;
-    const std::string ns = key.substr(0, slash + 1), name = key.substr(slash + 1);
-    for (const auto& k : keys) {
-      if (k.rfind(ns, 0) != 0) continue;
+    const std::string name = key.substr(key.find('/') + 1);
+    for (const auto& k : keys)  // the clusters of the ConfigMap's namespace
       if (auto c = cluster(k); c && config_maps_named(*c).count(name)) out.push_back(k);
-    }
     return out;
   };
   return w;

@@ -115,10 +115,17 @@ std::map<std::string, json> Informer::snapshot() const {
   for (const auto& [k, v] : cache_) out.emplace(k, json::parse(v.body));
   return out;
 }
-std::vector<std::string> Informer::keys() const {
+std::vector<std::string> Informer::keys(std::string_view ns) const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [k, v] : cache_) out.push_back(k);
+  if (ns.empty()) {
+    for (const auto& [k, v] : cache_) out.push_back(k);
+    return out;
+  }
+  // Keys are "namespace/name", so one namespace is one contiguous range of the sorted cache.
+  const std::string prefix = std::string(ns) + "/";
+  for (auto it = cache_.lower_bound(prefix); it != cache_.end() && it->first.starts_with(prefix); ++it)
+    out.push_back(it->first);
   return out;
 }
 std::size_t Informer::size() const {

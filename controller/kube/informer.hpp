@@ -16,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controller/kube/rest.hpp"
@@ -74,7 +75,8 @@ class Informer {
   bool has_synced() const;
   std::optional<json> get(const std::string& key) const;
   std::map<std::string, json> snapshot() const;
-  std::vector<std::string> keys() const;
+  // Every key, or only those of namespace `ns` ("namespace/name" keys) when it is given.
+  std::vector<std::string> keys(std::string_view ns = {}) const;
   std::size_t size() const;
 
   // Counters for tests and logs.
