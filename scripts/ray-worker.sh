@@ -5,7 +5,9 @@
 # Environment (set by the operator):
 #   RAY_HEAD_IP               the head node's private IP (required)
 #   RAY_HEAD_NODE_PRIVATE_IP  the same (RayDog's deprecated name)
-#   OBSERVABILITY_HOST        the observability node's private IP (optional)
+#   OBSERVABILITY_HOST        the observability node's private IP (optional; nothing to do here: the
+#                             head's metrics relay scrapes this node's metrics port, 8080)
+#   RAYDOG_NODE_IP            this VM's private address (optional: Ray finds it; the simulator sets it)
 #   DLG_ENABLED=true          DALiuGE: start a Node Manager (NM) here with DLG_ROOT, DLG_NM_PORT,
 #                             DLG_EVENTS_PORT, DLG_RPC_PORT, and join Ray only once it answers GET /api
 #                             (at most DLG_NM_WAIT_SECONDS, default 120). The operator registers the NM with
@@ -72,9 +74,13 @@ if [[ -n "${RAYDOG_MEMORY:-}" ]]; then resource_args+=("--memory=${RAYDOG_MEMORY
 if [[ -n "${RAYDOG_OBJECT_STORE_MEMORY:-}" ]]; then resource_args+=("--object-store-memory=${RAYDOG_OBJECT_STORE_MEMORY}"); fi
 if [[ -n "${RAYDOG_RAY_RESOURCES:-}" ]]; then resource_args+=("--resources=${RAYDOG_RAY_RESOURCES}"); fi
 
-# Node metrics on 8080 (fixed, as on the head); Ray worker ports 10003-19999.
+node_ip_args=()
+if [[ -n "${RAYDOG_NODE_IP:-}" ]]; then node_ip_args=("--node-ip-address=${RAYDOG_NODE_IP}"); fi
+
+# Node metrics on 8080 (fixed, as on the head: the head's relay scrapes it); Ray worker ports 10003-19999.
 ray start \
   --address="${RAY_HEAD_IP}:6379" \
+  "${node_ip_args[@]}" \
   "${resource_args[@]}" \
   --metrics-export-port=8080 \
   --min-worker-port=10003 \

@@ -33,7 +33,8 @@ RoleNames role(const api::RayDogClusterSpec& spec, const std::map<std::string, s
   r.pool = std::string(pool);
   r.key = role_key(kind, pool);
   const bool builtin = !node.user_data && !node.user_data_from;
-  r.rev = rev_hash(node, ray_resources, builtin ? spec.ray_version : std::nullopt, sources);
+  r.rev = rev_hash(node, ray_resources, builtin ? spec.ray_version : std::nullopt, sources,
+                   builtin ? node_setup(spec, kind) : std::vector<std::pair<std::string, std::string>>{});
   r.revision = names::fit(std::string(pool_base) + "-" + r.rev);
   r.task_group = names::fit(names::task_group(kind, pool) + "-" + r.rev);
   return r;
@@ -113,9 +114,23 @@ std::string ray_version(const api::RayDogClusterSpec& spec) {
   return spec.ray_version.value_or(std::string(api::kDefaultRayVersion));
 }
 
+std::vector<std::pair<std::string, std::string>> node_setup(const api::RayDogClusterSpec& spec, TaskKind kind) {
+  if (!spec.observability || !spec.observability->enabled.value_or(false)) return {};
+  switch (kind) {
+    case TaskKind::kHead:
+      return {{"PROMETHEUS_VERSION", std::string(scripts::kPrometheusVersion)}};
+    case TaskKind::kObservability:
+      return {{"PROMETHEUS_VERSION", std::string(scripts::kPrometheusVersion)}, {"GRAFANA", "true"}};
+    case TaskKind::kWorker:
+      return {};  // the head's relay scrapes workers: they need nothing beyond Ray
+  }
+  return {};
+}
+
 std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources,
                      const std::optional<std::string>& builtin_ray_version,
-                     const std::map<std::string, std::string>* sources) {
+                     const std::map<std::string, std::string>* sources,
+                     const std::vector<std::pair<std::string, std::string>>& builtin_setup) {
   // Only the fields that cannot change on a running pool: a change of any of them needs new VMs.
   nlohmann::json j = nlohmann::json::object();
   if (node.compute_requirement_template) j["template"] = *node.compute_requirement_template;
@@ -128,6 +143,7 @@ std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std:
   if (node.metrics_enabled.value_or(false)) j["metricsEnabled"] = true;
   if (ray_resources && !ray_resources->empty()) j["rayResources"] = *ray_resources;
   if (builtin_ray_version) j["rayVersion"] = *builtin_ray_version;
+  for (const auto& [key, value] : builtin_setup) j["nodeSetup"][key] = value;
   // What a referenced ConfigMap key holds: an edit needs new nodes, like an inline change.
   if (sources)
     for (const auto& [field, from] : {std::pair{"userDataFromContent", &node.user_data_from},

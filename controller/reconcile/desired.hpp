@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/names.hpp"
@@ -80,9 +81,16 @@ bool may_autoscale(const api::RayDogClusterSpec& spec, const api::WorkerPoolSpec
 // `builtin_ray_version`: spec.rayVersion when it is set and the node has no userdata of its own (the built-in
 // userdata installs that version: a new one needs new nodes). Unset it changes nothing, so a cluster from before
 // spec.rayVersion keeps its revisions.
+// `builtin_setup`: node_setup() of a node on the built-in userdata (empty: changes nothing).
 std::string rev_hash(const api::NodeSpec& node, const std::map<std::string, std::string>* ray_resources = nullptr,
                      const std::optional<std::string>& builtin_ray_version = std::nullopt,
-                     const std::map<std::string, std::string>* sources = nullptr);
+                     const std::map<std::string, std::string>* sources = nullptr,
+                     const std::vector<std::pair<std::string, std::string>>& builtin_setup = {});
+
+// What the built-in userdata installs on a node kind beyond Ray (scripts/node-userdata.sh settings): with
+// spec.observability enabled, Prometheus on the head (its metrics relay) and on the observability node, and
+// Grafana there. Empty otherwise, so clusters without observability keep their revisions.
+std::vector<std::pair<std::string, std::string>> node_setup(const api::RayDogClusterSpec& spec, TaskKind kind);
 
 // The task environment that carries a pool's rayResources to `ray start` (scripts/ray-worker.sh) and to the
 // simulator: RAYDOG_NUM_CPUS, RAYDOG_NUM_GPUS, RAYDOG_MEMORY and RAYDOG_OBJECT_STORE_MEMORY (whole numbers,

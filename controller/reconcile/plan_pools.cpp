@@ -15,7 +15,8 @@ void provision(Planner& p, const RoleView& r) {
   auto ud = user_data(node, p.o.sources);
   std::optional<std::string> userdata = ud ? *ud : std::nullopt;
   const bool builtin = ud && !userdata;  // none given: the built-in one ("" given: none at all)
-  if (builtin) userdata = scripts::builtin_user_data(ray_version(p.c().spec));
+  if (builtin)
+    userdata = scripts::builtin_user_data(ray_version(p.c().spec), node_setup(p.c().spec, r.names.kind));
   if (userdata && userdata->empty()) userdata.reset();
   int attempt = r.max_pool_attempt + 1;
   std::string name = pool_attempt_name(r.names.revision, attempt);

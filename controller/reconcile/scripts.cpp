@@ -45,8 +45,11 @@ std::string with_settings(std::string_view script, const std::vector<std::pair<s
   return std::string(script.substr(0, eol + 1)) + lines + std::string(script.substr(eol + 1));
 }
 
-std::string builtin_user_data(std::string_view ray_version) {
-  return with_settings(userdata_script(), {{"RAY_VERSION", std::string(ray_version)}});
+std::string builtin_user_data(std::string_view ray_version,
+                              const std::vector<std::pair<std::string, std::string>>& setup) {
+  std::vector<std::pair<std::string, std::string>> settings{{"RAY_VERSION", std::string(ray_version)}};
+  settings.insert(settings.end(), setup.begin(), setup.end());
+  return with_settings(userdata_script(), settings);
 }
 
 }  // namespace raydog::reconcile::scripts

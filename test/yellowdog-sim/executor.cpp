@@ -71,6 +71,13 @@ struct TaskExecutor::Impl : std::enable_shared_from_this<Impl> {
       auto eq = kv.find('=');
       if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
+    // Each simulated node is its own VM: its own /tmp (Ray's temp dir, the scripts' work files) and its own
+    // address, which a real VM's software finds on its interface and these processes, sharing one host,
+    // are told (RAYDOG_NODE_IP: the scripts bind and pass it as Ray's --node-ip-address).
+    fs::create_directories(work / "tmp", ec);
+    env["TMPDIR"] = (work / "tmp").string();
+    if (t.worker && t.worker->node && t.worker->node->instance)
+      env["RAYDOG_NODE_IP"] = t.worker->node->instance->private_ip;
     if (t.spec.contains("environment") && t.spec["environment"].is_object())
       for (const auto& [k, v] : t.spec["environment"].items())
         env[k] = v.is_string() ? v.get<std::string>() : v.dump();

@@ -145,8 +145,9 @@ TEST_CASE(
     obs_dir.clear();
     worker_dirs.clear();
     for (const auto& [dir, calls] : tasks) {
-      if (has(calls, "ray", "start --head")) head_dir = dir;
-      if (has(calls, "prometheus")) obs_dir = dir;
+      // The observability node also starts a short-lived head (for Ray's Grafana dashboards), not blocking.
+      if (has(calls, "ray", "start --head") && has(calls, "ray", "--block")) head_dir = dir;
+      if (has(calls, "prometheus", "remote-write-receiver")) obs_dir = dir;
       if (has(calls, "ray", "start --address=")) worker_dirs.insert(dir);
     }
     return !head_dir.empty() && !obs_dir.empty() && worker_dirs.size() == 2 && has(tasks[obs_dir], "grafana");

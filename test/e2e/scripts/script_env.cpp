@@ -22,7 +22,7 @@ ScriptEnv::ScriptEnv() {
   // Copy the stand-ins so their mode does not depend on how the checkout was made.
   const fs::path bin = dir.path() / "bin";
   fs::create_directories(bin);
-  for (const char* name : {"ray", "dlg", "curl", "prometheus", "grafana", "fake_nm.py"}) {
+  for (const char* name : {"ray", "ray_node.py", "dlg", "curl", "prometheus", "grafana", "fake_nm.py"}) {
     fs::copy_file(source_path(std::string("test/e2e/scripts/standin/") + name), bin / name);
     fs::permissions(bin / name, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);

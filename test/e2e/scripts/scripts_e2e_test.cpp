@@ -109,6 +109,23 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
     CHECK(wiring.find("RAY_GRAFANA_HOST=http://" + obs_ip + ":3000") != std::string::npos);
     CHECK(wiring.find("RAY_PROMETHEUS_HOST=http://" + obs_ip + ":9090") != std::string::npos);
     CHECK(wiring.find("RAY_GRAFANA_IFRAME_HOST=http://" + obs_ip + ":3000") != std::string::npos);
+    CHECK(wiring.find("RAY_PROMETHEUS_NAME=Prometheus") != std::string::npos);
+    // Ray is told the node's address (each simulated VM has its own) and the temp dir the relay reads.
+    check_flags(args, {("--node-ip-address=" + head_ip).c_str()});
+    CHECK(args.find(" --temp-dir=") != std::string::npos);
+  }
+  SUBCASE("the head's metrics relay: a Prometheus agent on Ray's discovery file, writing to the observability node") {
+    auto calls = env.calls_of(head);
+    const std::string relay = rest_of(calls, "prometheus", "");
+    check_flags(relay, {"--enable-feature=agent", ("--web.listen-address=" + head_ip + ":9091").c_str()});
+    CHECK(relay.find(" --storage.agent.path=") != std::string::npos);
+    auto at = relay.find("--config.file=");
+    REQUIRE(at != std::string::npos);
+    const std::string config_path = relay.substr(at + 14, relay.find(' ', at) - at - 14);
+    const std::string config = raydog::test::read_file(config_path);
+    INFO(config);
+    CHECK(config.find("url: \"http://" + obs_ip + ":9090/api/v1/write\"") != std::string::npos);
+    CHECK(config.find("/ray/prom_metrics_service_discovery.json") != std::string::npos);
   }
   SUBCASE("workers join the head's private IP on 6379, not as heads") {
     for (const auto& w : {w1, w2}) {
@@ -125,16 +142,18 @@ TEST_CASE("scripts_e2e: head, workers and observability run for real, and aborti
   }
   SUBCASE("the observability node runs Prometheus on 9090 and Grafana") {
     auto calls = env.calls_of(obs);
-    CHECK(rest_of(calls, "prometheus", "").find("--web.listen-address=0.0.0.0:9090") != std::string::npos);
+    check_flags(rest_of(calls, "prometheus", ""),
+                {("--web.listen-address=" + obs_ip + ":9090").c_str(), "--web.enable-remote-write-receiver"});
     CHECK(has(calls, "grafana", "server"));
   }
   SUBCASE("aborting one worker task runs its EXIT trap; the others keep running") {
     env.call("PUT", "/work/tasks/" + w1 + "/cancel?abort=true");
     CHECK(env.wait_status(w1, "ABORTED")["status"] == "ABORTED");
-    CHECK_MESSAGE(env.eventually([&](const auto&) { return has(env.calls_of(w1), "ray", "stop"); }),
+    // `ray stop`, and `ray start --block` ended too (before the group's SIGKILL: `ray stop` waits for it).
+    CHECK_MESSAGE(env.eventually([&](const auto&) {
+      return has(env.calls_of(w1), "ray", "stop") && has(env.calls_of(w1), "ray", "terminated");
+    }),
                   dump(env.calls()));
-    auto calls = env.calls_of(w1);
-    CHECK(has(calls, "ray", "terminated"));  // `ray start --block` ended too
     CHECK(env.task(w2)["status"] == "EXECUTING");
     CHECK(!has(env.calls_of(w2), "ray", "stop"));
     CHECK(!has(env.calls_of(head), "ray", "stop"));

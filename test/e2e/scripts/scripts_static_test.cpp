@@ -19,7 +19,8 @@ TEST_CASE("scripts_static: shellcheck passes on every node script, the userdata 
         "scripts/node-userdata.sh", "scripts/demo.sh", "test/e2e/scripts/standin/ray",
         "test/e2e/scripts/standin/dlg", "test/e2e/scripts/standin/curl",
         "test/e2e/scripts/standin/prometheus", "test/e2e/scripts/standin/grafana",
-        "test/e2e/scripts/standin/userdata/apt-get", "test/e2e/scripts/standin/userdata/python3"})
+        "test/e2e/scripts/standin/userdata/apt-get", "test/e2e/scripts/standin/userdata/python3",
+        "test/e2e/scripts/standin/userdata/curl"})
     argv.push_back(source_path(s));
   auto r = raydog::test::run_command(argv);
   INFO(r.out, r.err);

@@ -3,6 +3,7 @@
 // `daliuge-engine==<version>` exactly when the operator inserts DLG_VERSION='<version>' after the shebang.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -24,7 +25,7 @@ std::string run_userdata(const TempDir& dir, const std::string& insert, int* exi
   raydog::test::write_file(dir.file("userdata.sh"), script);
   const fs::path bin = dir.path() / "bin";
   fs::create_directories(bin);
-  for (const char* name : {"apt-get", "python3"}) {
+  for (const char* name : {"apt-get", "python3", "curl"}) {
     fs::copy_file(raydog::test::source_path(std::string("test/e2e/scripts/standin/userdata/") + name),
                   bin / name, fs::copy_options::overwrite_existing);
     fs::permissions(bin / name, fs::perms::owner_all);
@@ -34,6 +35,9 @@ std::string run_userdata(const TempDir& dir, const std::string& insert, int* exi
   po.env["RAYDOG_STANDIN_LOG"] = dir.file("standin.log");
   po.env["RAY_VENV"] = dir.file("opt/yellowdog/agent/venv");
   po.env["AGENT_USER"] = "raydog-no-such-user";
+  po.env["PROMETHEUS_HOME"] = dir.file("opt/prometheus");
+  po.env["BIN_DIR"] = dir.file("usr/local/bin");
+  if (const char* bad = std::getenv("STANDIN_BAD_CHECKSUM")) po.env["STANDIN_BAD_CHECKSUM"] = bad;
   auto r = raydog::test::run_command({"/bin/bash", dir.file("userdata.sh")}, po, std::chrono::seconds(60));
   INFO(r.out, r.err);
   *exit_code = r.exit_code;
@@ -82,6 +86,31 @@ TEST_CASE(
     CHECK(rc == 0);
     CHECK(log.find("apt-get") == std::string::npos);
     CHECK(log.find("pip install") == std::string::npos);
+  }
+  SUBCASE("observability: a Prometheus release, checked against its sha256sums.txt, linked into BIN_DIR") {
+    TempDir dir;
+    int rc = -1;
+    std::string log = run_userdata(dir, "RAY_VERSION='2.49.2'\nPROMETHEUS_VERSION='2.53.4'\n", &rc);
+    INFO(log);
+    CHECK(rc == 0);
+    CHECK(log.find("curl|https://github.com/prometheus/prometheus/releases/download/v2.53.4/prometheus-2.53.4.linux-") !=
+          std::string::npos);
+    CHECK(log.find("curl|https://github.com/prometheus/prometheus/releases/download/v2.53.4/sha256sums.txt") !=
+          std::string::npos);
+    auto v = raydog::test::run_command({dir.file("usr/local/bin/prometheus"), "--version"});
+    CHECK(v.out.find("prometheus, version 2.53.4") != std::string::npos);
+    CHECK(fs::exists(dir.path() / "usr/local/bin/promtool"));
+    CHECK(log.find("grafana") == std::string::npos);  // only the observability node gets GRAFANA='true'
+  }
+  SUBCASE("a Prometheus release whose checksum does not match is refused") {
+    TempDir dir;
+    ::setenv("STANDIN_BAD_CHECKSUM", "1", 1);
+    int rc = -1;
+    const std::string log = run_userdata(dir, "PROMETHEUS_VERSION='2.53.4'\n", &rc);
+    ::unsetenv("STANDIN_BAD_CHECKSUM");
+    INFO(log);
+    CHECK(rc != 0);
+    CHECK(!fs::exists(dir.path() / "usr/local/bin/prometheus"));
   }
   SUBCASE("a pinned Ray version") {
     TempDir dir;

@@ -212,9 +212,11 @@ TEST_CASE("scripts: embedded defaults are byte-identical to scripts/ray-*.sh and
         raydog::test::read_file(raydog::test::source_path("scripts/ray-observability.sh")));
   const std::string head(rr::scripts::head()), worker(rr::scripts::worker());
   for (const auto* s : {&head, &worker}) {
-    CHECK(s->find("trap 'ray stop' EXIT") != std::string::npos);
     CHECK(s->find("--block") != std::string::npos);
   }
+  CHECK(worker.find("trap 'ray stop' EXIT") != std::string::npos);
+  CHECK(head.find("trap stop_node EXIT") != std::string::npos);  // its children (DIM, NM, relay), then Ray
+  CHECK(head.find("  ray stop\n}") != std::string::npos);
   CHECK(head.find("--head") != std::string::npos);
   CHECK(head.find("--port=6379") != std::string::npos);
   CHECK(head.find("--dashboard-host=0.0.0.0") != std::string::npos);

@@ -426,9 +426,14 @@ TEST_CASE("rules: every node kind without userdata gets the built-in one with sp
   for (const char* key : {"head", "observability"}) {
     CAPTURE(key);
     CHECK(by_key[key]->builtin_user_data);
-    CHECK(by_key[key]->request.requirement_template_usage.user_data == builtin);
+    const std::string& ud = *by_key[key]->request.requirement_template_usage.user_data;
+    // With observability: Prometheus for the head's metrics relay and the observability node's server,
+    // Grafana on the observability node only.
+    CHECK(ud.rfind("#!/usr/bin/env bash\nRAY_VERSION='2.49.2'\nPROMETHEUS_VERSION='2.53.4'\n", 0) == 0);
+    CHECK((ud.find("\nGRAFANA='true'\n") != std::string::npos) == (std::string(key) == "observability"));
   }
   CHECK(builtin.find("\nRAY_VERSION='2.49.2'\n") != std::string::npos);
+  CHECK(builtin.find("PROMETHEUS_VERSION='") == std::string::npos);  // without observability: Ray only
   CHECK_FALSE(by_key["worker-gpu"]->builtin_user_data);
   CHECK_FALSE(by_key["worker-gpu"]->request.requirement_template_usage.user_data);
   CHECK_FALSE(by_key["worker-cpu"]->builtin_user_data);
@@ -450,4 +455,20 @@ TEST_CASE("rules: spec.rayVersion set changes the revision of the nodes on the b
   for (const auto* p : all_of<ProvisionPool>(a))
     if (p->builtin_user_data)
       CHECK(p->request.requirement_template_usage.user_data->find("RAY_VERSION='2.50.0'") != std::string::npos);
+}
+
+TEST_CASE("rules: enabling observability renews the head and observability nodes on the built-in userdata only") {
+  World w;
+  (*w.o.cluster.spec.worker_pools)[0].node.user_data = "#!/bin/bash\necho mine\n";
+  const auto before = rr::names_for(w.o.cluster, 1);
+  w.o.cluster.spec.observability = api::ObservabilitySpec{true, {}};
+  w.o.cluster.spec.observability->node.compute_requirement_template = "ydid:crt:000000:obs";
+  const auto with = rr::names_for(w.o.cluster, 1);
+  CHECK(with.head.revision != before.head.revision);  // its VM must install Prometheus for the relay
+  CHECK(with.workers[0].revision == before.workers[0].revision);
+  CHECK(with.workers[1].revision == before.workers[1].revision);  // workers need nothing
+  w.o.cluster.spec.head->user_data = "#!/bin/bash\necho mine\n";
+  const auto own = rr::names_for(w.o.cluster, 1);
+  w.o.cluster.spec.observability->enabled = false;
+  CHECK(rr::names_for(w.o.cluster, 1).head.revision == own.head.revision);  // its own userdata: untouched
 }
