@@ -11,106 +11,27 @@
 #include <set>
 #include <thread>
 
-#include "controller/util/base64.hpp"
-#include "test/e2e/scripts/script_env.hpp"
+#include "test/e2e/scripts/operator_env.hpp"
 
 using raydog::test::ChildProcess;
 using raydog::test::ProcessOptions;
 using raydog::test::scripts::Call;
 using raydog::test::scripts::json;
+using raydog::test::scripts::OperatorEnv;
+using raydog::test::scripts::by_task;
+using raydog::test::scripts::has;
+using raydog::test::scripts::rest_of;
 using raydog::test::scripts::ScriptEnv;
 using raydog::test::scripts::task_id_of_dir;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct OperatorEnv {
-  ScriptEnv sim;
-  std::unique_ptr<ChildProcess> emulator, op;
-  std::string kubeconfig;
-
-  OperatorEnv() {
-    kubeconfig = sim.dir.file("kubeconfig");
-    ProcessOptions eo;
-    eo.stderr_file = sim.dir.file("emulator.log");
-    eo.stdout_file = sim.dir.file("emulator.out");
-    emulator = std::make_unique<ChildProcess>(
-        std::vector<std::string>{raydog::test::bin_path("kube-emulator"), "--listen", "127.0.0.1:0",
-                                 "--write-kubeconfig", kubeconfig},
-        eo);
-    REQUIRE_MESSAGE(raydog::test::wait_for_file(kubeconfig, 30s, emulator.get()).has_value(),
-                    "kube-emulator did not start");
-    auto crd = kubectl({"apply", "-f", raydog::test::source_path("crds/raydog.io_raydogclusters.yaml")});
-    REQUIRE_MESSAGE(crd.exit_code == 0, crd.err);
-    auto est =
-        kubectl({"wait", "--for=condition=Established", "crd/raydogclusters.raydog.io", "--timeout=60s"});
-    REQUIRE_MESSAGE(est.exit_code == 0, est.err);
-    ProcessOptions po;
-    po.stderr_file = sim.dir.file("operator.log");
-    op = std::make_unique<ChildProcess>(
-        std::vector<std::string>{raydog::test::bin_path("raydog-operator"), "--kubeconfig", kubeconfig,
-                                 "--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address",
-                                 "127.0.0.1:0", "--requeue-converging", "200ms", "--yellowdog-retry-base",
-                                 "20ms", "--shutdown-grace", "5s", "--log-format", "text",
-                                 "--yellowdog-allowed-urls", "http://127.0.0.1:*"},
-        po);
-  }
-  ~OperatorEnv() { op.reset(); }
-
-  raydog::test::CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "") {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig};
-    for (auto& a : args) argv.push_back(a);
-    ProcessOptions po;
-    po.env["KUBECACHEDIR"] = sim.dir.file("kubecache");
-    po.env["HOME"] = sim.dir.path().string();
-    po.stdin_data = stdin_data;
-    return raydog::test::run_command(argv, po, 120s);
-  }
-  void apply(const std::string& yaml) {
-    auto r = kubectl({"apply", "-f", "-"}, yaml);
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  }
-  std::optional<json> cluster(const std::string& ns, const std::string& name) {
-    auto r = kubectl({"get", "rdc", name, "-n", ns, "-o", "json"});
-    if (r.exit_code != 0) return std::nullopt;
-    auto j = json::parse(r.out, nullptr, false);
-    if (j.is_discarded()) return std::nullopt;
-    return j;
-  }
-  std::string operator_log() {
-    auto t = raydog::test::read_file(sim.dir.file("operator.log"));
-    return t.size() > 6000 ? t.substr(t.size() - 6000) : t;
-  }
-};
-
-// Calls grouped by task working directory.
-std::map<std::string, std::vector<Call>> by_task(const std::vector<Call>& calls) {
-  std::map<std::string, std::vector<Call>> out;
-  for (const auto& c : calls) out[c.task].push_back(c);
-  return out;
-}
-bool has(const std::vector<Call>& calls, const std::string& what, const std::string& part = "") {
-  for (const auto& c : calls)
-    if (c.what == what && c.rest.find(part) != std::string::npos) return true;
-  return false;
-}
-std::string rest_of(const std::vector<Call>& calls, const std::string& what, const std::string& part = "") {
-  for (const auto& c : calls)
-    if (c.what == what && c.rest.find(part) != std::string::npos) return c.rest;
-  return {};
-}
-
-}  // namespace
 
 TEST_CASE(
     "scripts_e2e: the operator's own tasks run the embedded scripts: head IP, observability wiring, EXIT "
     "traps on delete") {
   OperatorEnv env;
   const std::string ns = "team-scripts", name = "scripts";
-  env.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-  env.apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
-            "\ndata:\n  keyId: " + raydog::base64_encode("k") +
-            "\n  keySecret: " + raydog::base64_encode("s") + "\n");
+  env.prerequisites(ns);
   env.apply("apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
             "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim.url() +
             "\n    namespace: ray\n    credentialsSecretRef:\n      name: yellowdog-credentials\n"
@@ -191,10 +112,7 @@ TEST_CASE(
   const int dim = raydog::test::scripts::free_port(), nm = raydog::test::scripts::free_port(),
             events = raydog::test::scripts::free_port(), rpc = raydog::test::scripts::free_port();
   const std::string root = env.sim.dir.file("dlg-root");
-  env.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-  env.apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: yellowdog-credentials\n  namespace: " + ns +
-            "\ndata:\n  keyId: " + raydog::base64_encode("k") +
-            "\n  keySecret: " + raydog::base64_encode("s") + "\n");
+  env.prerequisites(ns);
   // One worker: every simulated node shares this machine's loopback, and the NM port is cluster-wide.
   env.apply("apiVersion: raydog.io/v1alpha1\nkind: RayDogCluster\nmetadata:\n  name: " + name +
             "\n  namespace: " + ns + "\nspec:\n  yellowdog:\n    apiURL: " + env.sim.url() +

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "controller/reconcile/desired.hpp"
@@ -18,11 +19,12 @@ namespace raydog::test::scripts {
 namespace fs = std::filesystem;
 namespace rr = raydog::reconcile;
 
-ScriptEnv::ScriptEnv() {
+ScriptEnv::ScriptEnv(ScriptEnvOptions options) {
   // Copy the stand-ins so their mode does not depend on how the checkout was made.
   const fs::path bin = dir.path() / "bin";
   fs::create_directories(bin);
   for (const char* name : {"ray", "ray_node.py", "dlg", "curl", "prometheus", "grafana", "fake_nm.py"}) {
+    if (options.real_prometheus && std::string_view(name) == "prometheus") continue;
     fs::copy_file(source_path(std::string("test/e2e/scripts/standin/") + name), bin / name);
     fs::permissions(bin / name, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
@@ -35,6 +37,7 @@ ScriptEnv::ScriptEnv() {
   // The simulator hands its own environment to every task it runs: the stand-ins come first on PATH.
   po.env["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
   po.env["RAYDOG_STANDIN_LOG"] = log_;
+  for (const auto& [k, v] : options.env) po.env[k] = v;
   po.stderr_file = dir.file("sim.log");
   po.stdout_file = dir.file("sim.out");
   sim_ = std::make_unique<ChildProcess>(

@@ -24,9 +24,16 @@ struct Call {
   std::string task, what, rest;
 };
 
+struct ScriptEnvOptions {
+  // The real `prometheus` (Debian's) instead of the recording stand-in: the observability test.
+  bool real_prometheus = false;
+  // Added to the simulator's environment, which every task inherits.
+  std::map<std::string, std::string> env;
+};
+
 class ScriptEnv {
  public:
-  ScriptEnv();
+  explicit ScriptEnv(ScriptEnvOptions options = {});
   ~ScriptEnv();
 
   // REST on the simulator (curl); REQUIREs a 2xx answer with JSON.
@@ -59,6 +66,8 @@ class ScriptEnv {
   // The task's stderr.txt (empty when absent).
   std::string task_stderr(const std::string& task_id);
   std::string sim_log();
+  // The directory the simulator runs tasks in (one working directory per task attempt).
+  const std::string& tasks_dir() const { return tasks_dir_; }
   const std::string& url() const { return url_; }
 
   TempDir dir;
