@@ -4,9 +4,20 @@
 # raydog-operator, all on 127.0.0.1; applies the CRD, a credentials Secret and the heterogeneous sample; shows
 # the cluster converging; scales a pool, removes one, deletes the cluster; then an autoscaled cluster grows
 # with the demand its simulated Ray head reports and shrinks when idle; shows YellowDog cleaned up.
+# `--observability`: instead, the node scripts run for real (yellowdog-sim --execute-tasks, with the test
+# stand-ins for Ray and Grafana and Debian's real Prometheus) for manifests/samples/observability.yaml; after it
+# is Ready, after a scale-up and after a scale-down it prints `prometheus targets up: N/N` (N = head + workers)
+# from the observability node's Prometheus.
 # Everything it started is stopped on exit, Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+OBSERVABILITY=false
+case "${1:-}" in
+  "") ;;
+  --observability) OBSERVABILITY=true ;;
+  *) echo "usage: $0 [--observability]" >&2; exit 2 ;;
+esac
 
 BIN=${RAYDOG_BIN:-build/bin}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/raydog-demo.XXXXXX")
@@ -55,7 +66,12 @@ sim() { curl -fsS "$YD_URL/_sim/$1"; }
 
 for exe in kube-emulator yellowdog-sim raydog-operator; do
   if [ ! -x "$BIN/$exe" ]; then
-    echo "demo: $BIN/$exe not found; build first ('make build'), or point RAYDOG_BIN at the binaries" >&2
+    if [ -z "${RAYDOG_BIN:-}" ]; then
+      echo "demo: building the binaries first (make bins: installs what it needs, then builds)" >&2
+      make bins
+      break
+    fi
+    echo "demo: $BIN/$exe not found; build first ('make bins'), or point RAYDOG_BIN at the binaries" >&2
     exit 1
   fi
 done
@@ -63,11 +79,27 @@ done
 export KUBECONFIG="$WORK/kubeconfig" KUBECACHEDIR="$WORK/kubecache" HOME="$WORK"
 T0=$(date +%s)
 
+sim_flags=(--boot-delay 3s --register-delay 1s --task-start-delay 1s --ray)
+if $OBSERVABILITY; then
+  command -v prometheus >/dev/null || bash scripts/install-deps.sh
+  command -v prometheus >/dev/null || {
+    echo "demo: --observability needs Debian's prometheus (scripts/install-deps.sh installs it)" >&2
+    exit 1
+  }
+  # The tasks the simulator runs find the stand-in ray (metrics on the node's address, Ray's discovery file)
+  # and grafana first on their PATH, and the real prometheus after them.
+  mkdir -p "$WORK/standin" "$WORK/tasks"
+  for f in ray ray_node.py grafana; do install -m 0755 "test/e2e/scripts/standin/$f" "$WORK/standin/$f"; done
+  export PATH="$WORK/standin:$PATH" RAYDOG_STANDIN_LOG="$WORK/standin.log" RAYDOG_SCRAPE_INTERVAL=2s
+  : >"$RAYDOG_STANDIN_LOG"
+  sim_flags+=(--execute-tasks "$WORK/tasks")
+fi
+
 stage "Starting kube-emulator (TLS, bearer token) and yellowdog-sim on 127.0.0.1"
 "$BIN/kube-emulator" --listen 127.0.0.1:0 --write-kubeconfig "$KUBECONFIG" --tls >"$WORK/emulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN/yellowdog-sim" --listen 127.0.0.1:0 --write-url "$WORK/yd-url" --key-id demo-key-id --key-secret demo-key-secret \
-  --boot-delay 3s --register-delay 1s --task-start-delay 1s --ray >"$WORK/sim.log" 2>&1 &
+  "${sim_flags[@]}" >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 wait_for_file "$KUBECONFIG" 20
 wait_for_file "$WORK/yd-url" 20
@@ -82,10 +114,60 @@ kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=
   --yellowdog-allowed-urls 'http://127.0.0.1:*' >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 
-stage "Applying a credentials Secret and the heterogeneous sample with its ConfigMaps (apiURL -> simulator)"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$NS" create secret generic yellowdog-credentials --from-literal=keyId=demo-key-id \
   --from-literal=keySecret=demo-key-secret --dry-run=client -o yaml | kubectl apply -f -
+
+if $OBSERVABILITY; then
+  CLUSTER=observed
+  stage "Applying manifests/samples/observability.yaml (apiURL -> simulator; the node scripts run for real)"
+  sed "s#^  yellowdog:#  yellowdog:\n    apiURL: $YD_URL#" manifests/samples/observability.yaml | kubectl apply -n "$NS" -f -
+  kubectl wait --for=condition=Ready "rdc/$CLUSTER" -n "$NS" --timeout=180s
+  kubectl get rdc -n "$NS" -o wide
+  echo "Prometheus:     $(jp '{.status.observability.prometheusURL}')"
+  echo "Grafana:        $(jp '{.status.observability.grafanaURL}')"
+  # The scripts bind the node's private address (simulated VMs share this host, and nothing plays the cloud's
+  # public-IP NAT): query Prometheus there.
+  PROM="http://$(jp '{.status.observability.privateIP}'):9090"
+  echo "(the simulated observability node answers on its private address: $PROM)"
+  # `up` of every Ray node's metrics port as Prometheus stores it, against the nodes the cluster has.
+  targets_up() {  # WORKERS: waits until Prometheus shows head + WORKERS nodes, all up; prints the line
+    local want=$(($1 + 1)) i answer=""
+    for ((i = 0; i < 120; i++)); do
+      answer=$(curl -fsS -G "$PROM/api/v1/query" --data-urlencode 'query=up{job="ray",instance=~".+:8080"}' |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(sum(s["value"][1]=="1" for s in r), len(r))' ||
+        echo "0 0")
+      read -r up total <<<"$answer"
+      [ "$up" = "$want" ] && [ "$total" = "$want" ] && break
+      sleep 1
+    done
+    echo "prometheus targets up: $up/$want"
+    [ "$up" = "$want" ] && [ "$total" = "$want" ]
+  }
+  wait_ready_workers() {  # N
+    for ((i = 0; i < 120; i++)); do
+      [ "$(jp '{.status.readyWorkers}')" = "$1" ] && [ "$(jp '{.status.desiredWorkers}')" = "$1" ] && return 0
+      sleep 1
+    done
+    echo "workers did not reach $1" >&2; return 1
+  }
+  stage "Ray metrics in the observability node's Prometheus (head + 2 workers)"
+  targets_up 2
+  stage "Scaling pool 'cpu' to 4 nodes"
+  kubectl patch rdc "$CLUSTER" -n "$NS" --type=json -p '[{"op":"replace","path":"/spec/workerPools/0/nodes","value":4}]'
+  wait_ready_workers 4
+  targets_up 4
+  stage "Scaling pool 'cpu' to 1 node (drained; its series end, none linger)"
+  kubectl patch rdc "$CLUSTER" -n "$NS" --type=json -p '[{"op":"replace","path":"/spec/workerPools/0/nodes","value":1}]'
+  wait_ready_workers 1
+  targets_up 1
+  stage "Deleting the cluster"
+  kubectl delete rdc "$CLUSTER" -n "$NS" --timeout=90s
+  stage "Done in $(($(date +%s) - T0))s"
+  exit 0
+fi
+
+stage "Applying a credentials Secret and the heterogeneous sample with its ConfigMaps (apiURL -> simulator)"
 sed "s#apiURL: https://api.yellowdog.ai#apiURL: $YD_URL#" manifests/samples/heterogeneous.yaml | kubectl apply -f -
 
 stage "Converging (what 'kubectl get rdc -w' shows)"

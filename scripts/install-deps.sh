@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps lua5.4
+  prometheus
 )
 # `make fuzz` only: Debian's clang and its libFuzzer runtime.
 [ "${1:-}" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
@@ -30,3 +31,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests and `demo.sh --observability` run the prometheus binary on node addresses of their own; the
+# packaged service (0.0.0.0:9090) would only hold the port. Stopped only when this run installed it, and only
+# where systemd runs (containers start no services).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi

@@ -83,6 +83,27 @@ TEST_CASE("scripts_e2e: make demo runs every stage, leaves YellowDog clean and e
     CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);
 }
 
+TEST_CASE("scripts_e2e: demo.sh --observability prints the Ray nodes Prometheus holds after Ready, a scale-up and a scale-down") {
+  TempDir dir;
+  ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh"), "--observability"}, demo_options(dir));
+  auto rc = demo.wait(240s);
+  const std::string out = raydog::test::read_file(dir.file("demo.out"));
+  INFO(out, "\n--- stderr\n", raydog::test::read_file(dir.file("demo.err")));
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  // N = head + workers: 2 workers, then 4, then 1 (the drained ones leave Prometheus, none lingers).
+  const auto first = out.find("prometheus targets up: 3/3\n");
+  const auto second = out.find("prometheus targets up: 5/5\n");
+  const auto third = out.find("prometheus targets up: 2/2\n");
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(third != std::string::npos);
+  CHECK((first < second && second < third));
+  CHECK(out.find("== Done in") != std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);  // its work dir, tasks included, is gone
+}
+
 TEST_CASE("scripts_e2e: Ctrl-C during make demo exits 130 and stops everything it started") {
   TempDir dir;
   ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh")}, demo_options(dir));
