@@ -161,8 +161,8 @@ template <class V, Of<ObservabilitySpec> S>
 void describe(V& v, S& s) {
   using namespace field;
   v.field("enabled", s.enabled,
-          "Run an observability node (Prometheus and Grafana) that every Ray node reports to. Requires "
-          "computeRequirementTemplate.",
+          "Run an observability node: Prometheus, to which the head relays the metrics of every live Ray node, "
+          "and Grafana with Ray's dashboards, embedded by the Ray dashboard. Requires computeRequirementTemplate.",
           Default{false});
   v.embed(s.node);
   v.object_rule({kRuleObservabilityTemplate, "computeRequirementTemplate is required when enabled",
