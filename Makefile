@@ -8,12 +8,18 @@ CMAKE_COMMON := -G Ninja -DRAYDOG_WERROR=$(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps build bins build-asan test demo crd fmt clean bench run docker-build fresh-check fuzz
+.PHONY: all deps build bins build-asan test demo crd fmt clean bench run docker-build fresh-check fuzz install-plugin
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# kubectl raydog (plugin/README.md): the plugin next to kubectl, in $(PREFIX)/bin.
+PREFIX ?= /usr/local
+install-plugin:
+	@install -D -m 0755 plugin/kubectl-raydog $(DESTDIR)$(PREFIX)/bin/kubectl-raydog
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/kubectl-raydog: try 'kubectl raydog --help'"
 
 # Release build: the shipped binary, the demo and the benchmarks. Executables in build/bin/.
 RELEASE_CONFIGURE = cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAYDOG_BIN_DIR=$(CURDIR)/build/bin >/dev/null

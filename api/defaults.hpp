@@ -30,6 +30,8 @@ inline constexpr std::string_view kDefaultDrainTimeout = "10m";
 // schema default would change every existing cluster's pool revision, and so replace its nodes, on upgrade).
 // The release the simulator's fake heads report and the tests use.
 inline constexpr std::string_view kDefaultRayVersion = "2.49.2";
+// The head Service (controller/access): on, cluster-internal.
+inline constexpr HeadServiceType kDefaultHeadServiceType = HeadServiceType::kClusterIP;
 // Autoscaling (controller/autoscaler, ray-gcs.md §4.4): KubeRay's idle timeout, Ray's update interval.
 inline constexpr std::string_view kDefaultIdleTimeout = "60s";
 inline constexpr UpscalingMode kDefaultUpscalingMode = UpscalingMode::kDefault;

@@ -157,6 +157,20 @@ void describe(V& v, S& s) {
           Default{kDefaultPollInterval});
 }
 
+template <class V, Of<HeadServiceSpec> S>
+void describe(V& v, S& s) {
+  using namespace field;
+  v.field("enabled", s.enabled,
+          "Keep a Service <name>-head (no selector) and its EndpointSlice pointing at the head's address "
+          "(headAccess: the private IP unless Public), with ports client 10001, dashboard 8265, gcs 6379, "
+          "metrics 8080 (and dim with DALiuGE), so pods reach Ray at ray://<name>-head.<namespace>.svc:10001.",
+          Default{true});
+  v.field("type", s.type, "The Service's type: ClusterIP, NodePort or LoadBalancer.",
+          Default{kDefaultHeadServiceType});
+  v.field("annotations", s.annotations,
+          "Annotations put on the Service (e.g. a cloud load balancer's settings).");
+}
+
 template <class V, Of<ObservabilitySpec> S>
 void describe(V& v, S& s) {
   using namespace field;
@@ -310,6 +324,8 @@ void describe(V& v, S& s) {
           "the head to report (Warning RayVersionMismatch otherwise). Default: 2.49.2. Changing it replaces the "
           "nodes that use the built-in userdata.",
           Pattern{kPipVersionPattern}, MaxLength{kMaxPipVersionLength});
+  v.field("headService", s.head_service,
+          "The head Service inside Kubernetes (on by default, ClusterIP): a stable name for the head.");
   v.field("autoscaling", s.autoscaling,
           "Autoscaling of the worker pools from Ray's demand, with drain before removal. Absent or disabled: "
           "each pool's nodes is the exact count.");

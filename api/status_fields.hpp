@@ -42,6 +42,8 @@ void describe(V& v, S& s) {
   v.field("nodeId", s.node_id, "YellowDog node id the head task runs on.");
   v.field("workerPoolId", s.worker_pool_id, "YellowDog worker pool id of the head.");
   v.field("taskStatus", s.task_status, "YellowDog status of the head task (EXECUTING when up).");
+  v.field("serviceName", s.service_name,
+          "The head Service (spec.headService) in the cluster's namespace: its EndpointSlice follows the head.");
 }
 
 template <class V, Of<ObservabilityStatus> S>
@@ -57,6 +59,14 @@ void describe(V& v, S& s) {
   v.field("client", s.client, "Ray client address (ray://IP:10001).");
   v.field("dashboard", s.dashboard, "Ray dashboard URL (http://IP:8265).");
   v.field("gcs", s.gcs, "Ray GCS address (IP:6379) for `ray start --address`.");
+  v.field("inCluster", s.in_cluster, "The same addresses through the head Service, for pods in the cluster.");
+}
+
+template <class V, Of<InClusterEndpoints> S>
+void describe(V& v, S& s) {
+  v.field("client", s.client, "Ray client address (ray://<name>-head.<namespace>.svc:10001).");
+  v.field("dashboard", s.dashboard, "Ray dashboard URL (http://<name>-head.<namespace>.svc:8265).");
+  v.field("gcs", s.gcs, "Ray GCS address (<name>-head.<namespace>.svc:6379).");
 }
 
 template <class V, Of<DrainingNodeStatus> S>

@@ -145,6 +145,16 @@ struct DaliugeSpec {
   bool operator==(const DaliugeSpec&) const = default;
 };
 
+// The head Service (controller/access): how pods in the cluster reach the head by name.
+enum class HeadServiceType { kClusterIP, kNodePort, kLoadBalancer };
+
+struct HeadServiceSpec {
+  std::optional<bool> enabled;                                    // default true
+  std::optional<HeadServiceType> type;                            // default ClusterIP
+  std::optional<std::map<std::string, std::string>> annotations;  // on the Service (load balancer settings)
+  bool operator==(const HeadServiceSpec&) const = default;
+};
+
 struct RayDogClusterSpec {
   std::optional<YellowDogSpec> yellowdog;  // required
   std::optional<Duration> lifetime;        // every task group's taskTimeout
@@ -161,6 +171,7 @@ struct RayDogClusterSpec {
   std::optional<Duration> drain_timeout;              // default 10m: a busy node's PREEMPTION drain deadline
   std::optional<AutoscalingSpec> autoscaling;         // absent or disabled: nodes is the exact count
   std::optional<std::string> ray_version;             // Ray the default userdata installs (kDefaultRayVersion)
+  std::optional<HeadServiceSpec> head_service;        // absent: enabled, ClusterIP
   bool operator==(const RayDogClusterSpec&) const = default;
 };
 
@@ -209,6 +220,7 @@ struct HeadStatus {
   std::optional<std::string> node_id;
   std::optional<std::string> worker_pool_id;
   std::optional<std::string> task_status;  // YellowDog TaskStatus, e.g. EXECUTING
+  std::optional<std::string> service_name;  // the head Service, when there is one
   bool operator==(const HeadStatus&) const = default;
 };
 
@@ -220,10 +232,19 @@ struct ObservabilityStatus {
   bool operator==(const ObservabilityStatus&) const = default;
 };
 
+// The same addresses by the head Service's name, for pods in the cluster.
+struct InClusterEndpoints {
+  std::optional<std::string> client;     // ray://<name>-head.<ns>.svc:10001
+  std::optional<std::string> dashboard;  // http://<name>-head.<ns>.svc:8265
+  std::optional<std::string> gcs;        // <name>-head.<ns>.svc:6379
+  bool operator==(const InClusterEndpoints&) const = default;
+};
+
 struct EndpointsStatus {
   std::optional<std::string> client;     // ray://IP:10001
   std::optional<std::string> dashboard;  // http://IP:8265
   std::optional<std::string> gcs;        // IP:6379
+  std::optional<InClusterEndpoints> in_cluster;
   bool operator==(const EndpointsStatus&) const = default;
 };
 
@@ -354,6 +375,10 @@ struct Spellings<DeletionPolicy> {
 template <>
 struct Spellings<HeadAccess> {
   static constexpr std::array<std::string_view, 3> names = {"Private", "Public", "None"};
+};
+template <>
+struct Spellings<HeadServiceType> {
+  static constexpr std::array<std::string_view, 3> names = {"ClusterIP", "NodePort", "LoadBalancer"};
 };
 template <>
 struct Spellings<UpscalingMode> {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/names.hpp"
+#include "controller/access/extension.hpp"
 #include "controller/autoscaler/extension.hpp"
 #include "controller/daliuge/extension.hpp"
 #include "controller/ray/extension.hpp"
@@ -74,11 +75,12 @@ class ClusterController final : public KindController {
         daliuge_(registrar_options(shared.options)),
         ray_(ray_options(shared.options)),
         autoscaler_(ray_),
+        head_service_(shared.api),
         // The Ray view first: it decides which workers a scale-down cancels (after draining them), the
         // autoscaler sizes the pools from what it read, and DALiuGE deregisters the NMs of exactly the
-        // cancelled workers before act runs.
+        // cancelled workers before act runs. The head Service last: it only follows the head's address.
         reconciler_(shared.api, std::move(lookup), clients_, &events_, reconciler_options(shared.options),
-                    reconcile::Extensions{&ray_, &autoscaler_, &daliuge_}) {
+                    reconcile::Extensions{&ray_, &autoscaler_, &daliuge_, &head_service_}) {
     // DALiuGE and Ray counters live in the same registry as everything else on /metrics.
     daliuge_.registrar().bind_metrics(shared.metrics.registry());
     ray_.bind_metrics(shared.metrics.registry());
@@ -151,6 +153,7 @@ class ClusterController final : public KindController {
   daliuge::MembershipExtension daliuge_;
   ray::RayExtension ray_;
   autoscaler::AutoscalerExtension autoscaler_;
+  access::HeadServiceExtension head_service_;
   reconcile::Reconciler reconciler_;
 };
 

@@ -77,6 +77,8 @@ for exe in kube-emulator yellowdog-sim raydog-operator; do
 done
 
 export KUBECONFIG="$WORK/kubeconfig" KUBECACHEDIR="$WORK/kubecache" HOME="$WORK"
+# kubectl finds the `kubectl raydog` plugin on the PATH (make install-plugin puts it in /usr/local/bin).
+export PATH="$PWD/plugin:$PATH"
 T0=$(date +%s)
 
 sim_flags=(--boot-delay 3s --register-delay 1s --task-start-delay 1s --ray)
@@ -96,7 +98,9 @@ if $OBSERVABILITY; then
 fi
 
 stage "Starting kube-emulator (TLS, bearer token) and yellowdog-sim on 127.0.0.1"
-"$BIN/kube-emulator" --listen 127.0.0.1:0 --write-kubeconfig "$KUBECONFIG" --tls >"$WORK/emulator.log" 2>&1 &
+# --allow-loopback-endpoints: the head Service's EndpointSlice points at a simulated (loopback) node.
+"$BIN/kube-emulator" --listen 127.0.0.1:0 --write-kubeconfig "$KUBECONFIG" --tls --allow-loopback-endpoints \
+  >"$WORK/emulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN/yellowdog-sim" --listen 127.0.0.1:0 --write-url "$WORK/yd-url" --key-id demo-key-id --key-secret demo-key-secret \
   "${sim_flags[@]}" >"$WORK/sim.log" 2>&1 &
@@ -114,9 +118,10 @@ kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=
   --yellowdog-allowed-urls 'http://127.0.0.1:*' >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 
-kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+# kubectl's imperative commands (protobuf bodies from kubectl 1.32, JSON from 1.20), as the README says.
+kubectl create namespace "$NS"
 kubectl -n "$NS" create secret generic yellowdog-credentials --from-literal=keyId=demo-key-id \
-  --from-literal=keySecret=demo-key-secret --dry-run=client -o yaml | kubectl apply -f -
+  --from-literal=keySecret=demo-key-secret
 
 if $OBSERVABILITY; then
   CLUSTER=observed
@@ -257,6 +262,11 @@ demand '{}'
 watch_pools 1 0
 kubectl get events -n "$NS" --field-selector "involvedObject.name=$AS,reason=ScaledDown" \
   -o custom-columns=REASON:.reason,MESSAGE:.message --no-headers
+
+stage "Reaching the cluster: 'kubectl raydog get' (plugin/kubectl-raydog) and the head Service"
+kubectl raydog get -n "$NS"
+kubectl raydog endpoints "$AS" -n "$NS"
+kubectl get service,endpointslice -n "$NS" -l "raydog.io/cluster=$AS"
 kubectl delete rdc "$AS" -n "$NS" --timeout=90s
 
 stage "YellowDog after deletion (from the simulator)"

@@ -9,7 +9,7 @@
 //   credentials ── (a0) start_reads ── observe YellowDog ── (a) observe (collects what a0 started)
 //   (b) adjust_desired ── plan ── (c) adjust_actions ── act ── apply what act learned
 //   compute_status ── (d) contribute_status ── readiness gates ── status write ── requeue (pace()) ;
-//   deleted: (f) forget()
+//   (g) finalize() before act when the plan removes the finalizer; deleted: (f) forget()
 //
 // Per-reconcile state lives in the ExtensionPass begin() returns, so an extension needs no map keyed by
 // reconcile; what it keeps across reconciles (caches, pacing) it keeps per cluster key and drops in
@@ -106,6 +106,11 @@ class ExtensionPass {
   // Conditions (set by contribute_status) that Ready requires, like a Pod's readinessGates: the loop
   // applies them after every extension contributed (apply_readiness_gates() in status.hpp).
   virtual std::vector<std::string_view> readiness_gates() const { return {}; }
+
+  // (g) The finalizer is about to go (plan ended in RemoveFinalizer: every deletion path, Orphan included,
+  // whether or not YellowDog was observed): remove what this extension made outside YellowDog (the head
+  // Service), so nothing outlives the resource. Called before act.
+  virtual net::awaitable<void> finalize(const ReconcileScope&) { co_return; }
 
   // After a successful full reconcile that asks for `requeue`: the requeue this extension needs (e.g.
   // shorter, to run side work before the next full reconcile). The loop takes the shortest.

@@ -1,5 +1,7 @@
 #include "controller/reconcile/reconciler.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 
 #include "api/defaults.hpp"
@@ -315,6 +317,11 @@ net::awaitable<void> Reconciler::adjust_actions(Cycle& c) {
 }
 
 net::awaitable<void> Reconciler::act_on(Cycle& c) {
+  if (std::any_of(c.actions.begin(), c.actions.end(),
+                  [](const Action& a) { return std::holds_alternative<RemoveFinalizer>(a); })) {
+    for (auto& p : c.passes) co_await p.pass->finalize(c.scope);
+    report_extensions(c);
+  }
   ActContext ctx{kube_, c.yd.get(), events_, c.log, &c.observed.cluster, &c.observed};
   c.acted = co_await act(ctx, c.actions);
   c.result.yellowdog_calls += c.acted.yellowdog_calls;

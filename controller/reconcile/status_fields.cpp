@@ -75,7 +75,7 @@ std::optional<api::HeadStatus> head_status(const Observed& o, const View& v) {
 std::optional<api::EndpointsStatus> endpoints_status(const View& v) {
   if (!v.head_ip) return std::nullopt;
   const std::string ip = *endpoint_ip(v.head_public_ip, v.head_ip);
-  return api::EndpointsStatus{"ray://" + ip + ":10001", "http://" + ip + ":8265", ip + ":6379"};
+  return api::EndpointsStatus{"ray://" + ip + ":10001", "http://" + ip + ":8265", ip + ":6379", std::nullopt};
 }
 
 std::optional<api::ObservabilityStatus> observability_status(const View& v) {

@@ -475,7 +475,7 @@ def start_stack(args, workdir, procs):
     # --- emulator
     kubeconfig = os.path.join(workdir, "kubeconfig")
     emu = Proc("kube-emulator", [os.path.join(bin_dir, "kube-emulator"), "--listen", "127.0.0.1:0",
-                                 "--write-kubeconfig", kubeconfig], workdir)
+                                 "--write-kubeconfig", kubeconfig, "--allow-loopback-endpoints"], workdir)
     procs.append(emu)
     wait_for_file(kubeconfig, emu.p, 30)
     server = next(line.split("server:", 1)[1].strip() for line in open(kubeconfig) if "server:" in line)

@@ -1,4 +1,5 @@
 #include "test/emulator/api.hpp"
+#include "test/emulator/protobuf_body.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -73,7 +74,8 @@ WatchSession::~WatchSession() {
   if (store_ && sink_) store_->unsubscribe(sink_);
 }
 
-Api::Api(ApiOptions options) : store_(options.history) {
+Api::Api(ApiOptions options)
+    : store_(options.history), builtin_(BuiltinAdmissionOptions{options.allow_loopback_endpoints}) {
   for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
     auto info = registry_.find("", "v1", "namespaces");
     (void)store_.create(*info, {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
@@ -218,8 +220,19 @@ Api::Outcome Api::handle_resource(const ApiRequest& req, const Route& r, const Q
   };
   const std::string& m = req.method;
   std::string ct = req.content_type.substr(0, req.content_type.find(';'));
-  if ((m == "POST" || m == "PUT") && ct.find("protobuf") != std::string::npos)
-    return {error_response(unsupported_media_type("application/json, application/yaml")), nullptr};
+  if ((m == "POST" || m == "PUT") && ct.find("protobuf") != std::string::npos) {
+    // kubectl's imperative commands send built-in kinds as protobuf: decoded to JSON, handled as JSON.
+    auto decoded = decode_protobuf_body(req.body);
+    if (!decoded) {
+      ApiError e = unsupported_media_type("application/json, application/yaml");
+      e.message = decoded.error().message;
+      return {error_response(e), nullptr};
+    }
+    ApiRequest json_req = req;
+    json_req.body = decoded->dump();
+    json_req.content_type = "application/json";
+    return handle_resource(json_req, r, q);
+  }
   if (!r.subresource.empty() && r.subresource == "scale") {
     if (m == "GET" || m == "PUT" || m == "PATCH") return wrap(scale(req, r, q));
     return {

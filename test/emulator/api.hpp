@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "test/emulator/builtin_admission.hpp"
 #include "test/emulator/resources.hpp"
 #include "test/emulator/selectors.hpp"
 #include "test/emulator/status.hpp"
@@ -67,6 +68,7 @@ class WatchSession {
 
 struct ApiOptions {
   std::size_t history = 200000;
+  bool allow_loopback_endpoints = false;  // --allow-loopback-endpoints (test-only; builtin_admission.hpp)
 };
 
 class Api {
@@ -95,8 +97,10 @@ class Api {
   Result<ApiResponse, ApiError> remove_collection(const ApiRequest& req, const Route& r, const Query& q);
   Result<ApiResponse, ApiError> scale(const ApiRequest& req, const Route& r, const Query& q);
 
-  // Prune/default/validate a custom resource candidate; returns warnings (unknown fields, Warn mode).
-  Result<std::vector<std::string>, ApiError> admit(const ResourceInfo& info, json& obj, const Query& q);
+  // Prune/default/validate a custom resource candidate, default/validate a built-in one (Service,
+  // EndpointSlice, Endpoints); returns warnings (unknown fields, Warn mode). `stored`: what an update replaces.
+  Result<std::vector<std::string>, ApiError> admit(const ResourceInfo& info, json& obj, const Query& q,
+                                                   const json* stored = nullptr);
   // Stores `candidate` as an update of the main resource or its status, validating first.
   Result<ObjPtr, ApiError> write_update(const ResourceInfo& info, json candidate, Store::Part part,
                                         const Query& q, bool rv_required, std::vector<std::string>& warnings);
@@ -111,6 +115,7 @@ class Api {
 
   Registry registry_;
   Store store_;
+  BuiltinAdmission builtin_;
 };
 
 // Helpers exposed for tests.

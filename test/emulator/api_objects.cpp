@@ -208,7 +208,8 @@ Result<ApiResponse, ApiError> Api::list(const ApiRequest& req, const Route& r, c
   return res;
 }
 
-Result<std::vector<std::string>, ApiError> Api::admit(const ResourceInfo& info, json& obj, const Query& q) {
+Result<std::vector<std::string>, ApiError> Api::admit(const ResourceInfo& info, json& obj, const Query& q,
+                                                       const json* stored) {
   std::vector<std::string> warnings;
   if (is_crd(info)) {
     auto infos = crd_to_resources(obj);
@@ -218,6 +219,8 @@ Result<std::vector<std::string>, ApiError> Api::admit(const ResourceInfo& info, 
   // Built-in defaulting the real server does and kubectl shows.
   if (info.group.empty() && info.kind == "Secret" && (!obj.contains("type") || obj["type"] == ""))
     obj["type"] = "Opaque";
+  if (auto errs = builtin_.admit(info, obj, stored); !errs.empty())
+    return unexpected(invalid(info.kind_qualified(), info.group, info.kind, meta_str(obj, "name"), errs));
   if (!info.custom || !info.schema.is_object()) return warnings;
   auto pruned = prune(obj, info.schema);
   std::string fv = qget(q, "fieldValidation");
@@ -272,7 +275,7 @@ Result<ObjPtr, ApiError> Api::write_update(const ResourceInfo& info, json candid
     else
       view.erase("status");
   }
-  auto w = admit(info, view, q);
+  auto w = admit(info, view, q, stored.get());
   if (!w) return unexpected(w.error());
   warnings = *w;
   // Carry the admitted (pruned, defaulted) content into what the store merges.

@@ -1,6 +1,7 @@
 // kube-emulator: flags and wiring only (see README.md).
 //   kube-emulator --listen 127.0.0.1:0 --write-kubeconfig FILE [--tls] [--token T] [--client-cert]
 //                 [--history N] [--drop-watches-every DURATION] [--verbose] [--request-log FILE]
+//                 [--allow-loopback-endpoints]
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -24,6 +25,7 @@ void usage() {
   std::cerr << "usage: kube-emulator --listen HOST:PORT --write-kubeconfig FILE [--tls] [--token T] "
                "[--client-cert]\n"
                "                     [--history N] [--drop-watches-every DURATION] [--verbose]\n"
+               "                     [--allow-loopback-endpoints]\n"
                "                     [--request-log FILE]\n";
 }
 
@@ -88,7 +90,7 @@ bool write_kubeconfig(const std::string& file, const std::string& url, const Tls
 
 int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0", kubeconfig, token, request_log;
-  bool tls = false, client_cert = false, verbose = false;
+  bool tls = false, client_cert = false, verbose = false, allow_loopback_endpoints = false;
   std::size_t history = 200000;
   std::optional<std::chrono::milliseconds> drop_every;
   for (int i = 1; i < argc; ++i) {
@@ -114,6 +116,8 @@ int main(int argc, char** argv) {
       verbose = true;
     else if (a == "--request-log")
       request_log = value();
+    else if (a == "--allow-loopback-endpoints")
+      allow_loopback_endpoints = true;
     else if (a == "--history") {
       std::string v = value();
       try {
@@ -148,7 +152,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   boost::asio::io_context ioc(1);
-  Api api(ApiOptions{history});
+  Api api(ApiOptions{history, allow_loopback_endpoints});
   FrontOptions fo;
   fo.listen = listen;
   fo.tls = tls;

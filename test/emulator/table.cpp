@@ -205,6 +205,21 @@ std::vector<BuiltinColumn> builtin_columns(const ResourceInfo& info) {
   if (info.kind == "ConfigMap")
     return {{"Data", "integer", "@datalen"}, {"Age", "date", ".metadata.creationTimestamp"}};
   if (info.kind == "CustomResourceDefinition") return {{"Created At", "date", "@createdAt"}};
+  // kubectl's own printers for these (pkg/printers/internalversion).
+  if (info.kind == "Service" && info.group.empty())
+    return {{"Type", "string", ".spec.type"},
+            {"Cluster-IP", "string", ".spec.clusterIP"},
+            {"External-IP", "string", "@externalIP"},
+            {"Port(s)", "string", "@servicePorts"},
+            {"Age", "date", ".metadata.creationTimestamp"},
+            {"Selector", "string", "@selector", 1}};
+  if (info.kind == "Endpoints" && info.group.empty())
+    return {{"Endpoints", "string", "@endpoints"}, {"Age", "date", ".metadata.creationTimestamp"}};
+  if (info.kind == "EndpointSlice")
+    return {{"AddressType", "string", ".addressType"},
+            {"Ports", "string", "@slicePorts"},
+            {"Endpoints", "string", "@sliceEndpoints"},
+            {"Age", "date", ".metadata.creationTimestamp"}};
   return {{"Age", "date", ".metadata.creationTimestamp"}};
 }
 
@@ -219,6 +234,71 @@ json first_or_null(const json& object, const std::string& path) {
   return vals.empty() ? json() : vals[0];
 }
 
+// "a, b, c + 2 more...": how kubectl lists addresses.
+std::string first_three(const std::vector<std::string>& items) {
+  if (items.empty()) return "<none>";
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < 3; ++i) out += (i ? "," : "") + items[i];
+  if (items.size() > 3) out += " + " + std::to_string(items.size() - 3) + " more...";
+  return out;
+}
+
+json network_cell(const std::string& what, const json& o) {
+  const json spec = o.value("spec", json::object());
+  if (what == "@externalIP") {
+    const std::string type = spec.value("type", "ClusterIP");
+    std::vector<std::string> ips;
+    for (const auto& ip : spec.value("externalIPs", json::array())) ips.push_back(ip.get<std::string>());
+    if (type == "ExternalName") return spec.value("externalName", "<none>");
+    if (type == "LoadBalancer") {
+      for (const auto& in : o.value("status", json::object()).value("loadBalancer", json::object()).value("ingress", json::array()))
+        ips.push_back(in.value("ip", in.value("hostname", "")));
+      if (ips.empty()) return "<pending>";
+    }
+    if (ips.empty()) return "<none>";
+    std::string out;
+    for (const auto& ip : ips) out += (out.empty() ? "" : ",") + ip;
+    return out;
+  }
+  if (what == "@servicePorts") {
+    std::string out;
+    for (const auto& p : spec.value("ports", json::array())) {
+      out += (out.empty() ? "" : ",") + std::to_string(p.value("port", 0));
+      if (p.contains("nodePort")) out += ":" + std::to_string(p.value("nodePort", 0));
+      out += "/" + p.value("protocol", std::string("TCP"));
+    }
+    return out.empty() ? "<none>" : out;
+  }
+  if (what == "@selector") {
+    std::string out;
+    const json selector = spec.value("selector", json::object());
+    for (const auto& [k, v] : selector.items())
+      out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    return out.empty() ? "<none>" : out;
+  }
+  if (what == "@endpoints") {
+    std::vector<std::string> items;
+    for (const auto& ss : o.value("subsets", json::array())) {
+      const auto ports = ss.value("ports", json::array());
+      for (const auto& a : ss.value("addresses", json::array())) {
+        if (ports.empty()) items.push_back(a.value("ip", ""));
+        for (const auto& p : ports) items.push_back(a.value("ip", "") + ":" + std::to_string(p.value("port", 0)));
+      }
+    }
+    return first_three(items);
+  }
+  if (what == "@slicePorts") {
+    std::string out;
+    for (const auto& p : o.value("ports", json::array()))
+      out += (out.empty() ? "" : ",") + (p.contains("port") && p["port"].is_number() ? std::to_string(p["port"].get<int>()) : "<unset>");
+    return out.empty() ? "<unset>" : out;
+  }
+  std::vector<std::string> items;  // @sliceEndpoints
+  for (const auto& e : o.value("endpoints", json::array()))
+    for (const auto& a : e.value("addresses", json::array())) items.push_back(a.get<std::string>());
+  return items.empty() ? "<unset>" : first_three(items);
+}
+
 json builtin_cell(const BuiltinColumn& c, const json& o, std::chrono::system_clock::time_point now) {
   if (c.path == "@datalen") {
     size_t n = 0;
@@ -227,6 +307,9 @@ json builtin_cell(const BuiltinColumn& c, const json& o, std::chrono::system_clo
     return n;
   }
   if (c.path == "@createdAt") return meta_str_or(o, "creationTimestamp");
+  if (c.path == "@externalIP" || c.path == "@servicePorts" || c.path == "@selector" || c.path == "@endpoints" ||
+      c.path == "@slicePorts" || c.path == "@sliceEndpoints")
+    return network_cell(c.path, o);
   if (c.path == "@object") {
     const json ref =
         o.contains("involvedObject") ? o["involvedObject"] : o.value("regarding", json::object());

@@ -43,8 +43,9 @@ Env::Env(SimOptions sim) {
   ProcessOptions eo;
   eo.stderr_file = dir.file("emulator.log");
   emulator_ = std::make_unique<ChildProcess>(
+      // Simulated nodes live on loopback: their head EndpointSlices need the emulator's test-only allowance.
       std::vector<std::string>{bin_path("kube-emulator"), "--listen", "127.0.0.1:0", "--write-kubeconfig",
-                               kubeconfig_},
+                               kubeconfig_, "--allow-loopback-endpoints"},
       eo);
   REQUIRE_MESSAGE(wait_for_file(kubeconfig_, std::chrono::seconds(20), emulator_.get()).has_value(),
                   "kube-emulator did not start");

@@ -60,7 +60,8 @@ struct Cluster {
     eo.stdout_file = dir.file("emulator.out");
     emulator = std::make_unique<ChildProcess>(
         std::vector<std::string>{raydog::test::bin_path("kube-emulator"), "--listen", "127.0.0.1:0", "--tls",
-                                 "--write-kubeconfig", kubeconfig, "--request-log", request_log},
+                                 "--write-kubeconfig", kubeconfig, "--request-log", request_log,
+                                 "--allow-loopback-endpoints"},
         eo);
     REQUIRE_MESSAGE(raydog::test::wait_for_file(kubeconfig, 30s, emulator.get()).has_value(),
                     "kube-emulator did not start: " << raydog::test::read_file(dir.file("emulator.log")));
@@ -115,6 +116,10 @@ const std::map<std::pair<std::string, std::string>, std::set<std::string>>& clus
       {{"", "configmaps"}, {"get", "list", "watch"}},
       {{"", "events"}, {"create", "patch"}},
       {{"events.k8s.io", "events"}, {"create", "patch"}},
+      // The head Service (issue 22): applied (server-side apply: patch, create when absent), read back,
+      // deleted.
+      {{"", "services"}, {"get", "create", "patch", "delete"}},
+      {{"discovery.k8s.io", "endpointslices"}, {"get", "create", "patch", "delete"}},
   };
   return m;
 }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -67,7 +68,8 @@ TEST_CASE("scripts_e2e: make demo runs every stage, leaves YellowDog clean and e
   for (const char* stage :
        {"== Starting kube-emulator", "== Installing the CRD and starting raydog-operator",
         "== Applying a credentials", "== Converging", "== Endpoints", "== Scaling pool 'cpu'",
-        "== Removing pool 'gpu'", "== Deleting the cluster", "== Autoscaling", "== YellowDog after deletion",
+        "== Removing pool 'gpu'", "== Deleting the cluster", "== Autoscaling", "== Reaching the cluster",
+        "== YellowDog after deletion",
         "== Done in"})
     CHECK(out.find(stage) != std::string::npos);
   // The autoscaled pools grow with the demand and shrink back when idle.
@@ -77,6 +79,11 @@ TEST_CASE("scripts_e2e: make demo runs every stage, leaves YellowDog clean and e
   CHECK(out.find("Running") != std::string::npos);
   CHECK(out.find("Ray dashboard:  http://") != std::string::npos);
   CHECK(out.find("clean: every work requirement finished, every pool shut down") != std::string::npos);
+  // kubectl raydog get and the head Service of the autoscaled cluster.
+  CHECK(std::regex_search(out, std::regex(R"(elastic\s+Running\s+True)")));
+  CHECK(std::regex_search(out, std::regex(R"(In-cluster client:\s+ray://elastic-head\.team-a\.svc:10001)")));
+  CHECK(out.find("service/elastic-head") != std::string::npos);
+  CHECK(out.find("endpointslice.discovery.k8s.io/elastic-head") != std::string::npos);
   // Its work dir (kubeconfig, logs) is gone.
   CHECK(std::filesystem::is_empty(dir.path()) == false);  // demo.out/err are ours
   for (const auto& e : std::filesystem::directory_iterator(dir.path()))

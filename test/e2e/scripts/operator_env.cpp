@@ -15,7 +15,7 @@ OperatorEnv::OperatorEnv(ScriptEnvOptions options) : sim(std::move(options)) {
   eo.stdout_file = sim.dir.file("emulator.out");
   emulator = std::make_unique<ChildProcess>(
       std::vector<std::string>{bin_path("kube-emulator"), "--listen", "127.0.0.1:0", "--write-kubeconfig",
-                               kubeconfig},
+                               kubeconfig, "--allow-loopback-endpoints"},
       eo);
   REQUIRE_MESSAGE(wait_for_file(kubeconfig, 30s, emulator.get()).has_value(), "kube-emulator did not start");
   auto crd = kubectl({"apply", "-f", source_path("crds/raydog.io_raydogclusters.yaml")});

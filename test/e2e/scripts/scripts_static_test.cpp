@@ -20,7 +20,7 @@ TEST_CASE("scripts_static: shellcheck passes on every node script, the userdata 
         "test/e2e/scripts/standin/dlg", "test/e2e/scripts/standin/curl",
         "test/e2e/scripts/standin/prometheus", "test/e2e/scripts/standin/grafana",
         "test/e2e/scripts/standin/userdata/apt-get", "test/e2e/scripts/standin/userdata/python3",
-        "test/e2e/scripts/standin/userdata/curl"})
+        "test/e2e/scripts/standin/userdata/curl", "plugin/kubectl-raydog"})
     argv.push_back(source_path(s));
   auto r = raydog::test::run_command(argv);
   INFO(r.out, r.err);

@@ -66,6 +66,7 @@ TEST_CASE("defaults: every table entry has a valid path and a value of the field
   spec.observability = ObservabilitySpec{};
   spec.worker_pools = std::vector<WorkerPoolSpec>{{"cpu", 1, {}, {}, {}, {}, {}}};
   spec.autoscaling = AutoscalingSpec{};
+  spec.head_service = HeadServiceSpec{};
   spec.daliuge = DaliugeSpec{};  // no ports: the table defaults `ports: {}` and then each port
   apply_defaults(spec);
   json j = {{"spec", spec}};  // typed round trip: a wrongly typed default would have been dropped
