@@ -21,6 +21,7 @@ class HeadServiceExtension::Pass final : public reconcile::ExtensionPass {
   reconcile::net::awaitable<void> adjust_actions(const reconcile::ReconcileScope& scope, const reconcile::Observed& o,
                                       reconcile::Actions&) override {
     const api::RayDogCluster& c = scope.cluster;
+    ran_ = true;
     if (c.metadata.deletion_timestamp) co_return;  // finalize() removes them
     auto& applied = ext_.applied_[key_];
     if (!wanted(c)) {
@@ -74,6 +75,12 @@ class HeadServiceExtension::Pass final : public reconcile::ExtensionPass {
 
   void contribute_status(const reconcile::ReconcileScope& scope, const reconcile::Observed&,
                          api::RayDogClusterStatus& status) override {
+    if (!ran_) {  // YellowDog was not observed (a transient error): keep what the last status said
+      const auto& prev = scope.cluster.status;
+      if (status.head && prev && prev->head) status.head->service_name = prev->head->service_name;
+      if (status.endpoints && prev && prev->endpoints) status.endpoints->in_cluster = prev->endpoints->in_cluster;
+      return;
+    }
     if (!present_) {
       ext_.withdraw_status(status);
       return;
@@ -112,7 +119,8 @@ class HeadServiceExtension::Pass final : public reconcile::ExtensionPass {
 
   HeadServiceExtension& ext_;
   std::string key_;
-  bool present_ = false;
+  bool ran_ = false;      // adjust_actions ran: YellowDog was observed in this reconcile
+  bool present_ = false;  // the Service and its slice are known to be in place
 };
 
 std::unique_ptr<reconcile::ExtensionPass> HeadServiceExtension::begin(const reconcile::ReconcileScope& scope) {

@@ -7,6 +7,7 @@
 #include "test/emulator/api_internal.hpp"
 #include "test/emulator/meta.hpp"
 #include "test/emulator/patch.hpp"
+#include "test/emulator/protobuf_body.hpp"
 #include "test/emulator/schema.hpp"
 
 namespace raydog::emulator {
@@ -129,6 +130,9 @@ ApiResponse Api::object_response(const ApiRequest& req, const ResourceInfo& info
     json md = {{"resourceVersion", obj["metadata"].value("resourceVersion", "")}};
     r.body = dump_json(make_table(info, {&obj}, md, *inc, store_.now()));
     r.content_type = kTableType;
+  } else if (auto proto = accepts_only_protobuf(req.accept) ? encode_protobuf_object(obj) : std::nullopt) {
+    r.body = std::move(*proto);  // a client that takes nothing else (kubectl accepts JSON too)
+    r.content_type = "application/vnd.kubernetes.protobuf";
   } else {
     r.body = dump_json(obj);
   }

@@ -95,7 +95,107 @@ json to_json(const pb::Message& m) {
   return out;
 }
 
+std::unique_ptr<pb::Message> message_for(const std::string& api_version, const std::string& kind) {
+  if (api_version != "v1") return nullptr;
+  if (kind == "Namespace") return std::make_unique<k8s::Namespace>();
+  if (kind == "ConfigMap") return std::make_unique<k8s::ConfigMap>();
+  if (kind == "Secret") return std::make_unique<k8s::Secret>();
+  if (kind == "Service") return std::make_unique<k8s::Service>();
+  if (kind == "ServiceAccount") return std::make_unique<k8s::ServiceAccount>();
+  return nullptr;
+}
+
+void set_scalar(pb::Message& m, const pb::Reflection& r, const pb::FieldDescriptor* f, const json& v, bool add) {
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING: {
+      if (!v.is_string()) return;
+      std::string s = v.get<std::string>();
+      if (f->type() == pb::FieldDescriptor::TYPE_BYTES) s = base64_decode(s).value_or("");
+      add ? r.AddString(&m, f, s) : r.SetString(&m, f, s);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      if (v.is_number_integer()) add ? r.AddInt32(&m, f, v.get<std::int32_t>()) : r.SetInt32(&m, f, v.get<std::int32_t>());
+      return;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      if (v.is_number_integer()) add ? r.AddInt64(&m, f, v.get<std::int64_t>()) : r.SetInt64(&m, f, v.get<std::int64_t>());
+      return;
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      if (v.is_boolean()) add ? r.AddBool(&m, f, v.get<bool>()) : r.SetBool(&m, f, v.get<bool>());
+      return;
+    default:
+      return;
+  }
+}
+
+// JSON -> message by the same names; fields the subset lacks are dropped.
+void from_json(const json& j, pb::Message& m) {
+  if (auto* t = dynamic_cast<k8s::Time*>(&m)) {
+    std::tm tm{};
+    if (j.is_string() && strptime(j.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) t->set_seconds(timegm(&tm));
+    return;
+  }
+  if (auto* i = dynamic_cast<k8s::IntOrString*>(&m)) {
+    if (j.is_string()) {
+      i->set_type(1);
+      i->set_strval(j.get<std::string>());
+    } else if (j.is_number_integer()) {
+      i->set_type(0);
+      i->set_intval(j.get<std::int32_t>());
+    }
+    return;
+  }
+  if (!j.is_object()) return;
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection& r = *m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    auto it = j.find(f->name());
+    if (it == j.end() || it->is_null()) continue;
+    if (f->is_map()) {
+      if (!it->is_object()) continue;
+      for (const auto& [k, v] : it->items()) {
+        pb::Message* entry = r.AddMessage(&m, f);
+        const pb::Descriptor* ed = entry->GetDescriptor();
+        entry->GetReflection()->SetString(entry, ed->field(0), k);
+        set_scalar(*entry, *entry->GetReflection(), ed->field(1), v, false);
+      }
+    } else if (f->is_repeated()) {
+      if (!it->is_array()) continue;
+      for (const auto& v : *it) {
+        if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
+          from_json(v, *r.AddMessage(&m, f));
+        else
+          set_scalar(m, r, f, v, true);
+      }
+    } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      from_json(*it, *r.MutableMessage(&m, f));
+    } else {
+      set_scalar(m, r, f, *it, false);
+    }
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> encode_protobuf_object(const json& object) {
+  if (!object.is_object()) return std::nullopt;
+  const std::string api_version = object.value("apiVersion", ""), kind = object.value("kind", "");
+  auto message = message_for(api_version, kind);
+  if (!message) return std::nullopt;
+  from_json(object, *message);
+  k8s::Unknown unknown;
+  unknown.mutable_typemeta()->set_apiversion(api_version);
+  unknown.mutable_typemeta()->set_kind(kind);
+  unknown.set_raw(message->SerializeAsString());
+  unknown.set_contenttype("");
+  return std::string(kMagic) + unknown.SerializeAsString();
+}
+
+bool accepts_only_protobuf(const std::string& accept) {
+  return accept.find("application/vnd.kubernetes.protobuf") != std::string::npos &&
+         accept.find("json") == std::string::npos && accept.find("*/*") == std::string::npos;
+}
 
 Result<json, ProtobufBodyError> decode_protobuf_body(const std::string& body) {
   if (body.size() < kMagic.size() || std::string_view(body).substr(0, kMagic.size()) != kMagic)
@@ -107,14 +207,7 @@ Result<json, ProtobufBodyError> decode_protobuf_body(const std::string& body) {
     return unexpected(ProtobufBodyError{"protobuf body: contentEncoding \"" + unknown.contentencoding() +
                                         "\" is not supported"});
   const std::string api_version = unknown.typemeta().apiversion(), kind = unknown.typemeta().kind();
-  std::unique_ptr<pb::Message> object;
-  if (api_version == "v1") {
-    if (kind == "Namespace") object = std::make_unique<k8s::Namespace>();
-    if (kind == "ConfigMap") object = std::make_unique<k8s::ConfigMap>();
-    if (kind == "Secret") object = std::make_unique<k8s::Secret>();
-    if (kind == "Service") object = std::make_unique<k8s::Service>();
-    if (kind == "ServiceAccount") object = std::make_unique<k8s::ServiceAccount>();
-  }
+  std::unique_ptr<pb::Message> object = message_for(api_version, kind);
   if (!object)
     return unexpected(ProtobufBodyError{"the emulator decodes protobuf bodies of v1 Namespace, ConfigMap, Secret, "
                                         "Service and ServiceAccount only, not " +

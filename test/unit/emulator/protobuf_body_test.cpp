@@ -121,3 +121,31 @@ TEST_CASE("protobuf body: refusals name what is wrong, and the API answers 415 w
   CHECK(json::parse(refused.response.body)["message"].get<std::string>().find("send it as JSON or YAML") !=
         std::string::npos);
 }
+
+TEST_CASE("protobuf body: a client that accepts only protobuf gets the object back in the same envelope") {
+  Api api;
+  k8s::ConfigMap cm;
+  cm.mutable_metadata()->set_name("c1");
+  (*cm.mutable_data())["a"] = "1";
+  ApiRequest create{"POST", "/api/v1/namespaces/default/configmaps", "application/vnd.kubernetes.protobuf",
+                    "application/vnd.kubernetes.protobuf", envelope("v1", "ConfigMap", cm), "127.0.0.1:1"};
+  auto created = api.handle(create);
+  REQUIRE(created.response.code == 201);
+  CHECK(created.response.content_type == "application/vnd.kubernetes.protobuf");
+  auto back = decode_protobuf_body(created.response.body);
+  REQUIRE(back.ok());
+  CHECK((*back)["metadata"]["name"] == "c1");
+  CHECK((*back)["data"] == json{{"a", "1"}});
+  CHECK((*back)["metadata"]["creationTimestamp"].is_string());  // the server's Time, round-tripped
+  CHECK_FALSE((*back)["metadata"].value("resourceVersion", "").empty());
+  // kubectl's own Accept lists JSON too: JSON.
+  ApiRequest get{"GET", "/api/v1/namespaces/default/configmaps/c1",
+                 "application/vnd.kubernetes.protobuf,application/json", "", "", "127.0.0.1:1"};
+  auto got = api.handle(get);
+  CHECK(got.response.code == 200);
+  CHECK(json::parse(got.response.body)["data"]["a"] == "1");
+  CHECK(accepts_only_protobuf("application/vnd.kubernetes.protobuf"));
+  CHECK_FALSE(accepts_only_protobuf("application/vnd.kubernetes.protobuf, */*"));
+  // A kind outside the subset is answered in JSON whatever the client asks.
+  CHECK_FALSE(encode_protobuf_object(json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}}).has_value());
+}
