@@ -1,11 +1,14 @@
 #include "controller/options.hpp"
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <stdexcept>
 
 #include "api/duration.hpp"
+#include "api/names.hpp"
 #include "controller/http/client.hpp"
+#include "controller/kube/label_selector.hpp"
 #include "controller/runtime/log.hpp"
 #include "controller/util/files.hpp"
 
@@ -108,7 +111,8 @@ bool parse_duration_flag(const std::string& v, std::chrono::milliseconds& out) {
   return true;
 }
 
-enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel, kAllowedUrls, kCaFile };
+enum class Kind { kString, kBool, kInt, kDuration, kLogFormat, kLogLevel, kAllowedUrls, kCaFile, kObserveMode,
+                  kQps, kSelector };
 
 struct Flag {
   Kind kind;
@@ -137,6 +141,9 @@ const std::map<std::string, Flag>& flags() {
       {"--context", text(&O::context)},
       {"--namespace", text(&O::watch_namespace)},
       {"--max-concurrent-reconciles", number(&O::max_concurrent_reconciles, 1)},
+      {"--shard-selector", {Kind::kSelector, &O::shard_selector, nullptr, nullptr, 0}},
+      {"--kube-api-qps", {Kind::kQps, nullptr, nullptr, nullptr, 0}},
+      {"--kube-api-burst", number(&O::kube_api_burst, 1)},
       {"--leader-elect", {Kind::kBool, nullptr, nullptr, nullptr, 0}},
       {"--leader-election-namespace", text(&O::leader_election_namespace)},
       {"--leader-election-id", text(&O::leader_election_id)},
@@ -158,6 +165,10 @@ const std::map<std::string, Flag>& flags() {
       {"--yellowdog-request-timeout", duration(&O::yellowdog_request_timeout)},
       {"--yellowdog-allowed-urls", {Kind::kAllowedUrls, nullptr, nullptr, nullptr, 0}},
       {"--yellowdog-ca-file", {Kind::kCaFile, nullptr, nullptr, nullptr, 0}},
+      {"--yellowdog-observe", {Kind::kObserveMode, &O::yellowdog_observe, nullptr, nullptr, 0}},
+      {"--yellowdog-observe-interval", duration(&O::yellowdog_observe_interval)},
+      {"--yellowdog-qps", number(&O::yellowdog_qps, 1)},
+      {"--yellowdog-burst", number(&O::yellowdog_burst, 1)},
   };
   return table;
 }
@@ -176,6 +187,26 @@ std::optional<std::string> parse_int(const std::string& flag, const std::string&
   return std::nullopt;
 }
 
+std::optional<std::string> parse_qps(const std::string& flag, const std::string& value, double& out) {
+  double v = 0;
+  try {
+    std::size_t pos = 0;
+    v = std::stod(value, &pos);
+    if (pos != value.size() || !std::isfinite(v)) throw std::invalid_argument(value);
+  } catch (...) {
+    return flag + ": not a number: " + value;
+  }
+  if (v < 0) return flag + ": must be >= 0 (0 turns pacing off)";
+  out = v;
+  return std::nullopt;
+}
+
+// A shard's own Lease, so that shards do not elect one leader among them: a short stable name of the
+// normalized selector (`a==b` and ` a = b ` name the same Lease).
+std::string shard_lease_name(const std::string& normalized_selector) {
+  return "raydog-operator-leader-" + api::names::hash8(normalized_selector);
+}
+
 }  // namespace
 
 std::string controller_usage() {
@@ -184,9 +215,14 @@ std::string controller_usage() {
   --context NAME                     kubeconfig context
   --namespace NS                     watch only this namespace (default: all)
   --max-concurrent-reconciles N      parallel reconciles (default 4)
+  --shard-selector SELECTOR          take only RayDogClusters with these labels, e.g. raydog.io/shard=a or
+                                     '!raydog.io/shard' (default: every cluster); names its own Lease
+  --kube-api-qps QPS                 Kubernetes requests per second, token bucket; 0 = unpaced (default 500)
+  --kube-api-burst N                 ... and its burst (default 600)
   --leader-elect                     use a Lease so only one replica reconciles
   --leader-election-namespace NS     (default: the pod's / context's namespace)
-  --leader-election-id NAME          Lease name (default raydog-operator-leader)
+  --leader-election-id NAME          Lease name (default raydog-operator-leader; with --shard-selector
+                                     raydog-operator-leader-<hash of the selector>)
   --leader-election-lease-duration D (default 15s)
   --leader-election-renew-deadline D (default 10s)
   --leader-election-retry-period D   (default 2s)
@@ -206,11 +242,18 @@ std::string controller_usage() {
   --yellowdog-allowed-urls LIST      origins apiURL may name, comma-separated scheme://host[:port], port *
                                      = any; YellowDog keys go nowhere else (default https://api.yellowdog.ai)
   --yellowdog-ca-file PATH           PEM CA bundle trusted for YellowDog besides the system store
+  --yellowdog-observe search|poll    how steady clusters notice YellowDog changes: paced account-wide
+                                     searches that wake the changed clusters (default search), or one
+                                     work requirement read per cluster and --requeue-steady (poll)
+  --yellowdog-observe-interval D     pace of the searches per account (default 2s)
+  --yellowdog-qps N                  request budget per YellowDog account, halved on 429 (default 1000)
+  --yellowdog-burst N                (default 2000)
 )";
 }
 
 Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<std::string>& args) {
   ControllerOptions o;
+  bool lease_named = false;  // --leader-election-id given: it wins over the shard's own Lease name
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     std::string value;
@@ -235,6 +278,7 @@ Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<
       value = args[++i];
     }
     std::optional<std::string> err;
+    if (flag == "--leader-election-id") lease_named = true;
     switch (f.kind) {
       case Kind::kString:
         o.*f.text = value;
@@ -275,11 +319,27 @@ Result<ControllerOptions, std::string> parse_controller_flags(const std::vector<
           o.yellowdog_ca_pem = std::move(*text);
         break;
       }
+      case Kind::kObserveMode:
+        if (value != "search" && value != "poll") err = flag + ": must be search or poll";
+        o.*f.text = value;
+        break;
+      case Kind::kQps:
+        err = parse_qps(flag, value, o.kube_api_qps);
+        break;
+      case Kind::kSelector: {
+        auto selector = kube::LabelSelector::parse(value);
+        if (selector)
+          o.*f.text = selector->normalized();
+        else
+          err = flag + ": " + selector.error();
+        break;
+      }
       case Kind::kBool:
         break;
     }
     if (err) return unexpected(*err);
   }
+  if (!o.shard_selector.empty() && !lease_named) o.leader_election_id = shard_lease_name(o.shard_selector);
   return o;
 }
 

@@ -48,6 +48,16 @@ struct ControllerOptions {
   std::string context;          // --context
   std::string watch_namespace;  // --namespace; empty: all namespaces
   int max_concurrent_reconciles = 4;
+  // --shard-selector, normalized (kube/label_selector.hpp): the RayDogClusters this process takes (the
+  // informer lists and watches with it). Empty: every cluster. With it and no explicit
+  // --leader-election-id, the parser names the Lease raydog-operator-leader-<hash8(selector)>.
+  std::string shard_selector;
+  // --kube-api-qps / --kube-api-burst: the Kubernetes client's token bucket (kube/rate_limit.hpp); the
+  // Event recorder and the Lease get buckets of their own with the same settings. qps 0: unpaced.
+  // 500/1000: 10,000 clusters created at once need ~330 finalizer and first status writes per second for a
+  // minute plus reads (controller/README.md "Client pacing").
+  double kube_api_qps = 500;
+  int kube_api_burst = 1000;
 
   bool leader_elect = false;
   std::string leader_election_namespace;  // empty: the kubeconfig context's / pod's namespace
@@ -83,6 +93,14 @@ struct ControllerOptions {
   // --yellowdog-ca-file: the PEM bundle's content, trusted for YellowDog besides the system store (a
   // private endpoint, a TLS-inspecting proxy). Verification stays on: no flag turns it off.
   std::string yellowdog_ca_pem;
+  // How steady clusters notice changes on YellowDog (controller/observer/README.md): "search" (paced
+  // account-wide searches every yellowdog_observe_interval wake the changed clusters; a steady reconcile
+  // then reads nothing) or "poll" (one work requirement read per cluster per --requeue-steady).
+  std::string yellowdog_observe = "search";
+  std::chrono::milliseconds yellowdog_observe_interval{std::chrono::seconds(2)};
+  // The request budget per YellowDog account (yellowdog/budget.hpp).
+  int yellowdog_qps = 1000;
+  int yellowdog_burst = 2000;
   // HTTPS_PROXY/HTTP_PROXY/NO_PROXY as read once at start (run_controller): every client the operator
   // makes (Kubernetes unless its kubeconfig names a proxy-url, YellowDog, DALiuGE) routes by them.
   http::EgressProxies egress;
@@ -90,6 +108,9 @@ struct ControllerOptions {
   // Test hook: wraps every YellowDog client the controller makes (fault injection, call counting).
   std::function<std::shared_ptr<yellowdog::YellowDogApi>(std::shared_ptr<yellowdog::YellowDogApi>)>
       wrap_client;
+  // Test hook: every Kubernetes HTTP exchange (each retry too): method, target (path?query), code (0:
+  // transport error). Called on the io thread.
+  std::function<void(const std::string& method, const std::string& target, int code)> on_kube_request;
   // Test hook: called with the health/metrics base URLs once the servers listen.
   std::function<void(const std::string& health_url, const std::string& metrics_url)> on_listening;
 };

@@ -75,6 +75,10 @@ class Operator {
   runtime::SteadyClock clock_;
   runtime::Metrics metrics_;
   std::unique_ptr<kube::RestClient> api_;
+  // The same connections with buckets of their own (--kube-api-qps each): Events never delay a finalizer
+  // or status write, and a saturated bucket never delays a Lease renewal past the renew deadline.
+  std::unique_ptr<kube::RestClient> events_api_;
+  std::unique_ptr<kube::RestClient> lease_api_;
   std::unique_ptr<kube::EventRecorder> recorder_;
   std::optional<Shared> shared_;
   runtime::HealthServer health_;
@@ -90,6 +94,17 @@ bool Operator::connect(const kube::RestConfig& config) {
   rest_options.egress = options_.egress;
   rest_options.on_request = [this](const kube::RequestMetric& m) {
     metrics_.observe_rest_request(m.method, m.host, m.code, m.latency.count());
+    if (options_.on_kube_request) options_.on_kube_request(m.method, m.target, m.code);
+  };
+  // Client pacing: one token bucket per client, as client-go's QPS/Burst (kube/rate_limit.hpp).
+  const kube::RateLimit pace{options_.kube_api_qps, options_.kube_api_burst};
+  auto bucket = [&]() -> std::shared_ptr<kube::RequestRateLimiter> {
+    if (!pace.enabled()) return nullptr;
+    return std::make_shared<kube::RequestRateLimiter>(clock_, pace);
+  };
+  rest_options.limiter = bucket();
+  rest_options.on_rate_limited = [this](const kube::RateLimiterMetric& m) {
+    metrics_.observe_rate_limiter(m.method, m.host, m.waited.count());
   };
   auto rest = kube::RestClient::create(io_.get_executor(), config, rest_options);
   if (!rest) {
@@ -97,14 +112,20 @@ bool Operator::connect(const kube::RestConfig& config) {
     return false;
   }
   api_ = std::move(*rest);
+  events_api_ = api_->with_limiter(bucket());
+  lease_api_ = api_->with_limiter(bucket());
   own_namespace_ = config.namespace_name;
   log::root().info("starting",
                    {{"server", config.server},
                     {"origin", config.origin},
                     {"namespace", options_.watch_namespace.empty() ? "*" : options_.watch_namespace},
+                    {"shardSelector", options_.shard_selector.empty() ? "*" : options_.shard_selector},
+                    {"lease", options_.leader_elect ? options_.leader_election_id : std::string("-")},
+                    {"kubeApiQps", options_.kube_api_qps},
+                    {"kubeApiBurst", options_.kube_api_burst},
                     {"kubernetesProxy", config.proxy ? config.proxy->display() : std::string("from the environment")},
                     {"egress", options_.egress.describe()}});
-  recorder_ = std::make_unique<kube::EventRecorder>(io_.get_executor(), *api_);
+  recorder_ = std::make_unique<kube::EventRecorder>(io_.get_executor(), *events_api_);
   shared_.emplace(Shared{io_, *api_, *recorder_, metrics_, options_});
   return true;
 }
@@ -120,6 +141,10 @@ void Operator::add(Registration registration) {
   informer_options.transform = kube::strip_managed_fields;  // never read; often half of an object
   informer_options.resource = reg.resource;
   informer_options.ns = options_.watch_namespace;
+  // --shard-selector: the API server sends only this shard's objects; one whose labels stop matching
+  // arrives as DELETED (its reconcile then only forgets it) and one that starts matching as ADDED.
+  // Watched kinds (ConfigMaps ...) are not filtered: their map reaches only keys this cache holds.
+  informer_options.label_selector = options_.shard_selector;
   c->informer = std::make_unique<kube::Informer>(io_.get_executor(), *api_, informer_options);
   kube::Informer& informer = *c->informer;
 
@@ -127,7 +152,12 @@ void Operator::add(Registration registration) {
                                                   &metrics_.queue(reg.name));
   metrics_.on_scrape([q = c->queue.get()] { q->update_unfinished_work(); });
 
-  c->kind = reg.make(*shared_, [&informer](const std::string& key) { return informer.get(key); });
+  Running* running = c.get();
+  c->kind = reg.make(
+      *shared_, [&informer](const std::string& key) { return informer.get(key); },
+      [running](const std::string& key) {
+        if (running->workers_started) running->queue->add(key);
+      });
   runtime::ControllerOptions co;
   co.name = reg.name;
   co.max_concurrent_reconciles = options_.max_concurrent_reconciles;
@@ -142,7 +172,6 @@ void Operator::add(Registration registration) {
   // The echo of a status write (ours, almost always) is not a reason to reconcile: every reconcile that
   // expects more to happen asks for a requeue, so skipping it saves a full YellowDog observation per
   // status write. Spec, metadata (finalizers, deletionTimestamp, annotations) and deletes still enqueue.
-  Running* running = c.get();
   informer.add_handler([running](kube::InformerEvent event, const std::string& key) {
     if (running->workers_started && event != kube::InformerEvent::kStatusUpdated) running->queue->add(key);
   });
@@ -263,7 +292,7 @@ void Operator::start_leader_election() {
     log::root().info("observed a new leader", {{"lease", lease}, {"holder", holder}});
   };
   metrics_.set_leader(options_.leader_election_id, false);
-  elector_ = std::make_unique<kube::LeaderElector>(io_.get_executor(), *api_, lc);
+  elector_ = std::make_unique<kube::LeaderElector>(io_.get_executor(), *lease_api_, lc);
   log.info("waiting for leadership", {{"lease", lease}, {"identity", elector_->identity()}});
   elector_->start();
 }

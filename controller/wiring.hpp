@@ -62,9 +62,12 @@ struct Registration {
         map;
   };
   std::vector<Watch> watches;
-  // Builds the controller on the shared runtime; `lookup` reads an object by key from its informer cache.
+  // Builds the controller on the shared runtime; `lookup` reads an object by key from its informer cache,
+  // `wake` puts a key on its work queue (a source of changes besides the informer: the YellowDog
+  // observer; a no-op while this process does not reconcile).
   std::function<std::unique_ptr<KindController>(
-      Shared&, std::function<std::optional<nlohmann::json>(const std::string&)> lookup)>
+      Shared&, std::function<std::optional<nlohmann::json>(const std::string&)> lookup,
+      std::function<void(const std::string&)> wake)>
       make;
 };
 

@@ -4,12 +4,14 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <set>
 
 #include "api/names.hpp"
 #include "controller/access/extension.hpp"
 #include "controller/autoscaler/extension.hpp"
 #include "controller/daliuge/extension.hpp"
+#include "controller/observer/yellowdog_observer.hpp"
 #include "controller/ray/extension.hpp"
 #include "controller/reconcile/reconciler.hpp"
 #include "controller/wiring.hpp"
@@ -51,7 +53,8 @@ struct OperatorMetrics {
   prometheus::Counter& yellowdog_calls;
 };
 
-reconcile::ReconcilerOptions reconciler_options(const cli::ControllerOptions& options) {
+reconcile::ReconcilerOptions reconciler_options(const cli::ControllerOptions& options,
+                                               reconcile::ChangeFeed* changes) {
   reconcile::ReconcilerOptions ro;
   ro.plan.cleanup_timeout = options.cleanup_timeout;
   ro.plan.requeue_converging = options.requeue_converging;
@@ -59,6 +62,7 @@ reconcile::ReconcilerOptions reconciler_options(const cli::ControllerOptions& op
   ro.snapshot_max_age = options.resync_period;
   ro.credentials_cache_ttl = options.credentials_cache_ttl;
   ro.allowed_api_urls = options.yellowdog_allowed_urls;
+  ro.changes = changes;
   ro.plan.credentials_retry =
       std::min<Millis>(std::chrono::seconds(30), std::max(options.requeue_steady, Millis(1000)));
   return ro;
@@ -66,12 +70,14 @@ reconcile::ReconcilerOptions reconciler_options(const cli::ControllerOptions& op
 
 class ClusterController final : public KindController {
  public:
-  ClusterController(Shared& shared, reconcile::Reconciler::Lookup lookup)
+  ClusterController(Shared& shared, reconcile::Reconciler::Lookup lookup,
+                    std::function<void(const std::string&)> wake)
       : metrics_(shared.metrics.registry()),
         events_(shared.recorder),
-        clients_([&shared](const std::string& url, const reconcile::Credentials& c) {
-          return make_client(shared, url, c);
+        clients_([this, &shared](const std::string& url, const reconcile::Credentials& c) {
+          return make_client(shared, url, c, budget_of(shared.options, url, c.key_id));
         }),
+        observer_(make_observer(shared, std::move(wake))),
         daliuge_(registrar_options(shared.options)),
         ray_(ray_options(shared.options)),
         autoscaler_(ray_),
@@ -79,12 +85,17 @@ class ClusterController final : public KindController {
         // The Ray view first: it decides which workers a scale-down cancels (after draining them), the
         // autoscaler sizes the pools from what it read, and DALiuGE deregisters the NMs of exactly the
         // cancelled workers before act runs. The head Service last: it only follows the head's address.
-        reconciler_(shared.api, std::move(lookup), clients_, &events_, reconciler_options(shared.options),
+        reconciler_(shared.api, std::move(lookup), clients_, &events_,
+                    reconciler_options(shared.options, observer_.get()),
                     reconcile::Extensions{&ray_, &autoscaler_, &daliuge_, &head_service_}) {
     // DALiuGE and Ray counters live in the same registry as everything else on /metrics.
     daliuge_.registrar().bind_metrics(shared.metrics.registry());
     ray_.bind_metrics(shared.metrics.registry());
     autoscaler_.bind_metrics(shared.metrics.registry());
+    if (observer_) observer_->bind_metrics(shared.metrics.registry());
+  }
+  ~ClusterController() override {
+    if (observer_) observer_->stop();
   }
 
   // One reconcile through the Reconciler, translated into what the runtime's Controller does with the
@@ -129,8 +140,34 @@ class ClusterController final : public KindController {
     return o;
   }
 
+  // --yellowdog-observe search: the observer that wakes clusters on YellowDog changes (null: poll).
+  static std::unique_ptr<observer::YellowDogObserver> make_observer(Shared& shared,
+                                                                    std::function<void(const std::string&)> wake) {
+    if (shared.options.yellowdog_observe != "search") return nullptr;
+    observer::ObserverOptions o;
+    o.interval = shared.options.yellowdog_observe_interval;
+    // Vouch only while the searches keep up: a few intervals, never less than 30 s (a slow account).
+    o.ledger.stale_after = std::max<Millis>(std::chrono::seconds(30), 5 * o.interval);
+    return std::make_unique<observer::YellowDogObserver>(shared.io.get_executor(), std::move(o), std::move(wake));
+  }
+
+  // One request budget per account (API URL and key id), shared by the clients of every Secret that holds
+  // the same key.
+  std::shared_ptr<yellowdog::RequestBudget> budget_of(const cli::ControllerOptions& options,
+                                                      const std::string& url, const std::string& key_id) {
+    auto& b = budgets_[{url, key_id}];
+    if (!b) {
+      yellowdog::BudgetOptions bo;
+      bo.qps = options.yellowdog_qps;
+      bo.burst = options.yellowdog_burst;
+      b = std::make_shared<yellowdog::RequestBudget>(bo);
+    }
+    return b;
+  }
+
   static std::shared_ptr<yellowdog::YellowDogApi> make_client(Shared& shared, const std::string& url,
-                                                              const reconcile::Credentials& c) {
+                                                              const reconcile::Credentials& c,
+                                                              std::shared_ptr<yellowdog::RequestBudget> budget) {
     const cli::ControllerOptions& options = shared.options;
     yellowdog::YellowDogClientOptions yo;
     yo.base_url = url;
@@ -141,6 +178,7 @@ class ClusterController final : public KindController {
     yo.request_timeout = options.yellowdog_request_timeout;
     yo.ca_pem = options.yellowdog_ca_pem;
     yo.egress = options.egress;
+    yo.budget = std::move(budget);
     std::shared_ptr<yellowdog::YellowDogApi> client =
         std::make_shared<yellowdog::YellowDogClient>(shared.io.get_executor(), std::move(yo));
     return options.wrap_client ? options.wrap_client(std::move(client)) : client;
@@ -148,7 +186,9 @@ class ClusterController final : public KindController {
 
   OperatorMetrics metrics_;
   reconcile::RecorderEventSink events_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<yellowdog::RequestBudget>> budgets_;
   reconcile::ClientCache clients_;
+  std::unique_ptr<observer::YellowDogObserver> observer_;
   // The extensions of the RayDogCluster loop, in the order the loop calls them.
   daliuge::MembershipExtension daliuge_;
   ray::RayExtension ray_;
@@ -217,9 +257,9 @@ Registration raydogcluster_controller() {
   r.resource = kube::resources::kRayDogClusters;
   r.readyz_check = "informer-sync";
   r.not_synced_message = "the RayDogCluster informer has not synced yet";
-  r.make = [](Shared& shared, std::function<std::optional<nlohmann::json>(const std::string&)> lookup)
-      -> std::unique_ptr<KindController> {
-    return std::make_unique<ClusterController>(shared, std::move(lookup));
+  r.make = [](Shared& shared, std::function<std::optional<nlohmann::json>(const std::string&)> lookup,
+              std::function<void(const std::string&)> wake) -> std::unique_ptr<KindController> {
+    return std::make_unique<ClusterController>(shared, std::move(lookup), std::move(wake));
   };
   r.watches.push_back(config_map_watch());
   return r;

@@ -31,6 +31,10 @@ class HeadServiceExtension::Pass final : public reconcile::ExtensionPass {
     }
     const auto address = head_address(c.spec, o.head ? o.head->private_ip : std::nullopt,
                                       o.head ? o.head->public_ip : std::nullopt);
+    // Nothing to route to yet: the Service and its EndpointSlice are created once the head has an address
+    // (two writes less per cluster while a fleet is built, when every cluster's first reconcile competes
+    // for the Kubernetes client's budget). Once applied, they stay while the head is replaced.
+    if (!address && applied.digest.empty()) co_return;
     const json svc = service(c), slice = endpoint_slice(c, address);
     const std::string digest = api::names::hash8(svc.dump() + slice.dump());
     const std::string ns = c.metadata.namespace_name.value_or("default"), name = service_name(c.metadata.name);

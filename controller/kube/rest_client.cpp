@@ -142,29 +142,50 @@ struct RestClient::Impl {
     return req;
   }
 
-  void report(bhttp::verb verb, int code, std::chrono::steady_clock::time_point t0) {
+  // Waits for a token of `limiter` (none: unpaced) before a request is sent, as client-go's tryThrottle.
+  net::awaitable<void> throttle(std::shared_ptr<RequestRateLimiter> limiter, bhttp::verb verb) {
+    if (!limiter) co_return;
+    const auto waited = co_await limiter->wait();
+    if (waited >= std::chrono::seconds(1))
+      log.debug("waited for client-side throttling (--kube-api-qps), not priority and fairness",
+                {{"verb", std::string(bhttp::to_string(verb))},
+                 {"waitedMs", std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()}});
+    if (!options.on_rate_limited) co_return;
+    RateLimiterMetric m;
+    m.method = std::string(bhttp::to_string(verb));
+    m.host = host;
+    m.waited = waited;
+    options.on_rate_limited(m);
+  }
+
+  void report(bhttp::verb verb, const std::string& target, int code,
+              std::chrono::steady_clock::time_point t0) {
     if (!options.on_request) return;
     RequestMetric m;
     m.method = std::string(bhttp::to_string(verb));
     m.host = host;
+    m.target = target;
     m.code = code;
     m.latency = std::chrono::steady_clock::now() - t0;
     options.on_request(m);
   }
 
-  // One logical request with retries; any 2xx is returned, everything else becomes an ApiError.
-  net::awaitable<Result<http::Response, ApiError>> send(bhttp::verb verb, std::string target,
+  // One logical request with retries; any 2xx is returned, everything else becomes an ApiError. Every
+  // attempt waits for its own token of `limiter` first.
+  net::awaitable<Result<http::Response, ApiError>> send(std::shared_ptr<RequestRateLimiter> limiter,
+                                                        bhttp::verb verb, std::string target,
                                                         std::string body, std::string content_type,
                                                         bool idempotent) {
     bool auth_retried = false;
     for (int attempt = 0;; ++attempt) {
+      co_await throttle(limiter, verb);
       auto auth = co_await authorize();
       if (!auth) co_return unexpected(std::move(auth.error()));
       auto t0 = std::chrono::steady_clock::now();
       auto res = co_await client->send(make_request(verb, target, *auth, body, content_type),
                                        options.request_timeout);
       if (!res) {
-        report(verb, 0, t0);
+        report(verb, target, 0, t0);
         ApiError e = transport_error(res.error());
         if (idempotent && attempt < options.max_retries) {
           auto d = backoff(attempt);
@@ -177,7 +198,7 @@ struct RestClient::Impl {
         co_return unexpected(std::move(e));
       }
       const int code = res->result_int();
-      report(verb, code, t0);
+      report(verb, target, code, t0);
       if (code >= 200 && code < 300) co_return std::move(*res);
       if (code == 401 && !auth_retried && creds.invalidate()) {
         auth_retried = true;  // a rotated token file or an expired exec credential: refresh once
@@ -198,9 +219,11 @@ struct RestClient::Impl {
     }
   }
 
-  net::awaitable<Result<json, ApiError>> send_json(bhttp::verb verb, std::string target, std::string body,
+  net::awaitable<Result<json, ApiError>> send_json(std::shared_ptr<RequestRateLimiter> limiter,
+                                                   bhttp::verb verb, std::string target, std::string body,
                                                    std::string content_type, bool idempotent) {
-    auto res = co_await send(verb, std::move(target), std::move(body), std::move(content_type), idempotent);
+    auto res = co_await send(std::move(limiter), verb, std::move(target), std::move(body),
+                             std::move(content_type), idempotent);
     if (!res) co_return unexpected(std::move(res.error()));
     json j = json::parse(res->body(), nullptr, false);
     if (j.is_discarded()) co_return unexpected(decode_error("response body is not JSON"));
@@ -208,10 +231,15 @@ struct RestClient::Impl {
   }
 };
 
-RestClient::RestClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RestClient::RestClient(std::shared_ptr<Impl> impl, std::shared_ptr<RequestRateLimiter> limiter)
+    : impl_(std::move(impl)), limiter_(std::move(limiter)) {}
 RestClient::~RestClient() = default;
 const RestConfig& RestClient::config() const {
   return impl_->config;
+}
+
+std::unique_ptr<RestClient> RestClient::with_limiter(std::shared_ptr<RequestRateLimiter> limiter) const {
+  return std::unique_ptr<RestClient>(new RestClient(impl_, std::move(limiter)));
 }
 
 Result<std::unique_ptr<RestClient>, ConfigError> RestClient::create(net::any_io_executor ex,
@@ -242,19 +270,20 @@ Result<std::unique_ptr<RestClient>, ConfigError> RestClient::create(net::any_io_
     if (rc.has_credentials())
       impl->log.warn("server is plain http://: credentials from the kubeconfig are not sent");
   }
-  return std::unique_ptr<RestClient>(new RestClient(std::move(impl)));
+  auto limiter = impl->options.limiter;
+  return std::unique_ptr<RestClient>(new RestClient(std::move(impl), std::move(limiter)));
 }
 
 net::awaitable<Result<json, ApiError>> RestClient::get(ResourceRef ref, std::string ns, std::string name,
                                                        std::string subresource) {
-  co_return co_await impl_->send_json(bhttp::verb::get, resource_path(ref, ns, name, subresource), "", "",
-                                      true);
+  co_return co_await impl_->send_json(limiter_, bhttp::verb::get, resource_path(ref, ns, name, subresource),
+                                      "", "", true);
 }
 
 net::awaitable<Result<ObjectList, ApiError>> RestClient::list(ResourceRef ref, std::string ns,
                                                               ListOptions options) {
-  auto j =
-      co_await impl_->send_json(bhttp::verb::get, resource_path(ref, ns) + list_query(options), "", "", true);
+  auto j = co_await impl_->send_json(limiter_, bhttp::verb::get, resource_path(ref, ns) + list_query(options),
+                                     "", "", true);
   if (!j) co_return unexpected(std::move(j.error()));
   ObjectList out;
   const json md = json_object_or_empty(*j, "metadata");
@@ -274,8 +303,9 @@ net::awaitable<Result<ObjectList, ApiError>> RestClient::list(ResourceRef ref, s
 net::awaitable<Result<json, ApiError>> RestClient::create(ResourceRef ref, std::string ns, json object,
                                                           WriteOptions options) {
   fill_type(object, ref);
-  co_return co_await impl_->send_json(bhttp::verb::post, resource_path(ref, ns) + write_query(options, false),
-                                      object.dump(), "application/json", false);
+  co_return co_await impl_->send_json(limiter_, bhttp::verb::post,
+                                      resource_path(ref, ns) + write_query(options, false), object.dump(),
+                                      "application/json", false);
 }
 
 net::awaitable<Result<json, ApiError>> RestClient::update(ResourceRef ref, json object,
@@ -283,8 +313,8 @@ net::awaitable<Result<json, ApiError>> RestClient::update(ResourceRef ref, json 
   fill_type(object, ref);
   const json md = object.value("metadata", json::object());
   std::string path = resource_path(ref, md.value("namespace", ""), md.value("name", ""), subresource);
-  co_return co_await impl_->send_json(bhttp::verb::put, path + write_query(options, false), object.dump(),
-                                      "application/json", true);
+  co_return co_await impl_->send_json(limiter_, bhttp::verb::put, path + write_query(options, false),
+                                      object.dump(), "application/json", true);
 }
 
 net::awaitable<Result<json, ApiError>> RestClient::patch(ResourceRef ref, std::string ns, std::string name,
@@ -292,7 +322,7 @@ net::awaitable<Result<json, ApiError>> RestClient::patch(ResourceRef ref, std::s
                                                          WriteOptions options) {
   const bool apply = type == PatchType::kApply;
   if (apply) fill_type(patch, ref);
-  co_return co_await impl_->send_json(bhttp::verb::patch,
+  co_return co_await impl_->send_json(limiter_, bhttp::verb::patch,
                                       resource_path(ref, ns, name, subresource) + write_query(options, apply),
                                       patch.dump(), content_type(type), apply);
 }
@@ -304,8 +334,8 @@ net::awaitable<Result<json, ApiError>> RestClient::remove(ResourceRef ref, std::
   if (!options.precondition_uid.empty()) body["preconditions"]["uid"] = options.precondition_uid;
   if (!options.precondition_resource_version.empty())
     body["preconditions"]["resourceVersion"] = options.precondition_resource_version;
-  co_return co_await impl_->send_json(bhttp::verb::delete_, resource_path(ref, ns, name), body.dump(),
-                                      "application/json", true);
+  co_return co_await impl_->send_json(limiter_, bhttp::verb::delete_, resource_path(ref, ns, name),
+                                      body.dump(), "application/json", true);
 }
 
 net::awaitable<Result<std::unique_ptr<WatchStream>, ApiError>> RestClient::watch(ResourceRef ref,
@@ -317,19 +347,21 @@ net::awaitable<Result<std::unique_ptr<WatchStream>, ApiError>> RestClient::watch
   const auto idle = options.timeout.count() > 0
                         ? std::chrono::milliseconds(options.timeout) + std::chrono::seconds(60)
                         : std::chrono::milliseconds(std::chrono::minutes(30));
+  auto limiter = limiter_;
   bool auth_retried = false;
   for (;;) {
+    co_await impl->throttle(limiter, bhttp::verb::get);  // one token to open; none while it streams
     auto auth = co_await impl->authorize();
     if (!auth) co_return unexpected(std::move(auth.error()));
     auto t0 = std::chrono::steady_clock::now();
     auto s = co_await impl->client->open_stream(impl->make_request(bhttp::verb::get, target, *auth, "", ""),
                                                 impl->options.request_timeout);
     if (!s) {
-      impl->report(bhttp::verb::get, 0, t0);
+      impl->report(bhttp::verb::get, target, 0, t0);
       co_return unexpected(transport_error(s.error()));
     }
     const int code = static_cast<int>((*s)->head().result_int());
-    impl->report(bhttp::verb::get, code, t0);
+    impl->report(bhttp::verb::get, target, code, t0);
     if (code == 200)
       co_return std::unique_ptr<WatchStream>(std::make_unique<RestWatchStream>(std::move(*s), idle));
     // An error before streaming: the body is a Status. Read it (bounded) and decode.

@@ -9,6 +9,9 @@
 // once. Credentials are never put in errors or logs; over plain http:// they are not sent at all
 // (as kubectl).
 //
+// Pacing: with RestOptions::limiter every attempt first waits for a token (rate_limit.hpp), a watch one to
+// open; with_limiter() makes a client on the same connections with a bucket of its own.
+//
 // This header is Beast-free (pimpl); include it from wiring code without paying for Beast.
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "controller/kube/config.hpp"
+#include "controller/kube/rate_limit.hpp"
 #include "controller/kube/rest.hpp"
 
 namespace raydog::kube {
@@ -26,8 +30,17 @@ namespace raydog::kube {
 struct RequestMetric {
   std::string method;  // "GET", "PUT", ...
   std::string host;    // "host:port"
+  std::string target;  // path and query ("/apis/raydog.io/v1alpha1/namespaces/ns/raydogclusters/x/status")
   int code = 0;
   std::chrono::duration<double> latency{};
+};
+
+// One request's wait for a token of its client's RequestRateLimiter (zero within the burst), for
+// rest_client_rate_limiter_duration_seconds{verb,host}. Reported only by a paced client, as client-go does.
+struct RateLimiterMetric {
+  std::string method;
+  std::string host;
+  std::chrono::duration<double> waited{};
 };
 
 struct RestOptions {
@@ -41,6 +54,9 @@ struct RestOptions {
   // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (client-go reads them too); a kubeconfig proxy-url wins over them.
   http::EgressProxies egress;
   std::function<void(const RequestMetric&)> on_request;
+  // Pacing (rate_limit.hpp): every request waits for a token first. Null: unpaced.
+  std::shared_ptr<RequestRateLimiter> limiter;
+  std::function<void(const RateLimiterMetric&)> on_rate_limited;
 };
 
 class RestClient : public Api {
@@ -67,12 +83,16 @@ class RestClient : public Api {
                                                                        WatchOptions options) override;
 
   const RestConfig& config() const;
+  // A client on the same connections, credentials and metrics hooks that paces with `limiter` instead
+  // (null: unpaced): the Event recorder's and the Lease's own buckets. Either may be destroyed first.
+  std::unique_ptr<RestClient> with_limiter(std::shared_ptr<RequestRateLimiter> limiter) const;
 
   struct Impl;
 
  private:
-  explicit RestClient(std::shared_ptr<Impl> impl);
+  RestClient(std::shared_ptr<Impl> impl, std::shared_ptr<RequestRateLimiter> limiter);
   std::shared_ptr<Impl> impl_;
+  std::shared_ptr<RequestRateLimiter> limiter_;
 };
 
 }  // namespace raydog::kube

@@ -4,7 +4,9 @@
 // and the status write leads to adoption, never a duplicate.
 //
 // Cost (per reconcile; ObserveHints says what may be reused):
-// - always: GET WR by name (the heartbeat: its task summary moves when any task changes state);
+// - vouched (a steady Snapshot and a ChangeFeed that saw no change since it was read, change_feed.hpp):
+//   nothing at all;
+// - otherwise always: GET WR by name (the heartbeat: its task summary moves when any task changes state);
 // - steady (a Snapshot whose WR fingerprint still matches): nothing else, one call in all;
 // - otherwise: one task search for the whole WR; per live pool a GET by id, skipped for a pool that was
 //   settled (RUNNING, all nodes registered) at this generation with no task ended since; its CR only when
@@ -82,10 +84,21 @@ struct Snapshot {
   std::size_t fingerprint = 0;  // hash of fingerprint(WR): equality is all that is asked of it
   std::map<std::string, std::vector<TaskRecord>> tasks;  // by task group name
   std::vector<PoolRecord> pools;
+  // When the work requirement was read (the reconcile's start: never later than the read), and the work
+  // requirement itself when a ChangeFeed may vouch for it (trimmed: what plan, status and the extensions
+  // read), so a vouched reconcile reads nothing at all. The reconciler keeps it only for a steady cluster
+  // (plan's requeue is the steady one): a converging one waits for tasks to start, which the feed does not
+  // report.
+  TimePoint read_at{};
+  std::optional<yellowdog::WorkRequirement> work_requirement;
   // The node addresses of the same observation are not repeated here: the reconciler keeps them
   // (KnownAddresses) for every cluster, snapshot or not.
 };
-Snapshot snapshot_of(const Observed& observed);
+// `keep_work_requirement`: also keep the (trimmed) work requirement, for a ChangeFeed's vouched reconciles.
+Snapshot snapshot_of(const Observed& observed, TimePoint read_at = {}, bool keep_work_requirement = false);
+// The work requirement without what no reader of a snapshot needs (scripts, unknown fields, run
+// specifications but their worker tags).
+yellowdog::WorkRequirement trimmed(const yellowdog::WorkRequirement& wr);
 // The snapshot's tasks and pools back into `observed`, as plan and status read them (observe's steady path).
 void restore(const Snapshot& snapshot, Observed& observed);
 
@@ -96,6 +109,7 @@ net::awaitable<void> observe_sources(kube::Api& kube, Observed& observed);
 struct ObserveStats {
   int yellowdog_calls = 0;
   bool from_snapshot = false;
+  bool vouched = false;  // from the snapshot without reading anything (hints.vouched)
 };
 
 // Head/observability node addresses resolved by an earlier observe; reused while the same task runs on
@@ -113,6 +127,9 @@ struct ObserveHints {
   const Snapshot* snapshot = nullptr;
   const KnownAddresses* addresses = nullptr;  // node addresses of tasks still on the same worker
   bool reuse_settled_pools = false;           // settled pools and their CRs (see observe.cpp)
+  // A ChangeFeed vouched that nothing changed since the snapshot was read: not even the work requirement
+  // is read (the snapshot must hold it).
+  bool vouched = false;
 };
 
 // Fills work_requirement, tasks, pools, head and observability from YellowDog. `observed.cluster` must be

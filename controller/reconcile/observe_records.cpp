@@ -155,10 +155,34 @@ yd::Task TaskRecord::observed() const {
   return t;
 }
 
-Snapshot snapshot_of(const Observed& observed) {
+yd::WorkRequirement trimmed(const yd::WorkRequirement& wr) {
+  yd::WorkRequirement t;
+  t.id = wr.id;
+  t.status = wr.status;
+  t.status_changed_time = wr.status_changed_time;
+  t.namespace_ = wr.namespace_;
+  t.name = wr.name;
+  t.task_groups.reserve(wr.task_groups.size());
+  for (const auto& g : wr.task_groups) {
+    yd::TaskGroup k;
+    k.id = g.id;
+    k.status = g.status;
+    k.task_summary = g.task_summary;
+    if (k.task_summary) k.task_summary->extra = yd::Json::object();
+    k.name = g.name;
+    k.tag = g.tag;
+    k.run_specification.worker_tags = g.run_specification.worker_tags;  // plan_drain, the Ray view
+    t.task_groups.push_back(std::move(k));
+  }
+  return t;
+}
+
+Snapshot snapshot_of(const Observed& observed, TimePoint read_at, bool keep_work_requirement) {
   Snapshot s;
   s.generation = observed.cluster.metadata.generation.value_or(0);
   s.incarnation = observed.incarnation;
+  s.read_at = read_at;
+  if (keep_work_requirement && observed.work_requirement) s.work_requirement = trimmed(*observed.work_requirement);
   if (observed.work_requirement)
     s.fingerprint = std::hash<std::string>{}(fingerprint(*observed.work_requirement));
   for (const auto& [group, tasks] : observed.tasks) {

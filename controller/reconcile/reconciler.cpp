@@ -101,6 +101,8 @@ struct Reconciler::Cycle {
   bool deleting = false;
   bool orphan = false;  // deletionPolicy Orphan
   std::string credentials_version;  // resourceVersion of the Secret whose keys this reconcile uses
+  std::string account;              // API URL + key id: the ChangeFeed's account
+  TimePoint read_at{};              // when what observe returned was read (a vouched snapshot's time)
   bool rotated = false;             // YellowDog refused them and the Secret has changed since: retry at once
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   std::vector<Pass> passes;  // stays empty (no allocation) when no extension takes part
@@ -147,6 +149,7 @@ net::awaitable<ReconcileResult> Reconciler::reconcile(std::string key) {
 }
 
 void Reconciler::forget(const std::string& key) {
+  if (options_.changes) options_.changes->unfollow(key);
   snapshots_.erase(key);
   addresses_.erase(key);
   resynced_.erase(key);
@@ -243,6 +246,7 @@ net::awaitable<void> Reconciler::read_credentials(Cycle& c) {
   if (creds) {
     o.credentials.state = CredentialsState::kOk;
     c.credentials_version = creds->resource_version;
+    c.account = api_url + " " + creds->key_id;
     c.yd = clients_.get(api_url, *creds);
     c.scope.yd = c.yd.get();
   } else if (creds.error().kind == CredentialsError::Kind::kTransient ||
@@ -275,19 +279,26 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
     addresses_.erase(c.key);
   } else {
     if (auto it = snapshots_.find(c.key); it != snapshots_.end()) {
-      if (options_.steady_snapshots && !c.deleting)
+      if (options_.steady_snapshots && !c.deleting) {
         hints.snapshot = &it->second;
-      else
+        // Only a steady snapshot: the feed reports tasks that end and work requirements that change
+        // status, not tasks that start, which a converging cluster waits for.
+        hints.vouched = options_.changes && it->second.work_requirement &&
+                        options_.changes->unchanged_since(c.key, it->second.read_at);
+      } else {
         snapshots_.erase(it);
+      }
     }
     if (auto it = addresses_.find(c.key); it != addresses_.end()) hints.addresses = &it->second;
     hints.reuse_settled_pools = options_.steady_snapshots;
   }
   auto stats = co_await observe_yellowdog(*c.yd, o, hints);
   c.result.yellowdog_calls += stats.yellowdog_calls;
+  c.read_at = stats.vouched ? hints.snapshot->read_at : now;
   if (!o.observe_error) {
     addresses_[c.key] = KnownAddresses{o.head, o.observability};
     if (resync) resynced_[c.key] = now;  // a failed resync is tried again on the next reconcile
+    if (!stats.vouched) follow_changes(c);
   }
   // Rejected keys may have been rotated since we cached them: read the Secret again now, and when it has
   // changed, reconcile again at once with the new keys instead of after credentialsRetry.
@@ -300,6 +311,26 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
     }
   if (!c.observed_yellowdog()) co_return;
   for (auto& p : c.passes) co_await p.pass->observe(c.scope, o);
+}
+
+// The ChangeFeed follows the objects this observe found (a cluster without a work requirement has nothing
+// to follow).
+void Reconciler::follow_changes(Cycle& c) {
+  if (!options_.changes) return;
+  const auto& wr = c.observed.work_requirement;
+  if (!wr || !wr->id) {
+    options_.changes->unfollow(c.key);
+    return;
+  }
+  FollowedCluster f;
+  f.account = c.account;
+  f.client = c.yd;
+  f.yellowdog_namespace = wr->namespace_;
+  f.work_requirement_id = *wr->id;
+  f.task_group_ids.reserve(wr->task_groups.size());
+  for (const auto& g : wr->task_groups)
+    if (g.id) f.task_group_ids.push_back(*g.id);
+  options_.changes->follow(c.key, std::move(f));
 }
 
 void Reconciler::plan_actions(Cycle& c) {
@@ -339,7 +370,11 @@ void Reconciler::apply_learned(Cycle& c) {
 void Reconciler::remember_snapshot(Cycle& c) {
   if (!c.observed.observe_error && !c.acted.outcome.error && only_requeue(c.actions) && c.yd &&
       !c.acted.object_gone)
-    snapshots_[c.key] = snapshot_of(c.observed);
+    // The work requirement is kept (for a ChangeFeed to vouch for) only when nothing is expected to change:
+    // plan's requeue is the steady one.
+    snapshots_[c.key] = snapshot_of(c.observed, c.read_at,
+                                    options_.changes != nullptr && c.acted.requeue_after &&
+                                        *c.acted.requeue_after >= options_.plan.requeue_steady);
   else
     snapshots_.erase(c.key);
 }

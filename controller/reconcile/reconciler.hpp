@@ -19,6 +19,7 @@
 
 #include "controller/kube/rest.hpp"
 #include "controller/reconcile/act.hpp"
+#include "controller/reconcile/change_feed.hpp"
 #include "controller/reconcile/credentials.hpp"
 #include "controller/reconcile/extension.hpp"
 #include "controller/reconcile/observe.hpp"
@@ -36,6 +37,10 @@ struct ReconcilerOptions {
   bool steady_snapshots = true;
   // Where keys may go (--yellowdog-allowed-urls); the default: https://api.yellowdog.ai only.
   yellowdog::AllowedUrls allowed_api_urls;
+  // The YellowDog observer (--yellowdog-observe search; change_feed.hpp): followed with every cluster's
+  // objects, and asked before a steady reconcile reads YellowDog. Null (poll): every steady reconcile reads
+  // the work requirement.
+  ChangeFeed* changes = nullptr;
 };
 
 struct ReconcileResult {
@@ -87,6 +92,7 @@ class Reconciler {
   void plan_actions(Cycle& c);
   net::awaitable<void> adjust_actions(Cycle& c);
   net::awaitable<void> act_on(Cycle& c);
+  void follow_changes(Cycle& c);
   void apply_learned(Cycle& c);
   void remember_snapshot(Cycle& c);
   api::RayDogClusterStatus status_of(Cycle& c);

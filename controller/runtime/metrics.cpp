@@ -207,6 +207,9 @@ struct Metrics::Impl {
       "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.");
   Family<Histogram>& rest_latency = histogram("rest_client_request_duration_seconds",
                                               "Request latency in seconds. Broken down by verb and host.");
+  Family<Histogram>& rest_rate_limiter =
+      histogram("rest_client_rate_limiter_duration_seconds",
+                "Client side rate limiter latency in seconds. Broken down by verb, and host.");
 
   Family<Gauge>& p_resident = gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
   Family<Gauge>& p_virtual = gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
@@ -269,6 +272,14 @@ void Metrics::observe_rest_request(std::string_view method, std::string_view hos
       .Add({{"code", code_label}, {"method", std::string(method)}, {"host", std::string(host)}})
       .Increment();
   impl_->rest_latency.Add({{"verb", std::string(method)}, {"host", std::string(host)}}, kLatencyBuckets)
+      .Observe(seconds);
+}
+
+void Metrics::observe_rate_limiter(std::string_view method, std::string_view host, double seconds) {
+  // client-go's buckets (k8s.io/component-base/metrics/prometheus/restclient).
+  static const Histogram::BucketBoundaries kBuckets{0.005, 0.025, 0.1, 0.25, 0.5,  1.0,
+                                                    2.0,   4.0,   8.0, 15.0, 30.0, 60.0};
+  impl_->rest_rate_limiter.Add({{"verb", std::string(method)}, {"host", std::string(host)}}, kBuckets)
       .Observe(seconds);
 }
 

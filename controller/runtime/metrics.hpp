@@ -9,7 +9,8 @@
 //   workqueue_{depth,adds_total,queue_duration_seconds,work_duration_seconds,retries_total,
 //             unfinished_work_seconds,longest_running_processor_seconds}{name,controller}
 //   leader_election_master_status{name}
-//   rest_client_requests_total{code,method,host}, rest_client_request_duration_seconds{verb,host}
+//   rest_client_requests_total{code,method,host}, rest_client_request_duration_seconds{verb,host},
+//   rest_client_rate_limiter_duration_seconds{verb,host}
 //   process_{resident_memory_bytes,virtual_memory_bytes,cpu_seconds_total,start_time_seconds,open_fds,max_fds}
 // and the text exposition served on --metrics-bind-address (default ":8080") at /metrics.
 #include <functional>
@@ -57,6 +58,8 @@ class Metrics {
 
   // code: the HTTP status, or 0 for a transport error (exported as "<error>" like client-go).
   void observe_rest_request(std::string_view method, std::string_view host, int code, double seconds);
+  // How long a request waited for a token of the client-side rate limiter (--kube-api-qps).
+  void observe_rate_limiter(std::string_view method, std::string_view host, double seconds);
   void set_leader(const std::string& lease_name, bool leader);
 
   // Runs before every scrape (e.g. WorkQueue::update_unfinished_work).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace raydog {
 namespace {
@@ -167,6 +168,27 @@ std::string format_iso_duration(std::chrono::milliseconds d) {
     out += "S";
   }
   return out;
+}
+
+std::optional<SystemTime> parse_http_date(std::string_view text) {
+  char wday[4] = {}, mon[4] = {}, zone[4] = {};
+  int day = 0, year = 0, h = 0, m = 0, sec = 0;
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wday, &day, mon, &year, &h, &m, &sec, zone) != 8)
+    return std::nullopt;
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  unsigned month = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (std::strcmp(mon, kMonths[i]) == 0) month = i + 1;
+  if (month == 0 || std::strcmp(zone, "GMT") != 0 || day < 1 || day > 31 || h < 0 || h > 23 || m < 0 ||
+      m > 59 || sec < 0 || sec > 60)
+    return std::nullopt;
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year(year), std::chrono::month(month),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok()) return std::nullopt;
+  return SystemTime(sys_days(date)) + hours(h) + minutes(m) + seconds(sec);
 }
 
 }  // namespace raydog

@@ -19,6 +19,10 @@ std::string format_rfc3339(SystemTime t, int fraction_digits = 0);
 // clock's range (about 1678-2262).
 std::optional<SystemTime> parse_rfc3339(std::string_view text);
 
+// An HTTP date in the IMF-fixdate form every server sends (RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37
+// GMT"): the `Date` and `Retry-After` headers. nullopt when malformed.
+std::optional<SystemTime> parse_http_date(std::string_view text);
+
 // ISO-8601 duration in the day form (weeks, days) or the PT form (hours, minutes, fractional seconds),
 // optionally signed. Years and months have no fixed length and are refused. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_iso_duration(std::string_view text);

@@ -87,6 +87,11 @@ class YellowDogApi {
   virtual Async<std::unique_ptr<UpdateStream<WorkerPool>>> watch_worker_pool(std::string id) = 0;
   virtual Async<std::unique_ptr<UpdateStream<ComputeRequirement>>> watch_compute_requirement(
       std::string id) = 0;
+
+  // The server's clock: the `Date` of the latest answer (any status), nullopt before the first one or when
+  // the server sends none. The observer starts its search windows from it, so they do not depend on this
+  // machine's clock agreeing with YellowDog's.
+  virtual std::optional<std::chrono::system_clock::time_point> server_time() const { return std::nullopt; }
 };
 
 }  // namespace raydog::yellowdog

@@ -9,6 +9,7 @@
 
 #include "controller/http/client.hpp"
 #include "controller/runtime/log.hpp"
+#include "controller/util/time.hpp"
 #include "controller/yellowdog/sse.hpp"
 
 namespace raydog::yellowdog {
@@ -119,6 +120,9 @@ Async<std::string> YellowDogClient::execute(ApiCall call) {
       req.body() = body.bytes;
     }
     req.prepare_payload();
+    if (options_.budget)  // the account's budget first: a 429 elsewhere holds every request of the key
+      if (const auto wait = options_.budget->reserve(std::chrono::steady_clock::now()); wait.count() > 0)
+        co_await pause(wait);
     ++requests_sent_;
     auto sent = co_await http_->send(std::move(req), options_.request_timeout);
 
@@ -131,11 +135,17 @@ Async<std::string> YellowDogClient::execute(ApiCall call) {
     } else {
       auto& res = sent.value();
       int status = static_cast<int>(res.result_int());
+      if (auto date = res.find(bhttp::field::date); date != res.end())
+        if (auto t = parse_http_date(std::string_view(date->value().data(), date->value().size())))
+          server_time_ = *t;
+      if (status != 429 && options_.budget) options_.budget->answered(std::chrono::steady_clock::now());
       if (status >= 200 && status < 300) co_return std::move(res.body());
       failure.error = error_from_response(status, redact(res.body(), secrets()), call.operation);
       if (auto ra = res.find(bhttp::field::retry_after); ra != res.end())
         failure.error.retry_after =
             parse_retry_after(std::string(ra->value()), std::chrono::system_clock::now());
+      if (status == 429 && options_.budget)
+        options_.budget->throttled(failure.error.retry_after, std::chrono::steady_clock::now());
     }
     redact(failure.error, secrets());
     failure.error.attempts = retries + 1;
@@ -156,13 +166,17 @@ Async<std::string> YellowDogClient::execute(ApiCall call) {
                                               {"status", failure.error.http_status},
                                               {"attempt", retries + 1},
                                               {"delayMs", decision.delay.count()}});
-    if (options_.sleep) {
-      co_await options_.sleep(decision.delay);
-    } else {
-      net::steady_timer timer(co_await net::this_coro::executor, decision.delay);
-      boost::system::error_code ec;
-      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-    }
+    co_await pause(decision.delay);
+  }
+}
+
+net::awaitable<void> YellowDogClient::pause(std::chrono::milliseconds d) {
+  if (options_.sleep) {
+    co_await options_.sleep(d);
+  } else {
+    net::steady_timer timer(co_await net::this_coro::executor, d);
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "controller/http/proxy.hpp"
 #include "controller/yellowdog/api.hpp"
+#include "controller/yellowdog/budget.hpp"
 #include "controller/yellowdog/retry.hpp"
 
 namespace raydog::http {
@@ -35,6 +36,8 @@ struct YellowDogClientOptions {
   std::size_t gzip_threshold = 2048;
   std::size_t max_pages = 10000;  // a server that never ends a slice chain is a protocol error
   std::string user_agent = "raydog-operator/0.1";
+  // The account's request budget (budget.hpp), shared by every client of the same key; null: none.
+  std::shared_ptr<RequestBudget> budget;
   // Test hooks: a draw in [0, 1) for the jitter, and the sleep between attempts.
   std::function<double()> random;
   std::function<boost::asio::awaitable<void>(std::chrono::milliseconds)> sleep;
@@ -50,6 +53,7 @@ class YellowDogClient final : public YellowDogApi {
 
   // Rotated Secret: later requests use the new key. Old secrets stay redacted from error messages.
   void set_credentials(Credentials credentials);
+  std::optional<std::chrono::system_clock::time_point> server_time() const override { return server_time_; }
   // Requests sent so far (every attempt counts): for tests and metrics.
   std::uint64_t requests_sent() const { return requests_sent_; }
 
@@ -90,6 +94,7 @@ class YellowDogClient final : public YellowDogApi {
 
   // Sends the call with retries; the 2xx body or the final error.
   Async<std::string> execute(ApiCall call);
+  boost::asio::awaitable<void> pause(std::chrono::milliseconds d);  // options_.sleep or a timer
   template <class T>
   Async<T> execute_json(ApiCall call);
   template <class T, class MakeCall>
@@ -104,6 +109,7 @@ class YellowDogClient final : public YellowDogApi {
   std::unique_ptr<http::Client> http_;
   std::vector<std::string> old_secrets_;
   std::uint64_t requests_sent_ = 0;
+  std::optional<std::chrono::system_clock::time_point> server_time_;
   std::uint64_t rng_state_;
 };
 

@@ -143,6 +143,7 @@ ApiCall get_work_requirement_by_name(std::string_view ns, std::string_view name)
 ApiCall search_work_requirements(const WorkRequirementSearch& s, const Page& page) {
   Query q;
   q.add("namespace", s.namespace_).add("name", s.name).add("tag", s.tag).add_all("statuses", s.statuses);
+  q.add("statusChangedTime.min", s.status_changed_time_min);
   q.add("sliced", "true");
   return search("/work/requirements", std::move(q), page);
 }
@@ -164,7 +165,8 @@ ApiCall search_tasks(const TaskSearch& s, const Page& page) {
       .add("taskGroupId", s.task_group_id)
       .add("name", s.name)
       .add("tag", s.tag)
-      .add_all("statuses", s.statuses);
+      .add_all("statuses", s.statuses)
+      .add("finishedTime.min", s.finished_time_min);
   return search("/work/tasks", std::move(q), page);
 }
 ApiCall cancel_task(std::string_view id, bool abort) {

@@ -47,14 +47,17 @@ std::string encode_path_segment(std::string_view s);
 std::string encode_query_component(std::string_view s);
 
 // Search filters (§5.5). Empty/absent fields are not sent.
+// Time ranges (§5.5: `field.min` / `field.max`) are timestamps in YellowDog's form (format_timestamp).
 struct WorkRequirementSearch {
   std::optional<std::string> namespace_;  // sent as `namespace` (the form RayDog uses)
   std::optional<std::string> name, tag;
   std::vector<std::string> statuses;
+  std::optional<std::string> status_changed_time_min;  // `statusChangedTime.min`
 };
 struct TaskSearch {
   std::optional<std::string> work_requirement_id, task_group_id, name, tag;
   std::vector<std::string> statuses;
+  std::optional<std::string> finished_time_min;  // `finishedTime.min`; with no WR or group: the account's
 };
 struct WorkerPoolSearch {
   std::optional<std::string> namespace_, name;

@@ -1,5 +1,7 @@
 #include "controller/yellowdog/retry.hpp"
 
+#include "controller/util/time.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -33,24 +35,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     if (end != s.c_str() + s.size() || seconds < 0 || seconds > 86400 * 7) return std::nullopt;
     return std::chrono::milliseconds(std::llround(seconds * 1000));
   }
-  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-  char wday[4] = {}, mon[4] = {}, zone[4] = {};
-  int day = 0, year = 0, h = 0, m = 0, sec = 0;
-  std::string s(value);
-  if (std::sscanf(s.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wday, &day, mon, &year, &h, &m, &sec, zone) != 8)
-    return std::nullopt;
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  unsigned month = 0;
-  for (unsigned i = 0; i < 12; ++i)
-    if (std::strcmp(mon, kMonths[i]) == 0) month = i + 1;
-  if (month == 0 || std::strcmp(zone, "GMT") != 0) return std::nullopt;
-  using namespace std::chrono;
-  auto when = sys_days(year_month_day(std::chrono::year(year), std::chrono::month(month),
-                                      std::chrono::day(static_cast<unsigned>(day)))) +
-              hours(h) + minutes(m) + seconds(sec);
-  auto delta = duration_cast<milliseconds>(when - now);
-  return std::max(delta, milliseconds(0));
+  // An HTTP date (IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT").
+  const auto when = parse_http_date(value);
+  if (!when) return std::nullopt;
+  const auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
+  return std::max(delta, std::chrono::milliseconds(0));
 }
 
 bool maybe_applied(RequestClass request_class, const AttemptFailure& failure) {

@@ -15,6 +15,7 @@ import ctypes
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,6 +39,12 @@ GOALS = {
     "steady_yd_calls_per_cluster_min": 1.0,
     "steady_gcs_calls_per_cluster_min": 1.0,
     "noop_p99_ms": 5.0,
+    # Issue 23, at N=10,000.
+    "head_requested_s_10000": 60.0,
+    "rss_peak_mb_10000": 120.0,
+    "steady_yd_calls_per_cluster_min_10000": 0.05,
+    "noop_p99_ms_10000": 2.0,
+    "detect_p99_s": 5.0,
 }
 
 
@@ -658,6 +665,10 @@ def run_one(args, n, workdir):
         res["steadyYdCallsByEndpoint"] = {k: v - sim1["calls"].get(k, 0) for k, v in sim2["calls"].items()
                                           if v - sim1["calls"].get(k, 0)}
         res["rssSteadyEndMB"] = op.mem_kb().get("VmRSS", 0) / 1024
+        # --- change detection, after the steady window (whose figures must hold steady traffic only)
+        if args.losses > 0:
+            res["detect"] = detect_losses(simh, args.yd_namespace, names, args.losses, args.detect_timeout)
+            res["detectP99S"] = res["detect"]["p99S"]
         sampler.stop_flag = True
         watch.stop_flag = True
         mem = op.mem_kb()
@@ -713,6 +724,75 @@ def _ms(seconds):
     return None if seconds is None else seconds * 1000.0
 
 
+def _percentile(values, q):
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
+
+
+def detect_losses(simh, yd_ns, names, count, timeout):
+    """`count` random clusters each lose the node of one EXECUTING worker task (POST /_sim/nodes/{id}/lose,
+    one every 100 ms, so the losses fall anywhere between two observer scans). Each is timed from its
+    injection to the startedTime of its replacement task (a new task in the same group; with zero delays it
+    starts within a scheduler tick of its request: an upper bound, as for the head tasks). The YellowDog
+    calls made here are the harness's: this phase comes after the steady window's counters."""
+    rng = random.Random(23)
+    by_cluster = {}
+    page = None
+    while True:  # the work requirements of the run, by cluster name (names are "rdc-<ns>-<cluster>...")
+        path = f"/work/requirements?namespace={urllib.parse.quote(yd_ns)}&sliced=true&size=1000"
+        if page:
+            path += "&sliceId=" + urllib.parse.quote(page)
+        sl = simh.json("GET", path)
+        for wr in sl.get("items", []):
+            by_cluster.setdefault(wr["name"], wr["id"])
+        page = sl.get("nextSliceId")
+        if not page or not sl.get("items"):
+            break
+    wr_ids = {}
+    for wr_name, wr_id in by_cluster.items():
+        # rdc-bench-rdc-00042-...: the cluster name sits after the namespace ("bench").
+        parts = wr_name.split("-")
+        if len(parts) >= 4:
+            wr_ids["-".join(parts[2:4])] = wr_id
+    chosen = rng.sample([n for n in names if n in wr_ids], min(count, len(wr_ids)))
+    injected = []
+    for name in chosen:
+        wr = wr_ids[name]
+        tasks = simh.json("GET", f"/work/tasks?workRequirementId={urllib.parse.quote(wr)}&statuses=EXECUTING")
+        workers = [t for t in tasks.get("items", tasks if isinstance(tasks, list) else [])
+                   if t.get("environment", {}).get("RAY_HEAD_IP") and t.get("nodeId")]
+        if not workers:
+            continue
+        victim = rng.choice(workers)
+        group = victim["taskGroupId"]
+        before = {t["id"] for t in simh.json("GET", f"/work/tasks?taskGroupId={urllib.parse.quote(group)}")
+                  .get("items", [])}
+        at = time.time()
+        simh.json("POST", f"/_sim/nodes/{urllib.parse.quote(victim['nodeId'])}/lose")
+        injected.append({"cluster": name, "group": group, "before": before, "at": at})
+        time.sleep(0.1)
+    deadline = time.time() + timeout
+    pending = list(injected)
+    times = []
+    while pending and time.time() < deadline:
+        time.sleep(1.0)
+        still = []
+        for i in pending:
+            tasks = simh.json("GET", f"/work/tasks?taskGroupId={urllib.parse.quote(i['group'])}").get("items", [])
+            new = [parse_ts(t["startedTime"]) for t in tasks if t["id"] not in i["before"] and t.get("startedTime")]
+            if new:
+                times.append(max(0.0, min(new) - i["at"]))
+            else:
+                still.append(i)
+        pending = still
+    log(f"detection: {len(times)}/{len(injected)} losses replaced; p50 {_percentile(times, 0.5)} s, "
+        f"p99 {_percentile(times, 0.99)} s")
+    return {"injected": len(injected), "replaced": len(times), "p50S": _percentile(times, 0.5),
+            "p99S": _percentile(times, 0.99), "maxS": max(times) if times else None}
+
+
 # ---------------------------------------------------------------------------------------------------
 # Output
 
@@ -740,12 +820,12 @@ def table(runs):
         ("clusters Ready / N", lambda r: f"{r.get('readyClusters')}/{r['n']}", ""),
         ("create N objects (s)", lambda r: fmt(r.get("createSeconds"), 2), ""),
         ("first create -> all head tasks requested (s)", lambda r: fmt(r.get("timeToAllHeadTasksS"), 2),
-         "<= 10 (N=1000)"),
+         "<= 10 (N=1000), <= 60 (N=10000)"),
         ("first create -> all clusters Ready (s)", lambda r: fmt(r.get("timeToAllReadyS"), 2), ""),
         ("operator RSS idle (MB)", lambda r: fmt(r.get("rssIdleMB")), "<= 20"),
         ("  of which unrelated ConfigMaps (MB)",
          lambda r: f"{fmt(r.get('rssConfigMapsGrowthMB'))} ({r.get('configMaps', 0)})", "<= 5 for 10,000"),
-        ("operator RSS peak (MB)", lambda r: fmt(r.get("rssPeakMB")), "<= 45 (N=1000)"),
+        ("operator RSS peak (MB)", lambda r: fmt(r.get("rssPeakMB")), "<= 45 (N=1000), <= 120 (N=10000)"),
         ("operator RSS after all Ready (MB)", lambda r: fmt(r.get("rssAfterReadyMB")), ""),
         ("operator RSS end of steady window (MB)", lambda r: fmt(r.get("rssSteadyEndMB")), ""),
         ("bytes per cluster (after Ready - idle)", lambda r: fmt(r.get("bytesPerCluster"), 0), ""),
@@ -761,17 +841,23 @@ def table(runs):
         ("  events", lambda r: fmt(g(r, "k8sWritesPerCluster", "events"), 2), ""),
         ("steady window (s)", lambda r: fmt(r.get("steadyWindowS"), 0), "60"),
         ("  K8s writes", lambda r: fmt(r.get("steadyK8sWrites")), "0"),
-        ("  YellowDog calls per cluster per minute", lambda r: fmt(r.get("steadyYdCallsPerClusterMin"), 2),
-         "<= 1"),
+        ("  YellowDog calls per cluster per minute", lambda r: fmt(r.get("steadyYdCallsPerClusterMin"), 3),
+         "<= 1, <= 0.05 (N=10000)"),
         ("  Ray head (GCS + dashboard) calls per cluster per minute",
          lambda r: fmt(r.get("steadyGcsCallsPerClusterMin"), 2), "<= 1"),
         ("  CPU s operator", lambda r: fmt(g(r, "cpuSeconds", "steady", "raydog-operator"), 2), ""),
-        ("reconcile p50 / p99 no-op (ms)", lambda r: _pair(g(r, "reconcileTime", "noop")), "p99 <= 5"),
+        ("reconcile p50 / p99 no-op (ms)", lambda r: _pair(g(r, "reconcileTime", "noop")),
+         "p99 <= 5, <= 2 (N=10000)"),
         ("reconcile p50 / p99 no-op, steady window (ms)", lambda r: _pair(g(r, "reconcileTime", "noopSteady")),
          ""),
         ("  operator CPU per steady reconcile (ms)",
          lambda r: fmt(g(r, "reconcileTime", "noopSteady", "operatorCpuMsPerReconcile"), 2), ""),
         ("reconcile p50 / p99 acting (ms)", lambda r: _pair(g(r, "reconcileTime", "acting")), ""),
+        ("node loss -> replacement started p50 / p99 (s)",
+         lambda r: f"{fmt(g(r, 'detect', 'p50S'), 2)} / {fmt(g(r, 'detect', 'p99S'), 2)}" if r.get("detect") else "n/a",
+         "p99 <= 5"),
+        ("  losses replaced / injected",
+         lambda r: f"{g(r, 'detect', 'replaced')}/{g(r, 'detect', 'injected')}" if r.get("detect") else "n/a", ""),
         ("reconcile p50 / p99 all, controller-runtime (ms)", lambda r: _pair(g(r, "reconcileTime", "all")),
          ""),
     ]
@@ -837,6 +923,10 @@ def main():
     ap.add_argument("--no-ray", dest="ray", action="store_false",
                     help="run yellowdog-sim without --ray (no fake Ray heads); implies --head-access None unless "
                          "given, since a cluster whose head never answers never gets RayReady")
+    ap.add_argument("--losses", type=int, default=100,
+                    help="node losses injected after the steady window to time change detection (0: none)")
+    ap.add_argument("--detect-timeout", type=float, default=60.0,
+                    help="give up on a loss whose replacement has not started after S")
     ap.add_argument("--out", default=os.path.join(source_dir, "build", "bench", "results.json"))
     ap.add_argument("--workdir", default=None, help="logs and kubeconfigs (default: next to --out)")
     args = ap.parse_args()

@@ -45,7 +45,11 @@ void WatchSession::offer(const WatchEvent& ev) {
   } else if (!old_match && now_match) {
     push("ADDED", *ev.object);
   } else if (old_match && !now_match) {
-    push("DELETED", *ev.object);
+    // As the API server's watch cache: the object as this watcher last saw it (it matched then), at the
+    // event's resourceVersion.
+    json gone = *ev.old_object;
+    gone["metadata"]["resourceVersion"] = std::to_string(ev.rv);
+    push("DELETED", gone);
   }
 }
 

@@ -255,7 +255,8 @@ TEST_CASE("daliuge e2e: a steady cluster's DIM is re-checked every 30 s without 
   env.apply_prerequisites("dlg");
   // A full reconcile (which reads YellowDog) only every 5 min, far from the DIM's 30 s re-check, so a repair
   // seen in the window below is the DIM pass's even on a loaded machine where converging takes long.
-  env.start_operator({"--requeue-steady", "300s"});
+  // Poll mode: the window below counts the reconciles' calls only (not the observer's paced searches).
+  env.start_operator({"--requeue-steady", "300s", "--yellowdog-observe", "poll"});
   World w{env, dlg, {}, "dlg", "steady", std::nullopt};
   env.apply(small_cluster(env, w.name, w.ns, 2, w.ports.spec()));
   w.wait_converged(2, "create");

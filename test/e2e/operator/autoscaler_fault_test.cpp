@@ -38,7 +38,8 @@ std::string cluster_yaml(Env& env, const Run& r) {
 
 void spawn(Env& env, Run& r, bool armed) {
   if (r.op) r.op->terminate();
-  std::vector<std::string> extra = {"--namespace", r.ns};
+  // Poll mode: the observer's paced searches would make the n-th YellowDog call a different step per run.
+  std::vector<std::string> extra = {"--namespace", r.ns, "--yellowdog-observe", "poll"};
   if (armed && r.mode == "yd") extra.insert(extra.end(), {"--yd-fault", "5xx", "--yd-fault-nth", std::to_string(r.n)});
   r.op = env.spawn_operator(extra, r.ns + "-" + std::to_string(r.spawned++) + ".log");
 }

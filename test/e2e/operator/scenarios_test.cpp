@@ -252,7 +252,10 @@ TEST_CASE("operator scenario: immutable pool change -> replacement pool, the old
 TEST_CASE("operator scenario: steady state costs one YellowDog call and no Kubernetes write per reconcile") {
   Env env;
   env.apply_prerequisites("steady");
-  env.start_operator({"--requeue-steady", "300ms", "--log-format", "json", "--log-level", "debug"});
+  // Poll mode: this is the cost of a steady poll (with the observer, steady reconciles read nothing:
+  // observer_e2e_test).
+  env.start_operator({"--requeue-steady", "300ms", "--log-format", "json", "--log-level", "debug",
+                      "--yellowdog-observe", "poll"});
   env.apply(small_cluster(env, "s1", "steady", 2));
   REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("steady", "s1"); }, 90s), env.operator_log());
   REQUIRE(env.eventually([&] { return cond_field(env, "steady", "s1", "Reconciling", "status") == "False"; },
@@ -420,7 +423,9 @@ int emulator_requests(Env& env, const std::string& key) {
 TEST_CASE("operator scenario: a build reads each YellowDog object only when it can have changed") {
   Env env;
   env.apply_prerequisites("econ");
-  env.start_operator({"--requeue-converging", "300ms"});
+  // Poll mode: every call counted here is a reconcile's (the observer's searches are counted in
+  // observer_e2e_test).
+  env.start_operator({"--requeue-converging", "300ms", "--yellowdog-observe", "poll"});
   const int secret_reads_before = emulator_requests(env, "GET secrets");
   env.sim_post("reset-counters");
   env.apply(small_cluster(env, "e1", "econ", 2));

@@ -213,6 +213,7 @@ const std::vector<std::string> kExpectedSamples = {
     "leader_election_master_status{name=\"raydog-operator-leader\"} 1",
     "rest_client_requests_total{code=\"200\",host=\"127.0.0.1:",
     "rest_client_request_duration_seconds_count{host=\"127.0.0.1:",
+    "rest_client_rate_limiter_duration_seconds_count{host=\"127.0.0.1:",  // --kube-api-qps (default on)
     "process_cpu_seconds_total ",
     "process_resident_memory_bytes ",
     "process_virtual_memory_bytes ",

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "api/names.hpp"
 #include "controller/options.hpp"
 #include "test/support/process.hpp"
 
@@ -84,6 +85,13 @@ TEST_CASE("cli: --help, --version and a usage error") {
   CHECK(bad_origin.err.starts_with(
       "raydog-operator: --yellowdog-allowed-urls: \"https://api.yellowdog.ai/v1\": "
       "an origin is scheme://host[:port], without a path\n"));
+  auto bad_selector =
+      run_command({bin_path("raydog-operator"), "run", "--shard-selector", "raydog.io/shard in (a"});
+  CHECK(bad_selector.exit_code == 2);
+  CHECK(bad_selector.err.starts_with("raydog-operator: --shard-selector: unable to parse requirement: "));
+  auto bad_qps = run_command({bin_path("raydog-operator"), "--kube-api-qps=-5"});
+  CHECK(bad_qps.exit_code == 2);
+  CHECK(bad_qps.err.starts_with("raydog-operator: --kube-api-qps: must be >= 0 (0 turns pacing off)\n"));
 }
 
 TEST_CASE("cli: validate reports each file") {
@@ -156,4 +164,71 @@ TEST_CASE("cli: --yellowdog-ca-file must name a readable PEM bundle") {
   auto none = raydog::cli::parse_controller_flags({});
   REQUIRE(none);
   CHECK(none->yellowdog_ca_pem.empty());  // the system store alone
+}
+
+TEST_CASE("cli: --kube-api-qps and --kube-api-burst pace the Kubernetes client - 0 turns pacing off") {
+  auto defaults = raydog::cli::parse_controller_flags({});
+  REQUIRE(defaults);
+  CHECK(defaults->kube_api_qps == 500);
+  CHECK(defaults->kube_api_burst == 1000);
+  auto set = raydog::cli::parse_controller_flags({"--kube-api-qps", "12.5", "--kube-api-burst=20"});
+  REQUIRE(set);
+  CHECK(set->kube_api_qps == 12.5);
+  CHECK(set->kube_api_burst == 20);
+  auto off = raydog::cli::parse_controller_flags({"--kube-api-qps=0"});
+  REQUIRE(off);
+  CHECK(off->kube_api_qps == 0);
+  auto error = [](std::vector<std::string> args) {
+    auto r = raydog::cli::parse_controller_flags(args);
+    REQUIRE_FALSE(r);
+    return r.error();
+  };
+  CHECK(error({"--kube-api-qps", "-1"}) == "--kube-api-qps: must be >= 0 (0 turns pacing off)");
+  CHECK(error({"--kube-api-qps", "fast"}) == "--kube-api-qps: not a number: fast");
+  CHECK(error({"--kube-api-qps", "10x"}) == "--kube-api-qps: not a number: 10x");
+  CHECK(error({"--kube-api-qps", "inf"}) == "--kube-api-qps: not a number: inf");
+  CHECK(error({"--kube-api-burst", "0"}) == "--kube-api-burst: must be >= 1");
+  CHECK(error({"--kube-api-burst", "many"}) == "--kube-api-burst: not a non-negative integer: many");
+  CHECK(error({"--kube-api-qps"}) == "--kube-api-qps: missing value");
+  CHECK(raydog::cli::controller_usage().find("--kube-api-qps") != std::string::npos);
+}
+
+TEST_CASE("cli: --shard-selector is checked, normalized, and names the shard's own Lease") {
+  auto none = raydog::cli::parse_controller_flags({});
+  REQUIRE(none);
+  CHECK(none->shard_selector.empty());
+  CHECK(none->leader_election_id == "raydog-operator-leader");
+  auto a = raydog::cli::parse_controller_flags({"--shard-selector", "raydog.io/shard=a"});
+  REQUIRE(a);
+  CHECK(a->shard_selector == "raydog.io/shard=a");
+  CHECK(a->leader_election_id == "raydog-operator-leader-" + raydog::api::names::hash8("raydog.io/shard=a"));
+  // The same selector written differently is the same shard: the same Lease.
+  auto a2 = raydog::cli::parse_controller_flags({"--shard-selector= raydog.io/shard == a "});
+  REQUIRE(a2);
+  CHECK(a2->shard_selector == "raydog.io/shard=a");
+  CHECK(a2->leader_election_id == a->leader_election_id);
+  auto b = raydog::cli::parse_controller_flags({"--shard-selector", "raydog.io/shard=b"});
+  REQUIRE(b);
+  CHECK(b->leader_election_id != a->leader_election_id);
+  auto rest = raydog::cli::parse_controller_flags({"--shard-selector", "!raydog.io/shard"});
+  REQUIRE(rest);
+  CHECK(rest->shard_selector == "!raydog.io/shard");
+  auto set = raydog::cli::parse_controller_flags({"--shard-selector", "raydog.io/shard in (b,a)"});
+  REQUIRE(set);
+  CHECK(set->shard_selector == "raydog.io/shard in (a,b)");
+  // An explicit --leader-election-id wins, before or after the selector.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--leader-election-id", "mine", "--shard-selector", "raydog.io/shard=a"},
+           {"--shard-selector", "raydog.io/shard=a", "--leader-election-id=mine"}}) {
+    auto explicit_id = raydog::cli::parse_controller_flags(args);
+    REQUIRE(explicit_id);
+    CHECK(explicit_id->leader_election_id == "mine");
+  }
+  auto bad = raydog::cli::parse_controller_flags({"--shard-selector", "raydog.io/shard in (a"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error() ==
+        "--shard-selector: unable to parse requirement: found 'end of string', expected: ',' or ')'");
+  auto bad_key = raydog::cli::parse_controller_flags({"--shard-selector", "raydog.io/=a"});
+  REQUIRE_FALSE(bad_key);
+  CHECK(bad_key.error().rfind("--shard-selector: unable to parse requirement: invalid label key", 0) == 0);
 }

@@ -457,3 +457,46 @@ TEST_CASE("openapi v2: CRD schemas as v2 carries them (kubectl 1.20 rules)") {
   CHECK(v2["properties"]["any"] == json{{"x-kubernetes-int-or-string", true}});
   CHECK(v2["properties"]["list"]["items"] == json{{"type", "integer"}});
 }
+
+// What a sharded operator relies on (issue 23): a watch with a labelSelector sees an object that starts
+// matching as ADDED and one that stops matching as DELETED, as the real API server does (the DELETED object
+// is the one the watcher last saw, at the event's resourceVersion); a replay from an older resourceVersion
+// tells the same story.
+TEST_CASE(
+    "api: a labelSelector watch gets ADDED when a relabel makes an object match and DELETED when it stops") {
+  Api api;
+  install_crd(api);
+  json c = rdc("c");
+  c["metadata"]["labels"] = {{"raydog.io/shard", "a"}};
+  REQUIRE(call(api, "POST", kRdc, c.dump()).code == 201);
+  std::string rv = call(api, "GET", kRdc).body["metadata"]["resourceVersion"];
+  const std::string query = kRdc + "?watch=true&resourceVersion=" + rv + "&labelSelector=";
+  auto a = watch(api, query + "raydog.io%2Fshard%3Da");
+  auto b = watch(api, query + "raydog.io%2Fshard%3Db");
+  auto unlabelled = watch(api, query + "%21raydog.io%2Fshard");
+  std::vector<std::string> rvs;
+  auto patch = [&](const std::string& body) {
+    auto r = call(api, "PATCH", kRdc + "/c", body, "application/merge-patch+json");
+    REQUIRE(r.code == 200);
+    rvs.push_back(r.body["metadata"]["resourceVersion"]);
+  };
+  patch(R"({"metadata":{"labels":{"raydog.io/shard":"b"}}})");
+  patch(R"({"spec":{"replicas":1}})");
+  patch(R"({"metadata":{"labels":{"raydog.io/shard":null}}})");
+  auto seen = [](WatchSession& w) {
+    std::vector<std::string> out;
+    for (const auto& ev : drain(w)) {
+      const json& md = ev["object"]["metadata"];
+      out.push_back(ev["type"].get<std::string>() + " " +
+                    md.value("labels", json::object()).value("raydog.io/shard", "-") + " " +
+                    md.value("resourceVersion", ""));
+    }
+    return out;
+  };
+  CHECK(seen(*a) == std::vector<std::string>{"DELETED a " + rvs[0]});
+  const std::vector<std::string> in_b = {"ADDED b " + rvs[0], "MODIFIED b " + rvs[1], "DELETED b " + rvs[2]};
+  CHECK(seen(*b) == in_b);
+  CHECK(seen(*unlabelled) == std::vector<std::string>{"ADDED - " + rvs[2]});
+  auto replay = watch(api, query + "raydog.io%2Fshard%3Db");
+  CHECK(seen(*replay) == in_b);
+}

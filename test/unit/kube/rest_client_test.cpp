@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "controller/http/server.hpp"
+#include "test/support/fake_clock.hpp"
 #include "test/unit/kube/io_util.hpp"
 
 using namespace raydog::kube;
@@ -336,4 +337,69 @@ TEST_CASE("rest: decode_status never throws on a body of the wrong shape") {
                     "99999999999999");
   CHECK(e.code == 429);
   CHECK_FALSE(e.retry_after.has_value());  // absurd waits are ignored, not overflowed
+}
+
+TEST_CASE("rest: pacing - every attempt waits for a token, a watch takes one to open, siblings pace apart") {
+  boost::asio::io_context io;
+  ScriptedServer srv(io, [](const http::Request& req, int n) {
+    if (std::string(req.target()).find("watch=true") != std::string::npos) return reply(299, "");
+    if (n == 2) return reply(429, status(429, "TooManyRequests", "slow down"), {{"Retry-After", "0"}});
+    return reply(200, R"({"metadata":{"name":"x"}})");
+  });
+  raydog::runtime::FakeClock clock;
+  std::vector<RateLimiterMetric> waits;
+  RestConfig rc;
+  rc.server = srv.url();
+  RestOptions o;
+  o.retry_base = std::chrono::milliseconds(1);
+  o.limiter = std::make_shared<RequestRateLimiter>(clock, RateLimit{10, 2});
+  o.on_rate_limited = [&](const RateLimiterMetric& m) { waits.push_back(m); };
+  auto created = RestClient::create(io.get_executor(), rc, o);
+  REQUIRE(created.ok());
+  auto c = std::move(*created);
+
+  auto first = run<Result<json, ApiError>>(io, [&] { return c->get(rdc, "n", "x", ""); });
+  CHECK(first.ok());
+  // The second GET takes the burst's last token; its retry after the 429 needs a new one (100 ms away on a
+  // clock that stands still): the server sees the retry only once the clock moves.
+  std::optional<Result<json, ApiError>> second;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { second.emplace(co_await c->get(rdc, "n", "x", "")); },
+      boost::asio::detached);
+  REQUIRE(run_until(io, [&] { return srv.seen.size() == 2; }));
+  run_until(
+      io, [] { return false; }, std::chrono::milliseconds(50));
+  CHECK(srv.seen.size() == 2);
+  CHECK_FALSE(second.has_value());
+  clock.advance(std::chrono::milliseconds(100));
+  REQUIRE(run_until(io, [&] { return second.has_value(); }));
+  CHECK(second->ok());
+  CHECK(srv.seen.size() == 3);
+  REQUIRE(waits.size() == 3);
+  CHECK(waits[0].waited.count() == 0);
+  CHECK(waits[1].waited.count() == 0);
+  CHECK(waits[2].waited.count() == doctest::Approx(0.1));
+  CHECK(waits[2].method == "GET");
+  CHECK_FALSE(waits[2].host.empty());
+
+  // A sibling (the Event recorder's) has a bucket of its own: the main one is empty, it is not.
+  auto events_limiter = std::make_shared<RequestRateLimiter>(clock, RateLimit{10, 1});
+  auto sibling = c->with_limiter(events_limiter);
+  auto watched = run<std::string>(io, [&]() -> boost::asio::awaitable<std::string> {
+    auto w = co_await sibling->watch(rdc, "n", WatchOptions());
+    if (!w) co_return w.error().describe();
+    auto ev = co_await (*w)->next();
+    co_return ev && !*ev ? "ended" : "unexpected";
+  });
+  CHECK(watched == "ended");
+  CHECK(srv.seen.size() == 4);
+  CHECK(waits.size() == 4);
+  CHECK(waits[3].waited.count() == 0);
+  // The watch took one token to open, no more while it streamed: the next one is 100 ms away.
+  CHECK(events_limiter->reserve() == std::chrono::milliseconds(100));
+  // An unpaced sibling reports no waits at all (client-go observes only a paced client).
+  auto unpaced = c->with_limiter(nullptr);
+  auto got = run<Result<json, ApiError>>(io, [&] { return unpaced->get(rdc, "n", "x", ""); });
+  CHECK(got.ok());
+  CHECK(waits.size() == 4);
 }

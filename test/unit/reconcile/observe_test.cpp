@@ -51,7 +51,7 @@ struct Steady {
     addresses = KnownAddresses{last.head, last.observability};
     f.yd.calls.clear();
   }
-  ObserveHints steady_hints() const { return {&snapshot, &addresses, true}; }
+  ObserveHints steady_hints() const { return {&snapshot, &addresses, true, false}; }
 };
 
 TEST_CASE("first observe adopts by deterministic names what a lost create response left behind") {
@@ -172,6 +172,54 @@ TEST_CASE("a steady snapshot is reused: one YellowDog call while the WR fingerpr
   }
 }
 
+TEST_CASE("a vouched snapshot (a ChangeFeed saw no change) is the observation: no YellowDog call") {
+  IoFixture f("vouched-snapshot");
+  const Observed last = f.converge();
+  const Snapshot snapshot = snapshot_of(last, t0(), /*keep_work_requirement=*/true);
+  const KnownAddresses addresses{last.head, last.observability};
+  REQUIRE(snapshot.work_requirement.has_value());
+  CHECK(snapshot.read_at == t0());
+  // Trimmed: no scripts, no unknown fields, run specifications only for their worker tags.
+  for (const auto& g : snapshot.work_requirement->task_groups) {
+    CHECK(g.run_specification.task_types.empty());
+    CHECK(g.extra.empty());
+    CHECK(g.run_specification.worker_tags == last.work_requirement->find_group(g.name)->run_specification.worker_tags);
+  }
+  f.yd.calls.clear();
+
+  Observed o = f.fresh();
+  ObserveStats stats = f.observe(o, ObserveHints{&snapshot, &addresses, true, true});
+  CHECK_FALSE(o.observe_error.has_value());
+  CHECK(stats.vouched);
+  CHECK(stats.from_snapshot);
+  CHECK(stats.yellowdog_calls == 0);
+  CHECK(f.yd.calls.empty());
+  REQUIRE(o.work_requirement.has_value());
+  CHECK(o.work_requirement->id == last.work_requirement->id);
+  CHECK(task_ids(o) == task_ids(last));
+  CHECK(pool_ids(o) == pool_ids(last));
+  REQUIRE(o.head.has_value());
+  CHECK(o.head->private_ip == last.head->private_ip);
+  CHECK(mutations(plan(o, t0())) == 0);
+
+  SUBCASE("a snapshot taken without the work requirement (poll mode) is read as before") {
+    const Snapshot polled = snapshot_of(last);
+    f.yd.calls.clear();
+    Observed p = f.fresh();
+    ObserveStats again = f.observe(p, ObserveHints{&polled, &addresses, true, true});
+    CHECK_FALSE(again.vouched);
+    CHECK(again.yellowdog_calls == 1);
+  }
+  SUBCASE("a new generation is never vouched for") {
+    f.yd.calls.clear();
+    Observed newer = f.fresh();
+    newer.cluster.metadata.generation = 2;
+    ObserveStats again = f.observe(newer, ObserveHints{&snapshot, &addresses, true, true});
+    CHECK_FALSE(again.vouched);
+    CHECK(again.yellowdog_calls > 1);
+  }
+}
+
 TEST_CASE("a resync (no hints) reads everything again and sees what the snapshot hides") {
   Steady s("resync");
   // Behind the WR's back: the head's node is lost. Its task has not changed state yet, so the WR
@@ -207,7 +255,7 @@ TEST_CASE("settled pools and their CRs are reused while no task ended, read agai
   // signature: the settled pools and their CRs are not fetched.
   task_named(s.f.yd, "worker-00001")->status = yd::TaskStatus("UPLOADING");
   Observed o = s.f.fresh();
-  ObserveHints hints{&s.snapshot, &s.addresses, true};
+  ObserveHints hints{&s.snapshot, &s.addresses, true, false};
   ObserveStats stats = s.f.observe(o, hints);
   CHECK_FALSE(o.observe_error.has_value());
   CHECK_FALSE(stats.from_snapshot);
@@ -225,7 +273,7 @@ TEST_CASE("settled pools and their CRs are reused while no task ended, read agai
   SUBCASE("without reuse_settled_pools every pool is read") {
     s.f.yd.calls.clear();
     Observed full = s.f.fresh();
-    ObserveHints no_reuse{nullptr, &s.addresses, false};
+    ObserveHints no_reuse{nullptr, &s.addresses, false, false};
     s.f.observe(full, no_reuse);
     CHECK(s.f.yd.count("get_worker_pool") == 3);
   }
@@ -246,7 +294,7 @@ TEST_CASE("known addresses are reused only while the head task runs on the same 
   SUBCASE("same task, same worker: no node or instance lookup") {
     task_named(s.f.yd, "worker-00001")->status = yd::TaskStatus("UPLOADING");  // fingerprint moves
     Observed o = s.f.fresh();
-    ObserveHints hints{nullptr, &s.addresses, false};
+    ObserveHints hints{nullptr, &s.addresses, false, false};
     s.f.observe(o, hints);
     CHECK(s.f.yd.count("get_node_of_worker") == 0);
     CHECK(s.f.yd.count("search_instances") == 0);
@@ -265,7 +313,7 @@ TEST_CASE("known addresses are reused only while the head task runs on the same 
     head->node_id = "ydid:node:moved";
     task_named(s.f.yd, "worker-00001")->status = yd::TaskStatus("UPLOADING");  // fingerprint moves
     Observed o = s.f.fresh();
-    ObserveHints hints{nullptr, &s.addresses, false};
+    ObserveHints hints{nullptr, &s.addresses, false, false};
     s.f.observe(o, hints);
     CHECK(s.f.yd.count("get_node_of_worker") == 1);
     REQUIRE(o.head.has_value());

@@ -7,6 +7,7 @@
 using namespace std::chrono;
 using raydog::format_iso_duration;
 using raydog::format_rfc3339;
+using raydog::parse_http_date;
 using raydog::parse_iso_duration;
 using raydog::parse_rfc3339;
 
@@ -110,4 +111,14 @@ TEST_CASE("ISO durations: absurd magnitudes are refused, the extremes format wit
   const std::string lowest = raydog::format_iso_duration(std::chrono::milliseconds::min());
   CHECK(lowest.rfind("-PT", 0) == 0);
   CHECK(lowest == "-PT2562047788015H12M55.808S");
+}
+
+TEST_CASE("time: HTTP dates (the Date and Retry-After headers)") {
+  const auto t = parse_http_date("Sun, 06 Dec 2026 23:59:01 GMT");
+  REQUIRE(t.has_value());
+  CHECK(format_rfc3339(*t) == "2026-12-06T23:59:01Z");
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == parse_rfc3339("1994-11-06T08:49:37Z"));
+  for (const char* bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 31 Feb 2026 00:00:00 GMT",
+                          "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT"})
+    CHECK_MESSAGE(!parse_http_date(bad).has_value(), bad);
 }

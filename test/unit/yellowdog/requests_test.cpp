@@ -48,6 +48,15 @@ TEST_CASE("searches: sliced=true where required, repeated statuses, sliceId (§3
   CHECK(calls::search_tasks(ts, {}).target ==
         "/work/tasks?workRequirementId=w&taskGroupId=g&statuses=EXECUTING");
   CHECK(calls::search_tasks({}, {"abc", std::nullopt}).target == "/work/tasks?sliceId=abc");
+  // The observer's searches: time ranges as §5.5 names them (`:` of the timestamp kept, §2).
+  TaskSearch finished;
+  finished.finished_time_min = "2026-12-06T23:59:01.000Z";
+  CHECK(calls::search_tasks(finished, {}).target == "/work/tasks?finishedTime.min=2026-12-06T23:59:01.000Z");
+  WorkRequirementSearch changed;
+  changed.namespace_ = "ray";
+  changed.status_changed_time_min = "2026-12-06T23:59:01.000Z";
+  CHECK(calls::search_work_requirements(changed, {}).target ==
+        "/work/requirements?namespace=ray&statusChangedTime.min=2026-12-06T23:59:01.000Z&sliced=true");
   InstanceSearch is;
   is.compute_requirement_id = "ydid:compreq:0:1";
   CHECK(calls::search_instances(is, {}).target == "/compute/instances?computeRequirementId=ydid:compreq:0:1");
