@@ -159,7 +159,6 @@ yd::WorkRequirement trimmed(const yd::WorkRequirement& wr) {
   yd::WorkRequirement t;
   t.id = wr.id;
   t.status = wr.status;
-  t.status_changed_time = wr.status_changed_time;
   t.namespace_ = wr.namespace_;
   t.name = wr.name;
   t.task_groups.reserve(wr.task_groups.size());
@@ -167,8 +166,6 @@ yd::WorkRequirement trimmed(const yd::WorkRequirement& wr) {
     yd::TaskGroup k;
     k.id = g.id;
     k.status = g.status;
-    k.task_summary = g.task_summary;
-    if (k.task_summary) k.task_summary->extra = yd::Json::object();
     k.name = g.name;
     k.tag = g.tag;
     k.run_specification.worker_tags = g.run_specification.worker_tags;  // plan_drain, the Ray view

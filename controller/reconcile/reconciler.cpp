@@ -103,6 +103,7 @@ struct Reconciler::Cycle {
   std::string credentials_version;  // resourceVersion of the Secret whose keys this reconcile uses
   std::string account;              // API URL + key id: the ChangeFeed's account
   TimePoint read_at{};              // when what observe returned was read (a vouched snapshot's time)
+  bool vouched = false;             // observe read nothing: a ChangeFeed vouched for the snapshot
   bool rotated = false;             // YellowDog refused them and the Secret has changed since: retry at once
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   std::vector<Pass> passes;  // stays empty (no allocation) when no extension takes part
@@ -294,6 +295,7 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
   }
   auto stats = co_await observe_yellowdog(*c.yd, o, hints);
   c.result.yellowdog_calls += stats.yellowdog_calls;
+  c.vouched = stats.vouched;
   c.read_at = stats.vouched ? hints.snapshot->read_at : now;
   if (!o.observe_error) {
     addresses_[c.key] = KnownAddresses{o.head, o.observability};
@@ -368,15 +370,23 @@ void Reconciler::apply_learned(Cycle& c) {
 
 // Remember a steady full observation (plan only waits): the next poll can be one GET.
 void Reconciler::remember_snapshot(Cycle& c) {
-  if (!c.observed.observe_error && !c.acted.outcome.error && only_requeue(c.actions) && c.yd &&
-      !c.acted.object_gone)
-    // The work requirement is kept (for a ChangeFeed to vouch for) only when nothing is expected to change:
-    // plan's requeue is the steady one.
-    snapshots_[c.key] = snapshot_of(c.observed, c.read_at,
-                                    options_.changes != nullptr && c.acted.requeue_after &&
-                                        *c.acted.requeue_after >= options_.plan.requeue_steady);
-  else
+  if (c.observed.observe_error || c.acted.outcome.error || !only_requeue(c.actions) || !c.yd ||
+      c.acted.object_gone) {
     snapshots_.erase(c.key);
+    return;
+  }
+  // The work requirement is kept (for a ChangeFeed to vouch for) only when nothing is expected to change:
+  // plan's requeue is the steady one.
+  const bool steady = options_.changes != nullptr && c.acted.requeue_after &&
+                      *c.acted.requeue_after >= options_.plan.requeue_steady;
+  if (c.vouched) {
+    // Nothing was read: the snapshot stays as it was (its read time, its fingerprint of the full work
+    // requirement), unless the cluster is no longer steady, when the next observe must read YellowDog.
+    if (!steady)
+      if (auto it = snapshots_.find(c.key); it != snapshots_.end()) it->second.work_requirement.reset();
+    return;
+  }
+  snapshots_[c.key] = snapshot_of(c.observed, c.read_at, steady);
 }
 
 api::RayDogClusterStatus Reconciler::status_of(Cycle& c) {
