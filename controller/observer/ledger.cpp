@@ -88,6 +88,9 @@ std::vector<Change> Ledger::scanned(const std::string& account, const std::vecto
     auto owner = by_object_.find(owner_id);
     if (owner == by_object_.end()) return;
     const auto when = when_text ? yd::parse_timestamp(*when_text) : std::nullopt;
+    // Older than the window the search asked for: a server that ignored the filter (each scan would
+    // otherwise wake the cluster again, the old id being forgotten as out of the window).
+    if (when && acc.window_start && *when < *acc.window_start) return;
     const SystemTime at = when.value_or(SystemTime{});
     auto [r, fresh] = acc.reported.try_emplace(dedup_id, at);
     if (!fresh && r->second == at) return;

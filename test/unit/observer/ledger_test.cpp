@@ -109,6 +109,11 @@ TEST_CASE("ledger: windows start an overlap before the server's time of the last
   CHECK(l.remembered() == 1);
   l.scanned(kAccount, {}, {}, server + 60s, server + 60s, server + 60s);
   CHECK(l.remembered() == 0);
+  // A server that ignores finishedTime.min answers with old tasks on every scan: outside the window, they
+  // wake nobody and are not remembered.
+  CHECK(l.scanned(kAccount, {finished("t1", "g", server + 20s)}, {}, server + 62s, server + 62s, server + 62s).empty());
+  CHECK(l.scanned(kAccount, {finished("t1", "g", server + 20s)}, {}, server + 64s, server + 64s, server + 64s).empty());
+  CHECK(l.remembered() == 0);
 }
 
 TEST_CASE("ledger: unchanged_since vouches only for what a scan would have reported") {
