@@ -98,14 +98,31 @@ ObjPtr Store::commit(const ResourceInfo& info, const std::string& type, json obj
   obj["metadata"]["resourceVersion"] = std::to_string(rv_);
   auto ptr = std::make_shared<const json>(std::move(obj));
   const std::string key = info.store_key();
-  infos_.emplace(key, info);
+  // try_emplace: emplace would copy the ResourceInfo (a CRD's whole schema) on every write, to drop it.
+  infos_.try_emplace(key, info);
   Key k{info.namespaced ? meta_str(*ptr, "namespace") : "", meta_str(*ptr, "name")};
   if (type == "DELETED")
     objects_[key].erase(k);
   else
     objects_[key][k] = ptr;
-  WatchEvent ev{rv_, type, key, ptr, std::move(old_obj)};
-  history_.push_back(ev);
+  WatchEvent ev{rv_, type, key, ptr, old_obj};
+  const std::string object_key = key + '\0' + k.first + '\0' + k.second;
+  Past past;
+  past.rv = rv_;
+  past.type = type;
+  past.store_key = key;
+  if (old_obj) {
+    past.old_text = supersede(object_key);
+    if (!past.old_text) past.old_text = std::make_shared<const std::string>(old_obj->dump());
+  }
+  if (type == "DELETED") {
+    past.object_text = std::make_shared<const std::string>(ptr->dump());
+    made_by_.erase(object_key);
+  } else {
+    past.object = ptr;
+    made_by_[object_key] = rv_;
+  }
+  history_.push_back(std::move(past));
   while (history_.size() > history_limit_) {
     compacted_rv_ = history_.front().rv;
     history_.pop_front();
@@ -336,16 +353,35 @@ void Store::remove_all(const ResourceInfo& info) {
   for (const auto& o : all) commit(info, "DELETED", *o, o);
 }
 
+std::shared_ptr<const std::string> Store::supersede(const std::string& object_key) {
+  const auto made = made_by_.find(object_key);
+  if (made == made_by_.end()) return nullptr;
+  const std::uint64_t rv = made->second;
+  made_by_.erase(made);
+  auto it = std::lower_bound(history_.begin(), history_.end(), rv,
+                             [](const Past& e, std::uint64_t v) { return e.rv < v; });
+  if (it == history_.end() || it->rv != rv || !it->object) return nullptr;  // compacted away
+  it->object_text = std::make_shared<const std::string>(it->object->dump());
+  it->object.reset();
+  return it->object_text;
+}
+
 Result<std::vector<WatchEvent>, ApiError> Store::events_since(const std::string& store_key,
                                                               std::uint64_t from) const {
   if (from < compacted_rv_)
     return unexpected(expired("too old resource version: " + std::to_string(from) + " (" +
                               std::to_string(compacted_rv_ + 1) + ")"));
   std::vector<WatchEvent> out;
+  auto parsed = [](const std::shared_ptr<const std::string>& text) -> ObjPtr {
+    if (!text) return nullptr;
+    return std::make_shared<const json>(json::parse(*text));
+  };
   auto it = std::upper_bound(history_.begin(), history_.end(), from,
-                             [](std::uint64_t v, const WatchEvent& e) { return v < e.rv; });
+                             [](std::uint64_t v, const Past& e) { return v < e.rv; });
   for (; it != history_.end(); ++it)
-    if (it->store_key == store_key) out.push_back(*it);
+    if (it->store_key == store_key)
+      out.push_back(WatchEvent{it->rv, it->type, it->store_key,
+                               it->object ? it->object : parsed(it->object_text), parsed(it->old_text)});
   return out;
 }
 

@@ -79,7 +79,22 @@ class Store {
   std::map<std::string, std::map<Key, ObjPtr>> objects_;  // store_key -> objects
   std::map<std::string, ResourceInfo> infos_;             // store_key -> how to treat its objects
   std::uint64_t rv_ = 1;
-  std::deque<WatchEvent> history_;
+  // A change as the history keeps it. The version it made is shared with the store while it is the
+  // stored one; once superseded (or deleted) only the history holds it, as JSON text: a parsed object
+  // takes about five times the memory of its text, and 10,000 clusters' status writes made the history
+  // most of the emulator's RSS. A replay (events_since) parses the text again.
+  struct Past {
+    std::uint64_t rv = 0;
+    std::string type, store_key;
+    ObjPtr object;                                   // the version it made, while the store has it
+    std::shared_ptr<const std::string> object_text;  // ... once superseded
+    std::shared_ptr<const std::string> old_text;     // the version before it (null for ADDED)
+  };
+  // The text of the version the history holds for `object_key` as a parsed object (the event that made it
+  // then keeps the text instead); null when that event was compacted away.
+  std::shared_ptr<const std::string> supersede(const std::string& object_key);
+  std::deque<Past> history_;
+  std::map<std::string, std::uint64_t> made_by_;  // object key -> rv of the event whose `object` it is
   std::size_t history_limit_;
   std::uint64_t compacted_rv_ = 0;
   std::map<std::uint64_t, std::pair<std::string, Sink>> sinks_;

@@ -95,7 +95,7 @@ class Api {
   ApiResponse dispatch(const ApiRequest& req);
   ApiResponse handle_sim(const std::string& method, const ParsedTarget& t, const std::string& body);
   json stats() const;
-  json objects() const;
+  std::string objects() const;  // GET /_sim/objects, serialised
 
   Simulator& sim_;
   std::size_t page_size_;

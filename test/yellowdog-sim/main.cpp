@@ -1,8 +1,11 @@
 // yellowdog-sim: a local YellowDog platform simulator (see README.md for flags and the /_sim/ API).
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 
+#include <algorithm>
 #include <boost/asio.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +16,8 @@
 
 #include "controller/util/files.hpp"
 #include "test/yellowdog-sim/ip_block.hpp"
+#include "test/yellowdog-sim/ray_head_host.hpp"
+#include "test/yellowdog-sim/ray_heads.hpp"
 #include "test/yellowdog-sim/server.hpp"
 
 using namespace raydog::ydsim;
@@ -26,7 +31,8 @@ void usage(std::ostream& out) {
          "  [--time-scale X] [--fail-rate P --fail-codes 500,503,429] [--lose-response-rate P]\n"
          "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
          "  [--strict-repeat] [--execute-tasks DIR] [--tls-cert FILE --tls-key FILE] [--ip-block N]\n"
-         "  [--ray [--ray-version 2.49.2] [--ray-drain-delay 1s]]\n"
+         "  [--ray [--ray-version 2.49.2] [--ray-drain-delay 1s] [--ray-heads-per-process N] "
+         "[--ray-local-heads N]]\n"
          "durations: 2s, 500ms, 1m (a bare number means seconds)\n";
 }
 
@@ -60,9 +66,55 @@ double double_arg(const std::string& flag, const std::string& v, double lo, doub
   }
 }
 
+// --ray: each fake head holds four listening sockets (GCS and dashboard on its private and its public IP),
+// and the clients' connections come on top: 10,000 heads need 40,000 descriptors and more. Both limits go
+// up to what the kernel allows a process (fs.nr_open, at most 2^20); raising the hard limit needs root
+// (CAP_SYS_RESOURCE), else the soft limit goes up to the hard one. One line on stderr says what was set.
+void raise_open_files_limit() {
+  rlimit was{};
+  if (getrlimit(RLIMIT_NOFILE, &was) != 0) return;
+  rlim_t want = rlim_t{1} << 20;
+  if (std::ifstream nr_open("/proc/sys/fs/nr_open"); nr_open) {
+    unsigned long long n = 0;
+    if (nr_open >> n && n > 0) want = std::min<rlim_t>(want, static_cast<rlim_t>(n));
+  }
+  if (was.rlim_cur >= want) return;
+  rlimit next{want, std::max(want, was.rlim_max)};
+  std::string note;
+  if (setrlimit(RLIMIT_NOFILE, &next) != 0) {
+    note = std::string(" (cannot raise the hard limit: ") + std::strerror(errno) + ")";
+    next = rlimit{was.rlim_max, was.rlim_max};
+    if (next.rlim_cur <= was.rlim_cur || setrlimit(RLIMIT_NOFILE, &next) != 0) next = was;
+  }
+  auto show = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+  std::cerr << "yellowdog-sim: --ray: open files limit " << show(next.rlim_cur) << " (was "
+            << show(was.rlim_cur) << ", hard " << show(was.rlim_max) << ")" << note;
+  if (next.rlim_cur < want)
+    std::cerr << ": " << RayHeads::default_per_process()
+              << " fake heads per process (4 listening sockets each), helper processes serve the next ones";
+  std::cerr << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A helper process of --ray (ray_head_host.hpp), started by the simulator itself:
+  //   yellowdog-sim --ray-head-host FD SIM_START_NS STEADY_START_NS TIME_SCALE
+  if (argc == 6 && std::string(argv[1]) == "--ray-head-host") {
+    try {
+      SimClock clock;
+      clock.sim_start = TimePoint(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(std::stoll(argv[3]))));
+      clock.real_start = std::chrono::steady_clock::time_point(
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::nanoseconds(std::stoll(argv[4]))));
+      clock.scale = std::stod(argv[5]);
+      return run_head_host(std::stoi(argv[2]), clock);
+    } catch (const std::exception& e) {
+      std::cerr << "yellowdog-sim --ray-head-host: " << e.what() << "\n";
+      return 2;
+    }
+  }
   SimConfig config;
   SimServerOptions options;
   std::string key_id, key_secret;  // --key-id/--key-secret: one more key, the single-tenant spelling
@@ -141,8 +193,13 @@ int main(int argc, char** argv) {
     } else if (flag == "--ray-drain-delay") {
       options.ray_config.drain_delay = duration_arg(flag, next());
       ray_flags = true;
-    }
-    else if (flag == "--fail-codes") {
+    } else if (flag == "--ray-heads-per-process") {
+      options.ray_heads_per_process = static_cast<std::size_t>(double_arg(flag, next(), 1, 1e7));
+      ray_flags = true;
+    } else if (flag == "--ray-local-heads") {
+      options.ray_local_heads = static_cast<std::size_t>(double_arg(flag, next(), 0, 1e7));
+      ray_flags = true;
+    } else if (flag == "--fail-codes") {
       faults.fail_codes.clear();
       std::stringstream ss(next());
       std::string code;
@@ -157,17 +214,10 @@ int main(int argc, char** argv) {
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty())
     fail("--tls-cert and --tls-key go together");
   if (!key_id.empty()) options.keys.emplace_back(key_id, key_secret);
-  if (ray_flags && !options.ray) fail("--ray-version and --ray-drain-delay go with --ray");
+  if (ray_flags && !options.ray)
+    fail("--ray-version, --ray-drain-delay, --ray-heads-per-process and --ray-local-heads go with --ray");
   options.ray_config.seed = config.seed;
-  if (options.ray) {
-    // Each fake head holds up to four listening sockets (GCS and dashboard, private and public IP), and
-    // their clients' connections come on top: take the hard limit on open files.
-    rlimit files{};
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-      files.rlim_cur = files.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &files);
-    }
-  }
+  if (options.ray) raise_open_files_limit();
 
   boost::asio::io_context ioc;
   SimServer server(ioc, config, options, faults);

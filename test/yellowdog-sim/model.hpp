@@ -3,6 +3,7 @@
 // worker pool -> compute requirement -> instances -> nodes -> workers. Objects live for the whole run (the
 // simulator never forgets anything: `/_sim/objects` must show leaks) and point at each other directly.
 // Submitted JSON is kept verbatim in `spec` so fields the simulator does not model are echoed back.
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -109,6 +110,10 @@ struct Task {
   std::string node_id, worker_id;
   std::optional<TimePoint> started, finished, abort_requested;
   TimePoint step_at;  // when ALLOCATED/DOWNLOADING moves on
+  // Keys of the task's entries in the simulator's started/finished time indexes (0: none), so that a
+  // startedTime/finishedTime search does not walk every task (Simulator::started_index()).
+  std::uint64_t started_key = 0, finished_key = 0;
+  bool change_listed = false;  // in Simulator::take_changed_tasks() already
 
   std::string name() const { return spec.value("name", std::string()); }
   std::string task_type() const;  // own or the group's taskTemplate's
@@ -121,7 +126,8 @@ struct TaskGroup {
   std::string id;
   json spec;  // as submitted: name, runSpecification, flags, unknown fields
   WorkRequirement* wr = nullptr;
-  int index = 0;  // 1-based within the WR
+  int index = 0;        // 1-based within the WR
+  std::size_t seq = 0;  // 0, 1, ... over all groups in creation order: the scheduler's per-tick tallies
   TgStatus status = TgStatus::kPending;
   TimePoint status_changed, last_updated;
   std::vector<Task*> tasks;
@@ -147,6 +153,7 @@ struct WorkRequirement {
   WrStatus status = WrStatus::kRunning;
   bool abort_on_cancel = false;
   TimePoint created, status_changed;
+  std::uint64_t changed_key = 0;  // its entry in Simulator::status_changed_index()
   std::vector<std::unique_ptr<TaskGroup>> groups;
 
   std::string name() const { return spec.value("name", std::string()); }
@@ -199,6 +206,7 @@ struct ComputeRequirement {
 
 struct WorkerPool {
   std::string id, name, ns;
+  std::size_t seq = 0;  // position in Simulator::pools()
   json usage;       // requirementTemplateUsage as submitted
   json properties;  // provisionedProperties, durations normalised to the PT form
   PoolStatus status = PoolStatus::kPending;

@@ -1,9 +1,14 @@
 #include "test/yellowdog-sim/ray_heads.hpp"
 
 #include <iostream>
+#include <set>
+
+#include <sys/resource.h>
 
 #include "controller/http/server.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
+#include "test/yellowdog-sim/ray_head_host.hpp"
+#include "test/yellowdog-sim/ray_head_servers.hpp"
 
 namespace raydog::ydsim {
 
@@ -30,15 +35,89 @@ net::awaitable<void> serve_dashboard(std::shared_ptr<const std::string> version_
 
 }  // namespace
 
+HeadServers start_head_servers(net::io_context& ioc, const HeadServe& serve, SimClock clock, GcsHooks hooks) {
+  HeadServers out;
+  test::FakeGcsOptions o;
+  o.listen.clear();
+  for (const auto& ip : serve.ips) o.listen.push_back(ip + ":" + std::to_string(kGcsPort));
+  o.session_name = serve.session;
+  o.cluster_id = serve.cluster_id;
+  o.clock_ms = [clock] { return std::chrono::duration_cast<Millis>(clock.now().time_since_epoch()).count(); };
+  o.fault = std::move(hooks.fault);
+  o.on_call = std::move(hooks.on_call);
+  o.on_violation = std::move(hooks.on_violation);
+  o.on_drain = std::move(hooks.on_drain);
+  o.keep_records = false;
+  try {
+    out.gcs = std::make_unique<test::FakeGcs>(std::move(o));
+  } catch (const std::exception& e) {
+    std::cerr << "yellowdog-sim: --ray: head " << serve.head << ": " << e.what() << "\n";
+    return out;
+  }
+  auto body = std::make_shared<const std::string>(serve.version_body);
+  for (const auto& ip : serve.ips) {
+    http::ServerOptions so;
+    so.listen = ip + ":" + std::to_string(kDashboardPort);
+    so.error_log = [](std::string_view what) {
+      std::cerr << "yellowdog-sim: --ray dashboard: " << what << "\n";
+    };
+    // The lambda only forwards: the coroutine takes its own copy of the body.
+    auto server = std::make_unique<http::Server>(
+        ioc, so, [body](http::Exchange& ex) { return serve_dashboard(body, ex); });
+    try {
+      server->start();
+    } catch (const std::exception& e) {
+      std::cerr << "yellowdog-sim: --ray: head " << serve.head << ": dashboard: " << e.what() << "\n";
+      continue;
+    }
+    out.dashboards.push_back(std::move(server));
+  }
+  return out;
+}
+
+// A head's servers: in this process (`local`), or in a helper (`host`).
 struct RayHeads::Live {
   std::uint64_t incarnation = 0;
-  std::unique_ptr<test::FakeGcs> gcs;  // null when it could not listen (logged once)
-  std::vector<std::unique_ptr<http::Server>> dashboards;
   std::optional<std::uint64_t> published;  // the model generation its GCS serves
+  HeadServers local;
+  HeadHost* host = nullptr;
+  bool hosted_gcs = false;  // the helper's GCS listens
+  std::string head;
+  std::size_t* local_count = nullptr;  // RayHeads::local_ while `local` counts in it
+
+  ~Live() {
+    if (host) host->stop(head);
+    if (local_count) --*local_count;
+  }
+  bool gcs_up() const { return local.gcs || hosted_gcs; }
+  void set_state(test::FakeClusterState state) {
+    if (local.gcs)
+      local.gcs->set_state(std::move(state));
+    else if (hosted_gcs)
+      host->set_state(head, state);
+  }
+  std::vector<test::FakeDrain> take_drains() {
+    if (local.gcs) return local.gcs->take_drains();
+    if (hosted_gcs) return host->take_drains(head);
+    return {};
+  }
 };
 
-RayHeads::RayHeads(net::io_context& ioc, RaySim& ray, std::function<TimePoint()> clock)
-    : ioc_(ioc), ray_(ray), clock_(std::move(clock)) {}
+std::size_t RayHeads::default_per_process() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return 1'000'000;
+  // Four listening sockets per head and about one connection, after a reserve for everything else.
+  const auto usable = files.rlim_cur > 1024 ? files.rlim_cur - 512 : files.rlim_cur / 2;
+  return std::max<std::size_t>(1, static_cast<std::size_t>(usable / 5));
+}
+
+RayHeads::RayHeads(net::io_context& ioc, RaySim& ray, SimClock clock, std::size_t per_process,
+                   std::optional<std::size_t> local)
+    : ioc_(ioc),
+      ray_(ray),
+      clock_(clock),
+      per_process_(per_process ? per_process : default_per_process()),
+      local_limit_(local.value_or(per_process_)) {}
 
 RayHeads::~RayHeads() {
   stop();
@@ -46,12 +125,18 @@ RayHeads::~RayHeads() {
 
 void RayHeads::stop() {
   stopped_ = true;
-  live_.clear();  // FakeGcs: shut down and waited for; dashboards: stopped
+  for (auto& h : hosts_) h->shutdown();  // the helpers end with their servers; no stop per head
+  live_.clear();                         // FakeGcs: shut down and waited for; dashboards: stopped
+  hosts_.clear();
+}
+
+void RayHeads::sync() {
+  for (auto& h : hosts_) h->sync();
 }
 
 std::size_t RayHeads::serving() const {
   std::size_t n = 0;
-  for (const auto& [id, l] : live_) n += l->gcs ? 1 : 0;
+  for (const auto& [id, l] : live_) n += l->gcs_up() ? 1 : 0;
   return n;
 }
 
@@ -64,8 +149,8 @@ void RayHeads::tick(TimePoint now) {
       heads.swap(told_->heads);
     }
     for (const auto& id : heads)
-      if (auto it = live_.find(id); it != live_.end() && it->second->gcs)
-        for (const auto& d : it->second->gcs->take_drains()) ray_.drained(id, d);
+      if (auto it = live_.find(id); it != live_.end())
+        for (const auto& d : it->second->take_drains()) ray_.drained(id, d);
   }
   ray_.tick(now);
   if (followed_ != ray_.revision()) follow();
@@ -73,6 +158,7 @@ void RayHeads::tick(TimePoint now) {
 
 void RayHeads::follow() {
   followed_ = ray_.revision();
+  std::set<HeadHost*> synced;
   const auto& heads = ray_.heads();
   // Both maps are ordered by task id: one merge walk instead of a string lookup per head and tick.
   auto h = heads.begin();
@@ -93,62 +179,74 @@ void RayHeads::follow() {
       slot->incarnation = h.incarnation;
       start(h, *slot);
     }
-    if (slot->gcs && slot->published != h.generation) {
-      slot->gcs->set_state(ray_.state_of(h));
+    if (slot->gcs_up() && slot->published != h.generation) {
+      slot->set_state(ray_.state_of(h));
       slot->published = h.generation;
+      if (slot->host) synced.insert(slot->host);
     }
+  }
+  // States go to helpers without waiting, one round trip per helper then: the heads serve the new states
+  // before the tick ends, as the ones in this process do.
+  for (HeadHost* host : synced) host->sync();
+}
+
+HeadHost* RayHeads::host_with_room() {
+  for (auto& h : hosts_)
+    if (h->hosted() < per_process_ && h->alive()) return h.get();
+  try {
+    auto told = told_;
+    hosts_.push_back(std::make_unique<HeadHost>(ray_.log(), clock_, [told](const std::string& head) {
+      {
+        std::lock_guard lock(told->mu);
+        told->heads.push_back(head);
+      }
+      told->any.store(true);
+    }));
+    std::cerr << "yellowdog-sim: --ray: head host process " << hosts_.size() << " (pid "
+              << hosts_.back()->pid() << ") serves the next " << per_process_ << " heads" << std::endl;
+    return hosts_.back().get();
+  } catch (const std::exception& e) {
+    std::cerr << "yellowdog-sim: --ray: " << e.what() << std::endl;
+    return nullptr;
   }
 }
 
 void RayHeads::start(const RaySim::Head& h, Live& live) {
-  std::vector<std::string> ips{h.private_ip};
-  if (!h.public_ip.empty()) ips.push_back(h.public_ip);
-  test::FakeGcsOptions o;
-  o.listen.clear();
-  for (const auto& ip : ips) o.listen.push_back(ip + ":" + std::to_string(kGcsPort));
-  o.session_name = h.session;
-  o.cluster_id = h.cluster_id;
-  auto clock = clock_;
-  o.clock_ms = [clock] { return std::chrono::duration_cast<Millis>(clock().time_since_epoch()).count(); };
+  HeadServe serve;
+  serve.head = h.task_id;
+  serve.ips.push_back(h.private_ip);
+  if (!h.public_ip.empty()) serve.ips.push_back(h.public_ip);
+  serve.session = h.session;
+  serve.cluster_id = h.cluster_id;
+  serve.version_body = json{
+      {"version", "4"},
+      {"ray_version", ray_.config().ray_version},
+      {"ray_commit", kFakeCommit},
+      {"session_name",
+       h.session}}.dump();
+  live.head = h.task_id;
+  if (local_ >= local_limit_)
+    if (HeadHost* host = host_with_room()) {
+      live.host = host;
+      live.hosted_gcs = host->start(serve);
+      return;
+    }
   RayCallLog* log = &ray_.log();
   const std::string head = h.task_id;
-  o.fault = [log, head](const std::string&) { return log->decide(head); };
-  o.on_call = [log, head](const test::FakeGcsCall& c) { log->record(head, c); };
-  o.on_violation = [log, head](const std::string& v) { log->violation(head, v); };
-  o.on_drain = [told = told_, head] {
+  GcsHooks hooks;
+  hooks.fault = [log, head](const std::string&) { return log->decide(head); };
+  hooks.on_call = [log, head](const test::FakeGcsCall& c) { log->record(head, c); };
+  hooks.on_violation = [log, head](const std::string& v) { log->violation(head, v); };
+  hooks.on_drain = [told = told_, head] {
     {
       std::lock_guard lock(told->mu);
       told->heads.push_back(head);
     }
     told->any.store(true);
   };
-  o.keep_records = false;
-  try {
-    live.gcs = std::make_unique<test::FakeGcs>(std::move(o));
-  } catch (const std::exception& e) {
-    std::cerr << "yellowdog-sim: --ray: head " << head << ": " << e.what() << "\n";
-    return;
-  }
-  auto body = std::make_shared<const std::string>(json{{"version", "4"},
-                                                       {"ray_version", ray_.config().ray_version},
-                                                       {"ray_commit", kFakeCommit},
-                                                       {"session_name", h.session}}
-                                                      .dump());
-  for (const auto& ip : ips) {
-    http::ServerOptions so;
-    so.listen = ip + ":" + std::to_string(kDashboardPort);
-    so.error_log = [](std::string_view what) { std::cerr << "yellowdog-sim: --ray dashboard: " << what << "\n"; };
-    // The lambda only forwards: the coroutine takes its own copy of the body.
-    auto server =
-        std::make_unique<http::Server>(ioc_, so, [body](http::Exchange& ex) { return serve_dashboard(body, ex); });
-    try {
-      server->start();
-    } catch (const std::exception& e) {
-      std::cerr << "yellowdog-sim: --ray: head " << head << ": dashboard: " << e.what() << "\n";
-      continue;
-    }
-    live.dashboards.push_back(std::move(server));
-  }
+  live.local = start_head_servers(ioc_, serve, clock_, std::move(hooks));
+  ++local_;
+  live.local_count = &local_;
 }
 
 }  // namespace raydog::ydsim

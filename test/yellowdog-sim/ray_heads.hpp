@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "test/yellowdog-sim/ray_model.hpp"
+#include "test/yellowdog-sim/time_util.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -23,10 +24,16 @@ class io_context;
 
 namespace raydog::ydsim {
 
+class HeadHost;
+
 class RayHeads {
  public:
-  // `clock`: the simulated clock, callable from any thread (gRPC handlers age idle times with it).
-  RayHeads(boost::asio::io_context& ioc, RaySim& ray, std::function<TimePoint()> clock);
+  // `clock`: the simulated clock (gRPC handlers age idle times with it). `per_process`: the most heads
+  // whose servers one process holds, this one or a helper (ray_head_host.hpp) that serves the next ones;
+  // 0: as many as the open-files limit allows, four listening sockets and a connection or so each.
+  // `local`: the most this process holds itself (nullopt: `per_process`; 0: every head in a helper).
+  RayHeads(boost::asio::io_context& ioc, RaySim& ray, SimClock clock, std::size_t per_process = 0,
+           std::optional<std::size_t> local = std::nullopt);
   ~RayHeads();
   RayHeads(const RayHeads&) = delete;
   RayHeads& operator=(const RayHeads&) = delete;
@@ -36,15 +43,22 @@ class RayHeads {
   void tick(TimePoint now);
   void stop();  // every server down (the simulator is stopping)
   std::size_t serving() const;  // heads with a GCS up
+  void sync();                  // what helper processes reported so far is in the call log (HeadHost::sync)
+  std::size_t per_process() const { return per_process_; }
+  static std::size_t default_per_process();  // from RLIMIT_NOFILE
 
  private:
   struct Live;
   void follow();
   void start(const RaySim::Head& head, Live& live);
+  HeadHost* host_with_room();  // a helper with room for one more head (started when none has); null: none
 
   boost::asio::io_context& ioc_;
   RaySim& ray_;
-  std::function<TimePoint()> clock_;
+  SimClock clock_;
+  std::size_t per_process_, local_limit_;
+  std::size_t local_ = 0;                              // heads whose servers run in this process
+  std::vector<std::unique_ptr<HeadHost>> hosts_;       // the helpers, in start order
   std::map<std::string, std::unique_ptr<Live>> live_;  // by head task id
   std::optional<std::uint64_t> followed_;              // the model revision live_ follows
   // Heads whose GCS accepted a drain since the last tick (told from gRPC threads): only they are asked

@@ -208,7 +208,9 @@ test::RayResources ray_node_resources(const Task& t, bool head) {
 }
 
 RaySim::RaySim(Simulator& sim, RayConfig config)
-    : sim_(sim), config_(std::move(config)), log_(config_.seed), now_(sim.now()) {}
+    : sim_(sim), config_(std::move(config)), log_(config_.seed), now_(sim.now()) {
+  sim_.track_task_changes();
+}
 
 std::string RaySim::node_id_of(const std::string& task_id) {
   return derive_bytes("ray-node:" + task_id, 28);
@@ -246,11 +248,13 @@ const RaySim::TaskEnv& RaySim::env_of(const Task& t) {
 void RaySim::tick(TimePoint now) {
   if (now > now_) now_ = now;
   bool every_head = std::exchange(touched_, false);
-  if (rescan_ || sim_.changes() != seen_changes_) {
+  std::vector<Task*> changed = sim_.take_changed_tasks();
+  if (rescan_) {
     rescan_ = false;
-    seen_changes_ = sim_.changes();
     scan();
     every_head = true;
+  } else if (!changed.empty()) {
+    follow_tasks(std::move(changed));
   }
   std::vector<std::pair<std::string, std::optional<TimePoint>>> to_end;
   auto visit = [&](Head& h) {
@@ -265,13 +269,19 @@ void RaySim::tick(TimePoint now) {
       if (h.draining) draining_.insert(id);
     }
   } else {
-    // Nothing was asked and YellowDog did not change: only a drain's delay or deadline can move a head.
+    // Nothing was asked: only the heads whose tasks changed, and a drain's delay or deadline, move a head.
+    for (const auto& id : touched_heads_)
+      if (auto h = heads_.find(id); h != heads_.end() && !draining_.count(id)) {
+        visit(h->second);
+        if (h->second.draining) draining_.insert(id);
+      }
     for (auto it = draining_.begin(); it != draining_.end();) {
       auto h = heads_.find(*it);
       if (h != heads_.end()) visit(h->second);
       it = h == heads_.end() || !h->second.draining ? draining_.erase(it) : std::next(it);
     }
   }
+  touched_heads_.clear();
   // A drained raylet is gone: `ray start --block` returns and the task script ends (exit 0, see README).
   for (const auto& [task_id, started] : to_end) {
     auto t = sim_.find_task(task_id);
@@ -290,8 +300,16 @@ void RaySim::start_incarnation(Head& h) {
   h.cluster_id = derive_bytes("ray-cluster:" + h.task_id + "#" + std::to_string(h.incarnation), 28);
 }
 
+bool RaySim::runs(const Task& t) {
+  return t.status == TaskStatus::kExecuting && t.worker && t.worker->node && t.worker->node->instance;
+}
+
 void RaySim::scan() {
   ++revision_;
+  workers_of_ip_.clear();
+  for (const Task* t : sim_.tasks())
+    if (runs(*t) && !env_of(*t).head_group && !env_of(*t).head_ip.empty())
+      workers_of_ip_[env_of(*t).head_ip].insert(t);
   // Heads: EXECUTING tasks of "head-node" groups, on a node whose instance has an address.
   std::map<std::string, const Task*> head_tasks;
   for (const Task* t : sim_.tasks()) {
@@ -364,6 +382,91 @@ void RaySim::scan() {
     for (Node& n : h.nodes)
       if (!want.count(n.task_id) && n.life != Life::kDead) set_dead(h, n);  // its task stopped
   }
+  head_at_ip_.clear();
+  for (const auto& [id, h] : heads_) head_at_ip_[h.private_ip] = id;
+}
+
+void RaySim::follow_tasks(std::vector<Task*> changed) {
+  std::sort(changed.begin(), changed.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+  // The workers' index first: a head that starts now finds the workers that run already.
+  for (const Task* t : changed) {
+    const TaskEnv& env = env_of(*t);
+    if (env.head_group || env.head_ip.empty()) continue;
+    if (runs(*t))
+      workers_of_ip_[env.head_ip].insert(t);
+    else if (auto w = workers_of_ip_.find(env.head_ip);
+             w != workers_of_ip_.end() && w->second.erase(t) && w->second.empty())
+      workers_of_ip_.erase(w);
+  }
+  for (const Task* t : changed) {
+    if (!env_of(*t).head_group) continue;
+    auto it = heads_.find(t->id);
+    if (it != heads_.end() && (!runs(*t) || it->second.task_started != t->started)) {
+      remove_head(it);  // its task stopped, or ran again: a new head
+      it = heads_.end();
+    }
+    if (it == heads_.end() && runs(*t)) add_head(*t);
+  }
+  for (const Task* t : changed) {
+    const TaskEnv& env = env_of(*t);
+    if (env.head_group || env.head_ip.empty()) continue;
+    const auto at = head_at_ip_.find(env.head_ip);
+    if (at == head_at_ip_.end()) continue;
+    follow_member(heads_.at(at->second), *t, runs(*t));
+    touched_heads_.insert(at->second);
+  }
+}
+
+void RaySim::remove_head(std::map<std::string, Head>::iterator it) {
+  ++revision_;
+  unplace_all(it->first);
+  if (auto at = head_at_ip_.find(it->second.private_ip); at != head_at_ip_.end() && at->second == it->first)
+    head_at_ip_.erase(at);
+  touched_heads_.erase(it->first);
+  heads_.erase(it);
+}
+
+void RaySim::add_head(const Task& t) {
+  ++revision_;
+  Head& h = heads_[t.id];
+  h = Head{};
+  const Instance& inst = *t.worker->node->instance;
+  h.task_id = t.id;
+  h.private_ip = inst.private_ip;
+  h.public_ip = inst.public_ip;
+  h.task_started = t.started;
+  const auto c = controls_.find(t.id);
+  h.gcs_up = c == controls_.end() || !c->second.gcs_down;
+  if (h.gcs_up) start_incarnation(h);
+  head_at_ip_[h.private_ip] = t.id;
+  touched_heads_.insert(t.id);
+  // Its own node first, then the workers that name it, in creation order (as scan() joins them).
+  follow_member(h, t, true);
+  if (const auto w = workers_of_ip_.find(h.private_ip); w != workers_of_ip_.end()) {
+    std::vector<const Task*> members(w->second.begin(), w->second.end());
+    std::sort(members.begin(), members.end(), [](const Task* a, const Task* b) { return a->seq < b->seq; });
+    for (const Task* m : members) follow_member(h, *m, true);
+  }
+}
+
+// One task of a head (its own or a worker's) as scan() treats it: an ABSENT control keeps it out, a run
+// not yet joined joins (anew when it ran again), a stopped one is DEAD.
+void RaySim::follow_member(Head& h, const Task& t, bool running) {
+  const auto c = controls_.find(t.id);
+  auto n = std::find_if(h.nodes.begin(), h.nodes.end(), [&](const Node& x) { return x.task_id == t.id; });
+  if (!running) {
+    if (n != h.nodes.end() && n->life != Life::kDead) set_dead(h, *n);
+    return;
+  }
+  if (c != controls_.end() && c->second.sticky == Control::Sticky::kAbsent) {
+    if (n != h.nodes.end()) {
+      h.nodes.erase(n);
+      h.dirty = true;
+    }
+    return;
+  }
+  if (n != h.nodes.end() && n->task_started == t.started) return;
+  join(h, t, n != h.nodes.end() ? &*n : nullptr);
 }
 
 void RaySim::join(Head& h, const Task& t, Node* existing) {

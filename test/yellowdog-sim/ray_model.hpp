@@ -182,7 +182,14 @@ class RaySim {
   };
 
   const TaskEnv& env_of(const Task& t);
+  // The full walk over every task (at the start and after a control); otherwise only the tasks whose
+  // status changed since the last tick are followed (follow_tasks), touching only their heads.
   void scan();
+  void follow_tasks(std::vector<Task*> changed);
+  void add_head(const Task& t);  // a head task that (again) EXECUTES: a fresh head, its workers join
+  void remove_head(std::map<std::string, Head>::iterator it);
+  void follow_member(Head& h, const Task& t, bool runs);
+  static bool runs(const Task& t);  // EXECUTING on a node whose instance has an address
   void start_incarnation(Head& h);
   void join(Head& h, const Task& t, Node* existing);
   void set_dead(Head& h, Node& n);
@@ -204,8 +211,12 @@ class RaySim {
   RayConfig config_;
   RayCallLog log_;
   TimePoint now_;
-  std::uint64_t seen_changes_ = 0;
   bool rescan_ = true;
+  std::set<std::string> touched_heads_;  // heads follow_tasks() changed: the tick visits them
+  // Heads by private IP, and the EXECUTING worker tasks by the RAY_HEAD_IP they name (whether or not that
+  // head runs), so a head that starts finds its workers without a walk.
+  std::unordered_map<std::string, std::string> head_at_ip_;
+  std::unordered_map<std::string, std::set<const Task*>> workers_of_ip_;
   bool touched_ = true;              // a control or drain since the last tick: every head is looked at
   std::uint64_t revision_ = 0;
   std::set<std::string> draining_;   // heads with Head::draining, as of the last tick

@@ -123,6 +123,7 @@ void Simulator::tick(TimePoint now) {
   step_groups();  // failures since the last tick must discard waiting tasks before they are allocated
   step_claims();
   step_allocation();
+  tally_waiting();  // what growth and the idle clocks ask (growth changes no task)
   step_growth();
   step_idle();
   step_groups();
@@ -228,10 +229,10 @@ void Simulator::finish_task(Task& t, TaskStatus status, const char* error_type, 
   if (status == TaskStatus::kFailed && t.retry_count < max_retries(*t.group) && group_active(*t.group)) {
     ++t.retry_count;
     set_status(t, TaskStatus::kReady);  // back to waiting; the scheduler allocates it again
-    t.started.reset();
+    clear_started(t);
   } else {
     set_status(t, status);
-    t.finished = now_;
+    set_finished(t);
   }
   if (was_in_progress && on_task_stopped) on_task_stopped(t);
 }
@@ -291,7 +292,7 @@ void Simulator::step_tasks() {
     }
     if (t->status == TaskStatus::kDownloading && now_ >= t->step_at) {
       set_status(*t, TaskStatus::kExecuting);
-      t->started = now_;
+      set_started(*t);
       if (on_task_executing) on_task_executing(*t);
     }
     if (t->status == TaskStatus::kExecuting) {
@@ -302,26 +303,43 @@ void Simulator::step_tasks() {
   }
 }
 
+std::vector<WorkerPool*> Simulator::candidate_pools(const TaskGroup& g) const {
+  if (!g.match_memo) g.match_memo = match_spec_of(g);
+  std::vector<WorkerPool*> out;
+  if (!g.match_memo->worker_tags) {
+    out.reserve(pools_.size());
+    for (const auto& p : pools_) out.push_back(p.get());
+    return out;
+  }
+  for (const auto& tag : *g.match_memo->worker_tags)
+    if (auto it = pools_by_tag_.find(tag); it != pools_by_tag_.end())
+      out.insert(out.end(), it->second.begin(), it->second.end());
+  std::sort(out.begin(), out.end(), [](const WorkerPool* a, const WorkerPool* b) { return a->seq < b->seq; });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void Simulator::step_claims() {
-  std::unordered_map<TaskGroup*, int> free_claimed, waiting_count, claimed_total;
+  // Per group (by TaskGroup::seq): claimed workers without a task, all claimed workers, READY tasks.
+  std::vector<int> free_claimed(group_count_), waiting_count(group_count_), claimed_total(group_count_);
   for (auto& n : nodes_)
     for (auto& w : n->workers) {
-      if (w->claimed_by && !w->task) ++free_claimed[w->claimed_by];
-      if (w->claimed_by) ++claimed_total[w->claimed_by];
+      if (w->claimed_by && !w->task) ++free_claimed[w->claimed_by->seq];
+      if (w->claimed_by) ++claimed_total[w->claimed_by->seq];
     }
   for (Task* t : tasks_)
-    if (t->status == TaskStatus::kReady) ++waiting_count[t->group];
+    if (t->status == TaskStatus::kReady) ++waiting_count[t->group->seq];
 
   // Release idle claims of groups that have nothing left to run (or that stopped being active).
   for (auto& n : nodes_)
     for (auto& w : n->workers) {
       if (!w->claimed_by || w->task) continue;
       TaskGroup* g = w->claimed_by;
-      bool keep = group_active(*g) && waiting_count[g] > 0 && usable(*w);
+      bool keep = group_active(*g) && waiting_count[g->seq] > 0 && usable(*w);
       if (!keep) {
         release_worker(*w);
-        --free_claimed[g];
-        --claimed_total[g];
+        --free_claimed[g->seq];
+        --claimed_total[g->seq];
       }
     }
 
@@ -329,29 +347,30 @@ void Simulator::step_claims() {
     for (auto& gp : wr->groups) {
       TaskGroup& g = *gp;
       if (!group_active(g)) continue;
-      int need = waiting_count[&g] - free_claimed[&g];
-      for (auto& pool : pools_) {
-        if (need <= 0) break;
-        if (finished(pool->status) || !matches_memo(g, *pool)) continue;
-        for (Node* n : pool->nodes) {
+      int need = waiting_count[g.seq] - free_claimed[g.seq];
+      if (need > 0)
+        for (WorkerPool* pool : candidate_pools(g)) {
           if (need <= 0) break;
-          if (n->status != NodeStatus::kRunning) continue;
-          for (auto& w : n->workers) {
+          if (finished(pool->status) || !matches_memo(g, *pool)) continue;
+          for (Node* n : pool->nodes) {
             if (need <= 0) break;
-            if (w->claimed_by || w->task || !usable(*w)) continue;
-            w->claimed_by = &g;
-            ++changes_;
-            set_status(*w, WorkerStatus::kRunning);
-            pool->last_claimed = now_;
-            ++free_claimed[&g];
-            ++claimed_total[&g];
-            --need;
+            if (n->status != NodeStatus::kRunning) continue;
+            for (auto& w : n->workers) {
+              if (need <= 0) break;
+              if (w->claimed_by || w->task || !usable(*w)) continue;
+              w->claimed_by = &g;
+              ++changes_;
+              set_status(*w, WorkerStatus::kRunning);
+              pool->last_claimed = now_;
+              ++free_claimed[g.seq];
+              ++claimed_total[g.seq];
+              --need;
+            }
           }
         }
-      }
-      bool claimed_any = claimed_total[&g] > 0;
+      bool claimed_any = claimed_total[g.seq] > 0;
       if (claimed_any && g.status == TgStatus::kPending) set_status(g, TgStatus::kRunning);
-      bool starved = waiting_count[&g] > 0 && !claimed_any;
+      bool starved = waiting_count[g.seq] > 0 && !claimed_any;
       if (starved != g.starved) {
         g.starved = starved;
         ++changes_;
@@ -381,17 +400,26 @@ void Simulator::step_allocation() {
 }
 
 std::vector<std::pair<TaskGroup*, int>> Simulator::waiting_by_group() const {
-  std::unordered_map<TaskGroup*, int> counts;
+  std::vector<int> counts(group_count_);
   std::vector<std::pair<TaskGroup*, int>> out;
   for (Task* t : tasks_)
-    if (t->status == TaskStatus::kReady && group_active(*t->group) && counts[t->group]++ == 0)
+    if (t->status == TaskStatus::kReady && group_active(*t->group) && counts[t->group->seq]++ == 0)
       out.emplace_back(t->group, 0);
-  for (auto& [g, n] : out) n = counts[g];
+  for (auto& [g, n] : out) n = counts[g->seq];
   return out;
 }
 
+void Simulator::tally_waiting() {
+  waiting_ = waiting_by_group();
+  // READY tasks each pool could run (the §7.1 rule over the groups' candidate pools): growth and the idle
+  // clock ask this per pool, and 30,000 pools times every waiting group was most of a tick.
+  pool_waiting_.assign(pools_.size(), 0);
+  for (const auto& [g, n] : waiting_)
+    for (WorkerPool* pool : candidate_pools(*g))
+      if (matches_memo(*g, *pool)) pool_waiting_[pool->seq] += n;
+}
+
 void Simulator::step_growth() {
-  const auto waiting = waiting_by_group();
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     ComputeRequirement& cr = *pool.cr;
@@ -407,17 +435,17 @@ void Simulator::step_growth() {
       ++live;
       if (!i->node) ++booting;
     }
-    int waiting_tasks = 0;
-    for (const auto& [g, n] : waiting)
-      if (matches_memo(*g, pool)) waiting_tasks += n;
-    int capacity = booting * pool.workers_per_node;
-    for (Node* n : pool.nodes)
-      if (n->status == NodeStatus::kRunning)
-        for (auto& w : n->workers)
-          if (!w->task && (!w->claimed_by || matches_memo(*w->claimed_by, pool))) ++capacity;
+    const int waiting_tasks = pool_waiting_[pool.seq];
     int want = 0;
-    if (waiting_tasks > capacity)
-      want = (waiting_tasks - capacity + pool.workers_per_node - 1) / pool.workers_per_node;
+    if (waiting_tasks > 0) {
+      int capacity = booting * pool.workers_per_node;
+      for (Node* n : pool.nodes)
+        if (n->status == NodeStatus::kRunning)
+          for (auto& w : n->workers)
+            if (!w->task && (!w->claimed_by || matches_memo(*w->claimed_by, pool))) ++capacity;
+      if (waiting_tasks > capacity)
+        want = (waiting_tasks - capacity + pool.workers_per_node - 1) / pool.workers_per_node;
+    }
     if (cr.maintain_instance_count) want = std::max(want, cr.target_instance_count - live);
     want = std::min(want, pool.max_nodes - live);
     if (want > 0) add_instances(cr, want);
@@ -426,14 +454,13 @@ void Simulator::step_growth() {
 
 namespace {
 // A pool is idle when no node is busy, none is booting and no waiting task could run on it.
-bool pool_busy(const WorkerPool& pool, const std::vector<std::pair<TaskGroup*, int>>& waiting) {
+bool pool_busy(const WorkerPool& pool, int waiting_tasks) {
+  if (waiting_tasks > 0) return true;
   for (const Node* n : pool.nodes)
     if (n->status == NodeStatus::kRunning && n->busy()) return true;
   for (const Instance* i : pool.cr->instances)
     if (!i->node && (i->status == InstanceStatus::kPending || i->status == InstanceStatus::kRunning))
       return true;
-  for (const auto& [g, n] : waiting)
-    if (Simulator::matches_memo(*g, pool)) return true;
   return false;
 }
 
@@ -447,7 +474,6 @@ void run_idle_clock(std::optional<TimePoint>& idle_since, bool busy, TimePoint n
 }  // namespace
 
 void Simulator::step_idle() {
-  const auto waiting = waiting_by_group();
   for (auto& pp : pools_) {
     WorkerPool& pool = *pp;
     if (finished(pool.status)) continue;
@@ -457,7 +483,7 @@ void Simulator::step_idle() {
         ++live_nodes;
         run_idle_clock(n->idle_since, n->busy(), now_);
       }
-    run_idle_clock(pool.idle_since, pool_busy(pool, waiting), now_);
+    run_idle_clock(pool.idle_since, pool_busy(pool, pool_waiting_[pool.seq]), now_);
     if (pool.idle_node_timeout)
       for (Node* n : pool.nodes) {
         if (live_nodes <= pool.min_nodes) break;

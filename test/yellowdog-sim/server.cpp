@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "controller/http/server.hpp"
@@ -20,10 +21,12 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 constexpr auto kSseKeepAlive = std::chrono::seconds(15);
-// A request brings the simulation up to date before it is answered, but at most this often: a tick walks
-// every object, so ticking on each of hundreds of requests per second made a large simulation quadratic
-// (the benchmarks' 1,000 clusters spent their time here). Time-driven transitions lag by at most this.
+// A request brings the simulation up to date before it is answered, but at most this often (more rarely
+// when ticks are expensive, see tick()): a tick walks every object, so ticking on each of hundreds of
+// requests per second made a large simulation quadratic (the benchmarks' 1,000 clusters spent their time
+// here). Time-driven transitions lag by at most this.
 constexpr auto kRequestTickGap = std::chrono::milliseconds(5);
+constexpr auto kMaxTickGap = std::chrono::seconds(1);
 
 // Constant-time comparison: the expected header carries the secret.
 bool same(std::string_view a, std::string_view b) {
@@ -73,9 +76,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& ioc, SimConfig config, SimServerOptions opts, FaultSettings faults)
       : ioc(ioc),
         options(std::move(opts)),
-        sim_start(Clock::now()),
-        real_start(std::chrono::steady_clock::now()),
-        sim(config, sim_start),
+        clock{Clock::now(), std::chrono::steady_clock::now(), options.time_scale},
+        sim(config, clock.sim_start),
         api(sim, options.page_size),
         injector(config.seed),
         ticker(ioc) {
@@ -85,28 +87,31 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     if (options.ray) {
       ray = std::make_unique<RaySim>(sim, options.ray_config);
       api.set_ray(ray.get());
-      // The clock reads only members fixed at construction: safe from gRPC's threads.
-      heads = std::make_unique<RayHeads>(ioc, *ray, [this] { return sim_now(); });
+      heads = std::make_unique<RayHeads>(ioc, *ray, clock, options.ray_heads_per_process,
+                                         options.ray_local_heads);
     }
   }
 
-  TimePoint sim_now() const {
-    auto real = std::chrono::steady_clock::now() - real_start;
-    auto scaled = std::chrono::duration<double, std::nano>(real) * options.time_scale;
-    return sim_start + std::chrono::duration_cast<Clock::duration>(scaled);
-  }
+  TimePoint sim_now() const { return clock.now(); }
 
   void tick() {
-    last_tick_real = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
+    last_tick_real = start;
     const TimePoint now = sim_now();
     sim.tick(now);
     if (heads && !stopped) heads->tick(now);
+    // A tick that walked 10,000 clusters' objects takes tens of milliseconds: the next one waits at least
+    // three times as long, so ticks take at most a quarter of the thread while a busy client (or the
+    // ticker) keeps waking the simulation. Quiet ticks cost microseconds and leave the gap at its minimum;
+    // a one-off long tick (thousands of fake heads starting at once) delays the next by a second at most.
+    const auto cost = std::chrono::steady_clock::now() - start;
+    tick_gap = std::clamp<std::chrono::steady_clock::duration>(3 * cost, kRequestTickGap, kMaxTickGap);
   }
 
   net::awaitable<void> tick_loop() {
     auto self = shared_from_this();
     while (!stopped) {
-      ticker.expires_after(options.tick_interval);
+      ticker.expires_after(std::max<std::chrono::steady_clock::duration>(options.tick_interval, tick_gap));
       boost::system::error_code ec;
       co_await ticker.async_wait(net::redirect_error(net::use_awaitable, ec));
       if (stopped) break;
@@ -114,11 +119,19 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  net::awaitable<void> respond(http::Exchange& ex, const ApiResponse& r) {
+  // `dated`: a YellowDog API answer (not /_sim/), which carries `Date` as a real server's does.
+  net::awaitable<void> respond(http::Exchange& ex, const ApiResponse& r, bool dated) {
     auto res = http::make_response(ex.request(), static_cast<bhttp::status>(r.status), r.body);
     for (const auto& [k, v] : r.headers) res.set(k, v);
+    if (dated) res.set(bhttp::field::date, date());
     co_await ex.respond(std::move(res));
   }
+
+  // The Date header: the simulated clock as of the answer, i.e. the time of the last tick, which every
+  // timestamp in the answer is at or before and every later change will be at or after; so a client can
+  // take its next search window (finishedTime.min, statusChangedTime.min) from it in the server's time.
+  // IMF-fixdate has whole seconds: rounded down, which keeps such a window inclusive.
+  std::string date() const { return format_http_date(sim.now()); }
 
   net::awaitable<void> stream_updates(http::Exchange& ex, const std::vector<std::string>& segments) {
     bool done = false;
@@ -126,13 +139,14 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     if (!entity) {
       std::string id = segments.size() > 2 ? segments[segments.size() - 2] : "";
       ApiResponse r = error_response(not_found("Entity", id));
-      co_await respond(ex, r);
+      co_await respond(ex, r, true);
       co_return;
     }
     http::ResponseHead head;
     head.result(bhttp::status::ok);
     head.set(bhttp::field::content_type, "text/event-stream");
     head.set(bhttp::field::cache_control, "no-cache");
+    head.set(bhttp::field::date, date());
     if (!co_await ex.begin_stream(std::move(head))) co_return;
     std::string last = entity->dump();
     std::string event = "event: entity_updated\ndata: " + last + "\n\n";
@@ -168,7 +182,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     std::string target(req.target());
     ParsedTarget parsed = parse_target(target);
     bool control = !parsed.segments.empty() && parsed.segments[0] == "_sim";
-    if (control || std::chrono::steady_clock::now() - last_tick_real >= kRequestTickGap) tick();
+    if (control || std::chrono::steady_clock::now() - last_tick_real >= tick_gap) tick();
 
     FaultInjector::Decision decision;
     std::string caller;  // the key id that authenticated the request
@@ -186,7 +200,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
           // double-destroys some temporaries inside co_await expressions.)
           ApiResponse r =
               error_response(ApiError{401, "NotAuthorisedException", "Missing or invalid application key"});
-          co_await respond(ex, r);
+          co_await respond(ex, r, true);
           co_return;
         }
         caller = *key;
@@ -202,7 +216,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
         ApiResponse r = error_response(injected_error(*decision.fail_code));
         if (*decision.fail_code == 429 || *decision.fail_code == 503)
           r.headers.emplace_back("Retry-After", std::to_string(api.faults().retry_after_seconds));
-        co_await respond(ex, r);
+        co_await respond(ex, r, true);
         co_return;
       }
     }
@@ -213,7 +227,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       auto inflated = gunzip(body);
       if (!inflated) {
         ApiResponse r = error_response(invalid_request("the request body is not valid gzip"));
-        co_await respond(ex, r);
+        co_await respond(ex, r, !control);
         co_return;
       }
       body = std::move(*inflated);
@@ -225,9 +239,11 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     }
     if (control && method == "PUT" && parsed.segments.size() == 2 && parsed.segments[1] == "keys") {
       ApiResponse r = replace_keys(body);
-      co_await respond(ex, r);
+      co_await respond(ex, r, false);
       co_return;
     }
+    // Heads served by helper processes report calls and violations by message: all in before a listing.
+    if (control && heads && parsed.segments.size() > 1 && parsed.segments[1] == "ray") heads->sync();
     ApiResponse r = api.handle(ApiRequest{method, target, std::move(body), std::move(caller)});
     // A Ray control shows in the fake heads before it is answered.
     if (control && parsed.segments.size() > 1 && parsed.segments[1] == "ray") tick();
@@ -236,7 +252,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       ex.drop();  // the write was applied; the client never hears about it
       co_return;
     }
-    co_await respond(ex, r);
+    co_await respond(ex, r, !control);
   }
 
   // PUT /_sim/keys {"keys": [{"id", "secret"}, ...]}: the application keys accepted from now on (a rotation:
@@ -261,9 +277,9 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
 
   net::io_context& ioc;
   SimServerOptions options;
-  TimePoint sim_start;
-  std::chrono::steady_clock::time_point real_start;
+  SimClock clock;  // the simulated clock (fixed at construction: safe from any thread)
   std::chrono::steady_clock::time_point last_tick_real;  // of the latest tick (loop or request)
+  std::chrono::steady_clock::duration tick_gap = kRequestTickGap;  // the least time between two ticks
   Simulator sim;
   Api api;
   FaultInjector injector;
@@ -272,6 +288,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<http::Server> server;
   std::unique_ptr<TaskExecutor> executor;
   std::unique_ptr<IpBlockClaim> block;
+  std::vector<std::unique_ptr<IpBlockClaim>> more_blocks;  // claimed as instances need them
   std::unique_ptr<RaySim> ray;
   std::unique_ptr<RayHeads> heads;  // after `ray`: destroyed first (its gRPC handlers use ray's call log)
   bool stopped = false;
@@ -295,6 +312,19 @@ SimServer::~SimServer() {
 void SimServer::start() {
   impl_->block = std::make_unique<IpBlockClaim>(impl_->options.ip_block);
   impl_->sim.set_ip_block(impl_->block->block());
+  // Beyond 32,512 instances (10,000 clusters of five nodes have 50,000) the next block is claimed the same
+  // way, so addresses stay distinct and a fake head never finds its address taken by another.
+  impl_->sim.claim_ip_block = [impl = impl_.get()]() -> int {
+    try {
+      impl->more_blocks.push_back(std::make_unique<IpBlockClaim>(std::nullopt));
+      return impl->more_blocks.back()->block();
+    } catch (const std::exception& e) {
+      std::cerr << "yellowdog-sim: no further address block for instances beyond "
+                << (impl->more_blocks.size() + 1) * impl->sim.config().instances_per_block
+                << ", node addresses repeat from now on: " << e.what() << std::endl;
+      return 0;
+    }
+  };
   http::ServerOptions so;
   so.listen = impl_->options.listen;
   so.body_limit = 64 * 1024 * 1024;

@@ -32,6 +32,12 @@ struct SimServerOptions {
   std::optional<int> ip_block;
   bool ray = false;  // --ray: a fake Ray head per cluster (ray_model.hpp, ray_heads.hpp)
   RayConfig ray_config;
+  // --ray: the most heads whose servers (four listening sockets each) one process holds; beyond, helper
+  // processes hold them (ray_head_host.hpp). 0: from the open-files limit.
+  std::size_t ray_heads_per_process = 0;
+  // Of them, the simulator's own process serves at most this many (nullopt: as many; 0: every head is
+  // served by a helper, what the tests use to exercise helpers).
+  std::optional<std::size_t> ray_local_heads;
 };
 
 class SimServer {

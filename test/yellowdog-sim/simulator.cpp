@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 namespace raydog::ydsim {
 
@@ -90,13 +91,33 @@ std::string Simulator::new_instance_id() {
     ++changes_;                                 \
     o.status_changed = now_;                    \
   }
-RAYDOG_SET_STATUS(WorkRequirement, WrStatus)
 RAYDOG_SET_STATUS(WorkerPool, PoolStatus)
 RAYDOG_SET_STATUS(ComputeRequirement, CrStatus)
 RAYDOG_SET_STATUS(Instance, InstanceStatus)
 RAYDOG_SET_STATUS(Node, NodeStatus)
 RAYDOG_SET_STATUS(Worker, WorkerStatus)
 #undef RAYDOG_SET_STATUS
+
+void Simulator::set_status(WorkRequirement& wr, WrStatus s) {
+  if (wr.status == s) return;
+  wr.status = s;
+  ++changes_;
+  wr.status_changed = now_;
+  wr_changed_index_.stamp(wr, now_);
+}
+
+void Simulator::set_started(Task& t) {
+  t.started = now_;
+  started_index_.stamp(t, now_);
+}
+void Simulator::clear_started(Task& t) {
+  t.started.reset();
+  started_index_.clear(t);
+}
+void Simulator::set_finished(Task& t) {
+  t.finished = now_;
+  finished_index_.stamp(t, now_);
+}
 
 void Simulator::set_status(TaskGroup& g, TgStatus s) {
   if (g.status == s) return;
@@ -111,6 +132,16 @@ void Simulator::set_status(Task& t, TaskStatus s) {
   ++changes_;
   t.status_changed = now_;
   if (t.group) t.group->last_updated = now_;
+  if (track_task_changes_ && !t.change_listed) {
+    t.change_listed = true;
+    changed_tasks_.push_back(&t);
+  }
+}
+
+std::vector<Task*> Simulator::take_changed_tasks() {
+  std::vector<Task*> out = std::exchange(changed_tasks_, {});
+  for (Task* t : out) t->change_listed = false;
+  return out;
 }
 
 // ---- worker pools -----------------------------------------------------------------------------------
@@ -131,13 +162,15 @@ SimResult<WorkerPool*> Simulator::provision_pool(const json& body) {
     return unexpected(invalid_request("requirementName '" + name +
                                       "' must match [a-z][a-z0-9_-]* and be at most 60 characters"));
   std::string ns = usage.value("requirementNamespace", std::string("default"));
-  for (const auto& p : pools_)
-    if (p->ns == ns && p->name == name && !finished(p->status))
-      return unexpected(invalid_request("A worker pool named " + ns + "/" + name + " already exists"));
-  for (const auto& cr : crs_)
-    if (cr->ns == ns && cr->name == name && cr->status != CrStatus::kTerminated)
-      return unexpected(
-          invalid_request("A compute requirement named " + ns + "/" + name + " already exists"));
+  if (auto same = pools_by_name_.find({ns, name}); same != pools_by_name_.end())
+    for (const WorkerPool* p : same->second)
+      if (!finished(p->status))
+        return unexpected(invalid_request("A worker pool named " + ns + "/" + name + " already exists"));
+  if (auto same = crs_by_name_.find({ns, name}); same != crs_by_name_.end())
+    for (const ComputeRequirement* cr : same->second)
+      if (cr->status != CrStatus::kTerminated)
+        return unexpected(
+            invalid_request("A compute requirement named " + ns + "/" + name + " already exists"));
 
   int target = int_field(usage, "targetInstanceCount").value_or(0);
   if (target < 0) return unexpected(invalid_request("targetInstanceCount must not be negative"));
@@ -198,9 +231,13 @@ SimResult<WorkerPool*> Simulator::provision_pool(const json& body) {
   cr->pool = pool.get();
 
   WorkerPool* p = pool.get();
+  p->seq = pools_.size();
   pool_by_id_[p->id] = p;
   cr_by_id_[cr->id] = cr.get();
   ComputeRequirement* c = cr.get();
+  pools_by_name_[{ns, name}].push_back(p);
+  crs_by_name_[{ns, name}].push_back(c);
+  pools_by_tag_[p->worker_tag].push_back(p);
   pools_.push_back(std::move(pool));
   crs_.push_back(std::move(cr));
   add_instances(*c, target);
@@ -214,10 +251,11 @@ void Simulator::add_instances(ComputeRequirement& cr, int count) {
     auto inst = std::make_unique<Instance>();
     inst->number = ++instance_counter_;
     inst->instance_id = new_instance_id();
-    // 127.N.x.y private, 127.N.(128+x).y public: 128 x 254 = 32,512 instances before addresses repeat;
-    // .0 and .255 never end an address, so the block's sentinel 127.N.255.255 is never a node.
-    const int x = (inst->number - 1) / 254 % 128, y = (inst->number - 1) % 254 + 1;
-    const std::string block = "127." + std::to_string(config_.ip_block) + ".";
+    // 127.N.x.y private, 127.N.(128+x).y public: 128 x 254 = 32,512 instances per block, then the next
+    // block; .0 and .255 never end an address, so the block's sentinel 127.N.255.255 is never a node.
+    const int k = (inst->number - 1) % std::max(1, config_.instances_per_block);  // within its block
+    const int x = k / 254 % 128, y = k % 254 + 1;
+    const std::string block = "127." + std::to_string(ip_block_for(inst->number)) + ".";
     inst->private_ip = block + std::to_string(x) + "." + std::to_string(y);
     if (cr.public_ips) inst->public_ip = block + std::to_string(128 + x) + "." + std::to_string(y);
     inst->hostname = "sim-" + std::to_string(inst->number);
@@ -234,6 +272,28 @@ void Simulator::add_instances(ComputeRequirement& cr, int count) {
     set_status(cr, CrStatus::kProvisioning);
 }
 
+int Simulator::ip_block_for(int instance_number) {
+  const auto index =
+      static_cast<std::size_t>((instance_number - 1) / std::max(1, config_.instances_per_block));
+  if (ip_blocks_.empty()) ip_blocks_.push_back(config_.ip_block);
+  ip_blocks_[0] = config_.ip_block;
+  while (ip_blocks_.size() <= index) {
+    int next = 0;
+    if (ip_blocks_exhausted_)
+      next = 0;
+    else if (claim_ip_block)
+      next = claim_ip_block();
+    else if (ip_blocks_.back() < 254)
+      next = ip_blocks_.back() + 1;
+    if (next == 0) {  // none free: addresses repeat
+      ip_blocks_exhausted_ = true;
+      return ip_blocks_[index % ip_blocks_.size()];
+    }
+    ip_blocks_.push_back(next);
+  }
+  return ip_blocks_[index];
+}
+
 SimResult<WorkerPool*> Simulator::find_pool(const std::string& id) {
   auto it = pool_by_id_.find(id);
   if (it == pool_by_id_.end()) return unexpected(not_found("WorkerPool", id));
@@ -242,8 +302,9 @@ SimResult<WorkerPool*> Simulator::find_pool(const std::string& id) {
 
 SimResult<WorkerPool*> Simulator::find_pool_by_name(const std::string& ns, const std::string& name) {
   WorkerPool* best = nullptr;  // the live one, else the newest finished one
-  for (const auto& p : pools_)
-    if (p->ns == ns && p->name == name && (!best || finished(best->status))) best = p.get();
+  if (auto same = pools_by_name_.find({ns, name}); same != pools_by_name_.end())
+    for (WorkerPool* p : same->second)
+      if (!best || finished(best->status)) best = p;
   if (!best) return unexpected(not_found("WorkerPool", ns + "/" + name));
   return best;
 }
@@ -335,6 +396,7 @@ SimResult<TaskGroup*> Simulator::add_group(WorkRequirement& wr, json spec) {
   auto g = std::make_unique<TaskGroup>();
   g->wr = &wr;
   g->index = static_cast<int>(wr.groups.size()) + 1;
+  g->seq = group_count_++;
   g->id = std::string("ydid:taskgrp:") + kAccount + ":" + wr.uuid + ":" + std::to_string(g->index);
   g->spec = std::move(spec);
   g->status_changed = g->last_updated = now_;
@@ -393,6 +455,7 @@ SimResult<WorkRequirement*> Simulator::create_work_requirement(const json& body)
   wr->spec = body;
   strip(wr->spec, {"id", "createdTime", "status", "statusChangedTime", "taskGroups"});
   wr->created = wr->status_changed = now_;
+  wr_changed_index_.stamp(*wr, now_);
   WorkRequirement* out = wr.get();
   wr_by_id_[out->id] = out;
   wrs_by_name_[{ns, name}].push_back(out);

@@ -14,6 +14,7 @@
 
 #include "controller/util/result.hpp"
 #include "test/yellowdog-sim/model.hpp"
+#include "test/yellowdog-sim/time_index.hpp"
 
 namespace raydog::ydsim {
 
@@ -27,6 +28,9 @@ struct SimConfig {
   // 127.N.(128+x).y. The HTTP server claims a free block (ip_block.hpp) and sets it before any instance
   // exists; the in-memory core (unit tests, nothing bound) keeps 1.
   int ip_block = 1;
+  // Instances whose addresses one block holds (private and public: 128 x 254); then the next block.
+  // Smaller only in tests.
+  int instances_per_block = 128 * 254;
   bool strict_repeat = false;     // repeated pool DELETE / CR terminate on finished objects -> 403
   std::uint64_t seed = 1;         // ids are drawn from a PRNG seeded with this
 };
@@ -49,6 +53,12 @@ class Simulator {
 
   const SimConfig& config() const { return config_; }
   void set_ip_block(int n) { config_.ip_block = n; }  // before the first instance (addresses are not moved)
+  // A block holds the addresses of config().instances_per_block instances. The next ones come from another
+  // block, asked of this hook when the first instance beyond the blocks held is created (the HTTP server
+  // claims a free one, ip_block.hpp); 0 from it (none free) makes addresses repeat from the first block.
+  // Without a hook (the in-memory core) blocks are numbered on from config().ip_block.
+  std::function<int()> claim_ip_block;
+  const std::vector<int>& ip_blocks() const { return ip_blocks_; }  // the first is config().ip_block
   // Counts state changes (every status change, registration, claim): lets an observer (the Ray model)
   // skip its walk over the tasks while nothing moved.
   std::uint64_t changes() const { return changes_; }
@@ -59,6 +69,10 @@ class Simulator {
   void tick(TimePoint now);
   // Ticks that walked the objects (for tests and /_sim/stats).
   std::uint64_t full_ticks() const { return full_ticks_; }
+  // Tasks whose status changed since the last take, each once, from track_task_changes() on: the Ray model
+  // follows these instead of walking 50,000 tasks whenever anything changed.
+  void track_task_changes() { track_task_changes_ = true; }
+  std::vector<Task*> take_changed_tasks();
 
   // Worker pools (§4.2, §4.10).
   SimResult<WorkerPool*> provision_pool(const json& body);
@@ -105,6 +119,16 @@ class Simulator {
   const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
 
+  // Time indexes for the searches' time-range filters (time_index.hpp): tasks by startedTime (an entry per
+  // run: a retried task's earlier run goes stale) and by finishedTime, work requirements by
+  // statusChangedTime (creation included).
+  using TaskTimeIndex = TimeIndex<Task, &Task::started_key>;
+  using TaskFinishIndex = TimeIndex<Task, &Task::finished_key>;
+  using WrTimeIndex = TimeIndex<WorkRequirement, &WorkRequirement::changed_key>;
+  const TaskTimeIndex& started_index() const { return started_index_; }
+  const TaskFinishIndex& finished_index() const { return finished_index_; }
+  const WrTimeIndex& status_changed_index() const { return wr_changed_index_; }
+
   // The §7.1 rule: may workers of `pool` run tasks of `group`?
   static bool matches(const TaskGroup& group, const WorkerPool& pool);
   static bool matches_memo(const TaskGroup& group, const WorkerPool& pool);  // spec parsed once per group
@@ -125,6 +149,10 @@ class Simulator {
   void set_status(Instance& i, InstanceStatus s);
   void set_status(Node& n, NodeStatus s);
   void set_status(Worker& w, WorkerStatus s);
+  // A task's startedTime and finishedTime, kept in their indexes.
+  void set_started(Task& t);
+  void clear_started(Task& t);
+  void set_finished(Task& t);
   SimResult<TaskGroup*> add_group(WorkRequirement& wr, json spec);
 
   void add_instances(ComputeRequirement& cr, int count);
@@ -144,6 +172,9 @@ class Simulator {
 
   // Active groups with READY tasks and how many, in first-task order.
   std::vector<std::pair<TaskGroup*, int>> waiting_by_group() const;
+  void tally_waiting();  // waiting_ and pool_waiting_, once per tick
+  std::vector<std::pair<TaskGroup*, int>> waiting_;
+  std::vector<int> pool_waiting_;  // by WorkerPool::seq: READY tasks of active groups that match it
   void step_instances();
   void step_tasks();
   void step_claims();
@@ -162,8 +193,13 @@ class Simulator {
   bool quiet_ = false;
   TimePoint wake_at_;
   std::uint64_t full_ticks_ = 0;
+  bool track_task_changes_ = false;
+  std::vector<Task*> changed_tasks_;
   std::mt19937_64 rng_;
   int instance_counter_ = 0;
+  std::vector<int> ip_blocks_;        // beyond the first: claimed as instances need them
+  bool ip_blocks_exhausted_ = false;  // a claim found none free: not asked again
+  int ip_block_for(int instance_number);
 
   std::vector<std::unique_ptr<WorkRequirement>> wrs_;
   // By namespace and name, in creation order (names never change): a GET by name is what every steady
@@ -173,8 +209,21 @@ class Simulator {
   std::vector<std::unique_ptr<Task>> task_storage_;
   std::vector<std::unique_ptr<WorkerPool>> pools_;
   std::vector<std::unique_ptr<ComputeRequirement>> crs_;
+  // By namespace and name, in creation order, as wrs_by_name_ (a provision checks for a live twin, 10,000
+  // clusters have 30,000 pools), and pools by workerTag (what a group's workerTags constraint names).
+  std::map<std::pair<std::string, std::string>, std::vector<WorkerPool*>> pools_by_name_;
+  std::map<std::pair<std::string, std::string>, std::vector<ComputeRequirement*>> crs_by_name_;
+  std::unordered_map<std::string, std::vector<WorkerPool*>> pools_by_tag_;
+  std::size_t group_count_ = 0;
+  // The pools whose workers a group may claim, in creation order (the tag index when the group names
+  // worker tags, else every pool): the §7.1 rule still decides, this only skips pools it cannot pass.
+  std::vector<WorkerPool*> candidate_pools(const TaskGroup& g) const;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::vector<std::unique_ptr<Node>> nodes_;
+
+  TaskTimeIndex started_index_;
+  TaskFinishIndex finished_index_;
+  WrTimeIndex wr_changed_index_;
 
   std::unordered_map<std::string, WorkRequirement*> wr_by_id_;
   std::unordered_map<std::string, TaskGroup*> tg_by_id_;

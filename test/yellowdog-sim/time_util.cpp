@@ -2,10 +2,29 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 namespace raydog::ydsim {
+
+std::string format_http_date(TimePoint t) {
+  using namespace std::chrono;
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(secs - day);
+  char buf[96];
+  const int n =
+      std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT", kDays[weekday(day).c_encoding()],
+                    static_cast<unsigned>(ymd.day()), kMonths[static_cast<unsigned>(ymd.month()) - 1],
+                    static_cast<int>(ymd.year()), static_cast<int>(hms.hours().count()),
+                    static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return std::string(buf, static_cast<std::size_t>(n));
+}
 
 std::optional<Millis> parse_cli_duration(std::string_view s) {
   std::size_t pos = 0;

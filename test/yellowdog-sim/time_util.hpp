@@ -32,6 +32,24 @@ using raydog::parse_iso_duration;
 // "PT1.5S".
 using raydog::format_iso_duration;
 
+// The simulated clock: from the steady-clock reading `real_start` on, `scale` times faster than real time,
+// starting at `sim_start`. Linux's steady clock (CLOCK_MONOTONIC) reads the same in every process of the
+// machine, so a helper process given these three numbers keeps the simulator's time.
+struct SimClock {
+  TimePoint sim_start = Clock::now();
+  std::chrono::steady_clock::time_point real_start = std::chrono::steady_clock::now();
+  double scale = 1.0;
+  TimePoint now() const {
+    const auto scaled =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - real_start) * scale;
+    return sim_start + std::chrono::duration_cast<Clock::duration>(scaled);
+  }
+};
+
+// RFC 7231 IMF-fixdate, what an HTTP `Date` header carries: "Sun, 06 Dec 2026 23:59:01 GMT" (seconds
+// rounded down).
+std::string format_http_date(TimePoint t);
+
 // Command-line durations: "2s", "500ms", "1m", "1h", "0"; a bare number means seconds.
 std::optional<Millis> parse_cli_duration(std::string_view text);
 

@@ -261,3 +261,48 @@ TEST_CASE("http: invalid gzip bodies are 400 and unknown endpoints 404, both wit
   CHECK(c.ok("GET", "/_sim/stats")["calls"]["unknown"] == 1);
   CHECK(c.ok("GET", "/_sim/objects")["workRequirements"].empty());  // nothing was applied
 }
+
+TEST_CASE("http: every YellowDog API answer carries Date from the simulated clock - /_sim/ answers do not") {
+  // At 100,000x the simulated clock runs far ahead of the wall clock: the Date shows which one it follows.
+  SimProcess sim({"--time-scale", "100000", "--key-id", "kid", "--key-secret", "s"});
+  Http c(sim.url, "yd-key kid:s");
+  auto date_of = [](const SendResult& r) -> std::optional<raydog::ydsim::TimePoint> {
+    REQUIRE(r.ok());
+    auto it = r->find(bhttp::field::date);
+    if (it == r->end()) return std::nullopt;
+    const std::string v(it->value());
+    // "Sun, 06 Dec 2026 23:59:01 GMT": parsed back through the RFC 3339 reader.
+    static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    REQUIRE(v.size() == 29);
+    CHECK(v.substr(25) == " GMT");
+    int month = 0;
+    for (int m = 0; m < 12; ++m)
+      if (v.substr(8, 3) == kMonths[m]) month = m + 1;
+    REQUIRE(month > 0);
+    char iso[64];
+    std::snprintf(iso, sizeof iso, "%s-%02d-%sT%sZ", v.substr(12, 4).c_str(), month, v.substr(5, 2).c_str(),
+                  v.substr(17, 8).c_str());
+    auto t = raydog::ydsim::parse_timestamp(iso);
+    REQUIRE(t);
+    return t;
+  };
+  const auto before = *raydog::ydsim::parse_timestamp(c.ok("GET", "/_sim/stats")["now"].get<std::string>());
+  auto ok = c.send("GET", "/work/requirements?sliced=true");
+  auto missing = c.send("GET", "/work/requirements/ydid:workreq:000000:nope");
+  auto unauthorised = Http(sim.url).send("GET", "/work/requirements?sliced=true");
+  const auto after = *raydog::ydsim::parse_timestamp(c.ok("GET", "/_sim/stats")["now"].get<std::string>());
+  CHECK(missing->result_int() == 404);
+  CHECK(unauthorised->result_int() == 401);
+  for (const auto* r : {&ok, &missing, &unauthorised}) {
+    auto d = date_of(*r);
+    REQUIRE(d);
+    CHECK(*d >= std::chrono::floor<std::chrono::seconds>(before));
+    CHECK(*d <= after);
+  }
+  CHECK(before >
+        std::chrono::system_clock::now() + std::chrono::seconds(60));  // the simulated clock, not the wall's
+  auto control = c.send("GET", "/_sim/stats");
+  REQUIRE(control.ok());
+  CHECK(control->find(bhttp::field::date) == control->end());
+}

@@ -757,3 +757,39 @@ TEST_CASE("node addresses: private 127.N.x.y and public 127.N.(128+x).y, distinc
   }
   CHECK(page["items"][254]["privateIpAddress"] == "127.42.1.1");  // the 255th instance
 }
+
+TEST_CASE("node addresses beyond one block come from the next block - none free: they repeat") {
+  SimConfig cfg;
+  cfg.ip_block = 42;
+  cfg.instances_per_block = 10;  // 32,512 in a real run
+  auto private_ips = [](SimFixture& f, const json& pool) {
+    std::vector<std::string> out;
+    const json page = f.ok("GET", "/compute/instances?size=1000&computeRequirementId=" +
+                                      pool["computeRequirementId"].get<std::string>());
+    for (const auto& i : page["items"]) out.push_back(i["privateIpAddress"]);
+    return out;
+  };
+  {
+    SimFixture f(cfg);  // no hook: the blocks after 42 are numbered on
+    const auto ips =
+        private_ips(f, f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p", 25)));
+    REQUIRE(ips.size() == 25);
+    CHECK(ips[0] == "127.42.0.1");
+    CHECK(ips[9] == "127.42.0.10");
+    CHECK(ips[10] == "127.43.0.1");
+    CHECK(ips[20] == "127.44.0.1");
+    CHECK(std::set<std::string>(ips.begin(), ips.end()).size() == 25);
+    CHECK(f.ok("GET", "/_sim/stats")["ipBlocks"] == json::array({42, 43, 44}));
+  }
+  SimFixture f(cfg);
+  int asked = 0;
+  f.sim.claim_ip_block = [&asked] { return ++asked == 1 ? 77 : 0; };  // one more block, then none
+  const auto ips =
+      private_ips(f, f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p", 25)));
+  REQUIRE(ips.size() == 25);
+  CHECK(ips[10] == "127.77.0.1");
+  CHECK(ips[20] == "127.42.0.1");  // repeats from the first block
+  CHECK(ips[24] == "127.42.0.5");
+  CHECK(asked == 2);  // not asked again once none was free
+  CHECK(f.ok("GET", "/_sim/stats")["ipBlocks"] == json::array({42, 77}));
+}

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <signal.h>
+
 #include <thread>
 
 #include "ray_autoscaler.grpc.pb.h"
@@ -175,8 +177,9 @@ struct RawGcs {
 
 }  // namespace
 
-TEST_CASE("ray sim: the head and its workers as GCS lists them, on the private and the public IP, and the dashboard") {
-  RayCluster rc(2, {"--ray-version", "2.50.1"});
+static void scenario_0(std::vector<std::string> extra) {
+  extra.insert(extra.begin(), {"--ray-version", "2.50.1"});
+  RayCluster rc(2, extra);
   const std::string prefix = "127." + std::to_string(rc.block) + ".";
   CHECK(rc.head_ip.rfind(prefix, 0) == 0);
   // A worker of another head (a RAY_HEAD_IP no head has) is no Ray node here; one with its own instance id.
@@ -252,6 +255,18 @@ TEST_CASE("ray sim: the head and its workers as GCS lists them, on the private a
   CHECK(rc.sim.proc->terminate() == 0);  // SIGTERM with heads serving: a clean exit (and no leak under ASan)
 }
 
+TEST_CASE(
+    "ray sim: the head and its workers as GCS lists them, on the private and the public IP, and the "
+    "dashboard") {
+  scenario_0({});
+}
+
+TEST_CASE(
+    "ray sim: the head and its workers as GCS lists them, on the private and the public IP, and the "
+    "dashboard (heads served by a helper process)") {
+  scenario_0({"--ray-local-heads", "0"});
+}
+
 TEST_CASE("ray sim: demand placed first fit - leftovers, gangs and constraints pending - a joining node takes work") {
   RayCluster rc(2);
   const std::string w1 = rc.worker_tasks[0], w2 = rc.worker_tasks[1];
@@ -319,8 +334,8 @@ TEST_CASE("ray sim: demand placed first fit - leftovers, gangs and constraints p
   CHECK(rc.c.ok("GET", "/_sim/ray/violations").empty());
 }
 
-TEST_CASE("ray sim: drains - idle accepted, DRAINING, DEAD, task COMPLETED - busy and reject-drain refused - PREEMPTION waits") {
-  RayCluster rc(3);
+static void scenario_1(std::vector<std::string> extra) {
+  RayCluster rc(3, extra);
   const std::string w1 = rc.worker_tasks[0], w2 = rc.worker_tasks[1], w3 = rc.worker_tasks[2];
 
   auto idle = run_to_completion(rc.io, rc.client().drain(rc.node_id(w1), DrainReason::kIdleTermination, "idle 90s"));
@@ -387,8 +402,20 @@ TEST_CASE("ray sim: drains - idle accepted, DRAINING, DEAD, task COMPLETED - bus
   CHECK(rc.c.ok("GET", "/_sim/ray/violations").empty());
 }
 
-TEST_CASE("ray sim: GCS down refuses while the task runs, up is a new incarnation - ABSENT and DEAD nodes - the head's end") {
-  RayCluster rc(2);
+TEST_CASE(
+    "ray sim: drains - idle accepted, DRAINING, DEAD, task COMPLETED - busy and reject-drain refused - "
+    "PREEMPTION waits") {
+  scenario_1({});
+}
+
+TEST_CASE(
+    "ray sim: drains - idle accepted, DRAINING, DEAD, task COMPLETED - busy and reject-drain refused - "
+    "PREEMPTION waits (heads served by a helper process)") {
+  scenario_1({"--ray-local-heads", "0"});
+}
+
+static void scenario_2(std::vector<std::string> extra) {
+  RayCluster rc(2, extra);
   const std::string w1 = rc.worker_tasks[0], w2 = rc.worker_tasks[1];
   const ClusterState before = rc.ok_state();
   const std::string old_id = rc.client().cluster_id_hex();
@@ -445,8 +472,21 @@ TEST_CASE("ray sim: GCS down refuses while the task runs, up is a new incarnatio
   CHECK(ended.error().kind == HeadError::Kind::kUnreachable);
 }
 
-TEST_CASE("ray sim: GCS faults by n-th call and by rate, calls and violations listed") {
-  RayCluster rc(0, {"--seed", "3"});
+TEST_CASE(
+    "ray sim: GCS down refuses while the task runs, up is a new incarnation - ABSENT and DEAD nodes - the "
+    "head's end") {
+  scenario_2({});
+}
+
+TEST_CASE(
+    "ray sim: GCS down refuses while the task runs, up is a new incarnation - ABSENT and DEAD nodes - the "
+    "head's end (heads served by a helper process)") {
+  scenario_2({"--ray-local-heads", "0"});
+}
+
+static void scenario_3(std::vector<std::string> extra) {
+  extra.insert(extra.begin(), {"--seed", "3"});
+  RayCluster rc(0, extra);
   CHECK(rc.ok_state().nodes.size() == 1);  // the handshake and one state: two calls
   json f = rc.c.ok("PUT", "/_sim/ray/faults", {{"failNth", 2}, {"codes", {"DEADLINE_EXCEEDED"}}});
   CHECK(f["failNth"] == 2);
@@ -499,6 +539,70 @@ TEST_CASE("ray sim: GCS faults by n-th call and by rate, calls and violations li
   // handshake, state; state, failed, state; failed; state; state, failed, state (one head's own n-th);
   // the stale client's refused state; the raw one
   CHECK(calls.size() == 12);
+}
+
+TEST_CASE("ray sim: GCS faults by n-th call and by rate, calls and violations listed") {
+  scenario_3({});
+}
+
+TEST_CASE(
+    "ray sim: GCS faults by n-th call and by rate, calls and violations listed (heads served by a helper "
+    "process)") {
+  scenario_3({"--ray-local-heads", "0"});
+}
+
+TEST_CASE(
+    "ray sim: beyond --ray-heads-per-process heads helper processes serve them - they end with the "
+    "simulator") {
+  SimProcess sim({"--ray", "--ray-heads-per-process", "1"});
+  Http c(sim.url);
+  std::vector<std::string> heads;
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "hp" + std::to_string(i);
+    c.ok("POST", "/workerPools/provisioned/template", pool_body(name, 1));
+    json wr = c.ok("POST", "/work/requirements",
+                   {{"namespace", "ray"}, {"name", name}, {"taskGroups", {group("head-node", name)}}});
+    json t = c.ok("POST", "/work/taskGroups/" + wr["taskGroups"][0]["id"].get<std::string>() + "/tasks",
+                  json::array({{{"name", "head"}, {"taskType", "bash"}}}));
+    heads.push_back(t[0]["id"]);
+  }
+  json listed;
+  REQUIRE(eventually([&] { return (listed = c.ok("GET", "/_sim/ray/heads")).size() == 3; }));
+  net::io_context io;
+  for (const auto& h : listed) {
+    for (const std::string& ip : {h["privateIp"].get<std::string>(), h["publicIp"].get<std::string>()}) {
+      HeadClient client(io.get_executor(), ip + ":6379");
+      auto s = run_to_completion(io, client.cluster_state());
+      REQUIRE_MESSAGE(s.ok(), ip << ": " << s.error().message);
+      CHECK(s->session_name == h["session"]);
+      REQUIRE(s->nodes.size() == 1);
+      CHECK(s->nodes[0].instance_id == h["task"]);
+      auto v = run_to_completion(
+          io, raydog::ray::dashboard_version(io.get_executor(), "http://" + ip + ":8265", {}, 5s));
+      REQUIRE_MESSAGE(v.ok(), v.error().message);
+      CHECK(v->session_name == h["session"]);
+    }
+  }
+  CHECK(c.ok("GET", "/_sim/ray/calls").size() == 12);  // a handshake and a state per head and address
+  // Two helpers (the first head is the simulator's own), named on stderr with their pids.
+  std::vector<int> pids;
+  const std::string err = raydog::test::read_file(sim.dir.file("stderr"));
+  for (auto at = err.find("(pid "); at != std::string::npos; at = err.find("(pid ", at + 1))
+    pids.push_back(std::stoi(err.substr(at + 5)));
+  REQUIRE(pids.size() == 2);
+  for (int pid : pids) CHECK(::kill(pid, 0) == 0);
+  // A head that ends is refused at once, wherever it was served.
+  const std::string last = listed[2]["privateIp"];
+  c.ok("PUT", "/work/tasks/" + listed[2]["task"].get<std::string>() + "/cancel?abort=true");
+  REQUIRE(eventually([&] { return c.ok("GET", "/_sim/ray/heads").size() == 2; }));
+  HeadClientOptions quick;
+  quick.deadline = 3s;
+  HeadClient gone(io.get_executor(), last + ":6379", quick);
+  auto ended = run_to_completion(io, gone.cluster_state());
+  REQUIRE_FALSE(ended.ok());
+  CHECK(ended.error().kind == HeadError::Kind::kUnreachable);
+  CHECK(sim.proc->terminate() == 0);
+  for (int pid : pids) CHECK(::kill(pid, 0) == -1);  // ended and reaped with the simulator
 }
 
 TEST_CASE("ray sim: controls name what is wrong - unknown tasks 404, bad bodies 400 - and need --ray") {
