@@ -117,11 +117,6 @@ std::vector<Change> Ledger::scanned(const std::string& account, const std::vecto
   return out;
 }
 
-void Ledger::scan_failed(const std::string&) {
-  // Nothing moves: the window start and the reported ids stay for the next scan; last_success ages until
-  // unchanged_since stops vouching.
-}
-
 bool Ledger::unchanged_since(const std::string& key, TimePoint since, TimePoint now) const {
   auto c = clusters_.find(key);
   if (c == clusters_.end()) return false;

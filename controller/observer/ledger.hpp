@@ -68,8 +68,8 @@ class Ledger {
   std::vector<Change> scanned(const std::string& account, const std::vector<yellowdog::Task>& finished,
                               const std::vector<yellowdog::WorkRequirementSummary>& changed,
                               std::optional<SystemTime> server_time, TimePoint started, TimePoint now);
-  // A scan of `account` failed: its window start stays, so the next successful scan covers the gap.
-  void scan_failed(const std::string& account);
+  // A failed scan is not recorded: the window start and the reported ids stay for the next successful
+  // scan, and last_success ages until unchanged_since stops vouching.
 
   // ChangeFeed::unchanged_since at `now`.
   bool unchanged_since(const std::string& key, TimePoint since, TimePoint now) const;

@@ -138,11 +138,11 @@ net::awaitable<bool> YellowDogObserver::scan(const std::string& account, bool& u
   const TimePoint started = options_.now();
   const ScanPlan plan = ledger_.plan(account, started);
   const std::string since = yd::format_timestamp(plan.window_start);
-  std::optional<SystemTime> server_time;
 
+  // Each answer is counted; a failed one ends the scan and leaves the ledger as it was (its window start
+  // stays, so the next good scan covers the gap).
   const auto failed = [&](const yd::YdError& e) {
     unsupported = e.kind == yd::YdErrorKind::kInvalidRequest || e.kind == yd::YdErrorKind::kNotFound;
-    ledger_.scan_failed(account);
     const std::string message = std::string(yd::to_string(e.kind)) + ": " + e.message;
     if (message != last_error_) {
       last_error_ = message;
@@ -151,17 +151,17 @@ net::awaitable<bool> YellowDogObserver::scan(const std::string& account, bool& u
                     {{"apiURL", shown(account)}, {"operation", e.operation}, {"error", message}});
     }
   };
+  const auto usable = [&](const auto& answer) {
+    if (metrics_) metrics_->searches->Increment();
+    if (!answer) failed(answer.error());
+    return answer.ok();
+  };
 
   yd::TaskSearch tasks;
   tasks.finished_time_min = since;
   auto finished = co_await client->search_tasks(tasks);
-  if (!*alive) co_return false;
-  if (metrics_) metrics_->searches->Increment();
-  if (!finished) {
-    failed(finished.error());
-    co_return false;
-  }
-  server_time = client->server_time();  // the Date of (about) the scan's first answer
+  if (!*alive || !usable(finished)) co_return false;
+  const auto server_time = client->server_time();  // the Date of (about) the scan's first answer
 
   std::vector<yd::WorkRequirementSummary> changed;
   for (const auto& ns : plan.namespaces) {
@@ -169,12 +169,7 @@ net::awaitable<bool> YellowDogObserver::scan(const std::string& account, bool& u
     wrs.namespace_ = ns;
     wrs.status_changed_time_min = since;
     auto found = co_await client->search_work_requirements(wrs);
-    if (!*alive) co_return false;
-    if (metrics_) metrics_->searches->Increment();
-    if (!found) {
-      failed(found.error());
-      co_return false;
-    }
+    if (!*alive || !usable(found)) co_return false;
     for (auto& s : *found) changed.push_back(std::move(s));
   }
 

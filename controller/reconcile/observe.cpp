@@ -484,30 +484,24 @@ net::awaitable<ObserveStats> observe_yellowdog(yd::YellowDogApi& yd, Observed& o
               observed.cluster.spec.yellowdog ? observed.cluster.spec.yellowdog->namespace_name.value_or("")
                                               : std::string()};
   const ClusterNames names = names_for(observed.cluster, observed.incarnation, &observed.sources);
-  // Vouched (a ChangeFeed saw nothing change since the snapshot was read): the snapshot is the
-  // observation, and nothing is read.
-  if (hints.vouched && snapshot && snapshot->work_requirement && addresses &&
-      snapshot->incarnation == observed.incarnation &&
-      snapshot->generation == observed.cluster.metadata.generation.value_or(0)) {
+  // The snapshot is this observation when it is of the same generation and incarnation (its node addresses
+  // are the reconciler's KnownAddresses) and either a ChangeFeed vouched that nothing changed since it was
+  // read (then nothing is read at all: the snapshot holds the work requirement) or the work requirement,
+  // read now, still has its fingerprint.
+  const bool same_cluster = snapshot && addresses && snapshot->incarnation == observed.incarnation &&
+                            snapshot->generation == observed.cluster.metadata.generation.value_or(0);
+  const bool vouched = same_cluster && hints.vouched && snapshot->work_requirement;
+  if (vouched)
     observed.work_requirement = snapshot->work_requirement;
-    restore(*snapshot, observed);
-    observed.head = addresses->head;
-    observed.observability = addresses->observability;
-    ob.stats.from_snapshot = true;
-    ob.stats.vouched = true;
+  else if (!co_await ob.work_requirement(names.work_requirement))
     co_return ob.stats;
-  }
-  if (!co_await ob.work_requirement(names.work_requirement)) co_return ob.stats;
-
-  // Steady state: nothing moved since the snapshot (same generation, same WR fingerprint). The node
-  // addresses of that observation are the reconciler's KnownAddresses.
-  if (snapshot && addresses && observed.work_requirement && snapshot->incarnation == observed.incarnation &&
-      snapshot->generation == observed.cluster.metadata.generation.value_or(0) &&
-      snapshot->fingerprint == std::hash<std::string>{}(fingerprint(*observed.work_requirement))) {
+  if (same_cluster && observed.work_requirement &&
+      (vouched || snapshot->fingerprint == std::hash<std::string>{}(fingerprint(*observed.work_requirement)))) {
     restore(*snapshot, observed);
     observed.head = addresses->head;
     observed.observability = addresses->observability;
     ob.stats.from_snapshot = true;
+    ob.stats.vouched = vouched;
     co_return ob.stats;
   }
 

@@ -95,8 +95,7 @@ TEST_CASE("ledger: windows start an overlap before the server's time of the last
   const TimePoint server = t0 + 1h;
   l.scanned(kAccount, {}, {}, server, t0, t0);
   CHECK(l.plan(kAccount, t0 + 2s).window_start == server - 5s);
-  // A failed scan moves nothing: the next good one covers the gap.
-  l.scan_failed(kAccount);
+  // A failed scan records nothing: the next good one starts where this one did and covers the gap.
   CHECK(l.plan(kAccount, t0 + 4s).window_start == server - 5s);
   // Without a Date, the local time the scan started.
   l.scanned(kAccount, {}, {}, std::nullopt, server + 10s, server + 10s);
