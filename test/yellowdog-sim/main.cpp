@@ -32,7 +32,8 @@ void usage(std::ostream& out) {
          "  [--latency D] [--retry-after SECONDS] [--seed N] [--page-size N] [--no-public-ips]\n"
          "  [--strict-repeat] [--execute-tasks DIR] [--tls-cert FILE --tls-key FILE] [--ip-block N]\n"
          "  [--ray [--ray-version 2.49.2] [--ray-drain-delay 1s] [--ray-heads-per-process N] "
-         "[--ray-local-heads N]]\n"
+         "[--ray-local-heads N]\n"
+         "         [--ray-job-duration 2s] [--ray-job-stop-delay 200ms]]\n"
          "durations: 2s, 500ms, 1m (a bare number means seconds)\n";
 }
 
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
   std::string key_id, key_secret;  // --key-id/--key-secret: one more key, the single-tenant spelling
   FaultSettings faults;
   std::string write_url;
-  bool ray_flags = false;  // --ray-version / --ray-drain-delay seen
+  bool ray_flags = false;  // a --ray-... flag seen
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -193,6 +194,12 @@ int main(int argc, char** argv) {
     } else if (flag == "--ray-drain-delay") {
       options.ray_config.drain_delay = duration_arg(flag, next());
       ray_flags = true;
+    } else if (flag == "--ray-job-duration") {
+      options.ray_config.job_duration = duration_arg(flag, next());
+      ray_flags = true;
+    } else if (flag == "--ray-job-stop-delay") {
+      options.ray_config.job_stop_delay = duration_arg(flag, next());
+      ray_flags = true;
     } else if (flag == "--ray-heads-per-process") {
       options.ray_heads_per_process = static_cast<std::size_t>(double_arg(flag, next(), 1, 1e7));
       ray_flags = true;
@@ -215,7 +222,8 @@ int main(int argc, char** argv) {
     fail("--tls-cert and --tls-key go together");
   if (!key_id.empty()) options.keys.emplace_back(key_id, key_secret);
   if (ray_flags && !options.ray)
-    fail("--ray-version, --ray-drain-delay, --ray-heads-per-process and --ray-local-heads go with --ray");
+    fail("--ray-version, --ray-drain-delay, --ray-job-duration, --ray-job-stop-delay, --ray-heads-per-process "
+         "and --ray-local-heads go with --ray");
   options.ray_config.seed = config.seed;
   if (options.ray) raise_open_files_limit();
 

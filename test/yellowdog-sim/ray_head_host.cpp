@@ -7,6 +7,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -40,6 +43,7 @@ namespace {
 
 constexpr auto kReplyTimeout = std::chrono::seconds(60);     // a helper that does not answer is given up
 constexpr auto kDecisionTimeout = std::chrono::seconds(10);  // a GCS call then serves without a fault
+constexpr auto kJobsTimeout = std::chrono::seconds(30);      // a forwarded Jobs API request then gets a 503
 
 std::string hex_decode(std::string_view hex) {
   auto nibble = [](char c) -> int {
@@ -160,12 +164,70 @@ json serve_json(const HeadServe& s) {
           {"ips", s.ips},
           {"session", s.session},
           {"clusterId", hex_encode(s.cluster_id)},
-          {"versionBody", s.version_body}};
+          {"versionBody", s.version_body},
+          {"incarnation", s.incarnation}};
 }
 HeadServe serve_from(const json& j) {
-  return HeadServe{j.at("head").get<std::string>(), j.at("ips").get<std::vector<std::string>>(),
-                   j.at("session").get<std::string>(), hex_decode(j.at("clusterId").get<std::string>()),
-                   j.at("versionBody").get<std::string>()};
+  return HeadServe{j.at("head").get<std::string>(),        j.at("ips").get<std::vector<std::string>>(),
+                   j.at("session").get<std::string>(),     hex_decode(j.at("clusterId").get<std::string>()),
+                   j.at("versionBody").get<std::string>(), j.at("incarnation").get<std::uint64_t>()};
+}
+
+json answer_json(const DashboardAnswer& a) {
+  return {{"status", a.status},
+          {"contentType", a.content_type},
+          {"body", a.body},
+          {"delayMs", a.delay.count()},
+          {"drop", a.drop}};
+}
+DashboardAnswer answer_from(const json& j) {
+  return DashboardAnswer{j.at("status").get<int>(), j.at("contentType").get<std::string>(),
+                         j.at("body").get<std::string>(), Millis(j.at("delayMs").get<std::int64_t>()),
+                         j.at("drop").get<bool>()};
+}
+
+// The helper's Jobs API requests waiting for the simulator's answer (its io thread only).
+struct JobsLink {
+  struct Waiting {
+    explicit Waiting(net::io_context& ioc) : timer(ioc) {}
+    net::steady_timer timer;  // cancelled when the answer is in (or the simulator is gone)
+    std::optional<DashboardAnswer> answer;
+  };
+  net::io_context& ioc;
+  Channel& channel;
+  std::map<std::uint64_t, std::shared_ptr<Waiting>> waiting;
+  std::uint64_t next_id = 1;
+  bool closed = false;
+
+  void answered(std::uint64_t id, DashboardAnswer a) {
+    if (auto it = waiting.find(id); it != waiting.end()) {
+      it->second->answer = std::move(a);
+      it->second->timer.cancel();
+    }
+  }
+  void close() {
+    closed = true;
+    for (auto& [id, w] : waiting) w->timer.cancel();
+  }
+};
+
+// A helper's dashboard hands a Jobs API request to the simulator and waits for the answer without
+// blocking its io thread (which also serves the other heads' dashboards and the simulator's messages).
+net::awaitable<DashboardAnswer> forward_jobs(JobsLink* link, json request) {
+  auto waiting = std::make_shared<JobsLink::Waiting>(link->ioc);
+  const std::uint64_t id = link->next_id++;
+  request["m"] = "jobs";
+  request["id"] = id;
+  waiting->timer.expires_after(kJobsTimeout);
+  link->waiting[id] = waiting;
+  if (!link->closed && link->channel.send(request)) {
+    boost::system::error_code ec;
+    co_await waiting->timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  link->waiting.erase(id);
+  if (waiting->answer) co_return std::move(*waiting->answer);
+  co_return DashboardAnswer{503, "text/plain; charset=utf-8",
+                            "yellowdog-sim --ray-head-host: the simulator did not answer", Millis(0), false};
 }
 
 }  // namespace
@@ -226,10 +288,13 @@ test::FakeClusterState state_from_json(const json& j) {
 // ---- the simulator's side ------------------------------------------------------------------------------
 
 struct HeadHost::Impl {
-  Impl(RayCallLog& l, std::function<void(const std::string&)> d) : log(l), on_drain(std::move(d)) {}
+  Impl(RayCallLog& l, std::function<void(const std::string&)> d, JobsForwarded j)
+      : log(l), on_drain(std::move(d)), on_jobs(std::move(j)) {}
 
   RayCallLog& log;
   std::function<void(const std::string&)> on_drain;
+  JobsForwarded on_jobs;
+  std::weak_ptr<Impl> self;  // what a Jobs API answer, sent later from another thread, holds
   std::unique_ptr<Channel> channel;
   pid_t pid = -1;
   std::thread reader;
@@ -268,6 +333,20 @@ struct HeadHost::Impl {
           log.violation(msg->at("head").get<std::string>(), msg->at("what").get<std::string>());
         } else if (m == "drain") {
           on_drain(msg->at("head").get<std::string>());
+        } else if (m == "jobs") {
+          JobsForward request{msg->at("head").get<std::string>(), msg->at("incarnation").get<std::uint64_t>(),
+                              msg->at("method").get<std::string>(), msg->at("target").get<std::string>(),
+                              msg->at("body").get<std::string>()};
+          auto reply = [weak = self, id = msg->at("id")](const DashboardAnswer& a) {
+            json out = answer_json(a);
+            out["m"] = "jobs-reply";
+            out["id"] = id;
+            if (auto impl = weak.lock()) impl->channel->send(out);
+          };
+          if (on_jobs)
+            on_jobs(std::move(request), std::move(reply));
+          else
+            reply(DashboardAnswer{503, "text/plain; charset=utf-8", "", Millis(0), true});
         } else if (m == "reply") {
           std::lock_guard lock(mu);
           if (auto it = pending.find(msg->at("id").get<std::uint64_t>()); it != pending.end()) {
@@ -290,8 +369,10 @@ struct HeadHost::Impl {
   }
 };
 
-HeadHost::HeadHost(RayCallLog& log, SimClock clock, std::function<void(const std::string& head)> on_drain)
-    : impl_(std::make_shared<Impl>(log, std::move(on_drain))) {
+HeadHost::HeadHost(RayCallLog& log, SimClock clock, std::function<void(const std::string& head)> on_drain,
+                   JobsForwarded on_jobs)
+    : impl_(std::make_shared<Impl>(log, std::move(on_drain), std::move(on_jobs))) {
+  impl_->self = impl_;
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
@@ -404,7 +485,8 @@ int run_head_host(int fd, SimClock clock) {
   net::io_context ioc;
   auto work = net::make_work_guard(ioc);
   Channel channel(fd);
-  std::map<std::string, HeadServers> heads;  // the io thread only
+  JobsLink jobs{ioc, channel, {}, 1, false};  // the io thread only
+  std::map<std::string, HeadServers> heads;   // the io thread only
 
   // GCS faults are decided by the simulator (one PRNG for every head, in arrival order).
   std::mutex mu;
@@ -441,7 +523,15 @@ int run_head_host(int fd, SimClock clock) {
     if (m == "start") {
       const HeadServe serve = serve_from(msg.at("serve"));
       heads.erase(serve.head);
-      HeadServers& s = heads[serve.head] = start_head_servers(ioc, serve, clock, hooks_for(serve.head));
+      // The Jobs API is answered by the simulator's model, for the incarnation this dashboard serves.
+      JobsHook forward = [link = &jobs, head = serve.head, incarnation = serve.incarnation](
+                             std::string method, std::string target, std::string body) {
+        json request{{"head", head},     {"incarnation", incarnation}, {"method", std::move(method)},
+                     {"target", std::move(target)}, {"body", std::move(body)}};
+        return forward_jobs(link, std::move(request));
+      };
+      HeadServers& s = heads[serve.head] =
+          start_head_servers(ioc, serve, clock, hooks_for(serve.head), std::move(forward));
       channel.send({{"m", "reply"}, {"id", msg.at("id")}, {"gcs", s.gcs != nullptr}});
     } else if (m == "state") {
       if (auto it = heads.find(msg.at("head").get<std::string>()); it != heads.end() && it->second.gcs)
@@ -451,6 +541,8 @@ int run_head_host(int fd, SimClock clock) {
       if (auto it = heads.find(msg.at("head").get<std::string>()); it != heads.end() && it->second.gcs)
         for (const auto& d : it->second.gcs->take_drains()) drains.push_back(drain_json(d));
       channel.send({{"m", "reply"}, {"id", msg.at("id")}, {"drains", drains}});
+    } else if (m == "jobs-reply") {
+      jobs.answered(msg.at("id").get<std::uint64_t>(), answer_from(msg));
     } else if (m == "sync") {
       channel.send({{"m", "reply"}, {"id", msg.at("id")}});
     } else if (m == "stop") {
@@ -485,6 +577,7 @@ int run_head_host(int fd, SimClock clock) {
       decisions.clear();
     }
     net::post(ioc, [&] {
+      jobs.close();  // a dashboard waiting for the simulator answers 503 (its server is stopping anyway)
       heads.clear();
       work.reset();
     });

@@ -8,13 +8,17 @@
 // `yellowdog-sim --ray-head-host FD ...` on one end of a socket pair, each with its own descriptor table.
 //
 // The model stays in the simulator: a helper only runs the servers (ray_head_servers.hpp) and forwards
-// what their GCS hooks report. Messages are length-prefixed JSON both ways:
+// what their GCS hooks report and what their dashboards are asked under /api/jobs. Messages are
+// length-prefixed JSON both ways:
 //   simulator -> helper: start (answered: did the GCS listen), state, take (answered: the accepted drains),
-//                        stop (answered once the addresses refuse connections), decision;
+//                        stop (answered once the addresses refuse connections), decision, jobs-reply;
 //   helper -> simulator: decide (a GCS call asks RayCallLog for its fault: the one seeded PRNG, in arrival
-//                        order, as in-process), call, violation, drain, reply.
+//                        order, as in-process), call, violation, drain, reply, jobs (a Jobs API request:
+//                        the jobs model lives in the simulator, RaySim::jobs_request, so jobs behave the
+//                        same wherever their head is served; its answer comes back as jobs-reply).
 // The simulator answers `decide` on the helper's reader thread (RayCallLog has its own mutex), never on its
-// io thread; the io thread waits only for its own requests' replies. A helper ends when its socket closes
+// io thread; the io thread waits only for its own requests' replies. A `jobs` request is posted to the io
+// thread (the model's) and answered from there; the helper's dashboard waits for it without blocking. A helper ends when its socket closes
 // (the simulator stopping or dying: it also has PR_SET_PDEATHSIG).
 #include <sys/types.h>
 
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "test/ray-fake/cluster_state.hpp"
+#include "test/yellowdog-sim/ray_jobs.hpp"
 #include "test/yellowdog-sim/time_util.hpp"
 
 namespace raydog::ydsim {
@@ -32,12 +37,23 @@ namespace raydog::ydsim {
 class RayCallLog;
 struct HeadServe;
 
+// A Jobs API request a helper's dashboard forwards: which head incarnation it reached, and the request.
+struct JobsForward {
+  std::string head;
+  std::uint64_t incarnation = 0;
+  std::string method, target, body;
+};
+// Called on the reader thread; `reply` (callable from any thread, once) sends the answer to the helper.
+using JobsForwarded = std::function<void(JobsForward, std::function<void(const DashboardAnswer&)> reply)>;
+
 // The simulator's side of one helper.
 class HeadHost {
  public:
   // Starts the helper (/proc/self/exe) on the same simulated clock; throws std::runtime_error when it
-  // cannot. `on_drain(head)` is called from the reader thread when a hosted GCS accepted a drain.
-  HeadHost(RayCallLog& log, SimClock clock, std::function<void(const std::string& head)> on_drain);
+  // cannot. `on_drain(head)` is called from the reader thread when a hosted GCS accepted a drain, `on_jobs`
+  // when a hosted dashboard forwards a Jobs API request.
+  HeadHost(RayCallLog& log, SimClock clock, std::function<void(const std::string& head)> on_drain,
+           JobsForwarded on_jobs);
   ~HeadHost();  // ends the helper and waits for it
   HeadHost(const HeadHost&) = delete;
   HeadHost& operator=(const HeadHost&) = delete;

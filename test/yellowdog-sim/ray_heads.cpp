@@ -1,5 +1,8 @@
 #include "test/yellowdog-sim/ray_heads.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <iostream>
 #include <set>
 
@@ -19,23 +22,61 @@ namespace {
 
 constexpr const char* kFakeCommit = "0000000000000000000000000000000000000000";  // no real Ray build
 
+struct Dashboard {
+  std::string version_body;  // fixed per GCS incarnation
+  JobsHook jobs;
+};
+
 // The dashboard of a fake head: GET /api/version as Ray answers it (controller/ray/dashboard.cpp reads
-// ray_version and session_name), 404 for anything else. The body is fixed per GCS incarnation.
-net::awaitable<void> serve_dashboard(std::shared_ptr<const std::string> version_body, http::Exchange& ex) {
+// ray_version and session_name), the Jobs API under /api/jobs (answered by the jobs model, ray_jobs.hpp),
+// 404 for anything else.
+net::awaitable<void> serve_dashboard(std::shared_ptr<const Dashboard> dash, http::Exchange& ex) {
   auto& req = ex.request();
-  const std::string_view target = req.target();
-  const bool version = target == "/api/version" || target.starts_with("/api/version?");
-  http::Response res =
-      version && req.method() == http::bhttp::verb::get
-          ? http::make_response(req, http::bhttp::status::ok, *version_body)
-          : http::make_response(req, http::bhttp::status::not_found,
-                                R"({"result":false,"msg":"the yellowdog-sim fake head serves only GET /api/version"})");
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (path == "/api/version" && req.method() == http::bhttp::verb::get) {
+    http::Response res = http::make_response(req, http::bhttp::status::ok, dash->version_body);
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  if ((path == "/api/jobs" || path.starts_with("/api/jobs/")) && dash->jobs) {
+    // Named arguments around co_await: GCC 12 double-destroys some temporaries inside co_await expressions.
+    std::string method(req.method_string());
+    std::string body = req.body();
+    DashboardAnswer answer = co_await dash->jobs(method, target, body);
+    // A late answer (jobs-faults delayNext) waits in slices, so that a stopping server is not held up.
+    const auto until = std::chrono::steady_clock::now() + answer.delay;
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (!answer.drop && !ex.stopping() && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::min<std::chrono::steady_clock::duration>(until - std::chrono::steady_clock::now(),
+                                                                        std::chrono::milliseconds(50)));
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+    if (answer.drop || ex.stopping()) {
+      ex.drop();
+      co_return;
+    }
+    http::Response res = http::make_response(req, static_cast<http::bhttp::status>(answer.status),
+                                             std::move(answer.body), answer.content_type);
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  http::Response res = http::make_response(
+      req, http::bhttp::status::not_found,
+      R"({"result":false,"msg":"the yellowdog-sim fake head serves only GET /api/version and /api/jobs/"})");
   co_await ex.respond(std::move(res));
+}
+
+// The jobs model's answer, already there (in-process heads): the hook's awaitable without a round trip.
+net::awaitable<DashboardAnswer> ready(DashboardAnswer answer) {
+  co_return answer;
 }
 
 }  // namespace
 
-HeadServers start_head_servers(net::io_context& ioc, const HeadServe& serve, SimClock clock, GcsHooks hooks) {
+HeadServers start_head_servers(net::io_context& ioc, const HeadServe& serve, SimClock clock, GcsHooks hooks,
+                               JobsHook jobs) {
   HeadServers out;
   test::FakeGcsOptions o;
   o.listen.clear();
@@ -54,16 +95,16 @@ HeadServers start_head_servers(net::io_context& ioc, const HeadServe& serve, Sim
     std::cerr << "yellowdog-sim: --ray: head " << serve.head << ": " << e.what() << "\n";
     return out;
   }
-  auto body = std::make_shared<const std::string>(serve.version_body);
+  auto dash = std::make_shared<const Dashboard>(Dashboard{serve.version_body, std::move(jobs)});
   for (const auto& ip : serve.ips) {
     http::ServerOptions so;
     so.listen = ip + ":" + std::to_string(kDashboardPort);
     so.error_log = [](std::string_view what) {
       std::cerr << "yellowdog-sim: --ray dashboard: " << what << "\n";
     };
-    // The lambda only forwards: the coroutine takes its own copy of the body.
+    // The lambda only forwards: the coroutine takes its own reference to the dashboard.
     auto server = std::make_unique<http::Server>(
-        ioc, so, [body](http::Exchange& ex) { return serve_dashboard(body, ex); });
+        ioc, so, [dash](http::Exchange& ex) { return serve_dashboard(dash, ex); });
     try {
       server->start();
     } catch (const std::exception& e) {
@@ -195,13 +236,28 @@ HeadHost* RayHeads::host_with_room() {
     if (h->hosted() < per_process_ && h->alive()) return h.get();
   try {
     auto told = told_;
-    hosts_.push_back(std::make_unique<HeadHost>(ray_.log(), clock_, [told](const std::string& head) {
-      {
-        std::lock_guard lock(told->mu);
-        told->heads.push_back(head);
-      }
-      told->any.store(true);
-    }));
+    // A helper's dashboards forward their /api/jobs requests: answered by the model on this io thread
+    // (posted from the helper's reader thread), sent back by `reply` (any thread).
+    auto on_jobs = [alive = std::weak_ptr<int>(alive_), ioc = &ioc_, ray = &ray_, clock = clock_](
+                       JobsForward request, std::function<void(const DashboardAnswer&)> reply) {
+      net::post(*ioc, [alive, ray, clock, request = std::move(request), reply = std::move(reply)] {
+        DashboardAnswer answer{503, "text/plain; charset=utf-8", "", Millis(0), true};
+        if (!alive.expired())
+          answer = ray->jobs_request(request.head, request.incarnation, request.method, request.target,
+                                     request.body, clock.now());
+        reply(answer);
+      });
+    };
+    hosts_.push_back(std::make_unique<HeadHost>(
+        ray_.log(), clock_,
+        [told](const std::string& head) {
+          {
+            std::lock_guard lock(told->mu);
+            told->heads.push_back(head);
+          }
+          told->any.store(true);
+        },
+        std::move(on_jobs)));
     std::cerr << "yellowdog-sim: --ray: head host process " << hosts_.size() << " (pid "
               << hosts_.back()->pid() << ") serves the next " << per_process_ << " heads" << std::endl;
     return hosts_.back().get();
@@ -218,6 +274,7 @@ void RayHeads::start(const RaySim::Head& h, Live& live) {
   if (!h.public_ip.empty()) serve.ips.push_back(h.public_ip);
   serve.session = h.session;
   serve.cluster_id = h.cluster_id;
+  serve.incarnation = h.incarnation;
   serve.version_body = json{
       {"version", "4"},
       {"ray_version", ray_.config().ray_version},
@@ -244,7 +301,15 @@ void RayHeads::start(const RaySim::Head& h, Live& live) {
     }
     told->any.store(true);
   };
-  live.local = start_head_servers(ioc_, serve, clock_, std::move(hooks));
+  // The jobs model answers on this thread, the one the dashboard runs on. `alive`: a request that arrives
+  // while RayHeads is being torn down does not reach a model that may be gone.
+  JobsHook jobs = [alive = std::weak_ptr<int>(alive_), ray = &ray_, clock = clock_, head,
+                   incarnation = h.incarnation](std::string method, std::string target, std::string body) {
+    DashboardAnswer answer{503, "text/plain; charset=utf-8", "", Millis(0), true};
+    if (!alive.expired()) answer = ray->jobs_request(head, incarnation, method, target, body, clock.now());
+    return ready(std::move(answer));
+  };
+  live.local = start_head_servers(ioc_, serve, clock_, std::move(hooks), std::move(jobs));
   ++local_;
   live.local_count = &local_;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // yellowdog-sim --ray, the fake heads: for every live head of the Ray model (ray_model.hpp) whose GCS is up,
 // a FakeGcs (test/ray-fake, gRPC callback API) on <private IP>:6379 and <public IP>:6379 and a dashboard
-// (GET /api/version on the project's HTTP server) on port 8265 of the same addresses. Everything here runs
+// (GET /api/version and the Ray Jobs API on the project's HTTP server) on port 8265 of the same addresses. Everything here runs
 // on the simulator's io_context thread; the GCS handlers run on gRPC's shared callback threads and talk
 // to the model only through RayCallLog (calls, violations, faults) and through their FakeGcs (state in,
 // accepted drains out), each under its own mutex.
@@ -70,6 +70,9 @@ class RayHeads {
   };
   std::shared_ptr<Told> told_ = std::make_shared<Told>();
   bool stopped_ = false;
+  // Held while RayHeads lives: what a dashboard request or a helper's forwarded one posts checks it before
+  // it reaches ray_ (both run on the io thread, where RayHeads is also destroyed).
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace raydog::ydsim

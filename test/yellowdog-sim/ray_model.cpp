@@ -208,7 +208,11 @@ test::RayResources ray_node_resources(const Task& t, bool head) {
 }
 
 RaySim::RaySim(Simulator& sim, RayConfig config)
-    : sim_(sim), config_(std::move(config)), log_(config_.seed), now_(sim.now()) {
+    : sim_(sim),
+      config_(std::move(config)),
+      log_(config_.seed),
+      jobs_(RayJobsConfig{config_.job_duration, config_.job_stop_delay, config_.seed}),
+      now_(sim.now()) {
   sim_.track_task_changes();
 }
 
@@ -289,7 +293,12 @@ void RaySim::tick(TimePoint now) {
   }
 }
 
+void RaySim::end_jobs(const Head& h) {
+  if (h.incarnation) jobs_.end_incarnation(h.incarnation, now_);
+}
+
 void RaySim::start_incarnation(Head& h) {
+  end_jobs(h);  // the previous incarnation's (already gone when its GCS went down)
   ++incarnations_;
   h.incarnation = incarnations_;
   // Ray's shape: session_<date>_<time>_<micros>_<pid>; here the simulated time and the incarnation.
@@ -320,6 +329,7 @@ void RaySim::scan() {
   for (auto it = heads_.begin(); it != heads_.end();) {
     if (!head_tasks.count(it->first)) {
       unplace_all(it->first);
+      end_jobs(it->second);
       it = heads_.erase(it);
     } else {
       ++it;
@@ -332,6 +342,7 @@ void RaySim::scan() {
     Head& h = it->second;
     if (!fresh && h.task_started != t->started) {  // the task ran again: a new head
       unplace_all(id);
+      end_jobs(h);
       h = Head{};
       fresh = true;
     }
@@ -341,6 +352,7 @@ void RaySim::scan() {
       h.private_ip = inst.private_ip;
       h.public_ip = inst.public_ip;
       h.task_started = t->started;
+      h.work_requirement_id = t->group && t->group->wr ? t->group->wr->id : "";
       const auto c = controls_.find(id);
       h.gcs_up = c == controls_.end() || !c->second.gcs_down;
       if (h.gcs_up) start_incarnation(h);
@@ -423,18 +435,21 @@ void RaySim::remove_head(std::map<std::string, Head>::iterator it) {
   if (auto at = head_at_ip_.find(it->second.private_ip); at != head_at_ip_.end() && at->second == it->first)
     head_at_ip_.erase(at);
   touched_heads_.erase(it->first);
+  end_jobs(it->second);
   heads_.erase(it);
 }
 
 void RaySim::add_head(const Task& t) {
   ++revision_;
   Head& h = heads_[t.id];
+  end_jobs(h);  // a head still listed under this task (follow_tasks removes it first): its jobs end
   h = Head{};
   const Instance& inst = *t.worker->node->instance;
   h.task_id = t.id;
   h.private_ip = inst.private_ip;
   h.public_ip = inst.public_ip;
   h.task_started = t.started;
+  h.work_requirement_id = t.group && t.group->wr ? t.group->wr->id : "";
   const auto c = controls_.find(t.id);
   h.gcs_up = c == controls_.end() || !c->second.gcs_down;
   if (h.gcs_up) start_incarnation(h);
@@ -729,7 +744,21 @@ json RaySim::head_json(const Head& h) const {
           {"pendingRequests", pending}};
 }
 
+DashboardAnswer RaySim::jobs_request(const std::string& head_task, std::uint64_t incarnation, const std::string& method,
+                                     const std::string& target, const std::string& body, TimePoint now) {
+  const auto it = heads_.find(head_task);
+  if (it == heads_.end() || !it->second.gcs_up || it->second.incarnation != incarnation)
+    return DashboardAnswer{503, "text/plain; charset=utf-8", "", Millis(0), true};
+  const Head& h = it->second;
+  const JobHead head{h.task_id, h.incarnation, h.session, h.private_ip, hex_encode(node_id_of(h.task_id)),
+                     h.work_requirement_id};
+  return jobs_.dashboard(head, method, target, body, now);
+}
+
 ApiResponse RaySim::handle(const std::string& m, const std::vector<std::string>& s, const std::string& body) {
+  // The jobs' endpoints change no GCS: answered before the walk every other control asks for.
+  if (auto r = jobs_.handle_sim(m, s, body, now_, [this](const std::string& task) { return heads_.count(task) > 0; }))
+    return *r;
   touched_ = true;  // the next tick looks at every head
   ++revision_;      // control_head changes what a GCS shows without a step
   const auto n = s.size();
@@ -884,6 +913,7 @@ ApiResponse RaySim::control_head(const std::string& task_id, const json& b) {
   Head& h = it->second;
   if (gcs == "down" && h.gcs_up) {
     h.gcs_up = false;
+    end_jobs(h);  // the head's processes died: a later "up" is a new job table
     ++h.generation;
   } else if (gcs == "up" && !h.gcs_up) {
     h.gcs_up = true;

@@ -35,12 +35,15 @@
 
 #include "test/ray-fake/cluster_state.hpp"
 #include "test/yellowdog-sim/api.hpp"
+#include "test/yellowdog-sim/ray_jobs.hpp"
 
 namespace raydog::ydsim {
 
 struct RayConfig {
   std::string ray_version = "2.49.2";  // what the dashboard's /api/version says
   Millis drain_delay{1000};            // DRAINING -> DEAD after an accepted drain (simulated time)
+  Millis job_duration{2000};           // a Ray job's submit -> SUCCEEDED (ray_jobs.hpp; simulated time)
+  Millis job_stop_delay{200};          // a Ray job's stop -> STOPPED (simulated time)
   std::uint64_t seed = 1;              // GCS fault decisions
 };
 
@@ -142,6 +145,7 @@ class RaySim {
     bool gcs_up = true;
     std::uint64_t incarnation = 0;  // changes with every start of its GCS (process-wide counter)
     std::string session, cluster_id;  // of the incarnation; cluster_id binary, 28 bytes
+    std::string work_requirement_id;  // of its task (the jobs listing names it)
     std::vector<Node> nodes;          // the head first, then workers in joining order; DEAD ones stay
     std::uint64_t generation = 0;     // bumped by every change its GCS shows
     bool dirty = true;                // placement and busy flags need a step
@@ -160,6 +164,12 @@ class RaySim {
   test::FakeClusterState state_of(const Head& head) const;
   // GET/POST/PUT /_sim/ray/...: `segments` start with "_sim", "ray".
   ApiResponse handle(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
+  // A request under /api/jobs to the dashboard of `head_task`'s incarnation `incarnation`, at `now` (the
+  // simulated clock; the dashboards answer between ticks). A head that is no longer that incarnation (a
+  // request from a helper racing the head's end) is answered by closing the connection, as a dead head.
+  DashboardAnswer jobs_request(const std::string& head_task, std::uint64_t incarnation, const std::string& method,
+                               const std::string& target, const std::string& body, TimePoint now);
+  RayJobs& jobs() { return jobs_; }
 
   RayCallLog& log() { return log_; }
   const RayConfig& config() const { return config_; }
@@ -191,6 +201,7 @@ class RaySim {
   void follow_member(Head& h, const Task& t, bool runs);
   static bool runs(const Task& t);  // EXECUTING on a node whose instance has an address
   void start_incarnation(Head& h);
+  void end_jobs(const Head& h);  // its incarnation's Ray jobs are gone (a head restart without GCS FT)
   void join(Head& h, const Task& t, Node* existing);
   void set_dead(Head& h, Node& n);
   void step(Head& h);
@@ -210,6 +221,7 @@ class RaySim {
   Simulator& sim_;
   RayConfig config_;
   RayCallLog log_;
+  RayJobs jobs_;
   TimePoint now_;
   bool rescan_ = true;
   std::set<std::string> touched_heads_;  // heads follow_tasks() changed: the tick visits them
