@@ -44,10 +44,13 @@ demo: bins
 	@if [ -x scripts/demo.sh ]; then bash scripts/demo.sh; else \
 	  echo "make demo: not implemented yet (see the deploy-and-demo issue); nothing was started." >&2; exit 2; fi
 
-# The generated API artefacts: the CRD and the field tables of api/README.md (both from api/fields.hpp).
+# The generated API artefacts: the CRDs and the field tables of api/README.md (from api/fields.hpp and
+# api/job_fields.hpp).
 crd: build
-	@build/bin/raydog-operator crd > crds/raydog.io_raydogclusters.yaml
+	@build/bin/raydog-operator crd raydogclusters > crds/raydog.io_raydogclusters.yaml
 	@echo "wrote crds/raydog.io_raydogclusters.yaml"
+	@build/bin/raydog-operator crd raydogjobs > crds/raydog.io_raydogjobs.yaml
+	@echo "wrote crds/raydog.io_raydogjobs.yaml"
 	@build/bin/raydog-field-docs api/README.md
 
 fmt:

@@ -25,10 +25,11 @@ inline void stamp_transition(Condition& c, const Condition* before, const std::s
 }
 
 // Sets the condition `type` in `st` (replacing any of that type), observedGeneration from `st`, its
-// lastTransitionTime kept from `previous` while its status is unchanged, else `now` (RFC 3339).
-inline void put_condition(RayDogClusterStatus& st, const std::optional<RayDogClusterStatus>& previous,
-                          std::string_view type, bool ok, std::string reason, std::string message,
-                          const std::string& now) {
+// lastTransitionTime kept from `previous` while its status is unchanged, else `now` (RFC 3339). Any status
+// with `conditions` and `observed_generation` (RayDogClusterStatus, RayDogJobStatus).
+template <class Status>
+void put_condition(Status& st, const std::optional<Status>& previous, std::string_view type, bool ok,
+                   std::string reason, std::string message, const std::string& now) {
   Condition c;
   c.type = std::string(type);
   c.status = std::string(ok ? condition::kTrue : condition::kFalse);

@@ -1,6 +1,6 @@
 #pragma once
-// The RayDogCluster CustomResourceDefinition (apiextensions.k8s.io/v1), produced from code: the one source
-// of truth for the schema. `raydog-operator crd` prints it as YAML; crds/raydog.io_raydogclusters.yaml is
+// The RayDogCluster CustomResourceDefinition (apiextensions.k8s.io/v1), produced from code (the schema
+// visitor of schema_builder.hpp over fields.hpp): the one source of truth for the schema. `raydog-operator crd` prints it as YAML; crds/raydog.io_raydogclusters.yaml is
 // that output, checked in (a test fails when they differ: run `make crd`).
 //
 // The schema's constraints mirror validation.cpp (same patterns and limits, shared constants), its

@@ -44,27 +44,31 @@ void apply_at(json& node, const std::vector<std::string>& parts, size_t i, const
 
 }  // namespace
 
-// Read off the schema, whose `default:` keywords come from the Default{} of each field (fields.hpp). Depth
-// first, so an object's default ({}) comes before the defaults of its fields.
+std::vector<DefaultRule> default_rules(const json& schema) {
+  std::vector<DefaultRule> t;
+  std::function<void(const json&, const std::string&)> walk = [&](const json& node, const std::string& path) {
+    if (node.contains("default")) t.push_back({path, node["default"]});
+    if (node.contains("properties"))
+      for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
+        walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
+    if (node.contains("items")) walk(node["items"], path + "[]");
+  };
+  walk(schema, "");
+  return t;
+}
+
+void apply_default_rules(json& resource, const std::vector<DefaultRule>& rules) {
+  for (const auto& rule : rules) apply_at(resource, split_path(rule.path), 0, rule.value);
+}
+
+// Read off the schema, whose `default:` keywords come from the Default{} of each field (fields.hpp).
 const std::vector<DefaultRule>& default_table() {
-  static const std::vector<DefaultRule> table = [] {
-    std::vector<DefaultRule> t;
-    std::function<void(const json&, const std::string&)> walk = [&](const json& node,
-                                                                    const std::string& path) {
-      if (node.contains("default")) t.push_back({path, node["default"]});
-      if (node.contains("properties"))
-        for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
-          walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
-      if (node.contains("items")) walk(node["items"], path + "[]");
-    };
-    walk(open_api_schema(), "");
-    return t;
-  }();
+  static const std::vector<DefaultRule> table = default_rules(open_api_schema());
   return table;
 }
 
 void apply_defaults(json& resource) {
-  for (const auto& rule : default_table()) apply_at(resource, split_path(rule.path), 0, rule.value);
+  apply_default_rules(resource, default_table());
 }
 
 void apply_defaults(RayDogClusterSpec& spec) {

@@ -57,6 +57,11 @@ struct DefaultRule {
 // Every default of the v1alpha1 schema (read off the schema).
 const std::vector<DefaultRule>& default_table();
 
+// The table of any schema (depth first, so an object's default ({}) comes before its fields' defaults) and
+// its application with the API server's rule: what default_table() and the RayDogJob's table are made of.
+std::vector<DefaultRule> default_rules(const nlohmann::json& schema);
+void apply_default_rules(nlohmann::json& resource, const std::vector<DefaultRule>& rules);
+
 // Applies the table to a resource's JSON (the whole object: {"spec": {...}, ...}).
 void apply_defaults(nlohmann::json& resource);
 // The same on typed values (round-trips through JSON so that there is one implementation).

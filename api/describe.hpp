@@ -9,8 +9,9 @@
 //   v.object_rule(Rule{...});                                   // a CEL rule on the enclosing object
 //   v.ignore_unknown_fields();                                  // decode: unknown keys are not errors
 //   v.required_order({...});                                    // schema: the published order of `required`
-// The visitors are: the decoder and encoder (json.cpp), the OpenAPI schema builder (crd.cpp); defaults and
-// the README field tables are read off the schema. S is T or const T, so encoders visit const objects.
+// The visitors are: the decoder and encoder (json_codec.hpp), the OpenAPI schema builder (schema_builder.hpp),
+// each one implementation for RayDogCluster and RayDogJob; defaults and the README field tables are read off
+// the schema. S is T or const T, so encoders visit const objects.
 //
 // What the C++ type of a member says (no option needed): std::optional = may be absent (omitted when
 // absent); a plain std::string = always written; a plain std::vector = omitted when empty; Duration = a Go
@@ -63,6 +64,9 @@ struct Maximum {
   std::int64_t value;
 };
 struct MaxItems {
+  std::size_t value;
+};
+struct MinProperties {
   std::size_t value;
 };
 struct MaxProperties {

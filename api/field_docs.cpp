@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "api/crd.hpp"
+#include "api/job_crd.hpp"
 
 namespace raydog::api {
 namespace {
@@ -58,11 +60,11 @@ std::string escape_cell(std::string s) {
   return s;
 }
 
-}  // namespace
-
-std::string field_table(std::string_view top) {
+// The rows of `schema`'s field `top`; the fields of `leaf` (a path) are not listed.
+std::string table(const json& schema, std::string_view top, std::string_view leaf = {}) {
   std::string out = "| field | type | required / default | meaning |\n|---|---|---|---|\n";
   std::function<void(const json&, const std::string&)> rows = [&](const json& node, const std::string& path) {
+    if (path == leaf) return;
     if (node.contains("properties")) {
       const json required = node.value("required", json::array());
       for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it) {
@@ -75,18 +77,32 @@ std::string field_table(std::string_view top) {
     }
     if (node.contains("items")) rows(node["items"], path + "[]");  // list items: their fields, not a row
   };
-  rows(open_api_schema()["properties"][std::string(top)], std::string(top));
+  rows(schema["properties"][std::string(top)], std::string(top));
   return out;
 }
 
+}  // namespace
+
+std::string field_table(std::string_view top) {
+  return table(open_api_schema(), top);
+}
+
+std::string job_field_table(std::string_view top) {
+  return table(job_open_api_schema(), top, "spec.clusterSpec");
+}
+
 std::string with_field_tables(std::string readme) {
-  for (std::string_view top : {"spec", "status"}) {
-    const std::string begin = begin_marker(top) + "\n";
+  const std::pair<std::string_view, std::string> tables[] = {{"spec", field_table("spec")},
+                                                              {"status", field_table("status")},
+                                                              {"RayDogJob spec", job_field_table("spec")},
+                                                              {"RayDogJob status", job_field_table("status")}};
+  for (const auto& [name, text] : tables) {
+    const std::string begin = begin_marker(name) + "\n";
     const size_t from = readme.find(begin);
     const size_t to = from == std::string::npos ? from : readme.find(kEndMarker, from);
     if (to == std::string::npos)
-      throw std::runtime_error("no `" + begin_marker(top) + "` ... `" + std::string(kEndMarker) + "` block");
-    readme.replace(from + begin.size(), to - from - begin.size(), field_table(top));
+      throw std::runtime_error("no `" + begin_marker(name) + "` ... `" + std::string(kEndMarker) + "` block");
+    readme.replace(from + begin.size(), to - from - begin.size(), text);
   }
   return readme;
 }

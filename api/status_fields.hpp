@@ -11,7 +11,7 @@ void describe(V& v, S& s) {
   using namespace field;
   // The constraints of metav1.Condition, as Kubernetes publishes them.
   v.field(
-      "type", s.type, "Condition type: Ready, Synced, HeadReady, WorkersReady, Provisioned.", required,
+      "type", s.type, "Condition type (status.conditions lists the types this resource sets).", required,
       MaxLength{316},
       Pattern{
           "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)"

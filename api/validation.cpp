@@ -18,12 +18,6 @@ std::string quote(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
-constexpr const char* kDnsLabelMessage =
-    "must be a DNS label: at most 63 lower case letters, digits or '-', starting and ending with a letter "
-    "or digit";
-constexpr const char* kDnsSubdomainMessage =
-    "must be a DNS subdomain: at most 253 lower case letters, digits, '-' or '.', starting and ending with a "
-    "letter or digit";
 constexpr const char* kConfigMapKeyMessage = "must consist of letters, digits, '-', '_' or '.' (at most 253)";
 constexpr const char* kYellowDogNameMessage =
     "must be a YellowDog name: at most 60 lower case letters, digits, '_' or '-', starting with a letter";
@@ -267,6 +261,20 @@ bool under(const std::string& path, const std::string& prefix) {
 
 }  // namespace
 
+size_t code_points(std::string_view s) {
+  return length(s);
+}
+
+FieldErrors merge_errors(FieldErrors decode_errors, FieldErrors validation_errors) {
+  FieldErrors errors = decode_errors;
+  for (auto& e : validation_errors) {
+    bool shadowed = false;
+    for (const auto& d : decode_errors) shadowed = shadowed || under(e.path, d.path);
+    if (!shadowed) errors.push_back(std::move(e));
+  }
+  return errors;
+}
+
 bool is_dns_label(std::string_view s) {
   return s.size() <= kMaxDnsLabelLength && matches(s, Pattern::kDnsLabel);
 }
@@ -387,12 +395,7 @@ Result<RayDogCluster, FieldErrors> parse_cluster(const nlohmann::json& resource)
   RayDogCluster cluster = decode_cluster(resource, decode_errors);
   if (resource.is_object() && !resource.contains("spec")) decode_errors.push_back({"spec", "required"});
   apply_defaults(cluster);
-  FieldErrors errors = decode_errors;
-  for (auto& e : validate(cluster)) {
-    bool shadowed = false;
-    for (const auto& d : decode_errors) shadowed = shadowed || under(e.path, d.path);
-    if (!shadowed) errors.push_back(std::move(e));
-  }
+  FieldErrors errors = merge_errors(std::move(decode_errors), validate(cluster));
   if (!errors.empty()) return unexpected(std::move(errors));
   return cluster;
 }

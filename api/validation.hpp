@@ -26,12 +26,24 @@ Result<RayDogCluster, FieldErrors> parse_cluster(const nlohmann::json& resource)
 // The same from YAML (one document). A YAML syntax error is one FieldError with an empty path.
 Result<RayDogCluster, FieldErrors> parse_cluster_yaml(std::string_view yaml);
 
-// Building blocks shared with the CRD generator and its tests.
+// parse_cluster's (and parse_job's) merge: the decode errors, then the validation errors that are not about a
+// field that failed to decode (no "required" after "must be an integer").
+FieldErrors merge_errors(FieldErrors decode_errors, FieldErrors validation_errors);
+
+// Building blocks shared with the CRD generator, RayDogJob's validation and the tests.
+size_t code_points(std::string_view s);      // characters as OpenAPI's maxLength and CEL's size() count them
 bool is_dns_label(std::string_view s);       // RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
 bool is_dns_subdomain(std::string_view s);   // RFC 1123 subdomain, <= 253
 bool is_config_map_key(std::string_view s);  // [-._a-zA-Z0-9]+, <= 253
 bool is_template_ref(std::string_view s);    // ydid:crt:... or namespace/name
 bool is_api_url(std::string_view s);         // http(s)://host[/path]
+
+inline constexpr const char* kDnsLabelMessage =
+    "must be a DNS label: at most 63 lower case letters, digits or '-', starting and ending with a letter "
+    "or digit";
+inline constexpr const char* kDnsSubdomainMessage =
+    "must be a DNS subdomain: at most 253 lower case letters, digits, '-' or '.', starting and ending with a "
+    "letter or digit";
 
 // The patterns the CRD schema uses for the checks above (ECMA/RE2-compatible).
 inline constexpr std::string_view kDnsLabelPattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";

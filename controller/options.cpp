@@ -31,7 +31,8 @@ Usage:
 
 Commands:
   run [flags]         run the operator against the cluster of --kubeconfig / KUBECONFIG / in-cluster config
-  crd                 print the RayDogCluster CustomResourceDefinition (YAML) on stdout
+  crd [RESOURCE]      print a CustomResourceDefinition (YAML) on stdout: raydogclusters (the
+                      default, RayDogCluster) or raydogjobs (RayDogJob)
   validate FILE...    check RayDogCluster manifests (YAML, one document each; - reads stdin):
                       unknown fields, types, defaults, validation rules. Prints every error as
                       "FILE: path: message"; exit 1 if any manifest is invalid. Documents of
@@ -72,7 +73,12 @@ Result<Options, UsageError> parse_flags(const std::vector<std::string>& args) {
         return o;
       }
     }
-    return no_more("crd");
+    if (args.size() == 1 || args[1].starts_with("-")) return no_more("crd");
+    if (args[1] != "raydogclusters" && args[1] != "raydogjobs")
+      return unexpected(UsageError{"crd: unknown resource " + args[1] + " (raydogclusters or raydogjobs)"});
+    o.crd = args[1];
+    if (args.size() > 2) return unexpected(UsageError{"crd: unexpected argument " + args[2]});
+    return o;
   }
   if (first == "validate") {
     o.command = Command::kValidate;

@@ -23,7 +23,7 @@ namespace raydog::cli {
 enum class Command {
   kHelp,      // --help / -h / help: usage on stdout, exit 0
   kVersion,   // --version / version
-  kCrd,       // crd: print the CustomResourceDefinition YAML
+  kCrd,       // crd [raydogclusters|raydogjobs]: print a CustomResourceDefinition YAML
   kValidate,  // validate FILE...: decode, default and validate RayDogCluster manifests
   kRun,       // run [flags] / [flags]: the operator
 };
@@ -31,6 +31,7 @@ enum class Command {
 struct Options {
   Command command = Command::kHelp;
   std::vector<std::string> files;     // validate
+  std::string crd = "raydogclusters";  // crd: the plural of the resource whose CRD is printed
   std::vector<std::string> run_args;  // run: the controller's flags, unparsed
 };
 

@@ -18,6 +18,7 @@ using nlohmann::json;
 const std::set<std::string> kInstall = {
     "Namespace/raydog-system",
     "CustomResourceDefinition/raydogclusters.raydog.io",
+    "CustomResourceDefinition/raydogjobs.raydog.io",
     "ServiceAccount/raydog-operator",
     "ClusterRole/raydog-operator",
     "ClusterRoleBinding/raydog-operator",

@@ -5,10 +5,38 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/crd.hpp"
+#include "api/job_crd.hpp"
+#include "api/job_validation.hpp"
+#include "api/validation.hpp"
 #include "controller/util/yaml_json.hpp"
 #include "test/support/process.hpp"
 
 namespace raydog::api::test {
+
+// The kind a manifest (one document) declares; the invalid corpus holds RayDogClusters and RayDogJobs.
+inline std::string kind_of(const nlohmann::json& manifest) {
+  return manifest.is_object() && manifest.contains("kind") && manifest["kind"].is_string()
+             ? manifest["kind"].get<std::string>()
+             : std::string();
+}
+
+// What validation says about a manifest of either kind (parse_job_yaml for a RayDogJob, parse_cluster_yaml
+// otherwise): its errors, none when it is valid.
+inline FieldErrors validation_errors(const std::string& yaml) {
+  auto doc = raydog::yaml_to_json(yaml);
+  if (doc && kind_of(*doc) == "RayDogJob") {
+    auto r = parse_job_yaml(yaml);
+    return r ? FieldErrors{} : r.error();
+  }
+  auto r = parse_cluster_yaml(yaml);
+  return r ? FieldErrors{} : r.error();
+}
+
+// The CRD schema of a manifest's kind.
+inline nlohmann::json schema_for(const nlohmann::json& manifest) {
+  return kind_of(manifest) == "RayDogJob" ? job_open_api_schema() : open_api_schema();
+}
 
 // The RayDogCluster document of a sample manifest (`path` below the source tree): a sample may carry the
 // ConfigMaps it needs in the same file.
@@ -98,6 +126,63 @@ inline nlohmann::json full_cluster_json() {
     ]
   }
 })");
+}
+
+// The first document of `kind` in a sample manifest (`path` below the source tree).
+inline nlohmann::json sample_of_kind(const std::string& path, const std::string& kind) {
+  auto docs = raydog::yaml_documents_to_json(raydog::test::read_file(raydog::test::source_path(path)));
+  REQUIRE_MESSAGE(docs.ok(), path);
+  for (auto& d : *docs)
+    if (d.is_object() && d.value("kind", "") == kind) return std::move(d);
+  FAIL(path << " has no " << kind << " document");
+  return nullptr;
+}
+
+// A RayDogJob with every field of the v1alpha1 schema set (spec and status), except that clusterSpec and
+// clusterSelector exclude each other: the spec has clusterSpec (tests put a clusterSelector in its place).
+inline nlohmann::json full_job_json() {
+  auto j = nlohmann::json::parse(R"({
+  "apiVersion": "raydog.io/v1alpha1",
+  "kind": "RayDogJob",
+  "metadata": {
+    "name": "train", "namespace": "team-a", "uid": "1b0f7a52-9a4e-4c61-8d8e-3c5f2b9e7d10",
+    "generation": 2, "resourceVersion": "777", "creationTimestamp": "2026-11-22T10:00:00Z",
+    "labels": {"app": "ray"}, "annotations": {"note": "x"}, "finalizers": ["raydog.io/job-cleanup"]
+  },
+  "spec": {
+    "entrypoint": "python train.py --epochs 3",
+    "runtimeEnvYAML": "pip: [requests]\nenv_vars: {MODE: test}\n",
+    "metadata": {"owner": "me"},
+    "entrypointNumCpus": "500m",
+    "entrypointNumGpus": "1",
+    "entrypointResources": {"accel_a100": "1"},
+    "shutdownAfterJobFinishes": false,
+    "ttlSecondsAfterFinished": 60,
+    "activeDeadlineSeconds": 3600,
+    "backoffLimit": 2,
+    "suspend": false
+  },
+  "status": {
+    "observedGeneration": 2,
+    "jobId": "train-1-x7k2q",
+    "jobStatus": "FAILED",
+    "jobDeploymentStatus": "Retrying",
+    "clusterName": "train-1-x7k2q",
+    "dashboardURL": "http://10.0.0.5:8265",
+    "startTime": "2026-11-22T10:05:00Z",
+    "endTime": "2026-11-22T10:15:00Z",
+    "failed": 1,
+    "succeeded": 0,
+    "message": "Traceback (most recent call last): ...",
+    "conditions": [
+      {"type": "Reconciling", "status": "True", "reason": "Retrying", "message": "attempt 2 of 3",
+       "lastTransitionTime": "2026-11-22T10:15:00Z", "observedGeneration": 2},
+      {"type": "Complete", "status": "False", "reason": "Failed", "message": "", "lastTransitionTime": "2026-11-22T10:15:00Z"}
+    ]
+  }
+})");
+  j["spec"]["clusterSpec"] = full_cluster_json()["spec"];
+  return j;
 }
 
 }  // namespace raydog::api::test

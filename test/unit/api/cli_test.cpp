@@ -20,6 +20,14 @@ TEST_CASE("cli: parse_flags") {
   CHECK(parse_flags({"crd", "--help"})->command == Command::kHelp);
   CHECK(parse_flags({"--version"})->command == Command::kVersion);
   CHECK(parse_flags({"crd"})->command == Command::kCrd);
+  CHECK(parse_flags({"crd"})->crd == "raydogclusters");  // `crd` alone: the RayDogCluster CRD, as always
+  CHECK(parse_flags({"crd", "raydogclusters"})->crd == "raydogclusters");
+  CHECK(parse_flags({"crd", "raydogjobs"})->crd == "raydogjobs");
+  CHECK(parse_flags({"crd", "raydogjobs"})->command == Command::kCrd);
+  CHECK(parse_flags({"crd", "raydogjobs", "--help"})->command == Command::kHelp);
+  CHECK(parse_flags({"crd", "raydogjobs", "x"}).error().message == "crd: unexpected argument x");
+  CHECK(parse_flags({"crd", "rdj"}).error().message == "crd: unknown resource rdj (raydogclusters or raydogjobs)");
+  CHECK(parse_flags({"crd", "--bogus"}).error().message == "crd: unexpected argument --bogus");
   auto v = parse_flags({"validate", "a.yaml", "-"});
   REQUIRE(v.ok());
   CHECK(v->command == Command::kValidate);
@@ -35,21 +43,33 @@ TEST_CASE("cli: parse_flags") {
   CHECK(flags_first->command == Command::kRun);
   CHECK(flags_first->run_args == std::vector<std::string>{"--kubeconfig=x", "--leader-elect"});
   CHECK(parse_flags({"bogus"}).error().message == "unknown command bogus");
-  CHECK(parse_flags({"crd", "extra"}).error().message == "crd: unexpected argument extra");
+  CHECK(parse_flags({"crd", "extra"}).error().message ==
+        "crd: unknown resource extra (raydogclusters or raydogjobs)");
   CHECK(parse_flags({"validate"}).error().message == "validate: at least one FILE is required");
   CHECK(parse_flags({"validate", "--strict", "a"}).error().message == "validate: unknown flag --strict");
 }
 
 TEST_CASE("cli: usage lists every command and flag") {
   std::string u = raydog::cli::usage();
-  for (const char* s : {"crd", "validate", "--help", "--version"})
+  for (const char* s : {"crd", "raydogclusters", "raydogjobs", "validate", "--help", "--version"})
     CHECK_MESSAGE(u.find(s) != std::string::npos, s);
 }
 
-TEST_CASE("cli: raydog-operator crd prints the checked-in CRD") {
+TEST_CASE("cli: raydog-operator crd prints the checked-in CRDs") {
+  const std::string clusters = raydog::test::read_file(source_path("crds/raydog.io_raydogclusters.yaml"));
   auto r = run_command({bin_path("raydog-operator"), "crd"});
   CHECK(r.exit_code == 0);
-  CHECK(r.out == raydog::test::read_file(source_path("crds/raydog.io_raydogclusters.yaml")));
+  CHECK(r.out == clusters);
+  auto named = run_command({bin_path("raydog-operator"), "crd", "raydogclusters"});
+  CHECK(named.exit_code == 0);
+  CHECK(named.out == clusters);
+  auto jobs = run_command({bin_path("raydog-operator"), "crd", "raydogjobs"});
+  CHECK(jobs.exit_code == 0);
+  CHECK(jobs.out == raydog::test::read_file(source_path("crds/raydog.io_raydogjobs.yaml")));
+  auto bad = run_command({bin_path("raydog-operator"), "crd", "rayjobs"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.starts_with("raydog-operator: crd: unknown resource rayjobs (raydogclusters or raydogjobs)\n"));
+  CHECK(bad.out.empty());
 }
 
 TEST_CASE("cli: --help, --version and a usage error") {
@@ -104,6 +124,17 @@ TEST_CASE("cli: validate reports each file") {
   CHECK(ok.out.find("heterogeneous.yaml (document 3): valid") != std::string::npos);
   CHECK(ok.out.find("heterogeneous.yaml (document 1): skipped (v1 ConfigMap is not a RayDogCluster)") !=
         std::string::npos);
+  // RayDogJobs are checked as jobs (their clusterSpec with the cluster's rules).
+  auto jobs = run_command({bin_path("raydog-operator"), "validate", source_path("manifests/samples/job.yaml"),
+                           source_path("manifests/samples/job-existing-cluster.yaml")});
+  CHECK(jobs.exit_code == 0);
+  CHECK(jobs.out.find("job.yaml: valid") != std::string::npos);
+  CHECK(jobs.out.find("job-existing-cluster.yaml: valid") != std::string::npos);
+  raydog::test::ProcessOptions job_stdin;
+  job_stdin.stdin_data = "apiVersion: raydog.io/v1alpha1\nkind: RayDogJob\nmetadata: {name: j}\nspec: {entrypoint: x}\n";
+  auto bad_job = run_command({bin_path("raydog-operator"), "validate", "-"}, job_stdin);
+  CHECK(bad_job.exit_code == 1);
+  CHECK(bad_job.err.find("clusterSpec") != std::string::npos);
   std::string bad_file = source_path("manifests/samples/invalid/negative-nodes.yaml");
   auto bad = run_command({bin_path("raydog-operator"), "validate", bad_file});
   CHECK(bad.exit_code == 1);

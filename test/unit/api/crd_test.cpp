@@ -7,6 +7,7 @@
 
 #include "api/crd.hpp"
 #include "api/defaults.hpp"
+#include "api/job_crd.hpp"
 #include "api/json.hpp"
 #include "api/validation.hpp"
 #include "api_fixtures.hpp"
@@ -147,6 +148,9 @@ TEST_CASE("crd: every CEL rule is one the checker evaluates") {
   });
   auto listed = cel_rules();
   CHECK(used == std::set<std::string>(listed.begin(), listed.end()));
+  // The checker knows exactly the rules of the two CRDs (RayDogJob's own and, embedded, RayDogCluster's).
+  auto job = job_cel_rules();
+  used.insert(job.begin(), job.end());
   auto known = test::known_cel_rules();
   CHECK(used == std::set<std::string>(known.begin(), known.end()));
 }
@@ -180,16 +184,17 @@ TEST_CASE("crd: schema defaulting equals apply_defaults") {
 TEST_CASE("crd: schema and validation.cpp agree on the invalid corpus") {
   // Each invalid manifest must be rejected by the schema too (the API server refuses it before the
   // operator sees it), at paths validation.cpp also names - unless its header says
-  // "# schema: accepts <why>" (a rule only the operator can check).
-  json schema = open_api_schema();
-  int checked = 0;
+  // "# schema: accepts <why>" (a rule only the operator can check). RayDogJobs (job-*.yaml) against the job
+  // CRD's schema and job_validation.cpp.
+  int checked = 0, jobs = 0;
   for (const auto& e : fs::directory_iterator(raydog::test::source_path("manifests/samples/invalid"))) {
     if (e.path().extension() != ".yaml") continue;
     INFO(e.path().filename().string());
     std::string text = raydog::test::read_file(e.path().string());
     auto j = raydog::yaml_to_json(text);
     REQUIRE(j.ok());
-    auto errors = test::check_schema(schema, *j);
+    jobs += test::kind_of(*j) == "RayDogJob";
+    auto errors = test::check_schema(test::schema_for(*j), *j);
     if (!header_lines(text, "# schema: accepts").empty()) {
       CHECK_MESSAGE(errors.empty(), errors_text(errors));
       continue;
@@ -211,6 +216,7 @@ TEST_CASE("crd: schema and validation.cpp agree on the invalid corpus") {
                                                                                            << err.message);
   }
   CHECK(checked >= 10);
+  CHECK(jobs >= 5);
 }
 
 TEST_CASE("crd: per-rule agreement, table-driven") {

@@ -1,10 +1,12 @@
-// The sample manifests parse and validate; every manifest in manifests/samples/invalid/ produces exactly
-// the errors listed in its "# expect: " header lines, in order.
+// The sample manifests parse and validate; every manifest in manifests/samples/invalid/ (RayDogClusters, and
+// RayDogJobs in job-*.yaml) produces exactly the errors listed in its "# expect: " header lines, in order.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <sstream>
 
+#include "api/job_defaults.hpp"
+#include "api/job_validation.hpp"
 #include "api/validation.hpp"
 #include "api_fixtures.hpp"
 #include "test/support/process.hpp"
@@ -81,18 +83,44 @@ TEST_CASE("samples: daliuge.yaml is valid, DALiuGE on with WhenIdle and the defa
   CHECK(d.max_deferral == "10m");
 }
 
+TEST_CASE("samples: job.yaml is valid, an ephemeral cluster deleted with the job") {
+  auto j = parse_job(test::sample_of_kind("manifests/samples/job.yaml", "RayDogJob"));
+  REQUIRE_MESSAGE(j.ok(), (j.ok() ? "" : to_string(j.error())));
+  REQUIRE(j->spec.cluster_spec.has_value());
+  CHECK_FALSE(j->spec.cluster_selector.has_value());
+  CHECK(shutdown_after_job_finishes(j->spec));
+  CHECK(j->spec.ttl_seconds_after_finished == 60);
+  CHECK(j->spec.backoff_limit == 0);                  // defaulted
+  CHECK(j->spec.cluster_spec->build_timeout == "10m");  // the embedded cluster spec's default
+  CHECK(runtime_env_json(*j->spec.runtime_env_yaml).ok());
+}
+
+TEST_CASE("samples: job-existing-cluster.yaml is valid, on a cluster chosen by labels") {
+  auto j = parse_job(test::sample_of_kind("manifests/samples/job-existing-cluster.yaml", "RayDogJob"));
+  REQUIRE_MESSAGE(j.ok(), (j.ok() ? "" : to_string(j.error())));
+  CHECK_FALSE(j->spec.cluster_spec.has_value());
+  CHECK(j->spec.cluster_selector->size() == 1);
+  CHECK_FALSE(shutdown_after_job_finishes(j->spec));
+  CHECK(j->spec.backoff_limit == 2);
+}
+
 TEST_CASE("samples: the invalid corpus produces exactly the expected errors") {
   auto files = invalid_corpus();
   CHECK(files.size() >= 10);
+  int jobs = 0;
   for (const auto& f : files) {
     INFO(f.filename().string());
     std::string text = raydog::test::read_file(f.string());
     auto want = header_lines(text, "# expect: ");
     REQUIRE_MESSAGE(!want.empty(), "no '# expect: ' header");
-    auto r = parse_cluster_yaml(text);
-    REQUIRE_FALSE(r.ok());
+    auto doc = raydog::yaml_to_json(text);
+    REQUIRE(doc.ok());
+    jobs += test::kind_of(*doc) == "RayDogJob";
+    // job-*.yaml are RayDogJobs, the rest RayDogClusters: the name says which validation applies.
+    CHECK((test::kind_of(*doc) == "RayDogJob") == f.filename().string().starts_with("job-"));
     std::vector<std::string> got;
-    for (const auto& e : r.error()) got.push_back(e.to_string());
+    for (const auto& e : test::validation_errors(text)) got.push_back(e.to_string());
     CHECK(got == want);
   }
+  CHECK(jobs >= 5);
 }

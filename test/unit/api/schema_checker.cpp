@@ -92,6 +92,17 @@ const std::map<std::string, std::function<bool(const json&)>>& cel() {
              return false;
          return true;
        }},
+      // RayDogJob (job_fields.hpp).
+      {"has(self.clusterSpec) || has(self.clusterSelector)",
+       [](const json& s) { return s.contains("clusterSpec") || s.contains("clusterSelector"); }},
+      {"!(has(self.clusterSpec) && has(self.clusterSelector))",
+       [](const json& s) { return !(s.contains("clusterSpec") && s.contains("clusterSelector")); }},
+      {"!has(self.shutdownAfterJobFinishes) || !self.shutdownAfterJobFinishes || has(self.clusterSpec)",
+       [](const json& s) {
+         return !s.contains("shutdownAfterJobFinishes") || !s["shutdownAfterJobFinishes"].get<bool>() ||
+                s.contains("clusterSpec");
+       }},
+      {"!('CPU' in self) && !('GPU' in self)", [](const json& s) { return !s.contains("CPU") && !s.contains("GPU"); }},
       {"self.all(k, size(k) >= 1 && size(k) <= 128)",
        [](const json& s) {
          for (auto it = s.begin(); it != s.end(); ++it)
@@ -148,6 +159,8 @@ void check(const json& schema, json& v, const std::string& path, std::vector<Sch
       if (!v.contains(r.get<std::string>())) fail(path + "." + r.get<std::string>(), "required");
     if (schema.contains("maxProperties") && v.size() > schema["maxProperties"].get<size_t>())
       fail(path, "too many properties");
+    if (schema.contains("minProperties") && v.size() < schema["minProperties"].get<size_t>())
+      fail(path, "too few properties");
   }
   if (v.is_array()) {
     for (size_t i = 0; i < v.size(); ++i)

@@ -2,7 +2,7 @@
 // A small OpenAPI v3 + Kubernetes structural-schema checker, enough to run manifests against the generated
 // CRD schema the way the API server would: defaults first, then type, properties (unknown fields rejected,
 // as with kubectl's default strict field validation), required, enum, pattern, min/maxLength, minimum,
-// maxItems, maxProperties, x-kubernetes-list-type map uniqueness, and the schema's CEL rules (each known
+// maxItems, min/maxProperties, x-kubernetes-list-type map uniqueness, and the schema's CEL rules (each known
 // rule text is evaluated by an equivalent C++ predicate; an unknown rule is itself reported).
 // Used only to check that the schema and validation.cpp agree.
 #include <nlohmann/json.hpp>
