@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "api/crd.hpp"
+#include "api/job_crd.hpp"
+#include "api/job_validation.hpp"
 #include "api/validation.hpp"
 #include "controller/options.hpp"
 #include "controller/util/yaml_json.hpp"
@@ -14,22 +16,31 @@ namespace {
 
 // One manifest (YAML or JSON text): "valid", "skipped (...)" or its errors. 0 when not invalid.
 int validate_document(const std::string& name, const std::string& text) {
+  bool job = false;
   if (auto doc = raydog::yaml_to_json(text);
       doc && doc->is_object() && doc->contains("apiVersion") && (*doc)["apiVersion"].is_string()) {
     const auto api_version = (*doc)["apiVersion"].get<std::string>();
+    const auto& kind = (*doc)["kind"];
     if (api_version.rfind("raydog.io/", 0) != 0) {
-      const auto& kind = (*doc)["kind"];
       std::cout << name << ": skipped (" << api_version << " "
                 << (kind.is_string() ? kind.get<std::string>() : "?") << " is not a RayDogCluster)\n";
       return 0;
     }
+    job = kind.is_string() && kind.get<std::string>() == raydog::api::kJobKind;
   }
-  auto cluster = raydog::api::parse_cluster_yaml(text);
-  if (cluster) {
+  auto errors = [&]() -> raydog::api::FieldErrors {
+    if (job) {
+      auto parsed = raydog::api::parse_job_yaml(text);
+      return parsed ? raydog::api::FieldErrors{} : parsed.error();
+    }
+    auto parsed = raydog::api::parse_cluster_yaml(text);
+    return parsed ? raydog::api::FieldErrors{} : parsed.error();
+  }();
+  if (errors.empty()) {
     std::cout << name << ": valid\n";
     return 0;
   }
-  for (const auto& e : cluster.error()) std::cerr << name << ": " << e.to_string() << "\n";
+  for (const auto& e : errors) std::cerr << name << ": " << e.to_string() << "\n";
   return 1;
 }
 
@@ -81,7 +92,8 @@ int main(int argc, char** argv) {
       std::cout << raydog::cli::version() << "\n";
       return 0;
     case raydog::cli::Command::kCrd:
-      std::cout << raydog::api::custom_resource_definition_yaml();
+      std::cout << (options->crd == "raydogjobs" ? raydog::api::job_custom_resource_definition_yaml()
+                                                 : raydog::api::custom_resource_definition_yaml());
       return std::cout.flush() ? 0 : 1;
     case raydog::cli::Command::kValidate:
       return validate_files(options->files);

@@ -32,6 +32,7 @@ using namespace std::chrono_literals;
 std::vector<Registration> registrations() {
   std::vector<Registration> all;
   all.push_back(raydogcluster_controller());
+  all.push_back(raydogjob_controller());
   return all;
 }
 

@@ -73,6 +73,8 @@ struct Registration {
 
 // The RayDogCluster controller with its extensions (DALiuGE membership).
 Registration raydogcluster_controller();
+// The RayDogJob controller (controller/jobs/).
+Registration raydogjob_controller();
 
 // Runs until SIGTERM/SIGINT (exit 0 after a graceful drain) or a fatal error (non-zero; lost leadership
 // exits 1 so the pod restarts as a follower, as controller-runtime does).

@@ -8,15 +8,20 @@
 # stand-ins for Ray and Grafana and Debian's real Prometheus) for manifests/samples/observability.yaml; after it
 # is Ready, after a scale-up and after a scale-down it prints `prometheus targets up: N/N` (N = head + workers)
 # from the observability node's Prometheus.
+# `--job`: instead, manifests/samples/job.yaml: a RayDogJob whose ephemeral cluster comes up, whose entrypoint
+# the simulated head runs once (yellowdog-sim --ray serves Ray's Jobs API), and which then deletes its cluster
+# and, after its TTL, itself.
 # Everything it started is stopped on exit, Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OBSERVABILITY=false
+JOB=false
 case "${1:-}" in
   "") ;;
   --observability) OBSERVABILITY=true ;;
-  *) echo "usage: $0 [--observability]" >&2; exit 2 ;;
+  --job) JOB=true ;;
+  *) echo "usage: $0 [--observability | --job]" >&2; exit 2 ;;
 esac
 
 BIN=${RAYDOG_BIN:-build/bin}
@@ -110,9 +115,9 @@ wait_for_file "$WORK/yd-url" 20
 YD_URL=$(cat "$WORK/yd-url")
 echo "Kubernetes API: $(grep -m1 'server:' "$KUBECONFIG" | awk '{print $2}')   YellowDog API: $YD_URL"
 
-stage "Installing the CRD and starting raydog-operator"
-kubectl apply -f crds/raydog.io_raydogclusters.yaml
-kubectl wait --for=condition=Established crd/raydogclusters.raydog.io --timeout=30s
+stage "Installing the CRD and starting raydog-operator (RayDogCluster and RayDogJob)"
+kubectl apply -f crds/raydog.io_raydogclusters.yaml -f crds/raydog.io_raydogjobs.yaml
+kubectl wait --for=condition=Established crd/raydogclusters.raydog.io crd/raydogjobs.raydog.io --timeout=30s
 "$BIN/raydog-operator" --kubeconfig "$KUBECONFIG" --health-probe-bind-address 127.0.0.1:0 \
   --metrics-bind-address 127.0.0.1:0 --log-format text --requeue-converging 1s \
   --yellowdog-allowed-urls 'http://127.0.0.1:*' >"$WORK/operator.log" 2>&1 &
@@ -168,6 +173,36 @@ if $OBSERVABILITY; then
   targets_up 1
   stage "Deleting the cluster"
   kubectl delete rdc "$CLUSTER" -n "$NS" --timeout=90s
+  stage "Done in $(($(date +%s) - T0))s"
+  exit 0
+fi
+
+if $JOB; then
+  JOBNAME=pi
+  stage "Applying manifests/samples/job.yaml (clusterSpec.yellowdog.apiURL -> simulator, a 10 s TTL for the demo)"
+  sed -e "s#^    yellowdog:#    yellowdog:\n      apiURL: $YD_URL#" -e 's#ttlSecondsAfterFinished: 60#ttlSecondsAfterFinished: 10#' \
+    manifests/samples/job.yaml | kubectl apply -n "$NS" -f -
+  jjp() { kubectl get rdj "$JOBNAME" -n "$NS" -o "jsonpath=$1" 2>/dev/null || true; }
+  printf '%-6s %-16s %-12s %-12s %s\n' JOB DEPLOYMENT "JOB STATUS" CLUSTER MESSAGE
+  last=""
+  for ((i = 0; i < 180; i++)); do
+    fields=$(jjp '{.status.jobDeploymentStatus}|{.status.jobStatus}|{.status.clusterName}|{.status.message}')
+    IFS='|' read -r dstat jstat cname msg <<<"$fields" || true
+    line=$(printf '%-6s %-16s %-12s %-12s %s' "$JOBNAME" "${dstat:--}" "${jstat:--}" "${cname:--}" "${msg:0:60}")
+    if [ "$line" != "$last" ]; then echo "$line"; last=$line; fi
+    [ "$dstat" = "Complete" ] || [ "$dstat" = "Failed" ] && break
+    sleep 1
+  done
+  kubectl wait --for=condition=Complete "rdj/$JOBNAME" -n "$NS" --timeout=10s
+  kubectl get rdj -n "$NS" -o wide
+  echo "Submissions the simulated head received: $(sim ray/jobs | python3 -c 'import json,sys; print([(j["submissionId"], j["status"]) for j in json.load(sys.stdin)])')"
+  kubectl get events -n "$NS" --field-selector "involvedObject.name=$JOBNAME" --sort-by=.lastTimestamp \
+    -o custom-columns=REASON:.reason,MESSAGE:.message --no-headers
+  stage "The job deletes its cluster now, and itself after ttlSecondsAfterFinished"
+  cname=$(jjp '{.status.clusterName}')
+  kubectl wait --for=delete "rdc/$cname" -n "$NS" --timeout=90s
+  kubectl wait --for=delete "rdj/$JOBNAME" -n "$NS" --timeout=60s
+  kubectl get rdj,rdc -n "$NS"
   stage "Done in $(($(date +%s) - T0))s"
   exit 0
 fi

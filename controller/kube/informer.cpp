@@ -160,9 +160,20 @@ net::awaitable<bool> Informer::list_and_replace() {
   ++stats_.lists;
   auto l = co_await list_all(api_, options_.resource, options_.ns, lo);
   if (!l) {
+    // A kind the API server does not serve (its CRD is not installed, e.g. RayDogJob where only the
+    // cluster CRD was applied) is said once; the list is retried with backoff until it is served.
+    if (l.error().kind == ApiError::Kind::kNotFound) {
+      if (!not_served_said_)
+        log_.info("the API server does not serve this resource (is its CRD installed?): waiting for it",
+                  {{"error", l.error().describe()}});
+      not_served_said_ = true;
+      co_return false;
+    }
     log_.warn("list failed", {{"error", l.error().describe()}});
     co_return false;
   }
+  if (not_served_said_) log_.info("the resource is served now");
+  not_served_said_ = false;
   std::map<std::string, Cached> fresh;
   for (auto& item : l->items) {
     std::string key = object_key(item);

@@ -120,6 +120,7 @@ class Informer {
   mutable std::mutex mu_;
   std::map<std::string, Cached> cache_;
   bool synced_ = false;
+  bool not_served_said_ = false;  // a 404 list (CRD not installed) is said once, not at every retry
 
   std::string rv_;
   bool need_list_ = true;

@@ -38,6 +38,7 @@ struct ResourceRef {
 
 namespace resources {
 inline const ResourceRef kRayDogClusters{"raydog.io", "v1alpha1", "raydogclusters", true, "RayDogCluster"};
+inline const ResourceRef kRayDogJobs{"raydog.io", "v1alpha1", "raydogjobs", true, "RayDogJob"};
 inline const ResourceRef kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
 inline const ResourceRef kEvents{"", "v1", "events", true, "Event"};
 inline const ResourceRef kSecrets{"", "v1", "secrets", true, "Secret"};

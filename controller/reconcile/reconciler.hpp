@@ -23,6 +23,7 @@
 #include "controller/reconcile/credentials.hpp"
 #include "controller/reconcile/extension.hpp"
 #include "controller/reconcile/observe.hpp"
+#include "controller/util/merge_patch.hpp"
 #include "controller/yellowdog/allowed_urls.hpp"
 
 namespace raydog::reconcile {
@@ -127,7 +128,6 @@ class Reconciler {
   std::uint64_t reconcile_serial_ = 0;
 };
 
-// A merge patch turning `from` into `to` (keys absent from `to` become null; arrays replaced whole).
-nlohmann::json merge_patch_between(const nlohmann::json& from, const nlohmann::json& to);
+using raydog::merge_patch_between;  // controller/util/merge_patch.hpp
 
 }  // namespace raydog::reconcile

@@ -89,10 +89,23 @@ int pending_of(const json& heads, const std::string& head) {
   return -1;
 }
 
+// Every worker task of the run, one line each: what a failed check needs to tell a replacement from a launch.
+std::string worker_tasks(const json& objects, const Run& r) {
+  std::string out;
+  for (const auto& t : view_of(objects, "rdc-" + r.ns + "-" + r.name).tasks) {
+    if (t.value("name", "").rfind("worker-", 0) != 0) continue;
+    out += t.value("name", "") + " " + t.value("status", "") + " started " + t.value("startedTime", "-") +
+           " finished " + t.value("finishedTime", "-") + " abortRequested " + t.value("abortRequestedTime", "-") +
+           " errors " + t.value("errors", json::array()).dump() + "\n";
+  }
+  return out;
+}
+
 void check_end(Env& env, const Run& r, const json& objects) {
   CAPTURE(r.mode);
   CAPTURE(r.n);
   INFO(log_of(env, r));
+  INFO(worker_tasks(objects, r));
   const Workers w = workers_of(objects, r);
   CHECK(w.ever == 2);  // no duplicate launch
   CHECK(w.executing == 0);

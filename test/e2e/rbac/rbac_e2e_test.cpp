@@ -109,9 +109,14 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 // The issue's least-privilege list: (API group, resource) -> the verbs a rule may grant.
 const std::map<std::pair<std::string, std::string>, std::set<std::string>>& cluster_role_allowed() {
   static const std::map<std::pair<std::string, std::string>, std::set<std::string>> m = {
-      {{"raydog.io", "raydogclusters"}, {"get", "list", "watch", "update", "patch"}},
+      // create and delete: a RayDogJob's ephemeral cluster (issue 24).
+      {{"raydog.io", "raydogclusters"}, {"get", "list", "watch", "create", "update", "patch", "delete"}},
       {{"raydog.io", "raydogclusters/status"}, {"get", "update", "patch"}},
       {{"raydog.io", "raydogclusters/finalizers"}, {"update"}},
+      // delete: ttlSecondsAfterFinished.
+      {{"raydog.io", "raydogjobs"}, {"get", "list", "watch", "update", "patch", "delete"}},
+      {{"raydog.io", "raydogjobs/status"}, {"get", "update", "patch"}},
+      {{"raydog.io", "raydogjobs/finalizers"}, {"update"}},
       {{"", "secrets"}, {"get", "list", "watch"}},
       {{"", "configmaps"}, {"get", "list", "watch"}},
       {{"", "events"}, {"create", "patch"}},
@@ -271,7 +276,7 @@ TEST_CASE(
     // Writing metadata.finalizers through the main resource: controller-gen's convention (and the
     // OwnerReferencesPermissionEnforcement admission plugin) also wants update on <resource>/finalizers.
     if (r.value("finalizers", false) && a.subresource.empty() && (a.verb == "update" || a.verb == "patch") &&
-        a.resource == "raydogclusters") {
+        (a.resource == "raydogclusters" || a.resource == "raydogjobs")) {
       finalizer_write = true;
       rbac::Attributes f = a;
       f.verb = "update";
@@ -287,6 +292,7 @@ TEST_CASE(
   // The run must have exercised what the rules exist for (else the recording proves little).
   for (const char* must :
        {"watch raydog.io/raydogclusters (cluster-wide)", "list raydog.io/raydogclusters (cluster-wide)",
+        "watch raydog.io/raydogjobs (cluster-wide)", "list raydog.io/raydogjobs (cluster-wide)",
         "watch core/configmaps (cluster-wide)", "list core/configmaps (cluster-wide)",
         "create coordination.k8s.io/leases in raydog-system"})
     CHECK_MESSAGE(requests.count(must) == 1, must << "\nrecorded:\n" << recorded);

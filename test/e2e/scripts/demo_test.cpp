@@ -111,6 +111,31 @@ TEST_CASE("scripts_e2e: demo.sh --observability prints the Ray nodes Prometheus 
     CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);  // its work dir, tasks included, is gone
 }
 
+TEST_CASE("scripts_e2e: demo.sh --job shows a RayDogJob from apply to Complete, its cluster and then itself deleted") {
+  TempDir dir;
+  ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh"), "--job"}, demo_options(dir));
+  auto rc = demo.wait(240s);
+  const std::string out = raydog::test::read_file(dir.file("demo.out"));
+  INFO(out, "\n--- stderr\n", raydog::test::read_file(dir.file("demo.err")));
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  // The job's deployment status moves through its steps in order, one line per change.
+  const auto init = out.find(" Initializing ");
+  const auto running = out.find(" Running ");
+  const auto complete = out.find("raydogjob.raydog.io/pi condition met");
+  CHECK(init != std::string::npos);
+  CHECK(running != std::string::npos);
+  CHECK(complete != std::string::npos);
+  CHECK((init < running && running < complete));
+  // Exactly one submission reached the simulated head, and it succeeded.
+  CHECK(std::regex_search(out, std::regex(R"(Submissions the simulated head received: \[\('pi-[0-9a-f]{8}-1', 'SUCCEEDED'\)\])")));
+  CHECK(out.find("Submitted") != std::string::npos);
+  CHECK(out.find("ClusterDeleted") != std::string::npos);
+  CHECK(out.find("== Done in") != std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().rfind("raydog-demo.", 0) != 0);
+}
+
 TEST_CASE("scripts_e2e: Ctrl-C during make demo exits 130 and stops everything it started") {
   TempDir dir;
   ChildProcess demo({"bash", raydog::test::source_path("scripts/demo.sh")}, demo_options(dir));
