@@ -31,25 +31,10 @@ RayDogJobStatus decode_job_status(const json& j, const std::string& path, FieldE
   return decode_object<RayDogJobStatus>(j, path, errors);
 }
 
-Result<RayDogJob, FieldErrors> job_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_job(j, errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogJob, FieldErrors> job_from_json(const json& j) { return codec::decode_all<RayDogJob>(j, ""); }
 
-Result<RayDogJobSpec, FieldErrors> job_spec_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_job_spec(j, "spec", errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogJobSpec, FieldErrors> job_spec_from_json(const json& j) { return codec::decode_all<RayDogJobSpec>(j, "spec"); }
 
-Result<RayDogJobStatus, FieldErrors> job_status_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_job_status(j, "status", errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogJobStatus, FieldErrors> job_status_from_json(const json& j) { return codec::decode_all<RayDogJobStatus>(j, "status"); }
 
 }  // namespace raydog::api

@@ -90,25 +90,10 @@ RayDogCluster decode_cluster(const json& j, FieldErrors& errors) {
   return decode_object<RayDogCluster>(j, "", errors);
 }
 
-Result<RayDogCluster, FieldErrors> cluster_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_cluster(j, errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogCluster, FieldErrors> cluster_from_json(const json& j) { return codec::decode_all<RayDogCluster>(j, ""); }
 
-Result<RayDogClusterSpec, FieldErrors> spec_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_spec(j, "spec", errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogClusterSpec, FieldErrors> spec_from_json(const json& j) { return codec::decode_all<RayDogClusterSpec>(j, "spec"); }
 
-Result<RayDogClusterStatus, FieldErrors> status_from_json(const json& j) {
-  FieldErrors errors;
-  auto out = decode_status(j, "status", errors);
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
+Result<RayDogClusterStatus, FieldErrors> status_from_json(const json& j) { return codec::decode_all<RayDogClusterStatus>(j, "status"); }
 
 }  // namespace raydog::api

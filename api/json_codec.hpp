@@ -20,6 +20,7 @@
 #include "api/describe.hpp"
 #include "api/field_error.hpp"
 #include "api/types.hpp"
+#include "controller/util/result.hpp"
 
 namespace raydog::api::codec {
 
@@ -266,6 +267,15 @@ T decode_object(const json& j, const std::string& path, FieldErrors& errors) {
   ObjectReader r(j, path, errors);
   Decoder d(r);
   describe(d, out);
+  return out;
+}
+
+// The all-or-nothing form: the object when every field decoded, else every problem.
+template <class T>
+Result<T, FieldErrors> decode_all(const json& j, const std::string& path) {
+  FieldErrors errors;
+  T out = decode_object<T>(j, path, errors);
+  if (!errors.empty()) return unexpected(std::move(errors));
   return out;
 }
 
