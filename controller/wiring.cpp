@@ -203,6 +203,12 @@ void Operator::add(Registration registration) {
                              });
   informer.on_synced([this, running] {
     log::root().info("cache synced", {{"objects", running->informer->size()}});
+    // A kind whose CRD may be missing watches nothing else until it is served: where RayDogJob is not
+    // installed, its controller costs no second RayDogCluster watch (under load the API server's watch
+    // fan-out is what delays our own status echoes).
+    if (!running->registration.crd_required && !stopping_)
+      for (auto& w : running->watched)
+        if (!w->running()) w->start();
     if (may_work()) start_workers(*running);
   });
   controllers_.push_back(std::move(c));
@@ -320,7 +326,8 @@ int Operator::run() {
 
   for (auto& c : controllers_) {
     c->informer->start();
-    for (auto& w : c->watched) w->start();
+    if (c->registration.crd_required)
+      for (auto& w : c->watched) w->start();
   }
   if (options_.leader_elect) start_leader_election();
 

@@ -105,8 +105,14 @@ void check_end(Env& env, const Run& r, const json& objects) {
   CAPTURE(r.mode);
   CAPTURE(r.n);
   INFO(log_of(env, r));
-  INFO(worker_tasks(objects, r));
   const Workers w = workers_of(objects, r);
+  if (w.ever != 2) {
+    // What tells a replacement from a second launch: the tasks' times and errors, and the Events
+    // (RayNodeLost would mean a drained node's task was healed instead of released).
+    std::string events;
+    for (const auto& e : env.events(r.ns, r.name)) events += e.value("reason", "") + ": " + e.value("message", "") + "\n";
+    MESSAGE("worker tasks of " << r.ns << ":\n" << worker_tasks(objects, r) << "events:\n" << events);
+  }
   CHECK(w.ever == 2);  // no duplicate launch
   CHECK(w.executing == 0);
   std::map<std::string, int> accepted;

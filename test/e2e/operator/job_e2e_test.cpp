@@ -266,3 +266,36 @@ TEST_CASE("job e2e: a job against an existing cluster leaves that cluster alone"
   CHECK_FALSE(env.events(ns, "nowhere", "InvalidSpec").empty());
   CHECK(submissions(env, "nowhere").empty());
 }
+
+TEST_CASE("job e2e: without the RayDogJob CRD the operator says so once, runs clusters, and takes jobs once the CRD arrives") {
+  Env env;
+  const std::string ns = "jobs-f";
+  env.apply_prerequisites(ns);
+  env.start_operator();
+  env.apply(small_cluster(env, "plain", ns, 1));
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready(ns, "plain"); }, 90s), env.operator_log());
+  // The informer has retried the missing kind several times by now (backoff from 0.8 s): one line only.
+  std::this_thread::sleep_for(4s);
+  const std::string said = "the API server does not serve this resource";
+  const std::string log = env.operator_log_full();
+  std::size_t lines = 0;
+  for (auto pos = log.find(said); pos != std::string::npos; pos = log.find(said, pos + 1)) ++lines;
+  CHECK_MESSAGE(lines == 1, log);
+  CHECK(log.find("raydogjobs.raydog.io") != std::string::npos);
+
+  install_job_crd(env);
+  env.apply("apiVersion: raydog.io/v1alpha1\nkind: RayDogJob\nmetadata:\n  name: late\n  namespace: " + ns +
+            "\nspec:\n  entrypoint: echo late\n  clusterSelector:\n    raydog.io/job-target: plain\n");
+  // The selector matches nothing yet: said in status, nothing submitted.
+  REQUIRE_MESSAGE(env.eventually([&] {
+                    return status_of(get_job(env, ns, "late"), "message").find("no RayDogCluster") != std::string::npos;
+                  }, 60s),
+                  describe_job(env, ns, "late"));
+  CHECK(submissions(env, "late").empty());
+  auto label = env.kubectl({"label", "rdc", "plain", "-n", ns, "raydog.io/job-target=plain"});
+  REQUIRE_MESSAGE(label.exit_code == 0, label.err);
+  auto wait = env.kubectl({"wait", "--for=condition=Complete", "rdj/late", "-n", ns, "--timeout=60s"});
+  REQUIRE_MESSAGE(wait.exit_code == 0, wait.err << "\n" << describe_job(env, ns, "late"));
+  CHECK(submissions(env, "late").size() == 1);
+  CHECK(env.operator_log_full().find("the resource is served now") != std::string::npos);
+}
