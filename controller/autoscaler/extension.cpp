@@ -45,7 +45,10 @@ class Pass final : public reconcile::ExtensionPass {
     const reconcile::View* view = reading_ ? reading_->view : nullptr;
     std::optional<reconcile::View> own;
     if (!view) view = &own.emplace(reconcile::view(observed, scope.now));
-    scaling_ = scale(scope.cluster.spec, scope.cluster.status, *view, reading_);
+    std::map<std::string, std::int64_t> decided;
+    for (const auto& [pool, pm] : ext_.memory(scope.key).pools)
+      if (pm.target) decided[pool] = *pm.target;
+    scaling_ = scale(scope.cluster.spec, scope.cluster.status, *view, reading_, decided);
     for (const auto& p : scaling_->pools) observed.desired_nodes_override[p.pool] = p.target;
     observed.scale_down_victims = scaling_->victims;
   }
@@ -75,6 +78,7 @@ class Pass final : public reconcile::ExtensionPass {
     AutoscalerExtension::ClusterMemory& mem = ext_.memory(scope.key);
     for (const auto& p : scaling_->pools) {
       AutoscalerExtension::PoolMemory& pm = mem.pools[p.pool];
+      pm.target = p.target;
       if (!p.plan) {
         pm.joined = p.joined;
         continue;

@@ -46,6 +46,7 @@ class AutoscalerExtension final : public reconcile::Extension {
   struct PoolMemory {
     std::deque<reconcile::TimePoint> launches;  // when each launch not joined yet was decided, oldest first
     int joined = 0;                             // joined nodes at the previous decision
+    std::optional<std::int64_t> target;         // the target decided last (scale()'s `decided`)
   };
   struct ClusterMemory {
     std::map<std::string, PoolMemory> pools;

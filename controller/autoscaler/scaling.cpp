@@ -89,7 +89,8 @@ std::int64_t clamp(std::int64_t n, const PoolScaling& p) {
 }  // namespace
 
 Scaling scale(const api::RayDogClusterSpec& spec, const std::optional<api::RayDogClusterStatus>& previous,
-              const reconcile::View& view, const ray::RayReading* reading) {
+              const reconcile::View& view, const ray::RayReading* reading,
+              const std::map<std::string, std::int64_t>& decided) {
   Scaling out;
   const api::AutoscalingSpec autoscaling = spec.autoscaling.value_or(api::AutoscalingSpec{});
   out.hold = hold_of(reading);
@@ -126,8 +127,9 @@ Scaling scale(const api::RayDogClusterSpec& spec, const std::optional<api::RayDo
         }
       }
       const api::WorkerPoolStatus* before = previous_pool(previous, spec_pool.name);
-      const std::optional<std::int64_t> previous_target =
+      std::optional<std::int64_t> previous_target =
           before && before->desired_nodes ? std::optional<std::int64_t>(*before->desired_nodes) : std::nullopt;
+      if (const auto d = decided.find(spec_pool.name); d != decided.end()) previous_target = d->second;
       p.starting = !previous_target && live == 0;
       if (p.starting) {
         p.target = clamp(spec_pool.nodes.value_or(0), p);

@@ -79,8 +79,12 @@ const api::WorkerPoolStatus* previous_pool(const std::optional<api::RayDogCluste
 Resources shape_of(const std::map<std::string, std::string>& ray_resources);
 
 // `reading`: the Ray pass's, null when the head was not read this cycle. `previous`: the cluster's
-// previous status (the previous targets). Only for a cluster with spec.autoscaling.enabled.
+// previous status (the previous targets). `decided`: the targets this process decided last, by pool; they
+// win over `previous`, which comes from an informer cache that may not have seen their status write yet
+// (planning from an older target counts the tasks of nodes drained since as launches still owed, and
+// launches them again). Only for a cluster with spec.autoscaling.enabled.
 Scaling scale(const api::RayDogClusterSpec& spec, const std::optional<api::RayDogClusterStatus>& previous,
-              const reconcile::View& view, const ray::RayReading* reading);
+              const reconcile::View& view, const ray::RayReading* reading,
+              const std::map<std::string, std::int64_t>& decided = {});
 
 }  // namespace raydog::autoscaler

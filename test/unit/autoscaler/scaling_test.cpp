@@ -339,3 +339,37 @@ TEST_CASE("scaling: maxNodes lowered below the pool's size drains the excess, id
   CHECK(preempted == 1);
   CHECK(scale_events(c.scaling)[0].message.find("maxNodes 1") != std::string::npos);
 }
+
+TEST_CASE("scaling: drained workers whose tasks ended are not launched again when the cache still shows the old target") {
+  World w = autoscaled(2);
+  auto ws = workers(w);
+  REQUIRE(ws.size() == 2);
+  // The previous reconcile drained both idle nodes and decided target 0; its status write has not reached
+  // the cache yet, which still says desiredNodes 2. Meanwhile both drained tasks ended by themselves.
+  auto& st = *w.o.cluster.status;
+  bool found = false;
+  for (auto& p : st.worker_pools)
+    if (p.name == "cpu") p.desired_nodes = 2, found = true;
+  if (!found) {
+    api::WorkerPoolStatus p;
+    p.name = "cpu";
+    p.desired_nodes = 2;
+    st.worker_pools.push_back(p);
+  }
+  for (const auto* t : ws) w.finish_task(*w.task_by_id(*t->id), "COMPLETED");
+  ClusterState s = answer({});
+  {
+    Read r(w, s);
+    World stale = w;
+    Cycle c = cycle(stale, r, &r.reading);
+    REQUIRE(c.scaling.pools.size() == 1);
+    CHECK(c.scaling.pools[0].target == 2);  // what the stale target alone leads to: the launches are "owed"
+  }
+  Read r(w, s);
+  w.resolve();
+  Scaling scaling = scale(w.o.cluster.spec, w.o.cluster.status, r.view, &r.reading, {{"cpu", 0}});
+  REQUIRE(scaling.pools.size() == 1);
+  CHECK(scaling.pools[0].target == 0);  // the decided target wins: nothing is launched again
+  for (const auto& p : scaling.pools) w.o.desired_nodes_override[p.pool] = p.target;
+  CHECK(tasks_added(rr::plan(w.o, w.now)) == 0);
+}
