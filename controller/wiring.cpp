@@ -22,6 +22,14 @@
 
 namespace raydog::wiring {
 
+nlohmann::json name_only(const nlohmann::json& object) {
+  nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
+  if (const auto meta = object.find("metadata"); meta != object.end() && meta->is_object())
+    for (const char* field : {"name", "resourceVersion"})
+      if (meta->contains(field)) kept["metadata"][field] = (*meta)[field];
+  return kept;
+}
+
 namespace {
 
 namespace asio = boost::asio;

@@ -71,6 +71,10 @@ struct Registration {
       make;
 };
 
+// A watched object cut to what a map needs to be told it changed (metadata.name and resourceVersion);
+// the key is taken before the transform. Watches of kinds the reconcile reads itself cache only this.
+nlohmann::json name_only(const nlohmann::json& object);
+
 // The RayDogCluster controller with its extensions (DALiuGE membership).
 Registration raydogcluster_controller();
 // The RayDogJob controller (controller/jobs/).

@@ -228,10 +228,7 @@ Registration::Watch config_map_watch() {
   Registration::Watch w;
   w.resource = kube::resources::kConfigMaps;
   w.transform = [](nlohmann::json& cm) {
-    nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
-    if (const auto meta = cm.find("metadata"); meta != cm.end() && meta->is_object())
-      for (const char* field : {"name", "resourceVersion"})  // the key (namespace/name) is taken before
-        if (meta->contains(field)) kept["metadata"][field] = (*meta)[field];
+    nlohmann::json kept = name_only(cm);
     std::string data;
     for (const char* field : {"data", "binaryData"})
       if (cm.contains(field)) data += cm[field].dump();

@@ -36,13 +36,7 @@ class JobKindController final : public KindController {
 Registration::Watch cluster_watch() {
   Registration::Watch w;
   w.resource = kube::resources::kRayDogClusters;
-  w.transform = [](nlohmann::json& cluster) {
-    nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
-    if (const auto meta = cluster.find("metadata"); meta != cluster.end() && meta->is_object())
-      for (const char* field : {"name", "resourceVersion"})
-        if (meta->contains(field)) kept["metadata"][field] = (*meta)[field];
-    cluster = std::move(kept);
-  };
+  w.transform = [](nlohmann::json& cluster) { cluster = name_only(cluster); };
   w.map = [](const std::string& key, const std::vector<std::string>& keys,
              const std::function<std::optional<nlohmann::json>(const std::string&)>& job) {
     std::vector<std::string> out;

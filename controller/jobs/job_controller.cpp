@@ -17,14 +17,6 @@ namespace {
 
 std::string ns_of(const api::RayDogJob& job) { return job.metadata.namespace_name.value_or("default"); }
 
-std::string label_selector(const std::map<std::string, std::string>& labels) {
-  std::string out;
-  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
-  return out;
-}
-
-std::string describe(const kube::ApiError& e) { return e.message.empty() ? "Kubernetes API error" : e.message; }
-
 // The finalizer list with ours added or removed, guarded by the resourceVersion it was computed from.
 json finalizer_patch(const api::RayDogJob& job, bool add) {
   std::vector<std::string> f = job.metadata.finalizers.value_or(std::vector<std::string>{});
@@ -102,13 +94,13 @@ asio::awaitable<std::optional<std::string>> JobController::observe(const json& o
         if (c)
           o.clusters.push_back(cluster_view(*c, uid));
         else if (c.error().kind != kube::ApiError::Kind::kNotFound)
-          co_return "reading RayDogCluster " + *job.status->cluster_name + ": " + describe(c.error());
+          co_return "reading RayDogCluster " + *job.status->cluster_name + ": " + c.error().describe();
       }
     } else if (job.spec.cluster_selector) {
       kube::ListOptions lo;
-      lo.label_selector = label_selector(*job.spec.cluster_selector);
+      lo.label_selector = selector_text(*job.spec.cluster_selector);
       auto list = co_await kube::list_all(kube_, kube::resources::kRayDogClusters, ns_of(job), lo);
-      if (!list) co_return "listing RayDogClusters: " + describe(list.error());
+      if (!list) co_return "listing RayDogClusters: " + list.error().describe();
       for (const auto& item : list->items) {
         ClusterView v = cluster_view(item, uid);
         if (!v.deleting) o.clusters.push_back(std::move(v));  // a cluster on its way out is no candidate
@@ -150,19 +142,19 @@ asio::awaitable<std::optional<std::string>> JobController::act(const json& objec
       auto r = co_await kube_.patch(kube::resources::kRayDogJobs, ns, job.metadata.name, kube::PatchType::kMerge,
                                     finalizer_patch(job, add), "", write);
       if (!r && !(r.error().kind == kube::ApiError::Kind::kNotFound && !add))
-        co_return std::string(add ? "adding" : "removing") + " the finalizer: " + describe(r.error());
+        co_return std::string(add ? "adding" : "removing") + " the finalizer: " + r.error().describe();
     } else if (const auto* c = std::get_if<CreateCluster>(&action)) {
       auto r = co_await kube_.create(kube::resources::kRayDogClusters, ns, c->object, write);
       // AlreadyExists: a create whose answer we lost; the next reconcile adopts it (or says whose it is).
       if (!r && r.error().kind != kube::ApiError::Kind::kAlreadyExists)
-        co_return "creating RayDogCluster " + c->object["metadata"].value("name", "") + ": " + describe(r.error());
+        co_return "creating RayDogCluster " + c->object["metadata"].value("name", "") + ": " + r.error().describe();
     } else if (const auto* d = std::get_if<DeleteCluster>(&action)) {
       kube::DeleteOptions del;
       del.precondition_uid = d->uid;
       del.propagation_policy = "Background";
       auto r = co_await kube_.remove(kube::resources::kRayDogClusters, ns, d->name, del);
       if (!r && r.error().kind != kube::ApiError::Kind::kNotFound)
-        co_return "deleting RayDogCluster " + d->name + ": " + describe(r.error());
+        co_return "deleting RayDogCluster " + d->name + ": " + r.error().describe();
     } else if (const auto* s = std::get_if<Submit>(&action)) {
       auto r = co_await head_.submit(s->dashboard_url, s->submission);
       if (!r) {
@@ -180,7 +172,7 @@ asio::awaitable<std::optional<std::string>> JobController::act(const json& objec
       del.precondition_uid = dj->uid;
       auto r = co_await kube_.remove(kube::resources::kRayDogJobs, ns, job.metadata.name, del);
       if (!r && r.error().kind != kube::ApiError::Kind::kNotFound)
-        co_return "deleting the RayDogJob after its TTL: " + describe(r.error());
+        co_return "deleting the RayDogJob after its TTL: " + r.error().describe();
       plan.status.reset();  // it is going: nothing more to report
     }
   }
@@ -200,7 +192,7 @@ asio::awaitable<std::optional<std::string>> JobController::write_status(const js
   const kube::WriteOptions write;
   auto r = co_await kube_.patch(kube::resources::kRayDogJobs, meta.value("namespace", "default"),
                                 meta.value("name", ""), kube::PatchType::kMerge, patch, "status", write);
-  if (!r) co_return "writing status: " + describe(r.error());
+  if (!r) co_return "writing status: " + r.error().describe();
   co_return std::nullopt;
 }
 

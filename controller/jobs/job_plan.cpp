@@ -54,12 +54,6 @@ bool live_on_head(const HeadRead& head) {
 }
 
 
-std::string selector_text(const std::map<std::string, std::string>& selector) {
-  std::string out;
-  for (const auto& [k, v] : selector) out += (out.empty() ? "" : ",") + k + "=" + v;
-  return out;
-}
-
 // The failure reason the Failed condition keeps from the reconcile that failed the job.
 std::string previous_failure_reason(const std::optional<api::RayDogJobStatus>& st) {
   if (!st) return "";
@@ -385,6 +379,12 @@ struct Planner {
 };
 
 }  // namespace
+
+std::string selector_text(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
+}
 
 ClusterView cluster_view(const json& cluster, const std::string& job_uid) {
   ClusterView v;

@@ -130,6 +130,9 @@ bool wants_clusters(const api::RayDogJob& job);
 // The dashboard to read the job from (nullopt: none to read now).
 std::optional<std::string> head_to_read(const api::RayDogJob& job, const std::vector<ClusterView>& clusters);
 
+// A label map as a selector (`k=v,k2=v2`): what the controller lists by and what messages show.
+std::string selector_text(const std::map<std::string, std::string>& labels);
+
 // The Submission for `job`'s current attempt (runtimeEnvYAML as JSON, quantities as numbers).
 Submission submission_for(const api::RayDogJob& job, const std::string& id);
 
