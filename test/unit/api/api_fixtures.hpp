@@ -2,14 +2,20 @@
 // Shared fixtures for the api tests.
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "api/crd.hpp"
+#include "api/defaults.hpp"
 #include "api/job_crd.hpp"
 #include "api/job_validation.hpp"
 #include "api/validation.hpp"
 #include "controller/util/yaml_json.hpp"
+#include "test/unit/api/schema_checker.hpp"
 #include "test/support/process.hpp"
 
 namespace raydog::api::test {
@@ -183,6 +189,47 @@ inline nlohmann::json full_job_json() {
 })");
   j["spec"]["clusterSpec"] = full_cluster_json()["spec"];
   return j;
+}
+
+// Visits every schema node with its dotted path ("spec.workerPools[].name"), for both CRDs' tests.
+inline void walk(const nlohmann::json& node, const std::string& path,
+                 const std::function<void(const nlohmann::json&, const std::string&)>& fn) {
+  fn(node, path);
+  if (node.contains("properties"))
+    for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
+      walk(it.value(), path.empty() ? it.key() : path + "." + it.key(), fn);
+  if (node.contains("items")) walk(node["items"], path + "[]", fn);
+  if (node.contains("additionalProperties") && node["additionalProperties"].is_object())
+    walk(node["additionalProperties"], path + "{}", fn);
+}
+
+inline std::string errors_text(const std::vector<SchemaError>& errors) {
+  std::string s;
+  for (const auto& e : errors) s += e.path + ": " + e.message + "\n";
+  return s;
+}
+
+// The `default:` keywords of a schema by path, and a default table in the same form: the two must be equal.
+inline std::map<std::string, nlohmann::json> schema_defaults(const nlohmann::json& schema) {
+  std::map<std::string, nlohmann::json> out;
+  walk(schema, "", [&](const nlohmann::json& node, const std::string& path) {
+    if (node.contains("default")) out[path] = node["default"];
+  });
+  return out;
+}
+inline std::map<std::string, nlohmann::json> table_defaults(const std::vector<DefaultRule>& table) {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& r : table) out[r.path] = r.value;
+  return out;
+}
+
+// Every CEL rule text a schema uses.
+inline std::set<std::string> schema_cel_rules(const nlohmann::json& schema) {
+  std::set<std::string> out;
+  walk(schema, "", [&](const nlohmann::json& node, const std::string&) {
+    for (const auto& r : node.value("x-kubernetes-validations", nlohmann::json::array())) out.insert(r["rule"]);
+  });
+  return out;
 }
 
 }  // namespace raydog::api::test

@@ -23,17 +23,7 @@ namespace {
 
 const char* kCrdFile = "crds/raydog.io_raydogclusters.yaml";
 
-// Visits every schema node with its dotted path ("spec.workerPools[].name").
-void walk(const json& node, const std::string& path,
-          const std::function<void(const json&, const std::string&)>& fn) {
-  fn(node, path);
-  if (node.contains("properties"))
-    for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
-      walk(it.value(), path.empty() ? it.key() : path + "." + it.key(), fn);
-  if (node.contains("items")) walk(node["items"], path + "[]", fn);
-  if (node.contains("additionalProperties") && node["additionalProperties"].is_object())
-    walk(node["additionalProperties"], path + "{}", fn);
-}
+using test::walk;
 
 std::vector<std::string> header_lines(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;
@@ -43,11 +33,7 @@ std::vector<std::string> header_lines(const std::string& text, const std::string
   return out;
 }
 
-std::string errors_text(const std::vector<test::SchemaError>& errors) {
-  std::string s;
-  for (const auto& e : errors) s += e.path + ": " + e.message + "\n";
-  return s;
-}
+using test::errors_text;
 
 }  // namespace
 
@@ -131,21 +117,11 @@ TEST_CASE("crd: every field has a type and a description, structural rules hold"
 }
 
 TEST_CASE("crd: defaults in the schema are exactly the default table") {
-  json schema = open_api_schema();
-  std::map<std::string, json> in_schema;
-  walk(schema, "", [&](const json& node, const std::string& path) {
-    if (node.contains("default")) in_schema[path] = node["default"];
-  });
-  std::map<std::string, json> table;
-  for (const auto& r : default_table()) table[r.path] = r.value;
-  CHECK(in_schema == table);
+  CHECK(test::schema_defaults(open_api_schema()) == test::table_defaults(default_table()));
 }
 
 TEST_CASE("crd: every CEL rule is one the checker evaluates") {
-  std::set<std::string> used;
-  walk(open_api_schema(), "", [&](const json& node, const std::string&) {
-    for (const auto& r : node.value("x-kubernetes-validations", json::array())) used.insert(r["rule"]);
-  });
+  std::set<std::string> used = test::schema_cel_rules(open_api_schema());
   auto listed = cel_rules();
   CHECK(used == std::set<std::string>(listed.begin(), listed.end()));
   // The checker knows exactly the rules of the two CRDs (RayDogJob's own and, embedded, RayDogCluster's).

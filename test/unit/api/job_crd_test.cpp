@@ -21,21 +21,9 @@ namespace {
 
 const char* kJobCrdFile = "crds/raydog.io_raydogjobs.yaml";
 
-void walk(const json& node, const std::string& path, const std::function<void(const json&, const std::string&)>& fn) {
-  fn(node, path);
-  if (node.contains("properties"))
-    for (auto it = node["properties"].begin(); it != node["properties"].end(); ++it)
-      walk(it.value(), path.empty() ? it.key() : path + "." + it.key(), fn);
-  if (node.contains("items")) walk(node["items"], path + "[]", fn);
-  if (node.contains("additionalProperties") && node["additionalProperties"].is_object())
-    walk(node["additionalProperties"], path + "{}", fn);
-}
+using test::walk;
 
-std::string errors_text(const std::vector<test::SchemaError>& errors) {
-  std::string s;
-  for (const auto& e : errors) s += e.path + ": " + e.message + "\n";
-  return s;
-}
+using test::errors_text;
 
 json job_with_selector() {
   return json::parse(R"({"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogJob", "metadata": {"name": "j"},
@@ -150,20 +138,11 @@ TEST_CASE("job crd: every field has a type and a description, the spec's require
 }
 
 TEST_CASE("job crd: defaults in the schema are exactly the job default table") {
-  std::map<std::string, json> in_schema;
-  walk(job_open_api_schema(), "", [&](const json& node, const std::string& path) {
-    if (node.contains("default")) in_schema[path] = node["default"];
-  });
-  std::map<std::string, json> table;
-  for (const auto& r : job_default_table()) table[r.path] = r.value;
-  CHECK(in_schema == table);
+  CHECK(test::schema_defaults(job_open_api_schema()) == test::table_defaults(job_default_table()));
 }
 
 TEST_CASE("job crd: every CEL rule is listed and evaluated by the checker") {
-  std::set<std::string> used;
-  walk(job_open_api_schema(), "", [&](const json& node, const std::string&) {
-    for (const auto& r : node.value("x-kubernetes-validations", json::array())) used.insert(r["rule"]);
-  });
+  const std::set<std::string> used = test::schema_cel_rules(job_open_api_schema());
   auto listed = job_cel_rules();
   CHECK(used == std::set<std::string>(listed.begin(), listed.end()));
   auto known = test::known_cel_rules();
