@@ -191,6 +191,13 @@ inline nlohmann::json full_job_json() {
   return j;
 }
 
+// Each error as `path: message`, in order: what the tests compare.
+inline std::vector<std::string> messages(const FieldErrors& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.to_string());
+  return out;
+}
+
 // Visits every schema node with its dotted path ("spec.workerPools[].name"), for both CRDs' tests.
 inline void walk(const nlohmann::json& node, const std::string& path,
                  const std::function<void(const nlohmann::json&, const std::string&)>& fn) {

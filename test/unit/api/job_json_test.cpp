@@ -11,11 +11,7 @@ using namespace raydog::api;
 
 namespace {
 
-std::vector<std::string> messages(const FieldErrors& errors) {
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.to_string());
-  return out;
-}
+using test::messages;
 
 json minimal_job() {
   return json::parse(R"({"apiVersion": "raydog.io/v1alpha1", "kind": "RayDogJob", "metadata": {"name": "j"},

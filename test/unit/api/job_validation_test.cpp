@@ -5,6 +5,7 @@
 #include "api/job_defaults.hpp"
 #include "api/job_json.hpp"
 #include "api/job_validation.hpp"
+#include "api_fixtures.hpp"
 
 using nlohmann::json;
 using namespace raydog::api;
@@ -28,10 +29,7 @@ json with_cluster_spec() {
 
 std::vector<std::string> errors_of(const json& j) {
   auto r = parse_job(j);
-  if (r.ok()) return {};
-  std::vector<std::string> out;
-  for (const auto& e : r.error()) out.push_back(e.to_string());
-  return out;
+  return r.ok() ? std::vector<std::string>{} : test::messages(r.error());
 }
 
 struct Case {

@@ -7,11 +7,7 @@ using nlohmann::json;
 using namespace raydog::api;
 
 namespace {
-std::vector<std::string> messages(const FieldErrors& errors) {
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.to_string());
-  return out;
-}
+using test::messages;
 
 json minimal() {
   return json::parse(

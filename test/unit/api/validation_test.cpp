@@ -2,6 +2,7 @@
 
 #include "api/json.hpp"
 #include "api/validation.hpp"
+#include "api_fixtures.hpp"
 
 using nlohmann::json;
 using namespace raydog::api;
@@ -19,10 +20,7 @@ json valid() {
 
 std::vector<std::string> errors_of(const json& j) {
   auto r = parse_cluster(j);
-  if (r.ok()) return {};
-  std::vector<std::string> out;
-  for (const auto& e : r.error()) out.push_back(e.to_string());
-  return out;
+  return r.ok() ? std::vector<std::string>{} : test::messages(r.error());
 }
 
 struct Case {
