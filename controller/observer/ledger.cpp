@@ -18,6 +18,7 @@ bool Ledger::follow(const std::string& key, const reconcile::FollowedCluster& cl
     accounts_[c.account].client = cluster.client;  // the newest client of the account (a rotated key)
     return false;
   }
+  const bool awaited = !inserted && c.awaits_start;
   if (!inserted) release(key, c);  // before the account is looked up: it may erase it
   const bool new_account = !accounts_.contains(cluster.account);
   Account& account = accounts_[cluster.account];
@@ -28,6 +29,8 @@ bool Ledger::follow(const std::string& key, const reconcile::FollowedCluster& cl
   c.task_group_ids = cluster.task_group_ids;
   c.changed_at = now;
   ++account.namespaces[c.ns];
+  c.awaits_start = awaited;  // released with the old account: counted again in the new one
+  if (awaited) ++account.awaiting_start;
   by_object_[c.work_requirement_id] = key;
   for (const auto& g : c.task_group_ids) by_object_[g] = key;
   return new_account;
@@ -50,9 +53,30 @@ void Ledger::release(const std::string& key, const Cluster& c) {
   for (const auto& g : c.task_group_ids) drop(g);
   auto a = accounts_.find(c.account);
   if (a == accounts_.end()) return;
+  if (c.awaits_start) --a->second.awaiting_start;
   auto n = a->second.namespaces.find(c.ns);
   if (n != a->second.namespaces.end() && --n->second <= 0) a->second.namespaces.erase(n);
   if (a->second.namespaces.empty()) accounts_.erase(a);
+}
+
+bool Ledger::await_starts(const std::string& key, bool on, TimePoint now) {
+  auto it = clusters_.find(key);
+  if (it == clusters_.end()) return false;
+  Cluster& c = it->second;
+  if (c.awaits_start == on) return true;
+  auto a = accounts_.find(c.account);
+  if (a == accounts_.end()) return false;
+  c.awaits_start = on;
+  if (on && a->second.awaiting_start++ == 0) c.changed_at = now;
+  if (!on) --a->second.awaiting_start;
+  return true;
+}
+
+bool Ledger::current(const std::string& key, TimePoint now) const {
+  auto c = clusters_.find(key);
+  if (c == clusters_.end()) return false;
+  auto a = accounts_.find(c->second.account);
+  return a != accounts_.end() && a->second.last_success && now - *a->second.last_success <= options_.stale_after;
 }
 
 bool Ledger::following(const std::string& account) const {
@@ -70,10 +94,12 @@ ScanPlan Ledger::plan(const std::string& account, SystemTime local_now) const {
   if (a == accounts_.end()) return p;
   for (const auto& [ns, n] : a->second.namespaces) p.namespaces.push_back(ns);
   p.window_start = a->second.window_start.value_or(local_now - options_.overlap);
+  p.starts = a->second.awaiting_start > 0;
   return p;
 }
 
 std::vector<Change> Ledger::scanned(const std::string& account, const std::vector<yd::Task>& finished,
+                                    const std::vector<yd::Task>& began,
                                     const std::vector<yd::WorkRequirementSummary>& changed,
                                     std::optional<SystemTime> server_time, TimePoint started, TimePoint now) {
   std::vector<Change> out;
@@ -104,6 +130,13 @@ std::vector<Change> Ledger::scanned(const std::string& account, const std::vecto
     if (t.task_group_id && t.id)
       saw(*t.task_group_id, *t.id, t.finished_time,
           "task " + t.name.value_or(*t.id) + " " + (t.status ? t.status->str() : std::string("finished")));
+  // A start is its own change (a task may start and end within one window): remembered under its id and
+  // a suffix no id carries. Only an EXECUTING task counts: were a platform to stamp startedTime earlier
+  // (DOWNLOADING), the waiting cluster would wake to find nothing changed and sleep again; skipped, such a
+  // task comes back with the next window's overlap, EXECUTING by then (one that ended is in `finished`).
+  for (const auto& t : began)
+    if (t.task_group_id && t.id && (!t.status || t.status->str() == "EXECUTING"))
+      saw(*t.task_group_id, *t.id + " started", t.started_time, "task " + t.name.value_or(*t.id) + " started");
   for (const auto& wr : changed)
     saw(wr.id, wr.id, wr.status_changed_time, "work requirement " + wr.status.str());
 
@@ -118,12 +151,8 @@ std::vector<Change> Ledger::scanned(const std::string& account, const std::vecto
 }
 
 bool Ledger::unchanged_since(const std::string& key, TimePoint since, TimePoint now) const {
-  auto c = clusters_.find(key);
-  if (c == clusters_.end()) return false;
-  auto a = accounts_.find(c->second.account);
-  if (a == accounts_.end() || !a->second.last_success) return false;
-  if (now - *a->second.last_success > options_.stale_after) return false;
-  return c->second.changed_at < since;
+  if (!current(key, now)) return false;
+  return clusters_.at(key).changed_at < since;
 }
 
 std::size_t Ledger::remembered() const {

@@ -10,6 +10,9 @@
 // before the server time (the `Date` header) of the previous successful scan, so a task that finished while
 // a search was in flight, or that became visible a little after its finishedTime, is in the next window;
 // what the overlap returns twice is reported once (remembered by id and time until it leaves the window).
+// While some cluster of the account waits for tasks to start (a converging cluster: await_starts), a third
+// search `startedTime.min=<window start>` over the account reports task starts as well; a steady fleet
+// makes only the first two.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -44,6 +47,7 @@ struct Change {
 struct ScanPlan {
   std::vector<std::string> namespaces;
   SystemTime window_start;
+  bool starts = false;  // search for tasks that started (some cluster awaits one)
 };
 
 class Ledger {
@@ -56,6 +60,13 @@ class Ledger {
   bool follow(const std::string& key, const reconcile::FollowedCluster& cluster, TimePoint now);
   void unfollow(const std::string& key);
 
+  // The cluster waits for tasks to start (on) or no longer does. Turning the account's first waiter on
+  // counts as a change of that cluster at `now`: the scans before did not search for starts, so an
+  // observation read before now is not vouched for. Returns whether `key` is followed.
+  bool await_starts(const std::string& key, bool on, TimePoint now);
+  // The account's searches are current (a complete scan within stale_after of `now`).
+  bool current(const std::string& key, TimePoint now) const;
+
   bool following(const std::string& account) const;
   // A client for the account (the one its newest follow named); null when the account is not followed.
   std::shared_ptr<yellowdog::YellowDogApi> client(const std::string& account) const;
@@ -65,7 +76,9 @@ class Ledger {
 
   // A complete scan of `account` (every search answered). `server_time`: the Date of the scan's first
   // answer (nullopt: the local clock at `started`). Returns the changes to report, each key once.
+  // `began`: the start search's answer (empty when the plan had none).
   std::vector<Change> scanned(const std::string& account, const std::vector<yellowdog::Task>& finished,
+                              const std::vector<yellowdog::Task>& began,
                               const std::vector<yellowdog::WorkRequirementSummary>& changed,
                               std::optional<SystemTime> server_time, TimePoint started, TimePoint now);
   // A failed scan is not recorded: the window start and the reported ids stay for the next successful
@@ -82,10 +95,12 @@ class Ledger {
     std::string account, ns, work_requirement_id;
     std::vector<std::string> task_group_ids;
     TimePoint changed_at;  // the last time a change was seen, or the follow
+    bool awaits_start = false;
   };
   struct Account {
     std::shared_ptr<yellowdog::YellowDogApi> client;
     std::map<std::string, int> namespaces;  // followed clusters per YellowDog namespace
+    int awaiting_start = 0;                 // followed clusters waiting for a task to start
     std::optional<SystemTime> window_start;
     std::optional<TimePoint> last_success;  // local time the last complete scan ended
     // Reported within the current window: id -> the time that made it a change (finishedTime or

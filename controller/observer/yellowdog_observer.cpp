@@ -101,6 +101,11 @@ bool YellowDogObserver::unchanged_since(const std::string& key, TimePoint since)
   return ledger_.unchanged_since(key, since, options_.now());
 }
 
+bool YellowDogObserver::report_starts(const std::string& key, bool awaiting) {
+  const TimePoint now = options_.now();
+  return ledger_.await_starts(key, awaiting, now) && ledger_.current(key, now);
+}
+
 net::awaitable<void> YellowDogObserver::scan_loop(std::string account) {
   const auto alive = alive_;  // the observer may be gone when a timer fires
   Millis wait = options_.interval;
@@ -163,6 +168,15 @@ net::awaitable<bool> YellowDogObserver::scan(const std::string& account, bool& u
   if (!*alive || !usable(finished)) co_return false;
   const auto server_time = client->server_time();  // the Date of (about) the scan's first answer
 
+  std::vector<yd::Task> began;
+  if (plan.starts) {
+    yd::TaskSearch starts;
+    starts.started_time_min = since;
+    auto found = co_await client->search_tasks(starts);
+    if (!*alive || !usable(found)) co_return false;
+    began = std::move(*found);
+  }
+
   std::vector<yd::WorkRequirementSummary> changed;
   for (const auto& ns : plan.namespaces) {
     yd::WorkRequirementSearch wrs;
@@ -173,7 +187,7 @@ net::awaitable<bool> YellowDogObserver::scan(const std::string& account, bool& u
     for (auto& s : *found) changed.push_back(std::move(s));
   }
 
-  const auto changes = ledger_.scanned(account, *finished, changed, server_time, started, options_.now());
+  const auto changes = ledger_.scanned(account, *finished, began, changed, server_time, started, options_.now());
   for (const auto& c : changes) {
     logger().debug("YellowDog change", {{"object", c.key}, {"change", c.what}});
     wake_(c.key);

@@ -52,6 +52,7 @@ class YellowDogObserver final : public reconcile::ChangeFeed {
   void follow(const std::string& key, reconcile::FollowedCluster cluster) override;
   void unfollow(const std::string& key) override;
   bool unchanged_since(const std::string& key, TimePoint since) const override;
+  bool report_starts(const std::string& key, bool awaiting) override;
 
   void bind_metrics(prometheus::Registry& registry);
   // Scan loops end at their next wake-up.

@@ -228,6 +228,7 @@ struct Actor {
 
   net::awaitable<std::optional<Error>> run(const RequeueAfter& x) {
     result.requeue_after = x.after;
+    result.until_tasks_start = x.until_tasks_start;
     co_return std::nullopt;
   }
 

@@ -64,6 +64,7 @@ struct ProvisionedPool {
 struct ActResult {
   ActOutcome outcome;
   std::optional<Millis> requeue_after;  // from a RequeueAfter action
+  bool until_tasks_start = false;       // its RequeueAfter::until_tasks_start
   bool object_gone = false;             // RemoveFinalizer succeeded: the object may be deleted now
   int yellowdog_calls = 0;
   // What act learned that the next observe should know (the reconciler applies it: apply_learned).

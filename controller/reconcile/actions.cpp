@@ -51,7 +51,7 @@ struct Describe {
   }
   std::string operator()(const EmitEvent& a) const { return "EmitEvent " + a.type + " " + a.reason; }
   std::string operator()(const RequeueAfter& a) const {
-    return "RequeueAfter " + std::to_string(a.after.count()) + "ms";
+    return "RequeueAfter " + std::to_string(a.after.count()) + "ms" + (a.until_tasks_start ? " until tasks start" : "");
   }
 };
 

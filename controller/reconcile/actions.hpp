@@ -108,8 +108,12 @@ struct EmitEvent {
 // Reconcile this key again after `after` (the loop stretches steady-state requeues by 0-10% jitter).
 // Always the LAST action when present. Absent: no timed requeue (terminal gates such as InvalidSpec,
 // a finished teardown, a removed finalizer); the watch brings the next change.
+// `until_tasks_start`: the cluster acted on nothing and waits only for tasks of its own to start (a
+// YellowDog change a ChangeFeed reports): with a feed watching the cluster, the reconciler lets the feed wake
+// it and polls only as a safety net (--requeue-awaiting-start) instead of every `after`.
 struct RequeueAfter {
   Millis after{0};
+  bool until_tasks_start = false;
 };
 
 using Action = std::variant<AddFinalizer, RemoveFinalizer, RecordIncarnation, ProvisionPool, ResizePool,

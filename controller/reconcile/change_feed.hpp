@@ -6,7 +6,8 @@
 // reconcile reads the work requirement (one call per --requeue-steady).
 //
 // The contract that keeps this safe: unchanged_since(key, t) may answer true only if every change of the
-// cluster's work requirement or tasks that happened after t would already have been reported (the key
+// cluster's work requirement or tasks that happened after t (task starts too, while report_starts is on)
+// would already have been reported (the key
 // woken and the answer turned false). When the feed cannot promise that (not following the key, its
 // searches failing, not yet caught up), it answers false and the reconciler reads YellowDog as before.
 #include <memory>
@@ -40,6 +41,10 @@ class ChangeFeed {
   virtual void unfollow(const std::string& key) = 0;
   // True when nothing of `key` can have changed unseen since `since` (see above).
   virtual bool unchanged_since(const std::string& key, TimePoint since) const = 0;
+  // The cluster waits for tasks of its own to start (`awaiting`) or no longer does. Task starts are
+  // reported (and vouched for) only for clusters that wait for them. True when the feed follows the key and
+  // its searches succeed: it will wake the key when a task starts, so the reconciler need not poll for it.
+  virtual bool report_starts(const std::string& key, bool awaiting) = 0;
 };
 
 }  // namespace raydog::reconcile

@@ -44,6 +44,12 @@ Flow pacing(Planner& p) {
   if (!p.converging && p.wake) after = std::min(after, *p.wake);
   if (p.converging && p.wake && *p.wake > after)
     after = std::max(after, std::min(*p.wake, opt.requeue_steady));
+  // Waiting only for tasks to start: as fast as converging without a ChangeFeed; with one the reconciler
+  // lets the feed's wake-up bring the next look (RequeueAfter::until_tasks_start).
+  if (!p.converging && p.awaiting_start) {
+    p.requeue(opt.requeue_converging, !p.wake);
+    return Flow::kContinue;
+  }
   p.requeue(after);
   return Flow::kContinue;
 }
@@ -56,7 +62,7 @@ std::vector<std::string_view> plan_step_names() {
 
 Actions plan(const Observed& o, TimePoint now) {
   const View v = view(o, now);
-  Planner p{o, v, now, {}, false, std::nullopt};
+  Planner p{o, v, now, {}, false, false, std::nullopt};
   for (const auto& step : kSteps)
     if (step.run(p) == Flow::kStop) break;
   return std::move(p.out);

@@ -13,6 +13,12 @@ namespace names = api::names;
 
 namespace {
 
+// The singleton's task is submitted and waiting to run: its address comes once it starts (a wait a
+// ChangeFeed reports, see Planner::awaiting_start).
+bool starting(const yd::Task* t) {
+  return t && is_live(*t) && !is_executing(*t);
+}
+
 int next_ordinal_of(const RoleView& r) {
   int max = 0;
   for (const yd::Task* t : r.tasks)
@@ -34,7 +40,7 @@ void singleton(Planner& p, const RoleView& r, const yd::Task* current, const std
     p.converging = true;
   }
   if (current && !lost) {
-    if (!is_executing(*current)) p.converging = true;
+    if (!is_executing(*current)) p.awaiting_start = true;
     return;
   }
   if (!stale && p.in_backoff(r)) return;
@@ -139,7 +145,7 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
   } else {
     std::int64_t exec = 0;
     for (const yd::Task* t : fresh) exec += is_executing(*t) ? 1 : 0;
-    if (exec < w.desired) p.converging = true;
+    if (exec < w.desired) p.awaiting_start = true;
   }
   return static_cast<std::int64_t>(stale.size());
 }
@@ -149,7 +155,7 @@ std::int64_t converge_workers(Planner& p, const RoleView& w, std::set<std::strin
 Flow observability_task(Planner& p) {
   if (!p.v.observability) return Flow::kContinue;
   singleton(p, *p.v.observability, p.v.observability_task, p.o.observability, {}, "observability");
-  if (!p.v.observability_ip) p.converging = true;
+  if (!p.v.observability_ip && !starting(p.v.observability_task)) p.converging = true;
   return Flow::kContinue;
 }
 
@@ -169,7 +175,7 @@ Flow head_task(Planner& p) {
     return Flow::kContinue;
   }
   singleton(p, *v.head, v.head_task, p.o.head, head_env, "head");
-  if (!v.head_ip) p.converging = true;
+  if (!v.head_ip && !starting(v.head_task)) p.converging = true;
   return Flow::kContinue;
 }
 

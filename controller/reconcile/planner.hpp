@@ -22,12 +22,17 @@ struct Planner {
   TimePoint now;
   Actions out;
   bool converging = false;     // something changes or is not ready: poll fast
+  // Nothing acted, but tasks of the cluster have yet to start (EXECUTING): the one wait a ChangeFeed can
+  // report. Only used when nothing set `converging`.
+  bool awaiting_start = false;
   std::optional<Millis> wake;  // earliest backoff expiry
 
   const api::RayDogCluster& c() const { return o.cluster; }
 
   void event(std::string type, std::string reason, std::string message);
-  void requeue(Millis after) { out.push_back(RequeueAfter{after}); }
+  void requeue(Millis after, bool until_tasks_start = false) {
+    out.push_back(RequeueAfter{after, until_tasks_start});
+  }
   // True while the role waits out its replacement backoff (and remembers when it ends, for pacing).
   bool in_backoff(const RoleView& r);
   void add_tasks(const RoleView& r, std::vector<yellowdog::Task> tasks);

@@ -358,10 +358,11 @@ void Reconciler::remember_snapshot(Cycle& c) {
     snapshots_.erase(c.key);
     return;
   }
-  // The work requirement is kept (for a ChangeFeed to vouch for) only when nothing is expected to change:
-  // plan's requeue is the steady one.
+  // The work requirement is kept (for a ChangeFeed to vouch for) only when nothing is expected to change
+  // that the feed does not report: plan's requeue is the steady one, or the cluster only waits for tasks
+  // to start (reported once report_starts is on; decide_requeue turns it on).
   const bool steady = options_.changes != nullptr && c.acted.requeue_after &&
-                      *c.acted.requeue_after >= options_.plan.requeue_steady;
+                      (*c.acted.requeue_after >= options_.plan.requeue_steady || c.acted.until_tasks_start);
   if (c.vouched) {
     // Nothing was read: the snapshot stays as it was (its read time, its fingerprint of the full work
     // requirement), unless the cluster is no longer steady, when the next observe must read YellowDog.
@@ -440,11 +441,15 @@ void Reconciler::decide_requeue(Cycle& c) {
     }
     return;
   }
+  // A cluster waiting only for its tasks to start is woken by the ChangeFeed when one does (it searches
+  // for starts while some cluster waits); it polls at the steady interval as the safety net. Without a
+  // feed, or while its searches fail, it polls at plan's (converging) pace.
+  const bool awaiting = c.acted.requeue_after && c.acted.until_tasks_start;
+  const bool woken_on_start = options_.changes && options_.changes->report_starts(c.key, awaiting) && awaiting;
   if (c.acted.requeue_after) {
     r.next = ReconcileResult::Next::kRequeueAfter;
-    const Millis after = *c.acted.requeue_after >= options_.plan.requeue_steady
-                             ? jittered(*c.acted.requeue_after, rng_)
-                             : *c.acted.requeue_after;
+    const Millis planned = woken_on_start ? options_.plan.requeue_steady : *c.acted.requeue_after;
+    const Millis after = planned >= options_.plan.requeue_steady ? jittered(planned, rng_) : planned;
     r.after = after;
     for (auto& p : c.passes) r.after = std::min(r.after, p.pass->pace(c.scope, after));
   }

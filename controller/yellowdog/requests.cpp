@@ -166,7 +166,8 @@ ApiCall search_tasks(const TaskSearch& s, const Page& page) {
       .add("name", s.name)
       .add("tag", s.tag)
       .add_all("statuses", s.statuses)
-      .add("finishedTime.min", s.finished_time_min);
+      .add("finishedTime.min", s.finished_time_min)
+      .add("startedTime.min", s.started_time_min);
   return search("/work/tasks", std::move(q), page);
 }
 ApiCall cancel_task(std::string_view id, bool abort) {

@@ -58,6 +58,7 @@ struct TaskSearch {
   std::optional<std::string> work_requirement_id, task_group_id, name, tag;
   std::vector<std::string> statuses;
   std::optional<std::string> finished_time_min;  // `finishedTime.min`; with no WR or group: the account's
+  std::optional<std::string> started_time_min;   // `startedTime.min`, likewise
 };
 struct WorkerPoolSearch {
   std::optional<std::string> namespace_, name;

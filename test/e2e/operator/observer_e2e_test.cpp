@@ -111,3 +111,48 @@ TEST_CASE("observer e2e: --yellowdog-observe poll reads each steady cluster's wo
   CHECK(calls_of(stats, kWrSearch) == 0);
   CHECK(env.operator_log_full().find("observing YellowDog account") == std::string::npos);
 }
+
+TEST_CASE("observer e2e: a cluster waiting for its tasks to start is woken by the start, not polled for it") {
+  // Tasks take 6 s to start: a cluster polling at --requeue-converging (2 s) would read its work
+  // requirement about three times per wait.
+  Env env(sim_flags({"--task-start-delay", "6s"}));
+  env.apply_prerequisites("wait");
+  // The safety-net poll of a waiting cluster (the steady one) is 10 minutes away: only a wake-up helps.
+  env.start_operator({"--requeue-steady", "10m", "--yellowdog-observe-interval", "1s"});
+  env.apply(small_cluster(env, "w1", "wait", 1));
+  const auto head_submitted = [&] {
+    for (const auto& t : view(env, "wait", "w1").tasks)
+      if (task_env(t, "RAY_HEAD_IP").empty()) return true;
+    return false;
+  };
+  REQUIRE_MESSAGE(env.eventually(head_submitted, 30s), env.operator_log());
+  // The reconcile after the one that submitted the head task comes at once (acting is converging); from then
+  // on the cluster only waits for the start.
+  std::this_thread::sleep_for(3s);
+  env.sim_post("reset-counters");
+  const auto head_started = [&] {
+    for (const auto& t : view(env, "wait", "w1").tasks)
+      if (task_env(t, "RAY_HEAD_IP").empty() && t.value("status", "") == "EXECUTING") return true;
+    return false;
+  };
+  REQUIRE_MESSAGE(env.eventually(head_started, 30s), env.operator_log());
+  auto stats = env.sim_get("stats");
+  INFO(stats.dump());
+  // The remaining wait (~3 s) without polling: polled at --requeue-converging (200 ms here) the cluster
+  // would read its work requirement ~15 times. What it may read is for a change the observer saw (its work
+  // requirement turns RUNNING when the head task is allocated); the rest are the observer's searches (tasks
+  // that ended, tasks that started, work requirements).
+  CHECK(calls_of(stats, kWrByName) <= 2);
+  CHECK(calls_of(stats, kTaskSearch) >= 2);
+
+  // The start wakes the cluster: its workers are added within a scan interval or two, then the same wait.
+  const auto started_at = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(env.eventually([&] { return executing_workers(env, "wait", "w1").size() == 1; }, 60s),
+                  env.operator_log());
+  REQUIRE_MESSAGE(env.eventually([&] { return env.is_ready("wait", "w1"); }, 30s), env.operator_log());
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_at);
+  MESSAGE("head EXECUTING -> Ready in " << took.count() << " ms (a worker start of 6 s in between)");
+  CHECK(took < 40s);  // 6 s start + scans; a missed wake-up would wait for the 10 minute safety net
+  delete_clean(env, "wait", "w1");
+}

@@ -249,7 +249,7 @@ TEST_CASE("each action kind sends its request") {
     CHECK(f.events.events[0].reason == "WorkRequirementCancelled");
   }
   SUBCASE("EmitEvent and RequeueAfter touch nothing but the event sink and the result") {
-    Actions actions{EmitEvent{"Warning", "Something", "text"}, RequeueAfter{std::chrono::seconds(7)}};
+    Actions actions{EmitEvent{"Warning", "Something", "text"}, RequeueAfter{std::chrono::seconds(7), false}};
     ActResult r = f.act(actions);
     CHECK(r.outcome.executed == 2);
     REQUIRE(f.events.events.size() == 1);
@@ -452,7 +452,7 @@ TEST_CASE("yellowdog_calls counts every YellowDog request act made, and only tho
                   CreateWorkRequirement{taken},            // POST (exists) + GET by name: 2
                   again,                                   // POST (exists): 1
                   EmitEvent{"Normal", "X", "y"},           // 0
-                  RequeueAfter{std::chrono::seconds(1)}};  // 0
+                  RequeueAfter{std::chrono::seconds(1), false}};  // 0
   ActResult r = f.act(actions);
   CHECK_FALSE(r.outcome.error.has_value());
   CHECK(r.yellowdog_calls == 4);

@@ -119,11 +119,15 @@ TEST_CASE("plan: a pool's rayResources go into its worker tasks' environment, ot
 
 TEST_CASE("plan: pools booting and head not executing yet: wait, add nothing") {
   World w;
-  w.reconcile();  // creates
+  Actions created = w.reconcile();
+  // Acting is converging: the next look must come soon whatever a ChangeFeed sees.
+  CHECK_FALSE(std::get<rr::RequeueAfter>(created.back()).until_tasks_start);
   Actions a = w.reconcile();
   INFO(World::dump(a));
   CHECK(mutations(a) == 0);
   CHECK(std::get<rr::RequeueAfter>(a.back()).after == w.o.options.requeue_converging);
+  // Only waiting for the head task to start: a wait a ChangeFeed reports.
+  CHECK(std::get<rr::RequeueAfter>(a.back()).until_tasks_start);
 }
 
 TEST_CASE("plan: head executing -> worker tasks added with the head IP, partially ready -> nothing new") {
@@ -142,10 +146,17 @@ TEST_CASE("plan: head executing -> worker tasks added with the head IP, partiall
   }
   CHECK(total == 3);
   CHECK(has_event(a, "WorkersAdded"));
-  // Worker tasks waiting: nothing more is planned, still converging.
+  CHECK_FALSE(std::get<rr::RequeueAfter>(a.back()).until_tasks_start);
+  // Worker tasks waiting: nothing more is planned, still converging (until they start).
   Actions b = w.reconcile();
   CHECK(mutations(b) == 0);
   CHECK(std::get<rr::RequeueAfter>(b.back()).after == w.o.options.requeue_converging);
+  CHECK(std::get<rr::RequeueAfter>(b.back()).until_tasks_start);
+  // All running: steady, nothing awaited.
+  w.progress();
+  Actions c = w.reconcile();
+  CHECK(std::get<rr::RequeueAfter>(c.back()).after == w.o.options.requeue_steady);
+  CHECK_FALSE(std::get<rr::RequeueAfter>(c.back()).until_tasks_start);
 }
 
 TEST_CASE("plan: observability first, its IP reaches head and workers") {

@@ -409,7 +409,7 @@ TEST_CASE("rules: describe names an action and what it touches, never a script o
   const std::string line = rr::describe(add);
   CHECK(line == "AddTasks 1 to worker-nodes-cpu-abc123: worker-00001");
   CHECK(line.find("secret-script") == std::string::npos);
-  CHECK(rr::describe(rr::RequeueAfter{std::chrono::seconds(2)}) == "RequeueAfter 2000ms");
+  CHECK(rr::describe(rr::RequeueAfter{std::chrono::seconds(2), false}) == "RequeueAfter 2000ms");
 }
 
 TEST_CASE("rules: every node kind without userdata gets the built-in one with spec.rayVersion, and \"\" means none") {
