@@ -57,6 +57,22 @@ std::string task_error(const yd::Task& t) {
 // period (or a task that ran that long) resets the backoff.
 constexpr auto kChainGap = std::chrono::minutes(15);
 
+// The platform lost a settled task's node or instance under it (a reclaim, a crash) while nobody had asked
+// the task to stop. Not counted: a task the operator aborted (drained scale-down, head replacement) whose VM
+// it then released, which also ends ALLOCATION_LOST; and a task that ran less than kSettled, which may have
+// been placed on a node the operator was releasing as idle from an older snapshot (the clean-clone run's
+// autoscaler fault matrix launched twice the workers when those were replaced at once).
+constexpr auto kSettled = std::chrono::seconds(30);
+
+bool allocation_lost(const yd::Task& t) {
+  if (t.abort_requested_time) return false;
+  const auto started = ts(t.started_time), finished = ts(t.finished_time);
+  if (!started || !finished || *finished - *started < kSettled) return false;
+  for (const auto& e : t.errors)
+    if (e.error_type == "ALLOCATION_LOST") return true;
+  return false;
+}
+
 void analyse_backoff(RoleView& r, const PlanOptions& opt) {
   std::vector<std::pair<TimePoint, const yd::Task*>> failures;
   for (const yd::Task* t : r.history)
@@ -74,6 +90,10 @@ void analyse_backoff(RoleView& r, const PlanOptions& opt) {
     ++n;
   }
   r.consecutive_failures = n;
+  // A first failure that is the platform's (its node or instance was lost: ALLOCATION_LOST) says nothing
+  // about the task: replaced at once, so a lost node costs only the time to notice it. A second one in the
+  // same chain backs off as any crash loop does (a reclaim storm must not become a launch storm).
+  if (n == 1 && allocation_lost(*failures.back().second)) return;
   Millis delay = opt.backoff_initial;
   for (int i = 1; i < n && delay < opt.backoff_max; ++i) delay *= 2;
   delay = std::min(delay, opt.backoff_max);

@@ -182,6 +182,66 @@ TEST_CASE("plan: observability first, its IP reaches head and workers") {
   CHECK(w.o.cluster.status->observability->prometheus_url == "http://" + obs_ip + ":9090");
 }
 
+TEST_CASE("plan: a worker lost with its node is replaced at once, a second loss in a row backs off") {
+  World w = running_world();
+  auto workers = w.live_tasks("worker-nodes-cpu");
+  REQUIRE(workers.size() == 2);
+  const auto lose = [&](yd::Task& t) {
+    w.finish_task(t, "FAILED");
+    yd::TaskError err;
+    err.error = "node lost";
+    err.error_type = "ALLOCATION_LOST";
+    t.errors.push_back(err);
+  };
+  w.now += 1min;  // settled: ran longer than a task placed on a node being released as idle could
+  lose(*w.task_by_id(*workers[0]->id));
+  w.now += 1s;
+  Actions a = w.reconcile();
+  INFO(World::dump(a));
+  auto adds = all_of<rr::AddTasks>(a);
+  REQUIRE(adds.size() == 1);  // no backoff: the platform lost the node, the task did nothing wrong
+  CHECK(adds[0]->tasks.size() == 1);
+
+  // Its replacement is lost as well, a minute later: two failures in one chain back off as a crash loop
+  // does (the second step of the doubling: 10 s).
+  w.progress();
+  auto* replacement = w.task_by_id(*w.o.tasks[adds[0]->task_group_name].back().id);
+  w.now += 1min;
+  lose(*replacement);
+  w.now += 1s;
+  a = w.reconcile();
+  CHECK(count_of<rr::AddTasks>(a) == 0);
+  w.now += 10s;
+  a = w.reconcile();
+  CHECK(count_of<rr::AddTasks>(a) == 1);
+}
+
+TEST_CASE("plan: a lost worker the operator aborted, or one that had just started, backs off as any failure") {
+  for (const bool aborted : {true, false}) {
+    CAPTURE(aborted);
+    World w = running_world();
+    auto workers = w.live_tasks("worker-nodes-cpu");
+    REQUIRE(workers.size() == 2);
+    // Aborted: ran a minute, then the operator aborted it and released its VM (ALLOCATION_LOST follows).
+    // Not aborted: lost 10 s after it started (maybe on a node released as idle from an older snapshot).
+    w.now += aborted ? 1min : 10s;
+    yd::Task& t = *w.task_by_id(*workers[0]->id);
+    w.finish_task(t, "FAILED");
+    if (aborted) t.abort_requested_time = t.finished_time;
+    yd::TaskError err;
+    err.error = "node lost";
+    err.error_type = "ALLOCATION_LOST";
+    t.errors.push_back(err);
+    w.now += 1s;
+    Actions a = w.reconcile();
+    INFO(World::dump(a));
+    CHECK(count_of<rr::AddTasks>(a) == 0);  // the 5 s backoff of a first failure
+    w.now += 5s;
+    a = w.reconcile();
+    CHECK(count_of<rr::AddTasks>(a) == 1);
+  }
+}
+
 TEST_CASE("plan: failed worker task is replaced after a backoff that doubles, Degraded with the error") {
   World w = running_world();
   auto workers = w.live_tasks("worker-nodes-cpu");
