@@ -28,6 +28,8 @@ struct RayExtension::Metrics {
   prometheus::Counter* drains_rejected = nullptr;
   prometheus::Counter* drains_failed = nullptr;
   prometheus::Counter* suppressed = nullptr;
+  prometheus::Counter* prefetch_used = nullptr;
+  prometheus::Counter* prefetch_dropped = nullptr;
 };
 
 namespace {
@@ -47,12 +49,18 @@ class Pass final : public reconcile::ExtensionPass {
   }
 
   // The head's GCS at the address of the previous reconcile, read while YellowDog is (early_read.hpp).
+  // A steady reconcile usually finds it made already, just before it was due (prefetch.hpp).
   net::awaitable<void> start_reads(const reconcile::ReconcileScope& scope) override {
+    ex_ = co_await net::this_coro::executor;
     const HeadMemory* m = ext_.find_memory(scope.key);
-    if (!m || m->head_task.empty() || m->address.empty()) co_return;
+    if (!m || m->head_task.empty() || m->address.empty()) {
+      ext_.prefetch().forget(scope.key);
+      co_return;
+    }
+    early_ = ext_.prefetch().take(scope.key, m->head_task, m->address);
+    if (early_) co_return;
     count_calls(m->cluster_id.empty() ? 2 : 1);  // made, whether observe() takes the answer or not
-    early_ = EarlyRead::start(co_await net::this_coro::executor, m->head_task, m->address,
-                              client_options(m->cluster_id));
+    early_ = EarlyRead::start(*ex_, m->head_task, m->address, client_options(m->cluster_id));
   }
 
   net::awaitable<void> observe(const reconcile::ReconcileScope& scope, const reconcile::Observed& observed) override {
@@ -209,8 +217,15 @@ class Pass final : public reconcile::ExtensionPass {
   // While Ray is not ready the next look comes soon (a join, a drain, a head coming back), however steady
   // the YellowDog side is; a head that never answered is asked less often (a network or headAccess problem
   // is not fixed by asking every 2 s).
-  Millis pace(const reconcile::ReconcileScope&, Millis requeue) override {
-    if (!read_.attempted || ray_ready_) return requeue;
+  // A steady requeue after a head that answered: its next read is made just before that reconcile is due
+  // (prefetch.hpp), so the reconcile does not wait for it.
+  Millis pace(const reconcile::ReconcileScope& scope, Millis requeue) override {
+    if (!read_.attempted || ray_ready_) {
+      const HeadMemory* m = ext_.find_memory(scope.key);
+      if (read_.state && ex_ && m && !m->address.empty())
+        ext_.prefetch().schedule(*ex_, scope.key, m->head_task, m->address, client_options(m->cluster_id), requeue);
+      return requeue;
+    }
     const Millis soon = read_.state || health_.answered_before ? converging_ : std::max(converging_, kNeverAnsweredPoll);
     return std::min(requeue, soon);
   }
@@ -227,6 +242,8 @@ class Pass final : public reconcile::ExtensionPass {
     o.cluster_id = cluster_id;
     return o;
   }
+
+  std::optional<net::any_io_executor> ex_;  // the reconcile's, for the prefetch timer
 
   void count_calls(int n) {
     if (auto* metrics = ext_.metrics()) bump(metrics->gcs_calls, n);
@@ -289,7 +306,12 @@ class Pass final : public reconcile::ExtensionPass {
 
 }  // namespace
 
-RayExtension::RayExtension(RayExtensionOptions options) : options_(std::move(options)) {}
+RayExtension::RayExtension(RayExtensionOptions options)
+    : options_(std::move(options)),
+      prefetch_(options_.prefetch, [this](int calls) { bump(metrics_ ? metrics_->gcs_calls : nullptr, calls); },
+                [this](bool used) {
+                  if (metrics_) bump(used ? metrics_->prefetch_used : metrics_->prefetch_dropped);
+                }) {}
 RayExtension::~RayExtension() = default;
 
 std::unique_ptr<reconcile::ExtensionPass> RayExtension::begin(const reconcile::ReconcileScope& scope) {
@@ -307,6 +329,7 @@ void RayExtension::withdraw_status(api::RayDogClusterStatus& status) const {
 
 void RayExtension::forget(const std::string& key) {
   memory_.erase(key);
+  prefetch_.forget(key);
 }
 
 std::optional<std::string> RayExtension::network_suspected() const {
@@ -340,6 +363,13 @@ void RayExtension::bind_metrics(prometheus::Registry& registry) {
                               .Help("Head replacements not done because most watched heads went quiet at once")
                               .Register(registry)
                               .Add({});
+  auto& prefetched = prometheus::BuildCounter()
+                         .Name("raydog_ray_prefetched_reads_total")
+                         .Help("GCS reads made just before a steady reconcile (prefetch.hpp): taken by it, or "
+                               "dropped (the reconcile came earlier, later, or for another head)")
+                         .Register(registry);
+  metrics_->prefetch_used = &prefetched.Add({{"result", "used"}});
+  metrics_->prefetch_dropped = &prefetched.Add({{"result", "dropped"}});
 }
 
 }  // namespace raydog::ray

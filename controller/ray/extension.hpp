@@ -13,7 +13,8 @@
 //                      suspects its own network and replaces none (Warning once per cluster, and
 //                      raydog_ray_head_replacements_suppressed_total)
 //   contribute_status: ray_status() (status.ray, rayNodes, RayReady); RayReady is a readiness gate of Ready
-// A steady cluster costs one GCS call per full reconcile (one a minute with the default requeue).
+// A steady cluster costs one GCS call per full reconcile (one a minute with the default requeue), made just
+// before that reconcile is due (prefetch.hpp) so the reconcile finds it answered.
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 
 #include "controller/http/proxy.hpp"
 #include "controller/ray/decisions.hpp"
+#include "controller/ray/prefetch.hpp"
 #include "controller/ray/reading.hpp"
 #include "controller/reconcile/extension.hpp"
 
@@ -37,6 +39,7 @@ struct RayExtensionOptions {
   std::chrono::milliseconds deadline{std::chrono::seconds(5)};  // per GCS or dashboard call
   int gcs_port = 6379;
   int dashboard_port = 8265;
+  PrefetchOptions prefetch;  // the steady reconcile's head read, made just before it is due
 };
 
 // What the extension keeps per cluster between reconciles.
@@ -83,6 +86,7 @@ class RayExtension final : public reconcile::Extension {
   std::optional<std::string> network_suspected() const;
   const RayExtensionOptions& options() const { return options_; }
   Metrics* metrics() { return metrics_.get(); }
+  HeadPrefetch& prefetch() { return prefetch_; }
   void publish(const std::string& key, const RayReading* reading) {
     if (reading)
       readings_[key] = reading;
@@ -95,6 +99,7 @@ class RayExtension final : public reconcile::Extension {
   std::map<std::string, HeadMemory> memory_;
   std::map<std::string, const RayReading*> readings_;  // of the passes in progress
   std::unique_ptr<Metrics> metrics_;
+  HeadPrefetch prefetch_;  // after metrics_: its callbacks use them, so it goes first
 };
 
 }  // namespace raydog::ray

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "controller/util/base64.hpp"
@@ -178,6 +179,23 @@ void Env::emulator_reset_counters() {
   auto r = run_command({"curl", "-sS", "-f", "-X", "POST", api_url() + "/_emulator/reset-counters"}, {},
                        std::chrono::seconds(30));
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+}
+
+// The operator logs the address it bound ("serving metrics address=http://127.0.0.1:PORT", text format).
+double Env::operator_metric(const std::string& series) {
+  const std::string log = operator_log_full();
+  const std::string marker = "serving metrics address=";
+  const auto at = log.rfind(marker);
+  REQUIRE_MESSAGE(at != std::string::npos, "the operator did not log its metrics address");
+  const auto begin = at + marker.size();
+  const std::string url = log.substr(begin, log.find_first_of(" \n", begin) - begin);
+  auto r = run_command({"curl", "-sS", "-f", url + "/metrics"}, {}, std::chrono::seconds(30));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+  return 0;  // a counter never incremented may not be listed
 }
 
 json Env::sim_call(const std::string& method, const std::string& path, const std::optional<json>& body) {

@@ -284,3 +284,19 @@ TEST_CASE("ray e2e: a head running another Ray than spec.rayVersion gets one Ray
   CHECK(env.events(kNs, "ver", "RayVersionMismatch").size() == 1);
   no_violations(env);
 }
+
+TEST_CASE("ray e2e: a steady reconcile finds its head read made just before it was due (prefetch)") {
+  Env env;
+  // Steady requeues of 6 s (a prefetch needs one of at least 5 s; the harness's default is 2 s).
+  start(env, "pre", 1, "", {"--requeue-steady", "6s"});
+  const std::string used = "raydog_ray_prefetched_reads_total{result=\"used\"}";
+  const std::string dropped = "raydog_ray_prefetched_reads_total{result=\"dropped\"}";
+  INFO(env.operator_log());
+  // Two steady reconciles (~6.6 s apart with jitter) each take the read made 500 ms before them.
+  REQUIRE(env.eventually([&] { return env.operator_metric(used) >= 2; }, 40s));
+  CHECK(env.operator_metric(dropped) <= 1);  // at most the read of a reconcile a status change brought early
+  auto ready = ray_ready(env, "pre");
+  REQUIRE(ready);
+  CHECK((*ready)["status"] == "True");
+  no_violations(env);
+}

@@ -1,4 +1,4 @@
-// EarlyRead (controller/ray/early_read.hpp): a head read started before the reconcile knows where the
+// EarlyRead (controller/ray/early_read.hpp) and HeadPrefetch (prefetch.hpp): a head read started before the reconcile knows where the
 // head is, its channel built on the channel thread, against a fake GCS over real gRPC.
 #include <doctest/doctest.h>
 
@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "controller/ray/early_read.hpp"
+#include "controller/ray/prefetch.hpp"
 #include "controller/util/strings.hpp"
 #include "test/ray-fake/fake_gcs.hpp"
 #include "test/support/closed_port.hpp"
@@ -80,4 +81,108 @@ TEST_CASE("early read: a read nobody collects (the head moved) ends on its own, 
   std::size_t state_calls = 0;
   for (const auto& c : gcs.calls()) state_calls += c.method == "GetClusterResourceState";
   CHECK(state_calls == 1);
+}
+
+namespace {
+
+std::size_t state_calls(const FakeGcs& gcs) {
+  std::size_t n = 0;
+  for (const auto& c : gcs.calls()) n += c.method == "GetClusterResourceState";
+  return n;
+}
+
+// Runs `io` for `d` of wall time (run_for returns early when the work runs out: the rest is slept).
+void run_for(net::io_context& io, std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  io.restart();
+  io.run_for(d);
+  std::this_thread::sleep_until(until);
+}
+
+}  // namespace
+
+TEST_CASE("prefetch: the read is made `lead` before the reconcile is due and taken by it") {
+  FakeGcs gcs;
+  gcs.set_nodes(one_worker());
+  net::io_context io;
+  int calls = 0, used = 0, dropped = 0;
+  PrefetchOptions options;
+  options.lead = std::chrono::milliseconds(400);
+  options.min_requeue = std::chrono::milliseconds(500);
+  HeadPrefetch prefetch(options, [&](int n) { calls += n; }, [&](bool u) { ++(u ? used : dropped); });
+  prefetch.schedule(io.get_executor(), "ns/a", "task-head", gcs.address(), HeadClientOptions{},
+                    std::chrono::milliseconds(600));
+  CHECK(prefetch.pending() == 1);
+  run_for(io, std::chrono::milliseconds(100));
+  CHECK(state_calls(gcs) == 0);  // not due yet: 600 - 400 ms
+  run_for(io, std::chrono::milliseconds(900));
+  CHECK(calls == 2);  // handshake and the read, made before the reconcile came
+  CHECK(state_calls(gcs) == 1);
+  // The reconcile: the same head at the same address takes the answer without a call of its own.
+  auto read = prefetch.take("ns/a", "task-head", gcs.address());
+  REQUIRE(read);
+  auto state = run_to_completion(io, read->result());
+  REQUIRE_MESSAGE(state.ok(), state.error().message);
+  CHECK(state->nodes.size() == 1);
+  CHECK(state_calls(gcs) == 1);
+  CHECK(used == 1);
+  CHECK(dropped == 0);
+  CHECK(prefetch.pending() == 0);
+}
+
+TEST_CASE("prefetch: an earlier reconcile, another head, a short requeue or a forget make no read or drop it") {
+  FakeGcs gcs;
+  gcs.set_nodes(one_worker());
+  net::io_context io;
+  int calls = 0, used = 0, dropped = 0;
+  PrefetchOptions options;
+  options.lead = std::chrono::milliseconds(100);
+  options.min_requeue = std::chrono::milliseconds(500);
+  HeadPrefetch prefetch(options, [&](int n) { calls += n; }, [&](bool u) { ++(u ? used : dropped); });
+  const auto ex = io.get_executor();
+
+  // Woken by a change before the read was due: nothing to take, the timer ends, no call is made.
+  prefetch.schedule(ex, "ns/a", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(800));
+  run_for(io, std::chrono::milliseconds(50));
+  CHECK_FALSE(prefetch.take("ns/a", "task-head", gcs.address()));
+  run_for(io, std::chrono::milliseconds(1000));
+  CHECK(calls == 0);
+
+  // A converging requeue: read in the reconcile, as before.
+  prefetch.schedule(ex, "ns/a", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(200));
+  CHECK(prefetch.pending() == 0);
+
+  // Read for one head, the reconcile finds another: dropped (its call was made), read afresh.
+  prefetch.schedule(ex, "ns/a", "task-old", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(500));
+  run_for(io, std::chrono::milliseconds(800));
+  CHECK(calls == 2);
+  CHECK_FALSE(prefetch.take("ns/a", "task-new", gcs.address()));
+  CHECK(dropped == 1);
+
+  // A cluster forgotten (deleted, headAccess None) with its read made: dropped.
+  prefetch.schedule(ex, "ns/b", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(500));
+  run_for(io, std::chrono::milliseconds(800));
+  prefetch.forget("ns/b");
+  CHECK(dropped == 2);
+  CHECK(used == 0);
+  CHECK(prefetch.pending() == 0);
+  run_for(io, std::chrono::milliseconds(500));  // the dropped reads end on their own
+}
+
+TEST_CASE("prefetch: an answer older than `fresh` is not used") {
+  FakeGcs gcs;
+  gcs.set_nodes(one_worker());
+  net::io_context io;
+  int used = 0, dropped = 0;
+  PrefetchOptions options;
+  options.lead = std::chrono::milliseconds(100);
+  options.min_requeue = std::chrono::milliseconds(100);
+  options.fresh = std::chrono::milliseconds(300);
+  HeadPrefetch prefetch(options, {}, [&](bool u) { ++(u ? used : dropped); });
+  prefetch.schedule(io.get_executor(), "ns/a", "task-head", gcs.address(), HeadClientOptions{},
+                    std::chrono::milliseconds(100));
+  run_for(io, std::chrono::milliseconds(900));  // the reconcile is late (a busy queue)
+  CHECK_FALSE(prefetch.take("ns/a", "task-head", gcs.address()));
+  CHECK(dropped == 1);
+  CHECK(used == 0);
 }
