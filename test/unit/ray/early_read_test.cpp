@@ -99,19 +99,37 @@ void run_for(net::io_context& io, std::chrono::milliseconds d) {
   std::this_thread::sleep_until(until);
 }
 
+// A fake GCS with one worker, an io_context, and a HeadPrefetch counting its calls and outcomes.
+struct PrefetchWorld {
+  PrefetchWorld(int lead_ms, int min_requeue_ms, int fresh_ms = 3000)
+      : prefetch(options(lead_ms, min_requeue_ms, fresh_ms), [this](int n) { calls += n; },
+                 [this](bool u) { ++(u ? used : dropped); }) {
+    gcs.set_nodes(one_worker());
+  }
+  static PrefetchOptions options(int lead_ms, int min_requeue_ms, int fresh_ms) {
+    PrefetchOptions o;
+    o.lead = std::chrono::milliseconds(lead_ms);
+    o.min_requeue = std::chrono::milliseconds(min_requeue_ms);
+    o.fresh = std::chrono::milliseconds(fresh_ms);
+    return o;
+  }
+  // Schedules the read of "task-head" at the fake GCS for the reconcile of `key` due in `after_ms`.
+  void schedule(const std::string& key, int after_ms, const std::string& head_task = "task-head") {
+    prefetch.schedule(io.get_executor(), key, head_task, gcs.address(), HeadClientOptions{},
+                      std::chrono::milliseconds(after_ms));
+  }
+  FakeGcs gcs;
+  net::io_context io;
+  int calls = 0, used = 0, dropped = 0;
+  HeadPrefetch prefetch;
+};
+
 }  // namespace
 
 TEST_CASE("prefetch: the read is made `lead` before the reconcile is due and taken by it") {
-  FakeGcs gcs;
-  gcs.set_nodes(one_worker());
-  net::io_context io;
-  int calls = 0, used = 0, dropped = 0;
-  PrefetchOptions options;
-  options.lead = std::chrono::milliseconds(400);
-  options.min_requeue = std::chrono::milliseconds(500);
-  HeadPrefetch prefetch(options, [&](int n) { calls += n; }, [&](bool u) { ++(u ? used : dropped); });
-  prefetch.schedule(io.get_executor(), "ns/a", "task-head", gcs.address(), HeadClientOptions{},
-                    std::chrono::milliseconds(600));
+  PrefetchWorld w(400, 500);
+  auto& [gcs, io, calls, used, dropped, prefetch] = w;
+  w.schedule("ns/a", 600);
   CHECK(prefetch.pending() == 1);
   run_for(io, std::chrono::milliseconds(100));
   CHECK(state_calls(gcs) == 0);  // not due yet: 600 - 400 ms
@@ -131,36 +149,29 @@ TEST_CASE("prefetch: the read is made `lead` before the reconcile is due and tak
 }
 
 TEST_CASE("prefetch: an earlier reconcile, another head, a short requeue or a forget make no read or drop it") {
-  FakeGcs gcs;
-  gcs.set_nodes(one_worker());
-  net::io_context io;
-  int calls = 0, used = 0, dropped = 0;
-  PrefetchOptions options;
-  options.lead = std::chrono::milliseconds(100);
-  options.min_requeue = std::chrono::milliseconds(500);
-  HeadPrefetch prefetch(options, [&](int n) { calls += n; }, [&](bool u) { ++(u ? used : dropped); });
-  const auto ex = io.get_executor();
+  PrefetchWorld w(100, 500);
+  auto& [gcs, io, calls, used, dropped, prefetch] = w;
 
   // Woken by a change before the read was due: nothing to take, the timer ends, no call is made.
-  prefetch.schedule(ex, "ns/a", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(800));
+  w.schedule("ns/a", 800);
   run_for(io, std::chrono::milliseconds(50));
   CHECK_FALSE(prefetch.take("ns/a", "task-head", gcs.address()));
   run_for(io, std::chrono::milliseconds(1000));
   CHECK(calls == 0);
 
   // A converging requeue: read in the reconcile, as before.
-  prefetch.schedule(ex, "ns/a", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(200));
+  w.schedule("ns/a", 200);
   CHECK(prefetch.pending() == 0);
 
   // Read for one head, the reconcile finds another: dropped (its call was made), read afresh.
-  prefetch.schedule(ex, "ns/a", "task-old", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(500));
+  w.schedule("ns/a", 500, "task-old");
   run_for(io, std::chrono::milliseconds(800));
   CHECK(calls == 2);
   CHECK_FALSE(prefetch.take("ns/a", "task-new", gcs.address()));
   CHECK(dropped == 1);
 
   // A cluster forgotten (deleted, headAccess None) with its read made: dropped.
-  prefetch.schedule(ex, "ns/b", "task-head", gcs.address(), HeadClientOptions{}, std::chrono::milliseconds(500));
+  w.schedule("ns/b", 500);
   run_for(io, std::chrono::milliseconds(800));
   prefetch.forget("ns/b");
   CHECK(dropped == 2);
@@ -170,17 +181,9 @@ TEST_CASE("prefetch: an earlier reconcile, another head, a short requeue or a fo
 }
 
 TEST_CASE("prefetch: an answer older than `fresh` is not used") {
-  FakeGcs gcs;
-  gcs.set_nodes(one_worker());
-  net::io_context io;
-  int used = 0, dropped = 0;
-  PrefetchOptions options;
-  options.lead = std::chrono::milliseconds(100);
-  options.min_requeue = std::chrono::milliseconds(100);
-  options.fresh = std::chrono::milliseconds(300);
-  HeadPrefetch prefetch(options, {}, [&](bool u) { ++(u ? used : dropped); });
-  prefetch.schedule(io.get_executor(), "ns/a", "task-head", gcs.address(), HeadClientOptions{},
-                    std::chrono::milliseconds(100));
+  PrefetchWorld w(100, 100, 300);
+  auto& [gcs, io, calls, used, dropped, prefetch] = w;
+  w.schedule("ns/a", 100);
   run_for(io, std::chrono::milliseconds(900));  // the reconcile is late (a busy queue)
   CHECK_FALSE(prefetch.take("ns/a", "task-head", gcs.address()));
   CHECK(dropped == 1);
