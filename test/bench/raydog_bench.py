@@ -149,12 +149,26 @@ class Proc:
         return self.p.poll() is None
 
     def cpu_seconds(self):
+        """utime + stime of the process and of its live children (yellowdog-sim's --ray head helpers)
+        plus what its exited children left (cutime + cstime)."""
+        def stat(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()
         try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+            fields = stat(self.pid)
+            total = sum(int(fields[i]) for i in (11, 12, 13, 14))
         except (OSError, IndexError, ValueError):
             return None
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == self.pid:
+                continue
+            try:
+                child = stat(entry)
+                if int(child[1]) == self.pid:  # ppid
+                    total += int(child[11]) + int(child[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / CLK_TCK
 
     def mem_kb(self):
         """{'VmRSS': kB, 'VmHWM': kB}"""
