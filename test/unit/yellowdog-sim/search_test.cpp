@@ -251,3 +251,28 @@ TEST_CASE("Date header values: RFC 7231 IMF-fixdate, seconds rounded down") {
   CHECK(format_http_date(*parse_timestamp("2000-02-29T00:00:00Z")) == "Tue, 29 Feb 2000 00:00:00 GMT");
   CHECK(format_http_date(t0()) == "Thu, 01 Jan 2026 00:00:00 GMT");
 }
+
+TEST_CASE("instance search by compute requirement answers that requirement's instances in creation order") {
+  SimFixture f;
+  const json a = f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p-a", 3));
+  const json b = f.ok("POST", "/workerPools/provisioned/template", SimFixture::pool_body("p-b", 2));
+  const auto hosts = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const json found = f.ok("GET", "/compute/instances" + query);
+    for (const auto& i : found["items"]) out.push_back(i["hostname"]);
+    return out;
+  };
+  const std::string cr_a = a["computeRequirementId"], cr_b = b["computeRequirementId"];
+  const auto of_a = hosts("?computeRequirementId=" + cr_a);
+  const auto of_b = hosts("?computeRequirementId=" + cr_b);
+  CHECK(of_a.size() == 3);
+  CHECK(of_b.size() == 2);
+  // The same instances, in the same order, as the unfiltered search (creation order) keeps them.
+  auto all = hosts("");
+  REQUIRE(all.size() == 5);
+  CHECK(std::vector<std::string>(all.begin(), all.begin() + 3) == of_a);
+  CHECK(std::vector<std::string>(all.begin() + 3, all.end()) == of_b);
+  CHECK(hosts("?computeRequirementId=ydid:compreq:000000:unknown").empty());
+  // Other filters still apply within the requirement.
+  CHECK(hosts("?computeRequirementId=" + cr_a + "&hostname=" + of_a[1]) == std::vector<std::string>{of_a[1]});
+}
