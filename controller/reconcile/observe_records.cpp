@@ -161,6 +161,9 @@ yd::WorkRequirement trimmed(const yd::WorkRequirement& wr) {
   t.status = wr.status;
   t.namespace_ = wr.namespace_;
   t.name = wr.name;
+  // view() times buildTimeout and spec.lifetime from these: without them a vouched snapshot never expires.
+  t.created_time = wr.created_time;
+  t.status_changed_time = wr.status_changed_time;
   t.task_groups.reserve(wr.task_groups.size());
   for (const auto& g : wr.task_groups) {
     yd::TaskGroup k;

@@ -174,7 +174,14 @@ TEST_CASE("a steady snapshot is reused: one YellowDog call while the WR fingerpr
 
 TEST_CASE("a vouched snapshot (a ChangeFeed saw no change) is the observation: no YellowDog call") {
   IoFixture f("vouched-snapshot");
-  const Observed last = f.converge();
+  const Observed last = [&] {
+    Observed o = f.converge();
+    // As the platform stamps them (the in-memory fake does not): view() times buildTimeout and
+    // spec.lifetime from these.
+    o.work_requirement->created_time = raydog::yellowdog::format_timestamp(t0() - std::chrono::minutes(2));
+    o.work_requirement->status_changed_time = raydog::yellowdog::format_timestamp(t0() - std::chrono::minutes(1));
+    return o;
+  }();
   const Snapshot snapshot = snapshot_of(last, t0(), /*keep_work_requirement=*/true);
   const KnownAddresses addresses{last.head, last.observability};
   REQUIRE(snapshot.work_requirement.has_value());
@@ -196,6 +203,9 @@ TEST_CASE("a vouched snapshot (a ChangeFeed saw no change) is the observation: n
   CHECK(f.yd.calls.empty());
   REQUIRE(o.work_requirement.has_value());
   CHECK(o.work_requirement->id == last.work_requirement->id);
+  // The times view() counts buildTimeout and spec.lifetime from survive the trimming.
+  CHECK(o.work_requirement->created_time == last.work_requirement->created_time);
+  CHECK(o.work_requirement->status_changed_time == last.work_requirement->status_changed_time);
   CHECK(task_ids(o) == task_ids(last));
   CHECK(pool_ids(o) == pool_ids(last));
   REQUIRE(o.head.has_value());
