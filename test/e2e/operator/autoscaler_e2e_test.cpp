@@ -74,18 +74,9 @@ json pool_status(Env& env, const std::string& name, const std::string& pool = "c
   return json::object();
 }
 
-// One sample of the operator's /metrics (the address it logged at start), or -1 when absent.
+// One sample of the operator's /metrics, or -1 when absent.
 double metric(Env& env, const std::string& sample) {
-  const std::string log = env.operator_log_full();
-  const std::string key = "serving metrics address=";
-  const auto at = log.find(key);
-  if (at == std::string::npos) return -1;
-  const std::string url = log.substr(at + key.size(), log.find_first_of(" \n", at + key.size()) - at - key.size());
-  auto r = run_command({"curl", "-sS", "-f", url + "/metrics"}, {}, std::chrono::seconds(30));
-  if (r.exit_code != 0) return -1;
-  for (std::size_t pos = 0; (pos = r.out.find(sample + " ", pos)) != std::string::npos; ++pos)
-    if (pos == 0 || r.out[pos - 1] == '\n') return std::stod(r.out.substr(pos + sample.size() + 1));
-  return -1;
+  return env.operator_metric(sample).value_or(-1);
 }
 
 void no_violations(Env& env) {

@@ -182,7 +182,7 @@ void Env::emulator_reset_counters() {
 }
 
 // The operator logs the address it bound ("serving metrics address=http://127.0.0.1:PORT", text format).
-double Env::operator_metric(const std::string& series) {
+std::optional<double> Env::operator_metric(const std::string& sample) {
   const std::string log = operator_log_full();
   const std::string marker = "serving metrics address=";
   const auto at = log.rfind(marker);
@@ -193,9 +193,9 @@ double Env::operator_metric(const std::string& series) {
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);)
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return 0;  // a counter never incremented may not be listed
+    if (line.size() > sample.size() && line.compare(0, sample.size(), sample) == 0 && line[sample.size()] == ' ')
+      return std::stod(line.substr(sample.size() + 1));
+  return std::nullopt;
 }
 
 json Env::sim_call(const std::string& method, const std::string& path, const std::optional<json>& body) {

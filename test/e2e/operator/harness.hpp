@@ -53,9 +53,9 @@ class Env {
   bool operator_running();
   std::string operator_log() const;       // every run, each cut to its last 6000 characters (for messages)
   std::string operator_log_full() const;  // the current run's whole log (for counting lines)
-  // One series of the running operator's /metrics, e.g. `raydog_ray_gcs_calls_total` or
-  // `name{label="v"}` exactly as exposed; 0 when absent.
-  double operator_metric(const std::string& series);
+  // One sample of the running operator's /metrics (the address it logged at start), e.g.
+  // `raydog_ray_gcs_calls_total` or `name{label="v"}` exactly as exposed; nullopt when absent.
+  std::optional<double> operator_metric(const std::string& sample);
 
   CommandResult kubectl(std::vector<std::string> args, const std::string& stdin_data = "");
   // kubectl apply -f - with `yaml`; REQUIREs success.
