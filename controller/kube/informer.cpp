@@ -5,8 +5,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <stdexcept>
 
 #include "controller/util/enum_names.hpp"
+#include "controller/util/gzip.hpp"
 
 namespace raydog::kube {
 
@@ -73,9 +75,17 @@ void strip_managed_fields(json& object) {
   }
 }
 
+// Below this, gzip's framing (18 bytes) and a deflate block cost more than they save.
+constexpr std::size_t kGzipFrom = 256;
+
 Informer::Cached Informer::cached_of(const json& object) {
-  Cached c{resource_version_of(object), object.dump(), 0};
-  c.body.shrink_to_fit();  // dump() grows the string geometrically: ~25% slack per cached object
+  Cached c{resource_version_of(object), object.dump(), 0, 0};
+  if (c.body.size() >= kGzipFrom)
+    if (std::string z = gzip_compress(c.body, 1); z.size() < c.body.size()) {
+      c.gzipped_from = c.body.size();
+      c.body = std::move(z);
+    }
+  c.body.shrink_to_fit();  // dump() grows geometrically, zlib sizes for its worst case
   // Hash every top-level field but status, and metadata without the fields every write changes.
   std::hash<std::string> h;
   std::size_t digest = 0;
@@ -99,20 +109,27 @@ Informer::Cached Informer::cached_of(const json& object) {
 InformerEvent Informer::update_kind(const Cached& before, const Cached& after) {
   return before.non_status == after.non_status ? InformerEvent::kStatusUpdated : InformerEvent::kUpdated;
 }
+// Our own compressed dump(): always inflates and parses (the exceptions are for a broken invariant).
+json Informer::body_of(const Cached& cached) {
+  if (!cached.gzipped_from) return json::parse(cached.body);
+  auto text = gzip_decompress(cached.body, cached.gzipped_from);
+  if (!text) throw std::logic_error("informer: a cached object does not inflate");
+  return json::parse(*text);
+}
 std::optional<json> Informer::get(const std::string& key) const {
-  std::string body;
+  Cached cached;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(key);
     if (it == cache_.end()) return std::nullopt;
-    body = it->second.body;
+    cached = it->second;
   }
-  return json::parse(body);  // our own dump(): always valid
+  return body_of(cached);
 }
 std::map<std::string, json> Informer::snapshot() const {
   std::lock_guard lock(mu_);
   std::map<std::string, json> out;
-  for (const auto& [k, v] : cache_) out.emplace(k, json::parse(v.body));
+  for (const auto& [k, v] : cache_) out.emplace(k, body_of(v));
   return out;
 }
 std::vector<std::string> Informer::keys(std::string_view ns) const {

@@ -5,6 +5,7 @@ set(_raydog_reconcile_sources
   credentials.cpp
   observe.cpp
   observe_records.cpp
+  packed_snapshot.cpp
   act.cpp
   reconciler.cpp
 )

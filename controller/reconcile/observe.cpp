@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "controller/reconcile/desired.hpp"
+#include "controller/reconcile/packed_snapshot.hpp"
 #include "controller/util/base64.hpp"
 
 namespace raydog::reconcile {
@@ -79,7 +80,8 @@ struct KnownPool {
   // cluster is neither deleting nor suspended (and the reconciler is not resyncing): a pool shut down or
   // losing nodes from outside ends tasks (the signature moves); a node count drifting without any task
   // ending is seen at the next resync.
-  std::optional<PoolRecord> last;
+  // Packed (pack_pool(), packed_snapshot.hpp): a PoolRecord is 384 bytes and seven strings; empty: none.
+  std::string last;
   bool terminated = false;
   bool settled = false;
   std::int64_t settled_generation = -1;
@@ -233,9 +235,10 @@ struct Observer {
   // What to remember of a pool just observed.
   KnownPool known_of(const ObservedPool& op) const {
     KnownPool kp = KnownPool::of(op.pool.id);
-    kp.last = PoolRecord::of(op);
+    const PoolRecord record = PoolRecord::of(op);
+    kp.last = pack_pool(record);
     kp.terminated = op.pool.status == "TERMINATED";
-    kp.cr = kp.last->cr;
+    kp.cr = record.cr;
     if (kp.cr) kp.cr_generation = generation();
     if (settled(op)) {
       kp.settled = true;
@@ -254,7 +257,7 @@ struct Observer {
   }
 
   bool can_reuse(const KnownPool& kp) const {
-    return reuse_settled && kp.settled && kp.last && kp.cr && kp.settled_generation == generation() &&
+    return reuse_settled && kp.settled && !kp.last.empty() && kp.cr && kp.settled_generation == generation() &&
            kp.settled_signature == signature && !o.cluster.metadata.deletion_timestamp &&
            !o.cluster.spec.suspend.value_or(false);
   }
@@ -311,11 +314,12 @@ struct Observer {
     }
     KnownPools next;
     for (const auto& [name, kp] : *known) {
-      if (can_reuse(kp) || (kp.terminated && kp.last)) {
-        o.pools.push_back(kp.last->observed());
-        next[name] = kp;
-        continue;
-      }
+      if (can_reuse(kp) || (kp.terminated && !kp.last.empty()))
+        if (auto last = unpack_pool(kp.last)) {
+          o.pools.push_back(last->observed());
+          next[name] = kp;
+          continue;
+        }
       ++stats.yellowdog_calls;
       auto pool = co_await yd.get_worker_pool(kp.id);
       bool gone = false;

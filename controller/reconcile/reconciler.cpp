@@ -87,6 +87,7 @@ struct Reconciler::Cycle {
   std::string account;              // API URL + key id: the ChangeFeed's account
   TimePoint read_at{};              // when what observe returned was read (a vouched snapshot's time)
   bool vouched = false;             // observe read nothing: a ChangeFeed vouched for the snapshot
+  std::optional<Snapshot> snapshot;  // the remembered one, unpacked for this observe
   bool rotated = false;             // YellowDog refused them and the Secret has changed since: retry at once
   std::shared_ptr<yellowdog::YellowDogApi> yd;
   std::vector<Pass> passes;  // stays empty (no allocation) when no extension takes part
@@ -263,12 +264,13 @@ net::awaitable<void> Reconciler::observe(Cycle& c) {
     addresses_.erase(c.key);
   } else {
     if (auto it = snapshots_.find(c.key); it != snapshots_.end()) {
-      if (options_.steady_snapshots && !c.deleting) {
-        hints.snapshot = &it->second;
+      if (options_.steady_snapshots && !c.deleting) c.snapshot = it->second.unpack();
+      if (c.snapshot) {
+        hints.snapshot = &*c.snapshot;
         // Only a steady snapshot: the feed reports tasks that end and work requirements that change
         // status, not tasks that start, which a converging cluster waits for.
-        hints.vouched = options_.changes && it->second.work_requirement &&
-                        options_.changes->unchanged_since(c.key, it->second.read_at);
+        hints.vouched = options_.changes && c.snapshot->work_requirement &&
+                        options_.changes->unchanged_since(c.key, c.snapshot->read_at);
       } else {
         snapshots_.erase(it);
       }
@@ -367,10 +369,10 @@ void Reconciler::remember_snapshot(Cycle& c) {
     // Nothing was read: the snapshot stays as it was (its read time, its fingerprint of the full work
     // requirement), unless the cluster is no longer steady, when the next observe must read YellowDog.
     if (!steady)
-      if (auto it = snapshots_.find(c.key); it != snapshots_.end()) it->second.work_requirement.reset();
+      if (auto it = snapshots_.find(c.key); it != snapshots_.end()) it->second.drop_work_requirement();
     return;
   }
-  snapshots_[c.key] = snapshot_of(c.observed, c.read_at, steady);
+  snapshots_.insert_or_assign(c.key, PackedSnapshot(snapshot_of(c.observed, c.read_at, steady)));
 }
 
 api::RayDogClusterStatus Reconciler::status_of(Cycle& c) {

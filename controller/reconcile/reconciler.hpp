@@ -23,6 +23,7 @@
 #include "controller/reconcile/credentials.hpp"
 #include "controller/reconcile/extension.hpp"
 #include "controller/reconcile/observe.hpp"
+#include "controller/reconcile/packed_snapshot.hpp"
 #include "controller/util/merge_patch.hpp"
 #include "controller/yellowdog/allowed_urls.hpp"
 
@@ -110,7 +111,7 @@ class Reconciler {
   ClientCache& clients_;
   EventSink* events_;
   ReconcilerOptions options_;
-  std::map<std::string, Snapshot> snapshots_;
+  std::map<std::string, PackedSnapshot> snapshots_;  // steady observations, packed
   std::map<std::string, KnownAddresses> addresses_;  // head/observability node addresses per key
   std::map<std::string, TimePoint> resynced_;        // last observe that reused nothing, per key
   // The spec's errors by key, for the uid and generation they were computed for: a spec (and the name

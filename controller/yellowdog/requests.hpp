@@ -120,9 +120,4 @@ struct EncodedBody {
 };
 EncodedBody encode_body(const ApiCall& call, std::size_t gzip_threshold = 2048);
 
-// zlib gzip framing (RFC 1952).
-std::string gzip_compress(std::string_view data);
-// nullopt when `data` is not valid gzip (or inflates beyond `limit`).
-std::optional<std::string> gzip_decompress(std::string_view data, std::size_t limit = 64 * 1024 * 1024);
-
 }  // namespace raydog::yellowdog

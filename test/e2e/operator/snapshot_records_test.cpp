@@ -4,6 +4,7 @@
 
 #include "api/json.hpp"
 #include "controller/reconcile/observe.hpp"
+#include "controller/reconcile/packed_snapshot.hpp"
 #include "test/unit/reconcile/world.hpp"
 
 using namespace raydog;
@@ -123,12 +124,15 @@ TEST_CASE("task record: the fields plan and status read survive the round trip, 
 }
 
 namespace {
-// `o` as a steady reconcile sees it: the tasks and pools from its Snapshot.
+// `o` as a steady reconcile sees it: the tasks and pools from its Snapshot, packed as the reconciler keeps
+// it and unpacked.
 Observed through_snapshot(const Observed& o) {
   Observed back = o;
   back.tasks.clear();
   back.pools.clear();
-  restore(snapshot_of(o), back);
+  const auto unpacked = PackedSnapshot(snapshot_of(o)).unpack();
+  REQUIRE(unpacked);
+  restore(*unpacked, back);
   return back;
 }
 
@@ -179,4 +183,177 @@ TEST_CASE("snapshot records: plan and status read a snapshot as they read the ob
   REQUIRE(w.o.observability);
   for (const auto* wt : w.live_tasks("worker-nodes"))
     CHECK(wt->environment.at(std::string(kObservabilityHostEnv)) == *w.o.observability->private_ip);
+}
+
+TEST_CASE("packed snapshot: every field of the records and the trimmed work requirement reads back") {
+  Snapshot s;
+  s.generation = 7;
+  s.incarnation = 3;
+  s.fingerprint = 0xfedcba9876543210ULL;
+  s.read_at = TimePoint(std::chrono::milliseconds(1'765'000'000'123));
+  TaskRecord head;
+  head.id = "ydid:task:000000:aaaa:1:1";
+  head.name = "head";
+  head.status = yellowdog::TaskStatus("EXECUTING");
+  head.worker_id = "ydid:wrkr:000000:bbbb:1";
+  head.node_id = "ydid:node:000000:bbbb";
+  head.started_time = "2026-11-22T10:00:00.000Z";
+  head.environment = {{std::string(kHeadIpEnv), "127.1.0.1"}};
+  TaskRecord failed;
+  failed.id = "ydid:task:000000:aaaa:2:7";
+  failed.name = "worker-00007";
+  failed.status = yellowdog::TaskStatus("FAILED");
+  failed.finished_time = "2026-11-22T10:05:00.000Z";
+  yellowdog::TaskError e;
+  e.timestamp = "2026-11-22T10:05:00.000Z";
+  e.error = "ray start exited 1";
+  e.worker_id = "ydid:wrkr:000000:cccc:1";
+  e.error_type = "PROCESS_NON_ZERO_EXIT";
+  e.status_at_failure = yellowdog::TaskStatus("EXECUTING");
+  e.process_exit_code = -9;
+  e.caused_failure = false;
+  e.extra = {{"detail", {{"signal", 9}}}};
+  failed.errors = {e, yellowdog::TaskError{}};
+  s.tasks["head"] = {head};
+  s.tasks["worker-nodes-cpu"] = {failed, TaskRecord{}};
+  s.tasks["empty"] = {};
+  PoolRecord pool;
+  pool.id = "ydid:wrkrpool:000000:aaaa";
+  pool.status = "RUNNING";
+  pool.compute_requirement_id = "ydid:compreq:000000:bbbb";
+  pool.provisioned = false;
+  pool.name = "rdc-ns-c-0123abcd-w-cpu-a1b2c3";
+  pool.namespace_ = "ray";
+  pool.created_time = "2026-11-22T10:00:00Z";
+  pool.worker_tag = "tag";
+  pool.max_nodes = 4;
+  pool.running_nodes = 0;
+  pool.cr = PoolRecord::Cr{"ydid:compreq:000000:bbbb", "RUNNING", 4};
+  s.pools = {pool, PoolRecord{}};
+  yellowdog::WorkRequirement wr;
+  wr.id = "ydid:workreq:000000:aaaa";
+  wr.status = yellowdog::WorkRequirementStatus("RUNNING");
+  wr.namespace_ = "ray";
+  wr.name = "rdc-ns-c-0123abcd";
+  wr.created_time = "2026-11-22T09:59:00.000Z";
+  wr.status_changed_time = "2026-11-22T10:00:00.000Z";
+  wr.task_groups.resize(2);
+  wr.task_groups[0].id = "ydid:taskgrp:000000:aaaa:1";
+  wr.task_groups[0].status = yellowdog::TaskGroupStatus("RUNNING");
+  wr.task_groups[0].name = "head";
+  wr.task_groups[0].tag = "t";
+  wr.task_groups[0].run_specification.worker_tags = std::vector<std::string>{"a", "b"};
+  wr.task_groups[1].name = "worker-nodes-cpu";
+  s.work_requirement = wr;
+
+  PackedSnapshot packed(s);
+  CHECK(packed.keeps_work_requirement());
+  CHECK(packed.read_at() == s.read_at);
+  const auto back = packed.unpack();
+  REQUIRE(back);
+  CHECK(back->generation == 7);
+  CHECK(back->incarnation == 3);
+  CHECK(back->fingerprint == s.fingerprint);
+  CHECK(back->read_at == s.read_at);
+  REQUIRE(back->tasks.size() == 3);
+  CHECK(back->tasks.at("empty").empty());
+  const TaskRecord& h = back->tasks.at("head").at(0);
+  CHECK(h.id == head.id);
+  CHECK(h.name == "head");
+  CHECK(h.status == "EXECUTING");
+  CHECK(h.worker_id == head.worker_id);
+  CHECK(h.node_id == head.node_id);
+  CHECK(h.started_time == head.started_time);
+  CHECK_FALSE(h.finished_time);
+  CHECK(h.environment == head.environment);
+  const auto& workers = back->tasks.at("worker-nodes-cpu");
+  REQUIRE(workers.size() == 2);
+  CHECK(workers[0].finished_time == failed.finished_time);
+  CHECK_FALSE(workers[0].worker_id);
+  REQUIRE(workers[0].errors.size() == 2);
+  const yellowdog::TaskError& be = workers[0].errors[0];
+  CHECK(be.timestamp == e.timestamp);
+  CHECK(be.error == e.error);
+  CHECK_FALSE(be.node_id);
+  CHECK(be.worker_id == e.worker_id);
+  CHECK(be.error_type == "PROCESS_NON_ZERO_EXIT");
+  CHECK(be.status_at_failure == yellowdog::TaskStatus("EXECUTING"));
+  CHECK(be.process_exit_code == -9);
+  CHECK(be.caused_failure == false);
+  CHECK(be.extra == e.extra);
+  CHECK(workers[0].errors[1].extra == yellowdog::Json::object());
+  CHECK_FALSE(workers[0].errors[1].caused_failure);
+  CHECK(workers[1].id.empty());
+  CHECK(workers[1].status.empty());
+  REQUIRE(back->pools.size() == 2);
+  const PoolRecord& p = back->pools[0];
+  CHECK(p.id == pool.id);
+  CHECK(p.status == "RUNNING");
+  CHECK(p.compute_requirement_id == pool.compute_requirement_id);
+  CHECK_FALSE(p.provisioned);
+  CHECK(p.name == pool.name);
+  CHECK(p.namespace_ == pool.namespace_);
+  CHECK(p.created_time == pool.created_time);
+  CHECK(p.worker_tag == "tag");
+  CHECK(p.max_nodes == 4);
+  CHECK(p.running_nodes == 0);
+  REQUIRE(p.cr);
+  CHECK(p.cr->id == pool.cr->id);
+  CHECK(p.cr->status == "RUNNING");
+  CHECK(p.cr->target_instance_count == 4);
+  CHECK(back->pools[1].provisioned);
+  CHECK_FALSE(back->pools[1].name);
+  CHECK_FALSE(back->pools[1].cr);
+  REQUIRE(back->work_requirement);
+  const auto& bw = *back->work_requirement;
+  CHECK(bw.id == wr.id);
+  CHECK(bw.status == wr.status);
+  CHECK(bw.namespace_ == "ray");
+  CHECK(bw.name == wr.name);
+  CHECK(bw.created_time == wr.created_time);
+  CHECK(bw.status_changed_time == wr.status_changed_time);
+  REQUIRE(bw.task_groups.size() == 2);
+  CHECK(bw.task_groups[0].id == wr.task_groups[0].id);
+  CHECK(bw.task_groups[0].status == wr.task_groups[0].status);
+  CHECK(bw.task_groups[0].name == "head");
+  CHECK(bw.task_groups[0].tag == "t");
+  CHECK(bw.task_groups[0].run_specification.worker_tags == std::vector<std::string>{"a", "b"});
+  CHECK_FALSE(bw.task_groups[1].id);
+  CHECK_FALSE(bw.task_groups[1].status);
+  CHECK_FALSE(bw.task_groups[1].run_specification.worker_tags);
+  // The fingerprint of a snapshot is that of the full work requirement, not of the trimmed one.
+  CHECK(fingerprint(bw) == fingerprint(trimmed(wr)));
+
+  // No longer steady: the tasks and pools still serve, the work requirement is no longer offered.
+  packed.drop_work_requirement();
+  CHECK_FALSE(packed.keeps_work_requirement());
+  const auto dropped = packed.unpack();
+  REQUIRE(dropped);
+  CHECK_FALSE(dropped->work_requirement);
+  CHECK(dropped->tasks.size() == 3);
+  CHECK(dropped->pools.size() == 2);
+
+  // A snapshot without a work requirement, and an empty one.
+  s.work_requirement.reset();
+  const auto without = PackedSnapshot(s).unpack();
+  REQUIRE(without);
+  CHECK_FALSE(without->work_requirement);
+  CHECK(without->pools.size() == 2);
+  const auto empty = PackedSnapshot(Snapshot{}).unpack();
+  REQUIRE(empty);
+  CHECK(empty->tasks.empty());
+  CHECK(empty->pools.empty());
+  // Packed is a fraction of the records it holds (one string, no padding, no per-field allocation).
+  CHECK(PackedSnapshot(s).bytes() < sizeof(TaskRecord) * 3 + sizeof(PoolRecord) * 2);
+
+  // A pool alone, as the pool index keeps it.
+  const auto pool_back = unpack_pool(pack_pool(pool));
+  REQUIRE(pool_back);
+  CHECK(pool_back->id == pool.id);
+  CHECK(pool_back->name == pool.name);
+  CHECK(pool_back->worker_tag == pool.worker_tag);
+  REQUIRE(pool_back->cr);
+  CHECK(pool_back->cr->target_instance_count == 4);
+  CHECK_FALSE(unpack_pool(pack_pool(pool).substr(0, 10)));
+  CHECK_FALSE(unpack_pool(pack_pool(pool) + "x"));
 }

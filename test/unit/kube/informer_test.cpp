@@ -287,3 +287,22 @@ TEST_CASE(
   inf.stop();
   CHECK(drain(io));
 }
+
+TEST_CASE("informer: large objects (kept gzipped) and small ones (kept as they are) read back whole") {
+  json large = cr("a", "large");
+  for (int i = 0; i < 40; ++i)
+    large["status"]["conditions"].push_back({{"type", "Condition" + std::to_string(i)},
+                                             {"status", "True"},
+                                             {"message", std::string(50, static_cast<char>('a' + i % 26))}});
+  REQUIRE(large.dump().size() > 2048);
+  Started s({large, cr("a", "small")});
+  REQUIRE(run_until(s.io, [&] { return s.inf.has_synced(); }));
+  const auto big = s.inf.get("a/large");
+  REQUIRE(big);
+  CHECK(big->at("status") == large["status"]);
+  CHECK(big->at("spec") == large["spec"]);
+  CHECK(s.inf.get("a/small")->at("spec").at("nodes") == 1);
+  CHECK(s.inf.snapshot().at("a/large").at("status") == large["status"]);
+  s.inf.stop();
+  CHECK(drain(s.io));
+}

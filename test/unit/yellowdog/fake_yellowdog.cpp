@@ -1,5 +1,6 @@
 #include "test/unit/yellowdog/fake_yellowdog.hpp"
 
+#include "controller/util/gzip.hpp"
 #include "controller/yellowdog/requests.hpp"
 
 namespace raydog::yellowdog::testing {

@@ -1,0 +1,44 @@
+#pragma once
+// A Snapshot as the reconciler keeps it between reconciles: its tasks, pools and trimmed work requirement
+// packed into one string (util/bytes.hpp) and gzipped (level 1: the ids of one cluster share long
+// prefixes), unpacked when a reconcile reuses it. Kept as records, a steady cluster's snapshot was ~9 KB of
+// heap (a TaskGroup is 800 bytes before its strings, a TaskRecord 304, and every id its own allocation): the
+// largest part of the operator's heap at 1,000 clusters (heaptrack, test/bench/README.md "Memory"). Packed
+// it was 2.8 KB, gzipped ~1 KB; a steady reconcile inflates and unpacks it in microseconds, as it spent
+// copying the records before.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "controller/reconcile/observe.hpp"
+
+namespace raydog::reconcile {
+
+class PackedSnapshot {
+ public:
+  explicit PackedSnapshot(const Snapshot& snapshot);
+
+  // The snapshot as packed, without its work requirement after drop_work_requirement(); nullopt when the
+  // bytes do not read back (a bug, never expected): the caller then reads YellowDog afresh.
+  std::optional<Snapshot> unpack() const;
+
+  TimePoint read_at() const { return read_at_; }
+  bool keeps_work_requirement() const { return keeps_work_requirement_; }
+  // The cluster is no longer steady: no ChangeFeed may vouch for this snapshot any more (observe must read
+  // the work requirement), but its tasks and pools still serve a matching fingerprint.
+  void drop_work_requirement() { keeps_work_requirement_ = false; }
+  std::size_t bytes() const { return bytes_.size(); }  // what it keeps
+
+ private:
+  TimePoint read_at_{};
+  bool keeps_work_requirement_ = false;
+  std::size_t size_ = 0;  // of the packed bytes before compression
+  std::string bytes_;     // packed, then gzipped
+};
+
+// One pool record packed alone, as the process's pool index keeps the pools it knows (observe.cpp);
+// nullopt when the bytes do not read back.
+std::string pack_pool(const PoolRecord& pool);
+std::optional<PoolRecord> unpack_pool(std::string_view bytes);
+
+}  // namespace raydog::reconcile
