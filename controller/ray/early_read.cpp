@@ -40,12 +40,15 @@ net::awaitable<std::unique_ptr<HeadClient>> open(net::any_io_executor io, std::s
 }  // namespace
 
 // The coroutine holds the read (client and state) until gRPC answered or the deadline passed. The channel
-// is built on the channel thread (channel_thread.hpp), the call made and awaited on the io thread.
+// is built on the channel thread (channel_thread.hpp), the call made and awaited on the io thread, and the
+// client dropped (on the channel thread) as soon as the answer is in.
 net::awaitable<void> EarlyRead::run(std::shared_ptr<EarlyRead> read, HeadClientOptions options) {
   const auto io = co_await net::this_coro::executor;
   read->client_ = co_await net::co_spawn(channel_thread(), open(io, read->address_, std::move(options)),
                                          net::use_awaitable);
   auto answer = co_await read->client_->cluster_state();
+  read->cluster_id_ = read->client_->cluster_id_hex();
+  dispose_on_channel_thread(std::move(read->client_));
   read->state_->answer = std::move(answer);
 }
 

@@ -92,7 +92,7 @@ class Pass final : public reconcile::ExtensionPass {
     if (early_) {
       if (early_->head_task() == *head->id && early_->address() == read_.address) {
         answer = co_await early_->result();
-        client_ = early_->take_client();
+        m.cluster_id = early_->cluster_id();
       }
       early_.reset();  // not taken: the head moved; the read ends on its own
     }
@@ -100,9 +100,9 @@ class Pass final : public reconcile::ExtensionPass {
       client_ = std::make_unique<HeadClient>(ex, read_.address, client_options(m.cluster_id));
       answer = co_await client_->cluster_state();
       count_calls(m.cluster_id.empty() ? 2 : 1);
+      m.cluster_id = client_->cluster_id_hex();
     }
     auto& state = *answer;
-    m.cluster_id = client_->cluster_id_hex();
     if (!state) {
       read_.error = std::move(state).error();
       failed(scope, m);
@@ -170,6 +170,11 @@ class Pass final : public reconcile::ExtensionPass {
       co_return;
     }
     RayDecisions d = decide(observed, *view_, actions, *ray_, m.draining_since, session_changed_, policy_, scope.now);
+    // An early read has dropped its channel already: drains (rare) get a client of their own.
+    if (!d.drains.empty() && !client_) {
+      const auto ex = co_await net::this_coro::executor;
+      client_ = std::make_unique<HeadClient>(ex, read_.address, client_options(m.cluster_id));
+    }
     for (const auto& order : d.drains) {
       std::optional<std::chrono::system_clock::time_point> deadline;
       if (order.deadline) deadline = *order.deadline;

@@ -657,7 +657,12 @@ def run_one(args, n, workdir):
                              "tasks": len(objs["tasks"]) - 5 * n}
         del objs
 
-        # --- steady window: no changes
+        # --- steady window: no changes. Its own baselines, taken now: the /_sim/objects read above takes
+        # seconds at N=10000, and counting them into a 60 s window made steady rates read ~17% high.
+        emu_w = kube.json("GET", "/_emulator/stats")
+        sim_w = simh.json("GET", "/_sim/stats")
+        m_w = scrape()
+        cpu_w = {p.name: p.cpu_seconds() for p in procs}
         log(f"N={n}: steady window {args.steady_window}s")
         time.sleep(args.steady_window)
         emu2 = kube.json("GET", "/_emulator/stats")
@@ -665,19 +670,27 @@ def run_one(args, n, workdir):
         m2 = scrape()
         cpu2 = {p.name: p.cpu_seconds() for p in procs}
         res["steadyWindowS"] = args.steady_window
-        sw = k8s_writes(emu1, emu2)
+        sw = k8s_writes(emu_w, emu2)
         res["steadyK8sWrites"] = sw["total"]
         res["steadyK8sWritesByKind"] = sw
-        steady_calls = sim2["totalCalls"] - sim1["totalCalls"]
+        steady_calls = sim2["totalCalls"] - sim_w["totalCalls"]
         res["steadyYdCallsPerClusterMin"] = steady_calls / n / (args.steady_window / 60.0)
         # Ticks that walked the whole simulation (a quiet simulation skips them): the stand-in's own cost.
-        res["simFullTicksSteady"] = sim2.get("fullTicks", 0) - sim1.get("fullTicks", 0)
+        res["simFullTicksSteady"] = sim2.get("fullTicks", 0) - sim_w.get("fullTicks", 0)
         # Calls to the heads (GCS and dashboard) the operator counted in the same window.
-        gcs1 = metric_sum(m1, "raydog_ray_gcs_calls_total") or 0
+        gcs1 = metric_sum(m_w, "raydog_ray_gcs_calls_total") or 0
         gcs2 = metric_sum(m2, "raydog_ray_gcs_calls_total") or 0
         res["steadyGcsCallsPerClusterMin"] = (gcs2 - gcs1) / n / (args.steady_window / 60.0)
-        res["steadyYdCallsByEndpoint"] = {k: v - sim1["calls"].get(k, 0) for k, v in sim2["calls"].items()
-                                          if v - sim1["calls"].get(k, 0)}
+        # What the GCS calls went to: reconciles of the clusters, and the prefetched reads they used or
+        # dropped (a dropped one is read again by its reconcile).
+        def delta(name, match=None):
+            return (metric_sum(m2, name, match) or 0) - (metric_sum(m_w, name, match) or 0)
+        res["steadyReconcilesPerClusterMin"] = (
+            delta("controller_runtime_reconcile_total", {"controller": "raydogcluster"}) / n / (args.steady_window / 60.0))
+        res["steadyPrefetchedReads"] = {r: delta("raydog_ray_prefetched_reads_total", {"result": r})
+                                        for r in ("used", "dropped")}
+        res["steadyYdCallsByEndpoint"] = {k: v - sim_w["calls"].get(k, 0) for k, v in sim2["calls"].items()
+                                          if v - sim_w["calls"].get(k, 0)}
         res["rssSteadyEndMB"] = op.mem_kb().get("VmRSS", 0) / 1024
         # --- change detection, after the steady window (whose figures must hold steady traffic only)
         if args.losses > 0:
@@ -691,7 +704,7 @@ def run_one(args, n, workdir):
         res["bytesPerCluster"] = (res["rssAfterReadyMB"] - baseline) * 1024 * 1024 / n
         res["cpuSeconds"] = {
             "build": {k: cpu1[k] - cpu0[k] for k in cpu0},
-            "steady": {k: cpu2[k] - cpu1[k] for k in cpu0},
+            "steady": {k: cpu2[k] - cpu_w[k] for k in cpu0},
         }
         # --- reconcile time from the operator's own metrics
         rt = {}
@@ -704,7 +717,7 @@ def run_one(args, n, workdir):
                         "p50ms": _ms(quantile(h, 0.5)), "p99ms": _ms(quantile(h, 0.99))}
         hs = histogram_diff(histogram(m2, "raydog_reconcile_time_seconds",
                                       {"controller": "raydogcluster", "kind": "noop"}),
-                            histogram(m1, "raydog_reconcile_time_seconds",
+                            histogram(m_w, "raydog_reconcile_time_seconds",
                                       {"controller": "raydogcluster", "kind": "noop"}))
         rt["noopSteady"] = {"count": hs[-1][1] if hs else None,
                             "p50ms": _ms(quantile(hs, 0.5)), "p99ms": _ms(quantile(hs, 0.99)),
@@ -859,6 +872,10 @@ def table(runs):
          "<= 1, <= 0.05 (N=10000)"),
         ("  Ray head (GCS + dashboard) calls per cluster per minute",
          lambda r: fmt(r.get("steadyGcsCallsPerClusterMin"), 2), "<= 1"),
+        ("    reconciles per cluster per minute", lambda r: fmt(r.get("steadyReconcilesPerClusterMin"), 2), ""),
+        ("    prefetched head reads used / dropped",
+         lambda r: f"{fmt(g(r, 'steadyPrefetchedReads', 'used'), 0)} / {fmt(g(r, 'steadyPrefetchedReads', 'dropped'), 0)}"
+         if r.get("steadyPrefetchedReads") else "n/a", ""),
         ("  CPU s operator", lambda r: fmt(g(r, "cpuSeconds", "steady", "raydog-operator"), 2), ""),
         ("reconcile p50 / p99 no-op (ms)", lambda r: _pair(g(r, "reconcileTime", "noop")),
          "p99 <= 5, <= 2 (N=10000)"),
