@@ -99,6 +99,46 @@ TaskRecord read_task(ByteReader& r) {
   return t;
 }
 
+// The fields trimmed() keeps, and no other.
+void write_work_requirement(ByteWriter& w, const yd::WorkRequirement& wr) {
+  w.opt_str(wr.id);
+  write_opt_enum(w, wr.status);
+  w.str(wr.namespace_);
+  w.str(wr.name);
+  w.opt_str(wr.created_time);
+  w.opt_str(wr.status_changed_time);
+  w.u64(wr.task_groups.size());
+  for (const auto& g : wr.task_groups) {
+    w.opt_str(g.id);
+    write_opt_enum(w, g.status);
+    w.str(g.name);
+    w.opt_str(g.tag);
+    w.flag(g.run_specification.worker_tags.has_value());
+    if (g.run_specification.worker_tags) write_strings(w, *g.run_specification.worker_tags);
+  }
+}
+
+yd::WorkRequirement read_work_requirement(ByteReader& r) {
+  yd::WorkRequirement wr;
+  wr.id = r.opt_str();
+  wr.status = read_opt_enum<yd::WorkRequirementStatus>(r);
+  wr.namespace_ = r.str();
+  wr.name = r.str();
+  wr.created_time = r.opt_str();
+  wr.status_changed_time = r.opt_str();
+  wr.task_groups.resize(r.count());
+  for (auto& g : wr.task_groups) {
+    g.id = r.opt_str();
+    g.status = read_opt_enum<yd::TaskGroupStatus>(r);
+    g.name = r.str();
+    g.tag = r.opt_str();
+    if (r.flag()) g.run_specification.worker_tags = read_strings(r);
+  }
+  return wr;
+}
+
+}  // namespace
+
 void write_pool(ByteWriter& w, const PoolRecord& p) {
   w.str(p.id);
   w.str(p.status);
@@ -139,46 +179,6 @@ PoolRecord read_pool(ByteReader& r) {
   }
   return p;
 }
-
-// The fields trimmed() keeps, and no other.
-void write_work_requirement(ByteWriter& w, const yd::WorkRequirement& wr) {
-  w.opt_str(wr.id);
-  write_opt_enum(w, wr.status);
-  w.str(wr.namespace_);
-  w.str(wr.name);
-  w.opt_str(wr.created_time);
-  w.opt_str(wr.status_changed_time);
-  w.u64(wr.task_groups.size());
-  for (const auto& g : wr.task_groups) {
-    w.opt_str(g.id);
-    write_opt_enum(w, g.status);
-    w.str(g.name);
-    w.opt_str(g.tag);
-    w.flag(g.run_specification.worker_tags.has_value());
-    if (g.run_specification.worker_tags) write_strings(w, *g.run_specification.worker_tags);
-  }
-}
-
-yd::WorkRequirement read_work_requirement(ByteReader& r) {
-  yd::WorkRequirement wr;
-  wr.id = r.opt_str();
-  wr.status = read_opt_enum<yd::WorkRequirementStatus>(r);
-  wr.namespace_ = r.str();
-  wr.name = r.str();
-  wr.created_time = r.opt_str();
-  wr.status_changed_time = r.opt_str();
-  wr.task_groups.resize(r.count());
-  for (auto& g : wr.task_groups) {
-    g.id = r.opt_str();
-    g.status = read_opt_enum<yd::TaskGroupStatus>(r);
-    g.name = r.str();
-    g.tag = r.opt_str();
-    if (r.flag()) g.run_specification.worker_tags = read_strings(r);
-  }
-  return wr;
-}
-
-}  // namespace
 
 PackedSnapshot::PackedSnapshot(const Snapshot& s)
     : read_at_(s.read_at), keeps_work_requirement_(s.work_requirement.has_value()) {
@@ -224,19 +224,6 @@ std::optional<Snapshot> PackedSnapshot::unpack() const {
   }
   if (!r.at_end()) return std::nullopt;
   return s;
-}
-
-std::string pack_pool(const PoolRecord& pool) {
-  ByteWriter w;
-  write_pool(w, pool);
-  return w.take();
-}
-
-std::optional<PoolRecord> unpack_pool(std::string_view bytes) {
-  ByteReader r(bytes);
-  PoolRecord p = read_pool(r);
-  if (!r.at_end()) return std::nullopt;
-  return p;
 }
 
 }  // namespace raydog::reconcile

@@ -8,9 +8,9 @@
 // copying the records before.
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "controller/reconcile/observe.hpp"
+#include "controller/util/bytes.hpp"
 
 namespace raydog::reconcile {
 
@@ -36,9 +36,9 @@ class PackedSnapshot {
   std::string bytes_;     // packed, then gzipped
 };
 
-// One pool record packed alone, as the process's pool index keeps the pools it knows (observe.cpp);
-// nullopt when the bytes do not read back.
-std::string pack_pool(const PoolRecord& pool);
-std::optional<PoolRecord> unpack_pool(std::string_view bytes);
+// One pool record's fields, for the process's pool index, which packs the pools it knows of a cluster
+// (observe.cpp). A reader past the end leaves `r` not ok().
+void write_pool(ByteWriter& w, const PoolRecord& pool);
+PoolRecord read_pool(ByteReader& r);
 
 }  // namespace raydog::reconcile
