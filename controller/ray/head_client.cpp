@@ -198,6 +198,7 @@ HeadClient::HeadClient(net::any_io_executor ex, std::string address, HeadClientO
     : address_(std::move(address)), options_(std::move(options)), impl_(std::make_shared<Impl>()) {
   cluster_id_hex_ = options_.cluster_id;
   impl_->ex = std::move(ex);
+  completion_queue();  // gRPC set up once for the process before its first channel (grpc_pump.hpp)
   impl_->channel = grpc::CreateCustomChannel(channel_target(address_), grpc::InsecureChannelCredentials(),
                                              channel_arguments(address_, options_.egress));
   impl_->node_info = pb::NodeInfoGcsService::NewStub(impl_->channel);
