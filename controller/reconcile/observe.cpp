@@ -8,8 +8,6 @@
 #include "controller/reconcile/desired.hpp"
 #include "controller/reconcile/packed_snapshot.hpp"
 #include "controller/util/base64.hpp"
-#include "controller/util/bytes.hpp"
-#include "controller/util/gzip.hpp"
 
 namespace raydog::reconcile {
 
@@ -105,8 +103,7 @@ using KnownPools = std::map<std::string, KnownPool>;  // by pool name
 // of ~2 KB of map nodes, records and id strings per cluster (heaptrack at N=1000: the largest per-cluster
 // cost after the snapshots were packed). Each observe that lists or reads pools unpacks and repacks them.
 struct PackedPools {
-  std::string bytes;
-  std::size_t size = 0;  // before compression
+  Gzipped packed;
 
   static PackedPools of(const KnownPools& pools) {
     ByteWriter w;
@@ -120,25 +117,17 @@ struct PackedPools {
       w.flag(kp.settled);
       w.i64(kp.settled_generation);
       w.u64(kp.settled_signature);
-      w.flag(kp.cr.has_value());
-      if (kp.cr) {
-        w.str(kp.cr->id);
-        w.str(kp.cr->status);
-        w.opt_i64(kp.cr->target_instance_count);
-      }
+      write_cr(w, kp.cr);
       w.i64(kp.cr_generation);
     }
-    const std::string packed = w.take();
-    PackedPools p{gzip_compress(packed, 1), packed.size()};
-    p.bytes.shrink_to_fit();
-    return p;
+    return PackedPools{Gzipped::of(w.take())};
   }
 
   // nullopt when the bytes do not read back (never expected): the cluster's pools are listed afresh.
   std::optional<KnownPools> unpack() const {
-    const auto packed = gzip_decompress(bytes, size);
-    if (!packed) return std::nullopt;
-    ByteReader r(*packed);
+    const auto bytes = packed.inflate();
+    if (!bytes) return std::nullopt;
+    ByteReader r(*bytes);
     KnownPools pools;
     for (std::size_t n = r.count(); n > 0 && r.ok(); --n) {
       const std::string name = r.str();
@@ -148,13 +137,7 @@ struct PackedPools {
       kp.settled = r.flag();
       kp.settled_generation = r.i64();
       kp.settled_signature = static_cast<std::size_t>(r.u64());
-      if (r.flag()) {
-        PoolRecord::Cr cr;
-        cr.id = r.str();
-        cr.status = r.str();
-        cr.target_instance_count = r.opt_i64();
-        kp.cr = std::move(cr);
-      }
+      kp.cr = read_cr(r);
       kp.cr_generation = r.i64();
       pools.emplace(name, std::move(kp));
     }

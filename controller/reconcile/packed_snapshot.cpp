@@ -1,7 +1,6 @@
 #include "controller/reconcile/packed_snapshot.hpp"
 
 #include "controller/util/bytes.hpp"
-#include "controller/util/gzip.hpp"
 
 namespace raydog::reconcile {
 
@@ -150,12 +149,24 @@ void write_pool(ByteWriter& w, const PoolRecord& p) {
   w.opt_str(p.worker_tag);
   w.opt_i64(p.max_nodes);
   w.opt_i64(p.running_nodes);
-  w.flag(p.cr.has_value());
-  if (p.cr) {
-    w.str(p.cr->id);
-    w.str(p.cr->status);
-    w.opt_i64(p.cr->target_instance_count);
-  }
+  write_cr(w, p.cr);
+}
+
+void write_cr(ByteWriter& w, const std::optional<PoolRecord::Cr>& cr) {
+  w.flag(cr.has_value());
+  if (!cr) return;
+  w.str(cr->id);
+  w.str(cr->status);
+  w.opt_i64(cr->target_instance_count);
+}
+
+std::optional<PoolRecord::Cr> read_cr(ByteReader& r) {
+  if (!r.flag()) return std::nullopt;
+  PoolRecord::Cr cr;
+  cr.id = r.str();
+  cr.status = r.str();
+  cr.target_instance_count = r.opt_i64();
+  return cr;
 }
 
 PoolRecord read_pool(ByteReader& r) {
@@ -170,13 +181,7 @@ PoolRecord read_pool(ByteReader& r) {
   p.worker_tag = r.opt_str();
   p.max_nodes = r.opt_i64();
   p.running_nodes = r.opt_i64();
-  if (r.flag()) {
-    PoolRecord::Cr cr;
-    cr.id = r.str();
-    cr.status = r.str();
-    cr.target_instance_count = r.opt_i64();
-    p.cr = std::move(cr);
-  }
+  p.cr = read_cr(r);
   return p;
 }
 
@@ -195,14 +200,11 @@ PackedSnapshot::PackedSnapshot(const Snapshot& s)
   w.u64(s.pools.size());
   for (const auto& p : s.pools) write_pool(w, p);
   if (s.work_requirement) write_work_requirement(w, *s.work_requirement);
-  const std::string packed = w.take();
-  size_ = packed.size();
-  bytes_ = gzip_compress(packed, 1);
-  bytes_.shrink_to_fit();
+  packed_ = Gzipped::of(w.take());
 }
 
 std::optional<Snapshot> PackedSnapshot::unpack() const {
-  const auto packed = gzip_decompress(bytes_, size_);
+  const auto packed = packed_.inflate();
   if (!packed) return std::nullopt;
   ByteReader r(*packed);
   Snapshot s;

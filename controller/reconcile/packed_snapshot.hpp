@@ -11,6 +11,7 @@
 
 #include "controller/reconcile/observe.hpp"
 #include "controller/util/bytes.hpp"
+#include "controller/util/gzip.hpp"
 
 namespace raydog::reconcile {
 
@@ -27,18 +28,19 @@ class PackedSnapshot {
   // The cluster is no longer steady: no ChangeFeed may vouch for this snapshot any more (observe must read
   // the work requirement), but its tasks and pools still serve a matching fingerprint.
   void drop_work_requirement() { keeps_work_requirement_ = false; }
-  std::size_t bytes() const { return bytes_.size(); }  // what it keeps
+  std::size_t bytes() const { return packed_.bytes.size(); }  // what it keeps
 
  private:
   TimePoint read_at_{};
   bool keeps_work_requirement_ = false;
-  std::size_t size_ = 0;  // of the packed bytes before compression
-  std::string bytes_;     // packed, then gzipped
+  Gzipped packed_;
 };
 
-// One pool record's fields, for the process's pool index, which packs the pools it knows of a cluster
-// (observe.cpp). A reader past the end leaves `r` not ok().
+// One pool record's fields, and its CR's, for the process's pool index, which packs the pools it knows of a
+// cluster (observe.cpp). A reader past the end leaves `r` not ok().
 void write_pool(ByteWriter& w, const PoolRecord& pool);
 PoolRecord read_pool(ByteReader& r);
+void write_cr(ByteWriter& w, const std::optional<PoolRecord::Cr>& cr);
+std::optional<PoolRecord::Cr> read_cr(ByteReader& r);
 
 }  // namespace raydog::reconcile

@@ -13,4 +13,18 @@ std::string gzip_compress(std::string_view data, int level = -1);
 // nullopt when `data` is not valid gzip (or inflates beyond `limit`).
 std::optional<std::string> gzip_decompress(std::string_view data, std::size_t limit = 64 * 1024 * 1024);
 
+// Bytes kept gzipped (level 1) with the size they inflate to: what the operator keeps per cluster between
+// reconciles (reconcile/packed_snapshot.hpp, the pool index).
+struct Gzipped {
+  std::string bytes;
+  std::size_t size = 0;
+
+  static Gzipped of(std::string_view data) {
+    Gzipped g{gzip_compress(data, 1), data.size()};
+    g.bytes.shrink_to_fit();  // zlib sized it for its worst case
+    return g;
+  }
+  std::optional<std::string> inflate() const { return gzip_decompress(bytes, size); }
+};
+
 }  // namespace raydog
