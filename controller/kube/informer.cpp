@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "controller/util/enum_names.hpp"
-#include "controller/util/gzip.hpp"
 
 namespace raydog::kube {
 
@@ -75,17 +74,8 @@ void strip_managed_fields(json& object) {
   }
 }
 
-// Below this, gzip's framing (18 bytes) and a deflate block cost more than they save.
-constexpr std::size_t kGzipFrom = 256;
-
 Informer::Cached Informer::cached_of(const json& object) {
-  Cached c{resource_version_of(object), object.dump(), 0, 0};
-  if (c.body.size() >= kGzipFrom)
-    if (std::string z = gzip_compress(c.body, 1); z.size() < c.body.size()) {
-      c.gzipped_from = c.body.size();
-      c.body = std::move(z);
-    }
-  c.body.shrink_to_fit();  // dump() grows geometrically, zlib sizes for its worst case
+  Cached c{resource_version_of(object), Gzipped::of(object.dump()), 0};
   // Hash every top-level field but status, and metadata without the fields every write changes.
   std::hash<std::string> h;
   std::size_t digest = 0;
@@ -111,8 +101,7 @@ InformerEvent Informer::update_kind(const Cached& before, const Cached& after) {
 }
 // Our own compressed dump(): always inflates and parses (the exceptions are for a broken invariant).
 json Informer::body_of(const Cached& cached) {
-  if (!cached.gzipped_from) return json::parse(cached.body);
-  auto text = gzip_decompress(cached.body, cached.gzipped_from);
+  auto text = cached.body.inflate();
   if (!text) throw std::logic_error("informer: a cached object does not inflate");
   return json::parse(*text);
 }

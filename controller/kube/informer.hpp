@@ -21,6 +21,7 @@
 
 #include "controller/kube/rest.hpp"
 #include "controller/runtime/log.hpp"
+#include "controller/util/gzip.hpp"
 
 namespace raydog::kube {
 
@@ -109,14 +110,12 @@ class Informer {
 
   // Objects are kept serialized: a parsed nlohmann::json costs several times its text (a map node and a
   // string per field), and get() hands out a copy anyway. 1,000 RayDogClusters: ~20 MB less RSS. The text
-  // is gzipped (level 1): a RayDogCluster's ~4 KB of JSON (most of it status: conditions, pools, endpoints)
-  // keeps in ~1 KB, 3 MB less at 1,000 clusters; compressing costs ~20 us per update, inflating a few us per
-  // get(), beside the JSON parse that get() does anyway. Small objects (a ConfigMap reduced to its name)
-  // are kept as they are: gzip's framing would make them larger.
+  // is kept gzipped where that pays (util/gzip.hpp Gzipped): a RayDogCluster's ~4 KB of JSON (most of it
+  // status: conditions, pools, endpoints) in ~1 KB, for a level-1 deflate per update and an inflate per
+  // get() beside the JSON parse get() does anyway; a ConfigMap reduced to its name stays as it is.
   struct Cached {
     std::string resource_version;
-    std::string body;          // compact JSON, gzipped when `gzipped_from` is set
-    std::size_t gzipped_from{};  // the JSON's size before compression; 0: body is the JSON itself
+    Gzipped body;              // compact JSON
     std::size_t non_status{};  // hash of everything but status, resourceVersion and managedFields
   };
   static json body_of(const Cached& cached);

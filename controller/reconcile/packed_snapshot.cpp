@@ -1,7 +1,5 @@
 #include "controller/reconcile/packed_snapshot.hpp"
 
-#include "controller/util/bytes.hpp"
-
 namespace raydog::reconcile {
 
 namespace yd = raydog::yellowdog;

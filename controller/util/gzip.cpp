@@ -89,4 +89,21 @@ std::optional<std::string> gzip_decompress(std::string_view data, std::size_t li
   return out;
 }
 
+Gzipped Gzipped::of(std::string data) {
+  Gzipped g;
+  if (data.size() >= kFrom)
+    if (std::string z = gzip_compress(data, 1); z.size() < data.size()) {
+      g.gzipped_from = data.size();
+      data = std::move(z);
+    }
+  g.bytes = std::move(data);
+  g.bytes.shrink_to_fit();  // zlib sizes for its worst case, a dump() grows geometrically
+  return g;
+}
+
+std::optional<std::string> Gzipped::inflate() const {
+  if (!gzipped_from) return bytes;
+  return gzip_decompress(bytes, gzipped_from);
+}
+
 }  // namespace raydog

@@ -1,6 +1,6 @@
 #pragma once
-// gzip (RFC 1952) over zlib, once for the project: YellowDog request bodies (yellowdog/requests.hpp) and
-// the informer's cached objects (kube/informer.hpp, level 1: its objects are compressed on every update).
+// gzip (RFC 1952) over zlib, once for the project: YellowDog request bodies (yellowdog/requests.hpp) and,
+// through Gzipped, what the operator keeps compressed in memory.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -13,18 +13,19 @@ std::string gzip_compress(std::string_view data, int level = -1);
 // nullopt when `data` is not valid gzip (or inflates beyond `limit`).
 std::optional<std::string> gzip_decompress(std::string_view data, std::size_t limit = 64 * 1024 * 1024);
 
-// Bytes kept gzipped (level 1) with the size they inflate to: what the operator keeps per cluster between
-// reconciles (reconcile/packed_snapshot.hpp, the pool index).
+// Bytes kept gzipped (level 1) when that makes them smaller, with the size they inflate to: what the
+// operator keeps per object or cluster (the informer's cache, reconcile/packed_snapshot.hpp, the pool
+// index). Under `kFrom` bytes they are kept as they are: gzip's framing (18 bytes) and a deflate block cost
+// more than they save there (a ConfigMap reduced to its name).
 struct Gzipped {
-  std::string bytes;
-  std::size_t size = 0;
+  static constexpr std::size_t kFrom = 256;
 
-  static Gzipped of(std::string_view data) {
-    Gzipped g{gzip_compress(data, 1), data.size()};
-    g.bytes.shrink_to_fit();  // zlib sized it for its worst case
-    return g;
-  }
-  std::optional<std::string> inflate() const { return gzip_decompress(bytes, size); }
+  std::string bytes;
+  std::size_t gzipped_from = 0;  // the size before compression; 0: `bytes` are the data itself
+
+  static Gzipped of(std::string data);
+  // The data; nullopt when gzipped bytes do not inflate (a broken invariant, never expected).
+  std::optional<std::string> inflate() const;
 };
 
 }  // namespace raydog

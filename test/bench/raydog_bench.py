@@ -677,14 +677,12 @@ def run_one(args, n, workdir):
         res["steadyYdCallsPerClusterMin"] = steady_calls / n / (args.steady_window / 60.0)
         # Ticks that walked the whole simulation (a quiet simulation skips them): the stand-in's own cost.
         res["simFullTicksSteady"] = sim2.get("fullTicks", 0) - sim_w.get("fullTicks", 0)
+        def delta(name, match=None):  # an operator metric's growth over the window
+            return (metric_sum(m2, name, match) or 0) - (metric_sum(m_w, name, match) or 0)
         # Calls to the heads (GCS and dashboard) the operator counted in the same window.
-        gcs1 = metric_sum(m_w, "raydog_ray_gcs_calls_total") or 0
-        gcs2 = metric_sum(m2, "raydog_ray_gcs_calls_total") or 0
-        res["steadyGcsCallsPerClusterMin"] = (gcs2 - gcs1) / n / (args.steady_window / 60.0)
+        res["steadyGcsCallsPerClusterMin"] = delta("raydog_ray_gcs_calls_total") / n / (args.steady_window / 60.0)
         # What the GCS calls went to: reconciles of the clusters, and the prefetched reads they used or
         # dropped (a dropped one is read again by its reconcile).
-        def delta(name, match=None):
-            return (metric_sum(m2, name, match) or 0) - (metric_sum(m_w, name, match) or 0)
         res["steadyReconcilesPerClusterMin"] = (
             delta("controller_runtime_reconcile_total", {"controller": "raydogcluster"}) / n / (args.steady_window / 60.0))
         res["steadyPrefetchedReads"] = {r: delta("raydog_ray_prefetched_reads_total", {"result": r})
