@@ -15,7 +15,7 @@ RUN cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAYDOG_TES
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries of the binary (test/unit/deploy checks this list against `ldd build/bin/raydog-operator`).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 libyaml-cpp0.7 libboost-system1.74.0 zlib1g libprometheus-cpp-core1.0 libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libc-ares2 libre2-9 \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 libyaml-cpp0.7 zlib1g libprometheus-cpp-core1.0 libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libc-ares2 libre2-9 libjemalloc2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/raydog-operator /usr/local/bin/raydog-operator
 USER 65532:65532

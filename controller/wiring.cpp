@@ -19,6 +19,7 @@
 #include "controller/runtime/rate_limiter.hpp"
 #include "controller/runtime/signals.hpp"
 #include "controller/runtime/work_queue.hpp"
+#include "controller/util/allocator/allocator.hpp"
 
 namespace raydog::wiring {
 
@@ -133,7 +134,8 @@ bool Operator::connect(const kube::RestConfig& config) {
                     {"kubeApiQps", options_.kube_api_qps},
                     {"kubeApiBurst", options_.kube_api_burst},
                     {"kubernetesProxy", config.proxy ? config.proxy->display() : std::string("from the environment")},
-                    {"egress", options_.egress.describe()}});
+                    {"egress", options_.egress.describe()},
+                    {"allocator", allocator::describe()}});
   recorder_ = std::make_unique<kube::EventRecorder>(io_.get_executor(), *events_api_);
   shared_.emplace(Shared{io_, *api_, *recorder_, metrics_, options_});
   return true;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost-dev libboost-system-dev libboost-program-options-dev
-  nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
+  nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev libjemalloc-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3 python3-kubernetes python3-yaml shellcheck clang-format openssl procps lua5.4
   prometheus
