@@ -652,6 +652,11 @@ def run_one(args, n, workdir):
         started = [parse_ts(t["startedTime"]) for t in heads if t.get("startedTime")]
         res["headTasks"] = len(heads)
         res["timeToAllHeadTasksS"] = (max(started) - t0) if len(started) >= n else None
+        # How the head starts spread over the build (a late tail or a late wave read differently).
+        if started:
+            offsets = sorted(s - t0 for s in started)
+            res["headTaskStartsS"] = {f"p{q}": offsets[min(len(offsets) - 1, len(offsets) * q // 100)]
+                                      for q in (10, 50, 90, 99)}
         wr_count = len(objs["workRequirements"])
         res["duplicates"] = {"workRequirements": wr_count - n, "workerPools": len(objs["workerPools"]) - 3 * n,
                              "tasks": len(objs["tasks"]) - 5 * n}
